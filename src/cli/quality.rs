@@ -1,0 +1,281 @@
+//! `jpgtool quality`: one line (or JSON object) per file, or, with `--max-quality`, only the
+//! paths of the files worth recompressing.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use rayon::prelude::*;
+use serde_json::{Value, json};
+
+use super::paths::{self, Item};
+use super::{EXIT_OK, EXIT_SOME_FAILED};
+use jpgtool::quality::{Confidence, Family, QualityRange};
+use jpgtool::{Inspection, inspect_file};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Files and folders to read; `-` reads a list of paths from stdin (one per line, or NUL
+    /// separated).
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+
+    /// Descend into sub-folders (folders are otherwise read one level deep).
+    #[arg(short, long)]
+    recursive: bool,
+
+    /// Write one JSON object per file (JSON lines) with every field.
+    #[arg(long)]
+    json: bool,
+
+    /// Print only the files worth recompressing to quality Q: those whose quality is above Q.
+    #[arg(long, value_name = "Q")]
+    max_quality: Option<f64>,
+
+    /// Print only files whose coded data takes more than B bits per pixel (with --max-quality:
+    /// files that pass both tests).
+    #[arg(long, value_name = "B")]
+    max_bpp: Option<f64>,
+
+    /// With --max-quality or --max-bpp: separate the printed paths with NUL instead of newline.
+    #[arg(short = '0', long = "print0")]
+    print0: bool,
+
+    /// Judge mozjpeg files by their own quality scale instead of their IJG equivalent.
+    #[arg(long)]
+    native: bool,
+
+    /// Subtracted from the IJG-equivalent quality of files with unknown tables before comparing
+    /// with --max-quality, so that uncertain files are not re-encoded needlessly.
+    #[arg(long, value_name = "M", default_value_t = 5.0)]
+    margin: f64,
+
+    /// Read headers only: skip the pass to EOI that measures bits per pixel.
+    #[arg(long)]
+    no_bpp: bool,
+
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long, value_name = "N")]
+    threads: Option<usize>,
+}
+
+/// Files handled per parallel batch; output order follows input order batch by batch.
+const BATCH: usize = 256;
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(q) = args.max_quality {
+        anyhow::ensure!((0.0..=100.0).contains(&q), "--max-quality must be 0..100");
+    }
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = args.threads {
+        pool = pool.num_threads(n);
+    }
+    let pool = pool.build().context("starting worker threads")?;
+
+    let selecting = args.max_quality.is_some() || args.max_bpp.is_some();
+    let measure_bpp = !args.no_bpp && (!selecting || args.max_bpp.is_some() || args.json);
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    if !args.json && !selecting && io::stdout().is_terminal() {
+        writeln!(
+            out,
+            "{:>9} {:<10} {:<11} {:>8} {:<8} {:>11} {:>6}  path",
+            "quality", "family", "confidence", "chroma", "sampling", "size", "bpp"
+        )?;
+    }
+
+    let mut failures = 0usize;
+    let mut items = paths::expand(args.paths.clone(), args.recursive).peekable();
+    while items.peek().is_some() {
+        let batch: Vec<Item> = items.by_ref().take(BATCH).collect();
+        let results: Vec<(PathBuf, anyhow::Result<Inspection>)> = pool.install(|| {
+            batch
+                .into_par_iter()
+                .map(|item| match item {
+                    Item::File(path) => {
+                        let result = paths::with_path(inspect_file(&path, measure_bpp), &path);
+                        (path, result)
+                    }
+                    Item::Failed(path, err) => (path, Err(err)),
+                })
+                .collect()
+        });
+        for (path, result) in results {
+            match result {
+                Ok(found) => write_result(&mut out, &args, &path, &found)?,
+                Err(err) => {
+                    failures += 1;
+                    out.flush()?;
+                    eprintln!("jpgtool: {err:#}");
+                    if args.json {
+                        let line = json!({"path": path_text(&path), "ok": false,
+                                          "error": format!("{err:#}")});
+                        writeln!(out, "{line}")?;
+                    }
+                }
+            }
+        }
+        out.flush()?;
+    }
+    Ok(ExitCode::from(if failures > 0 {
+        EXIT_SOME_FAILED
+    } else {
+        EXIT_OK
+    }))
+}
+
+/// True when the file passes the `--max-quality` / `--max-bpp` tests. Files without a quality
+/// (lossless) or without a bpp are never selected: nothing shows they are worth re-encoding.
+fn selected(args: &Args, found: &Inspection) -> bool {
+    let by_quality = args.max_quality.is_none_or(|target| {
+        found
+            .estimate
+            .decision_quality(args.native, args.margin)
+            .is_some_and(|q| q > target)
+    });
+    let by_bpp = args
+        .max_bpp
+        .is_none_or(|target| found.bpp().is_some_and(|bpp| bpp > target));
+    by_quality && by_bpp
+}
+
+fn write_result(
+    out: &mut impl Write,
+    args: &Args,
+    path: &Path,
+    found: &Inspection,
+) -> io::Result<()> {
+    let selecting = args.max_quality.is_some() || args.max_bpp.is_some();
+    if args.json {
+        let mut obj = to_json(path, found, args);
+        if selecting {
+            obj["selected"] = Value::Bool(selected(args, found));
+        }
+        return writeln!(out, "{obj}");
+    }
+    if selecting {
+        if selected(args, found) {
+            out.write_all(path.as_os_str().as_encoded_bytes())?;
+            out.write_all(if args.print0 { b"\0" } else { b"\n" })?;
+        }
+        return Ok(());
+    }
+    writeln!(out, "{}", human_line(path, found))
+}
+
+fn fmt_q(q: f64) -> String {
+    if q.fract() == 0.0 {
+        format!("{q:.0}")
+    } else {
+        format!("{q:.1}")
+    }
+}
+
+fn fmt_range(r: &QualityRange) -> String {
+    if r.is_single() {
+        fmt_q(r.min)
+    } else {
+        format!("{}-{}", fmt_q(r.min), fmt_q(r.max))
+    }
+}
+
+fn human_line(path: &Path, found: &Inspection) -> String {
+    let est = &found.estimate;
+    let frame = &found.header.frame;
+    let quality = match (&est.quality, est.confidence) {
+        (None, _) => "-".to_string(),
+        (Some(q), Confidence::Exact) => fmt_range(q),
+        (Some(q), _) => format!("~{}", fmt_range(q)),
+    };
+    let family = match est.family {
+        Family::Known(name) => name.to_string(),
+        other => other.name(),
+    };
+    let chroma = est
+        .chroma_quality
+        .as_ref()
+        .map_or("-".to_string(), fmt_range);
+    let size = format!("{}x{}", frame.width, frame.height);
+    let bpp = found.bpp().map_or("-".to_string(), |b| format!("{b:.2}"));
+    format!(
+        "{quality:>9} {family:<10} {:<11} {chroma:>8} {:<8} {size:>11} {bpp:>6}  {}",
+        est.confidence.name(),
+        found.header.subsampling(),
+        path.display()
+    )
+}
+
+fn path_text(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+fn range_json(r: Option<&QualityRange>) -> (Value, Value) {
+    match r {
+        None => (Value::Null, Value::Null),
+        Some(r) => (json!(r.min), json!([r.min, r.max])),
+    }
+}
+
+/// The JSON object documented in README.md ("JSON output"). Field names are stable.
+fn to_json(path: &Path, found: &Inspection, args: &Args) -> Value {
+    let est = &found.estimate;
+    let header = &found.header;
+    let frame = &header.frame;
+    let (quality, quality_range) = range_json(est.quality.as_ref());
+    let (chroma_quality, chroma_range) = range_json(est.chroma_quality.as_ref());
+    let (nearest_family, nearest_quality, residual) = match est.nearest {
+        Some((family, q, resid)) => (json!(family.name()), json!(q), json!(resid)),
+        None => (Value::Null, Value::Null, Value::Null),
+    };
+    let setting = match est.family {
+        Family::Known(name) => json!(name),
+        _ => Value::Null,
+    };
+    let table_bits = if header.quant_tables.iter().flatten().any(|t| t.sixteen_bit) {
+        16
+    } else {
+        8
+    };
+    let end = found.image_end;
+    json!({
+        "path": path_text(path),
+        "ok": true,
+        "family": est.family.name(),
+        "confidence": est.confidence.name(),
+        "quality": quality,
+        "quality_range": quality_range,
+        "chroma_quality": chroma_quality,
+        "chroma_quality_range": chroma_range,
+        "ijg_equivalent": est.ijg_equivalent,
+        "decision_quality": est.decision_quality(args.native, args.margin),
+        "setting": setting,
+        "nearest_family": nearest_family,
+        "nearest_quality": nearest_quality,
+        "residual": residual,
+        "clamped": est.clamped,
+        "tables": est.layout.used,
+        "unused_tables": est.layout.unused,
+        "shared_table": est.layout.shared,
+        "table_bits": table_bits,
+        "frame": frame.kind.name(),
+        "sof": frame.kind.number(),
+        "arithmetic": frame.kind.is_arithmetic(),
+        "precision": frame.precision,
+        "width": frame.width,
+        "height": frame.height,
+        "components": frame.components.len(),
+        "color_space": header.color_space().name(),
+        "subsampling": header.subsampling(),
+        "sampling_factors": header.sampling_factors(),
+        "restart_interval": header.restart_interval,
+        "photoshop_save_as": header.photoshop_quality,
+        "save_for_web": header.save_for_web_quality,
+        "file_bytes": found.file_bytes,
+        "coded_bytes": end.map(|e| e.coded_bytes),
+        "bpp": found.bpp().map(|b| (b * 1000.0).round() / 1000.0),
+        "bpp_file": found.bpp_file().map(|b| (b * 1000.0).round() / 1000.0),
+        "eoi": end.map(|e| e.found_eoi),
+        "scans": end.map(|e| e.scans),
+    })
+}

@@ -1,0 +1,58 @@
+//! One file's header facts, quality estimate and bits per pixel: what `jpgtool quality` reports.
+
+use std::fs::File;
+use std::path::Path;
+
+use crate::error::Result;
+use crate::jpeg::{Header, ImageEnd, Parser, Seekable};
+use crate::quality::{self, Estimate};
+
+/// Everything known about one file after reading its headers (and, if asked, walking to EOI).
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    pub header: Header,
+    pub estimate: Estimate,
+    pub file_bytes: u64,
+    /// Present when bits per pixel were asked for.
+    pub image_end: Option<ImageEnd>,
+}
+
+impl Inspection {
+    /// Bits per pixel of the coded image data (first scan to EOI), not counting metadata,
+    /// thumbnails or trailers; `None` if not measured or the height is unknown (DNL).
+    pub fn bpp(&self) -> Option<f64> {
+        let end = self.image_end?;
+        self.per_pixel(end.coded_bytes)
+    }
+
+    /// Bits per pixel of the whole file.
+    pub fn bpp_file(&self) -> Option<f64> {
+        self.per_pixel(self.file_bytes)
+    }
+
+    fn per_pixel(&self, bytes: u64) -> Option<f64> {
+        let pixels = u64::from(self.header.frame.width) * u64::from(self.header.frame.height);
+        (pixels > 0).then(|| 8.0 * bytes as f64 / pixels as f64)
+    }
+}
+
+/// Reads a file's headers and estimates its quality. With `measure_bpp` it also walks the
+/// entropy-coded data to EOI (one sequential pass); without, it reads only up to the first scan.
+pub fn inspect_file(path: &Path, measure_bpp: bool) -> Result<Inspection> {
+    let file = File::open(path)?;
+    let file_bytes = file.metadata()?.len();
+    let mut parser = Parser::new(Seekable::new(file));
+    let header = parser.read_header()?;
+    let image_end = if measure_bpp {
+        Some(parser.find_image_end()?)
+    } else {
+        None
+    };
+    let estimate = quality::estimate(&header);
+    Ok(Inspection {
+        header,
+        estimate,
+        file_bytes,
+        image_end,
+    })
+}

@@ -1,0 +1,140 @@
+//! Byte sources for the segment walker: any `Read`, with a cheaper skip when it can also seek.
+
+use std::io::{self, BufRead, BufReader, Read, Seek};
+
+/// A buffered byte source that can skip ahead. Skipping by seeking keeps a header-only question
+/// from reading a 60 KiB EXIF block it does not care about.
+pub trait Input: BufRead {
+    /// Moves `n` bytes forward; returns how many were actually there (fewer at end of file, where
+    /// it is known).
+    fn skip(&mut self, n: u64) -> io::Result<u64>;
+}
+
+/// Any reader; skipping reads and discards.
+pub struct Streamed<R>(BufReader<R>);
+
+impl<R: Read> Streamed<R> {
+    pub fn new(reader: R) -> Self {
+        Streamed(BufReader::with_capacity(8 * 1024, reader))
+    }
+}
+
+impl<R: Read> Read for Streamed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<R: Read> BufRead for Streamed<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.0.fill_buf()
+    }
+    fn consume(&mut self, amt: usize) {
+        self.0.consume(amt)
+    }
+}
+
+impl<R: Read> Input for Streamed<R> {
+    fn skip(&mut self, n: u64) -> io::Result<u64> {
+        io::copy(&mut (&mut self.0).take(n), &mut io::sink())
+    }
+}
+
+/// A reader that can seek (a file); skipping seeks past what is not buffered.
+pub struct Seekable<R>(BufReader<R>);
+
+impl<R: Read + Seek> Seekable<R> {
+    pub fn new(reader: R) -> Self {
+        Seekable(BufReader::with_capacity(8 * 1024, reader))
+    }
+
+    /// Gives back the reader, positioned after the last byte consumed.
+    pub fn into_inner(mut self) -> io::Result<R> {
+        // Undo read-ahead so the caller's position matches what the walker consumed.
+        let buffered = self.0.buffer().len() as i64;
+        self.0.seek_relative(-buffered)?;
+        Ok(self.0.into_inner())
+    }
+}
+
+impl<R: Read> Read for Seekable<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<R: Read> BufRead for Seekable<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.0.fill_buf()
+    }
+    fn consume(&mut self, amt: usize) {
+        self.0.consume(amt)
+    }
+}
+
+impl<R: Read + Seek> Input for Seekable<R> {
+    fn skip(&mut self, n: u64) -> io::Result<u64> {
+        let buffered = self.0.buffer().len() as u64;
+        if n <= buffered {
+            self.0.consume(n as usize);
+            return Ok(n);
+        }
+        let offset = i64::try_from(n).map_err(|_| io::ErrorKind::InvalidInput)?;
+        self.0.seek_relative(offset)?;
+        // A seek may pass the end of the file silently; the next read reports the truncation.
+        Ok(n)
+    }
+}
+
+/// Keeps the byte offset of everything consumed, for error messages and scan accounting.
+pub(crate) struct Cursor<I> {
+    pub(crate) input: I,
+    pub(crate) offset: u64,
+}
+
+impl<I: Input> Cursor<I> {
+    pub(crate) fn new(input: I) -> Self {
+        Cursor { input, offset: 0 }
+    }
+
+    /// Reads one byte, or `None` at end of input.
+    pub(crate) fn next_byte(&mut self) -> io::Result<Option<u8>> {
+        let buf = loop {
+            match self.input.fill_buf() {
+                Ok(buf) => break buf,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        let Some(&byte) = buf.first() else {
+            return Ok(None);
+        };
+        self.input.consume(1);
+        self.offset += 1;
+        Ok(Some(byte))
+    }
+
+    /// Fills `buf` completely, or returns `false` (having consumed what there was) at end of input.
+    pub(crate) fn read_full(&mut self, buf: &mut [u8]) -> io::Result<bool> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.input.read(&mut buf[filled..]) {
+                Ok(0) => {
+                    self.offset += filled as u64;
+                    return Ok(false);
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.offset += filled as u64;
+        Ok(true)
+    }
+
+    pub(crate) fn skip(&mut self, n: u64) -> io::Result<u64> {
+        let skipped = self.input.skip(n)?;
+        self.offset += skipped;
+        Ok(skipped)
+    }
+}

@@ -1,0 +1,521 @@
+//! The JPEG format layer: a segment walker from SOI to the first SOS, one parser per segment, and
+//! a pass over the entropy-coded data that finds where the image ends. It knows nothing of codecs,
+//! pixels or the command line.
+
+pub mod input;
+pub mod markers;
+pub mod segments;
+mod sniff;
+pub mod zigzag;
+
+use std::io::{self, Read, Seek};
+
+pub use input::{Input, Seekable, Streamed};
+pub use markers::{FrameKind, Process};
+pub use segments::{Component, Frame, HuffmanTable, QuantTable, ScanComponent, ScanHeader};
+
+use crate::error::{Error, Problem, Result};
+use input::Cursor;
+use segments::AppKind;
+
+/// Colour model of the decoded samples, decided the way libjpeg does (`jdapimin.c`): JFIF and
+/// Adobe APP14 first, then component ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorSpace {
+    Gray,
+    YCbCr,
+    Rgb,
+    Cmyk,
+    Ycck,
+}
+
+impl ColorSpace {
+    pub fn name(self) -> &'static str {
+        match self {
+            ColorSpace::Gray => "gray",
+            ColorSpace::YCbCr => "YCbCr",
+            ColorSpace::Rgb => "RGB",
+            ColorSpace::Cmyk => "CMYK",
+            ColorSpace::Ycck => "YCCK",
+        }
+    }
+}
+
+/// Everything in a JPEG stream up to and including the first scan header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    pub frame: Frame,
+    /// The quantization tables in force when the first scan starts, by slot.
+    pub quant_tables: [Option<QuantTable>; 4],
+    /// Tables defined before the first scan, by slot, as (class, slot) → table; the last wins.
+    pub huffman_tables: Vec<HuffmanTable>,
+    pub first_scan: ScanHeader,
+    /// Restart interval in MCUs; 0 when there is none.
+    pub restart_interval: u16,
+    pub jfif: bool,
+    pub exif: bool,
+    pub icc: bool,
+    pub xmp: bool,
+    /// An MPF segment: the file carries further images (MPO, Ultra HDR) after its own EOI.
+    pub mpf: bool,
+    /// Adobe APP14 colour transform flag, when the segment is present.
+    pub adobe_transform: Option<u8>,
+    /// Photoshop "Save As" quality 0..=12 from APP13 resource 0x0406.
+    pub photoshop_quality: Option<i32>,
+    /// Photoshop "Save for Web" quality 0..=100 from the APP12 "Ducky" segment.
+    pub save_for_web_quality: Option<u32>,
+    /// DHP seen: the file is hierarchical.
+    pub hierarchical: bool,
+    /// Bytes of garbage found between segments (libjpeg warns "extraneous bytes before marker").
+    pub extraneous_bytes: u64,
+    /// File offset of the first byte of entropy-coded data.
+    pub scan_offset: u64,
+}
+
+impl Header {
+    /// The colour space a decoder would assume.
+    pub fn color_space(&self) -> ColorSpace {
+        let ids: Vec<u8> = self.frame.components.iter().map(|c| c.id).collect();
+        match ids.len() {
+            1 => ColorSpace::Gray,
+            3 if self.jfif => ColorSpace::YCbCr,
+            3 => match self.adobe_transform {
+                Some(0) => ColorSpace::Rgb,
+                Some(_) => ColorSpace::YCbCr,
+                None if ids == b"RGB" => ColorSpace::Rgb,
+                None => ColorSpace::YCbCr,
+            },
+            4 => match self.adobe_transform {
+                Some(2) => ColorSpace::Ycck,
+                _ => ColorSpace::Cmyk,
+            },
+            _ => ColorSpace::YCbCr,
+        }
+    }
+
+    /// Chroma subsampling as the usual J:a:b name, "gray", or "other".
+    pub fn subsampling(&self) -> &'static str {
+        let c = &self.frame.components;
+        if c.len() == 1 {
+            return "gray";
+        }
+        if c.iter().all(|x| (x.h, x.v) == (c[0].h, c[0].v)) {
+            return "4:4:4";
+        }
+        // Luma (and K of YCCK/CMYK) at full resolution, both chroma components alike.
+        let (y, cb, cr) = (c[0], c[1], c[2]);
+        let full = |x: &Component| (x.h, x.v) == (y.h, y.v);
+        if (cb.h, cb.v) != (cr.h, cr.v) || c.get(3).is_some_and(|k| !full(k)) {
+            return "other";
+        }
+        if y.h % cb.h != 0 || y.v % cb.v != 0 {
+            return "other";
+        }
+        match (y.h / cb.h, y.v / cb.v) {
+            (1, 1) => "4:4:4",
+            (2, 1) => "4:2:2",
+            (2, 2) => "4:2:0",
+            (1, 2) => "4:4:0",
+            (4, 1) => "4:1:1",
+            (4, 2) => "4:1:0",
+            _ => "other",
+        }
+    }
+
+    /// Sampling factors as "HxV" per component, e.g. "2x2,1x1,1x1".
+    pub fn sampling_factors(&self) -> String {
+        let parts: Vec<String> = self
+            .frame
+            .components
+            .iter()
+            .map(|c| format!("{}x{}", c.h, c.v))
+            .collect();
+        parts.join(",")
+    }
+}
+
+/// Where the image's coded data ends, found by walking the entropy-coded segments to EOI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageEnd {
+    /// Bytes from the start of the first scan's entropy-coded data to the end of EOI (including
+    /// the small headers of later scans in progressive files).
+    pub coded_bytes: u64,
+    /// False when the file ended before EOI (a truncated file).
+    pub found_eoi: bool,
+    /// Number of scans.
+    pub scans: u32,
+    /// File offset just after EOI (or end of file).
+    pub end_offset: u64,
+}
+
+/// Reads the header of a JPEG stream from any reader, consuming bytes only up to the first scan.
+pub fn read_header<R: Read>(reader: R) -> Result<Header> {
+    Parser::new(Streamed::new(reader)).read_header()
+}
+
+/// Reads the header of a seekable stream (a file), skipping metadata segments by seeking.
+pub fn read_header_seekable<R: Read + Seek>(reader: R) -> Result<Header> {
+    Parser::new(Seekable::new(reader)).read_header()
+}
+
+/// The segment walker. `read_header` stops after the first scan header; `find_image_end` may then
+/// continue to EOI.
+pub struct Parser<I> {
+    cur: Cursor<I>,
+}
+
+/// Reads up to 64 KiB segment payloads; the buffer is reused across segments.
+fn truncated(offset: u64, segment: &'static str) -> Error {
+    Error::Truncated { offset, segment }
+}
+
+impl<I: Input> Parser<I> {
+    pub fn new(input: I) -> Self {
+        Parser {
+            cur: Cursor::new(input),
+        }
+    }
+
+    /// Bytes consumed so far.
+    pub fn offset(&self) -> u64 {
+        self.cur.offset
+    }
+
+    fn byte(&mut self, segment: &'static str) -> Result<u8> {
+        let at = self.cur.offset;
+        self.cur.next_byte()?.ok_or_else(|| truncated(at, segment))
+    }
+
+    /// Finds the next marker (T.81 B.1.1.2: any number of 0xFF fill bytes may precede the code).
+    /// Returns the code and the number of non-marker bytes skipped to reach it.
+    fn next_marker(&mut self, segment: &'static str) -> Result<(u8, u64)> {
+        let mut garbage = 0u64;
+        loop {
+            let b = self.byte(segment)?;
+            if b != 0xFF {
+                garbage += 1;
+                continue;
+            }
+            let mut code = self.byte(segment)?;
+            while code == 0xFF {
+                code = self.byte(segment)?;
+            }
+            if code == 0x00 {
+                garbage += 2;
+                continue;
+            }
+            return Ok((code, garbage));
+        }
+    }
+
+    /// Reads a segment's length and payload into `buf`; returns the payload's offset.
+    fn read_payload(&mut self, marker: u8, buf: &mut Vec<u8>) -> Result<u64> {
+        let name = markers::name(marker);
+        let at = self.cur.offset;
+        let len = u16::from_be_bytes([self.byte(name)?, self.byte(name)?]);
+        if len < 2 {
+            return Err(Error::Format {
+                offset: at,
+                segment: name,
+                problem: Problem::BadLength(len),
+            });
+        }
+        buf.resize(usize::from(len - 2), 0);
+        let payload_at = self.cur.offset;
+        if !self.cur.read_full(buf)? {
+            return Err(truncated(self.cur.offset, name));
+        }
+        Ok(payload_at)
+    }
+
+    /// Skips a segment by its length; returns the payload's first bytes (up to `keep`).
+    fn skip_segment(&mut self, marker: u8, keep: usize) -> Result<Vec<u8>> {
+        let name = markers::name(marker);
+        let at = self.cur.offset;
+        let len = u16::from_be_bytes([self.byte(name)?, self.byte(name)?]);
+        if len < 2 {
+            return Err(Error::Format {
+                offset: at,
+                segment: name,
+                problem: Problem::BadLength(len),
+            });
+        }
+        let payload_len = usize::from(len - 2);
+        let mut prefix = vec![0; keep.min(payload_len)];
+        if !self.cur.read_full(&mut prefix)? {
+            return Err(truncated(self.cur.offset, name));
+        }
+        let rest = (payload_len - prefix.len()) as u64;
+        if self.cur.skip(rest)? < rest {
+            return Err(truncated(self.cur.offset, name));
+        }
+        Ok(prefix)
+    }
+
+    /// Walks from SOI to the end of the first scan header (T.81 B.2, B.3).
+    pub fn read_header(&mut self) -> Result<Header> {
+        let mut head = [0u8; 2];
+        let complete = self.cur.read_full(&mut head)?;
+        if !complete || head != [0xFF, markers::SOI] {
+            let mut sniff = head[..self.cur.offset as usize].to_vec();
+            let mut more = [0u8; 14];
+            if complete {
+                let n = self.cur.input.read(&mut more).unwrap_or(0);
+                sniff.extend_from_slice(&more[..n]);
+            }
+            return Err(Error::NotJpeg(sniff::other_format(&sniff)));
+        }
+
+        let mut frame: Option<Frame> = None;
+        let mut quant_tables: [Option<QuantTable>; 4] = [None; 4];
+        let mut huffman_tables: Vec<HuffmanTable> = Vec::new();
+        let mut restart_interval = 0;
+        let mut apps = AppsSeen::default();
+        let mut hierarchical = false;
+        let mut extraneous_bytes = 0;
+        let mut buf = Vec::new();
+
+        loop {
+            let (marker, garbage) = self.next_marker("marker search")?;
+            extraneous_bytes += garbage;
+            let marker_at = self.cur.offset - 2;
+            match marker {
+                m if markers::is_sof(m) => {
+                    let kind = FrameKind { marker: m };
+                    if frame.is_some() && !hierarchical {
+                        return Err(Error::Format {
+                            offset: marker_at,
+                            segment: markers::name(m),
+                            problem: Problem::Duplicate("SOF"),
+                        });
+                    }
+                    let at = self.read_payload(m, &mut buf)?;
+                    let parsed = segments::parse_sof(kind, &buf, at)?;
+                    // In a hierarchical file the first frame decides; later ones are differential.
+                    frame.get_or_insert(parsed);
+                }
+                markers::DQT => {
+                    let at = self.read_payload(marker, &mut buf)?;
+                    for (slot, table) in segments::parse_dqt(&buf, at)? {
+                        quant_tables[usize::from(slot)] = Some(table);
+                    }
+                }
+                markers::DHT => {
+                    let at = self.read_payload(marker, &mut buf)?;
+                    for table in segments::parse_dht(&buf, at)? {
+                        huffman_tables.retain(|t| (t.class, t.slot) != (table.class, table.slot));
+                        huffman_tables.push(table);
+                    }
+                }
+                markers::DRI => {
+                    let at = self.read_payload(marker, &mut buf)?;
+                    restart_interval = segments::parse_dri(&buf, at)?;
+                }
+                markers::SOS => {
+                    let Some(frame) = frame else {
+                        return Err(Error::Format {
+                            offset: marker_at,
+                            segment: "SOS",
+                            problem: Problem::Missing("SOF before the first scan"),
+                        });
+                    };
+                    let at = self.read_payload(marker, &mut buf)?;
+                    let first_scan = segments::parse_sos(&buf, at, &frame)?;
+                    if frame.kind.process() != Process::Lossless {
+                        for c in &frame.components {
+                            if quant_tables[usize::from(c.table)].is_none() {
+                                return Err(Error::Format {
+                                    offset: marker_at,
+                                    segment: "SOS",
+                                    problem: Problem::UndefinedTable(c.table),
+                                });
+                            }
+                        }
+                    }
+                    return Ok(Header {
+                        frame,
+                        quant_tables,
+                        huffman_tables,
+                        first_scan,
+                        restart_interval,
+                        jfif: apps.jfif,
+                        exif: apps.exif,
+                        icc: apps.icc,
+                        xmp: apps.xmp,
+                        mpf: apps.mpf,
+                        adobe_transform: apps.adobe_transform,
+                        photoshop_quality: apps.photoshop_quality,
+                        save_for_web_quality: apps.save_for_web_quality,
+                        hierarchical,
+                        extraneous_bytes,
+                        scan_offset: self.cur.offset,
+                    });
+                }
+                markers::APP0..=markers::APP15 => {
+                    if marker == markers::APP0 + 13 {
+                        // Photoshop resources are small and may hold the Save As quality.
+                        let at = self.read_payload(marker, &mut buf)?;
+                        let _ = at;
+                        if let Some(q) = segments::photoshop_save_quality(&buf) {
+                            apps.photoshop_quality = Some(q);
+                        }
+                    } else {
+                        let prefix = self.skip_segment(marker, segments::APP_PREFIX_LEN)?;
+                        apps.note(segments::identify_app(marker, &prefix));
+                    }
+                }
+                markers::SOI => {
+                    return Err(Error::Format {
+                        offset: marker_at,
+                        segment: "SOI",
+                        problem: Problem::Duplicate("SOI before the first scan"),
+                    });
+                }
+                markers::EOI => {
+                    return Err(Error::Format {
+                        offset: marker_at,
+                        segment: "EOI",
+                        problem: Problem::Missing("a scan (SOS) before EOI"),
+                    });
+                }
+                markers::SOF55 | markers::LSE => {
+                    return Err(Error::NotJpeg(
+                        "JPEG-LS image (ITU-T T.87), a different codec from JPEG",
+                    ));
+                }
+                markers::DHP => {
+                    hierarchical = true;
+                    self.skip_segment(marker, 0)?;
+                }
+                m if markers::is_standalone(m) => {}
+                m => {
+                    // COM, DAC, DNL, EXP, JPG, JPGn and reserved markers: skip by length.
+                    self.skip_segment(m, 0)?;
+                }
+            }
+        }
+    }
+
+    /// Walks the entropy-coded data after the first scan header to the EOI marker, skipping the
+    /// segments between progressive scans by their lengths. One linear pass; memory stays constant.
+    pub fn find_image_end(&mut self) -> Result<ImageEnd> {
+        let start = self.cur.offset;
+        let mut scans = 1u32;
+        let mut pending_ff = false;
+        loop {
+            let buf = match self.cur.input.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if buf.is_empty() {
+                return Ok(ImageEnd {
+                    coded_bytes: self.cur.offset - start,
+                    found_eoi: false,
+                    scans,
+                    end_offset: self.cur.offset,
+                });
+            }
+            let mut i = 0;
+            let mut marker = None;
+            while i < buf.len() {
+                if pending_ff {
+                    let code = buf[i];
+                    i += 1;
+                    match code {
+                        0xFF => continue,
+                        0x00 => pending_ff = false,
+                        c if markers::is_rst(c) => pending_ff = false,
+                        c => {
+                            pending_ff = false;
+                            marker = Some(c);
+                            break;
+                        }
+                    }
+                } else {
+                    match memchr::memchr(0xFF, &buf[i..]) {
+                        Some(pos) => {
+                            i += pos + 1;
+                            pending_ff = true;
+                        }
+                        None => i = buf.len(),
+                    }
+                }
+            }
+            self.cur.input.consume(i);
+            self.cur.offset += i as u64;
+            match marker {
+                None => {}
+                Some(markers::EOI) => {
+                    return Ok(ImageEnd {
+                        coded_bytes: self.cur.offset - start,
+                        found_eoi: true,
+                        scans,
+                        end_offset: self.cur.offset,
+                    });
+                }
+                Some(m) if markers::is_sof(m) || m == markers::SOI => {
+                    // A frame or image inside the data: the stream is broken here; stop.
+                    return Ok(ImageEnd {
+                        coded_bytes: self.cur.offset - 2 - start,
+                        found_eoi: false,
+                        scans,
+                        end_offset: self.cur.offset - 2,
+                    });
+                }
+                Some(m) if markers::is_standalone(m) => {}
+                Some(m) => {
+                    if m == markers::SOS {
+                        scans = scans.saturating_add(1);
+                    }
+                    match self.skip_segment(m, 0) {
+                        Ok(_) => {}
+                        Err(Error::Truncated { .. }) => {
+                            return Ok(ImageEnd {
+                                coded_bytes: self.cur.offset - start,
+                                found_eoi: false,
+                                scans,
+                                end_offset: self.cur.offset,
+                            });
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<R: Read + Seek> Parser<Seekable<R>> {
+    /// Gives back the reader positioned after the last byte the parser consumed.
+    pub fn into_inner(self) -> io::Result<R> {
+        self.cur.input.into_inner()
+    }
+}
+
+#[derive(Default)]
+struct AppsSeen {
+    jfif: bool,
+    exif: bool,
+    icc: bool,
+    xmp: bool,
+    mpf: bool,
+    adobe_transform: Option<u8>,
+    photoshop_quality: Option<i32>,
+    save_for_web_quality: Option<u32>,
+}
+
+impl AppsSeen {
+    fn note(&mut self, kind: AppKind) {
+        match kind {
+            AppKind::Jfif => self.jfif = true,
+            AppKind::Exif => self.exif = true,
+            AppKind::Xmp => self.xmp = true,
+            AppKind::Icc => self.icc = true,
+            AppKind::Mpf => self.mpf = true,
+            AppKind::Adobe { transform } => self.adobe_transform = Some(transform),
+            AppKind::Ducky { quality } => self.save_for_web_quality = quality,
+            AppKind::Photoshop | AppKind::Other => {}
+        }
+    }
+}

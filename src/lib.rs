@@ -1,0 +1,22 @@
+//! jpgtool works on JPEG files in their own domain — markers, quantization tables, DCT
+//! coefficients — instead of decoding them to pixels first.
+//!
+//! ```
+//! // The quality of a JPEG, from its headers alone.
+//! let bytes = std::fs::read("corpus/sample-q75.jpg")?;
+//! let header = jpgtool::jpeg::read_header(&bytes[..])?;
+//! let estimate = jpgtool::quality::estimate(&header);
+//! assert_eq!(estimate.family, jpgtool::quality::Family::Ijg);
+//! assert_eq!(estimate.quality.map(|q| q.min), Some(75.0));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod error;
+pub mod inspect;
+pub mod jpeg;
+pub mod limits;
+pub mod quality;
+
+pub use error::{Error, Problem, Result};
+pub use inspect::{Inspection, inspect_file};
+pub use limits::Limits;

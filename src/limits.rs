@@ -1,0 +1,80 @@
+//! Limits on what a file may make us allocate or do, checked before the allocation happens.
+
+use crate::error::{Error, Result};
+
+/// Bounds applied to untrusted input. Every stage that allocates in proportion to header fields
+/// checks them first, so a 65535x65535 header in a 200-byte file is refused at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest accepted image width in pixels. Default: 65535 (the JPEG maximum).
+    pub max_width: u32,
+    /// Largest accepted image height in pixels. Default: 65535 (the JPEG maximum).
+    pub max_height: u32,
+    /// Largest accepted width x height. Default: 1.5 gigapixels.
+    pub max_pixels: u64,
+    /// Largest single allocation a stage may make, in bytes. Default: 1 GiB.
+    pub max_alloc: u64,
+    /// Most scans accepted in one file (progressive files have about 10). Default: 1000.
+    pub max_scans: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_width: 65535,
+            max_height: 65535,
+            max_pixels: 1_500_000_000,
+            max_alloc: 1 << 30,
+            max_scans: 1000,
+        }
+    }
+}
+
+impl Limits {
+    /// Checks image dimensions against the limits.
+    pub fn check_dimensions(&self, width: u32, height: u32) -> Result<()> {
+        check("image width", width.into(), self.max_width.into())?;
+        check("image height", height.into(), self.max_height.into())?;
+        check(
+            "pixel count",
+            u64::from(width) * u64::from(height),
+            self.max_pixels,
+        )
+    }
+
+    /// Checks a planned allocation of `bytes` bytes.
+    pub fn check_alloc(&self, bytes: u64) -> Result<()> {
+        check("allocation (bytes)", bytes, self.max_alloc)
+    }
+
+    /// Checks the number of scans seen so far.
+    pub fn check_scans(&self, scans: u32) -> Result<()> {
+        check("scan count", scans.into(), self.max_scans.into())
+    }
+}
+
+fn check(what: &'static str, value: u64, limit: u64) -> Result<()> {
+    if value > limit {
+        Err(Error::LimitExceeded { what, value, limit })
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_decompression_bomb_dimensions() {
+        let limits = Limits::default();
+        assert!(matches!(
+            limits.check_dimensions(65535, 65535),
+            Err(Error::LimitExceeded {
+                what: "pixel count",
+                ..
+            })
+        ));
+        assert!(limits.check_dimensions(40000, 30000).is_ok());
+    }
+}
