@@ -1,0 +1,7 @@
+//! One integration test binary: ground truth from independent encoders, the shared corpus, and
+//! the real CLI.
+
+mod cli;
+mod corpus;
+mod ground_truth;
+mod util;

@@ -1,0 +1,64 @@
+//! Helpers shared by the integration tests: test images, external encoders, corpus paths.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The shared corpus beside the repository (`../shared/corpus`), if present.
+pub fn shared_corpus() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    dir.is_dir().then_some(dir)
+}
+
+/// The shared corpus, or a clear failure: CI always has it; set JPGTOOL_NO_SHARED=1 to skip.
+pub fn require_shared_corpus() -> Option<PathBuf> {
+    match shared_corpus() {
+        Some(dir) => Some(dir),
+        None if std::env::var_os("JPGTOOL_NO_SHARED").is_some() => None,
+        None => panic!("../shared/corpus is missing (set JPGTOOL_NO_SHARED=1 to skip these tests)"),
+    }
+}
+
+/// A photo-like RGB test image: smooth gradients plus deterministic texture, so that every
+/// quantizer matters and no table entry is trivially clamped by the content.
+pub fn test_rgb(width: usize, height: usize) -> Vec<u8> {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut pixels = Vec::with_capacity(width * height * 3);
+    for y in 0..height {
+        for x in 0..width {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let noise = (state % 41) as i32 - 20;
+            let r = (x * 255 / width) as i32 + noise;
+            let g = (y * 255 / height) as i32 - noise / 2;
+            let b = (((x + y) * 7) % 256) as i32 + noise;
+            pixels.extend([r, g, b].map(|v| v.clamp(0, 255) as u8));
+        }
+    }
+    pixels
+}
+
+/// Writes a binary PPM (or PGM for one channel) for cjpeg.
+pub fn write_pnm(path: &Path, width: usize, height: usize, channels: usize, data: &[u8]) {
+    let magic = if channels == 1 { "P5" } else { "P6" };
+    let mut bytes = format!("{magic}\n{width} {height}\n255\n").into_bytes();
+    bytes.extend_from_slice(data);
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// libjpeg-turbo's cjpeg, which CI installs from Debian (`libjpeg-turbo-progs`).
+pub fn cjpeg(args: &[&str], input: &Path, output: &Path) {
+    let status = Command::new("cjpeg")
+        .args(args)
+        .arg("-outfile")
+        .arg(output)
+        .arg(input)
+        .status()
+        .expect("cjpeg not found: install libjpeg-turbo-progs (.ci/run does)");
+    assert!(status.success(), "cjpeg {args:?} failed");
+}
+
+/// The jpgtool binary built for these tests.
+pub fn jpgtool() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_jpgtool"))
+}
