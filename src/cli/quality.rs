@@ -188,9 +188,10 @@ fn human_line(path: &Path, found: &Inspection) -> String {
         (Some(q), Confidence::Exact) => fmt_range(q),
         (Some(q), _) => format!("~{}", fmt_range(q)),
     };
-    let family = match est.family {
-        Family::Known(name) => name.to_string(),
-        other => other.name(),
+    let family = est.family.name();
+    let setting = match est.family {
+        Family::Known(name) => format!("  [{name}]"),
+        _ => String::new(),
     };
     let chroma = est
         .chroma_quality
@@ -199,7 +200,7 @@ fn human_line(path: &Path, found: &Inspection) -> String {
     let size = format!("{}x{}", frame.width, frame.height);
     let bpp = found.bpp().map_or("-".to_string(), |b| format!("{b:.2}"));
     format!(
-        "{quality:>9} {family:<10} {:<11} {chroma:>8} {:<8} {size:>11} {bpp:>6}  {}",
+        "{quality:>9} {family:<10} {:<11} {chroma:>8} {:<8} {size:>11} {bpp:>6}  {}{setting}",
         est.confidence.name(),
         found.header.subsampling(),
         path.display()

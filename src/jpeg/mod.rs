@@ -102,10 +102,11 @@ impl Header {
         if c.iter().all(|x| (x.h, x.v) == (c[0].h, c[0].v)) {
             return "4:4:4";
         }
-        // Luma (and K of YCCK/CMYK) at full resolution, both chroma components alike.
+        // Both chroma components alike; a fourth (K) either at full resolution, as in YCCK, or
+        // sampled like the other three.
         let (y, cb, cr) = (c[0], c[1], c[2]);
-        let full = |x: &Component| (x.h, x.v) == (y.h, y.v);
-        if (cb.h, cb.v) != (cr.h, cr.v) || c.get(3).is_some_and(|k| !full(k)) {
+        let same = |a: &Component, b: &Component| (a.h, a.v) == (b.h, b.v);
+        if !same(&cb, &cr) || c.get(3).is_some_and(|k| !same(k, &y) && !same(k, &cb)) {
             return "other";
         }
         if y.h % cb.h != 0 || y.v % cb.v != 0 {
