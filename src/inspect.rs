@@ -41,7 +41,9 @@ impl Inspection {
 pub fn inspect_file(path: &Path, measure_bpp: bool) -> Result<Inspection> {
     let file = File::open(path)?;
     let file_bytes = file.metadata()?.len();
-    let mut parser = Parser::new(Seekable::new(file));
+    // Header-only reads stay small; a pass over the whole file reads in larger blocks.
+    let capacity = if measure_bpp { 128 * 1024 } else { 8 * 1024 };
+    let mut parser = Parser::new(Seekable::with_capacity(capacity, file));
     let header = parser.read_header()?;
     let image_end = if measure_bpp {
         Some(parser.find_image_end()?)

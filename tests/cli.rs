@@ -11,7 +11,11 @@ fn make_files(dir: &Path, qualities: &[u8]) {
     let ppm = dir.join("in.ppm");
     write_pnm(&ppm, 32, 32, 3, &test_rgb(32, 32));
     for q in qualities {
-        cjpeg(&["-quality", &q.to_string()], &ppm, &dir.join(format!("q{q}.jpg")));
+        cjpeg(
+            &["-quality", &q.to_string()],
+            &ppm,
+            &dir.join(format!("q{q}.jpg")),
+        );
     }
     std::fs::remove_file(ppm).unwrap();
 }
@@ -33,7 +37,11 @@ fn human_output_has_one_line_per_file_in_input_order() {
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 3);
-    for (line, (q, name)) in lines.iter().zip([("90", "q90.jpg"), ("30", "q30.jpg"), ("60", "q60.jpg")]) {
+    for (line, (q, name)) in
+        lines
+            .iter()
+            .zip([("90", "q90.jpg"), ("30", "q30.jpg"), ("60", "q60.jpg")])
+    {
         let fields: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(fields[0], q, "{line}");
         assert_eq!(&fields[1..3], ["ijg", "exact"], "{line}");
@@ -84,9 +92,13 @@ fn json_lines_carry_every_documented_field() {
     let bpp = v["bpp"].as_f64().unwrap();
     assert!((bpp - 8.0 * coded as f64 / 1024.0).abs() < 0.001);
     // Every field the README documents is present.
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     for field in v.as_object().unwrap().keys() {
-        assert!(readme.contains(&format!("`{field}`")), "README lacks `{field}`");
+        assert!(
+            readme.contains(&format!("`{field}`")),
+            "README lacks `{field}`"
+        );
     }
 }
 
@@ -94,14 +106,21 @@ fn json_lines_carry_every_documented_field() {
 fn a_bad_file_is_reported_and_the_batch_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     make_files(dir.path(), &[50, 80]);
-    std::fs::write(dir.path().join("broken.jpg"), b"\x89PNG\r\n\x1a\nnot a jpeg").unwrap();
+    std::fs::write(
+        dir.path().join("broken.jpg"),
+        b"\x89PNG\r\n\x1a\nnot a jpeg",
+    )
+    .unwrap();
     let (code, out, err) = run(
         &["quality", "q50.jpg", "broken.jpg", "missing.jpg", "q80.jpg"],
         dir.path(),
     );
     assert_eq!(code, 1);
     assert_eq!(out.lines().count(), 2);
-    assert!(err.contains("broken.jpg") && err.contains("PNG image"), "{err}");
+    assert!(
+        err.contains("broken.jpg") && err.contains("PNG image"),
+        "{err}"
+    );
     assert!(err.contains("missing.jpg"), "{err}");
     let (code, out, _) = run(&["quality", "--json", "broken.jpg", "q50.jpg"], dir.path());
     assert_eq!(code, 1);
@@ -115,7 +134,10 @@ fn usage_errors_exit_with_2() {
     let dir = tempfile::tempdir().unwrap();
     assert_eq!(run(&["quality"], dir.path()).0, 2);
     assert_eq!(run(&["quality", "--bogus", "x.jpg"], dir.path()).0, 2);
-    assert_eq!(run(&["quality", "--max-quality", "150", "x.jpg"], dir.path()).0, 2);
+    assert_eq!(
+        run(&["quality", "--max-quality", "150", "x.jpg"], dir.path()).0,
+        2
+    );
 }
 
 #[test]
@@ -130,10 +152,18 @@ fn paths_from_stdin_newline_or_nul_separated() {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(list.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(list.as_bytes())
+            .unwrap();
         let out = child.wait_with_output().unwrap();
         let text = String::from_utf8(out.stdout).unwrap();
-        let firsts: Vec<&str> = text.lines().map(|l| l.split_whitespace().next().unwrap()).collect();
+        let firsts: Vec<&str> = text
+            .lines()
+            .map(|l| l.split_whitespace().next().unwrap())
+            .collect();
         assert_eq!(firsts, ["70", "20"], "{list:?}");
     }
 }
@@ -155,9 +185,20 @@ fn folders_are_read_one_level_unless_recursive() {
 #[test]
 fn the_shipped_samples_answer_as_their_encoders_declare() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
-    let (code, out, _) = run(&["quality", "--json", "sample-q75.jpg", "sample-photoshop.jpg"], &corpus);
+    let (code, out, _) = run(
+        &[
+            "quality",
+            "--json",
+            "sample-q75.jpg",
+            "sample-photoshop.jpg",
+        ],
+        &corpus,
+    );
     assert_eq!(code, 0);
-    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     // libjpeg-turbo's testorig.jpg is its cjpeg at the default quality, 75.
     assert_eq!(lines[0]["quality"], 75.0);
     assert_eq!(lines[0]["family"], "ijg");

@@ -73,7 +73,10 @@ fn every_corpus_file_gives_a_result_or_a_clear_error() {
         let result = std::panic::catch_unwind(|| inspect_file(&path, true))
             .unwrap_or_else(|_| panic!("{name}: panicked"));
         // Generous: a hang detector, not a speed test (the largest file takes milliseconds).
-        assert!(start.elapsed() < Duration::from_secs(20), "{name}: too slow");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{name}: too slow"
+        );
         match &result {
             Ok(found) => {
                 assert!(
@@ -190,7 +193,7 @@ fn header_fields_agree_with_the_corpus_manifest() {
             h.restart_interval.to_string(),
             "{name} restart interval"
         );
-        if row["colorspace"] != "" && !row["colorspace"].contains("channel") {
+        if !row["colorspace"].is_empty() && !row["colorspace"].contains("channel") {
             assert_eq!(row["colorspace"], h.color_space().name(), "{name} colour");
         }
         compared += 1;
@@ -261,7 +264,10 @@ fn truncation_sweep_never_panics_and_keeps_answers_once_headers_are_complete() {
         let full_quality = jpgtool::quality::estimate(&full);
         let step = (bytes.len() / 400).max(1);
         let cut_path = dir.path().join("cut.jpg");
-        for len in (0..bytes.len()).step_by(step).chain(full.scan_offset as usize - 3..full.scan_offset as usize + 3) {
+        for len in (0..bytes.len())
+            .step_by(step)
+            .chain(full.scan_offset as usize - 3..full.scan_offset as usize + 3)
+        {
             let prefix = &bytes[..len.min(bytes.len())];
             match jpgtool::jpeg::read_header(prefix) {
                 Ok(h) => {

@@ -191,3 +191,48 @@ fn mozjpeg_every_base_table_set_is_recognised() {
         assert_quality(&path, family, 50, None);
     }
 }
+
+/// Inserts `payload` as an APPn segment right after SOI.
+fn with_app_segment(jpeg: &[u8], marker: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = jpeg[..2].to_vec();
+    out.extend([0xFF, marker]);
+    out.extend(u16::try_from(payload.len() + 2).unwrap().to_be_bytes());
+    out.extend(payload);
+    out.extend(&jpeg[2..]);
+    out
+}
+
+#[test]
+fn thumbnail_and_trailing_images_do_not_change_the_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let rgb = dir.path().join("in.ppm");
+    write_pnm(&rgb, 32, 32, 3, &test_rgb(32, 32));
+    let (main, thumb) = (dir.path().join("q50.jpg"), dir.path().join("q95.jpg"));
+    cjpeg(&["-quality", "50"], &rgb, &main);
+    cjpeg(&["-quality", "95", "-sample", "1x1"], &rgb, &thumb);
+    let (main_bytes, thumb_bytes) = (
+        std::fs::read(&main).unwrap(),
+        std::fs::read(&thumb).unwrap(),
+    );
+
+    // An EXIF block carrying a whole JPEG (as a thumbnail does), and the same JPEG appended after
+    // EOI (as MPF secondary images and Ultra HDR gain maps are).
+    let mut exif = b"Exif\0\0".to_vec();
+    exif.extend(&thumb_bytes);
+    let mut combined = with_app_segment(&main_bytes, 0xE1, &exif);
+    let coded_before = combined.len() - main_bytes.len();
+    combined.extend(&thumb_bytes);
+    let path = dir.path().join("combined.jpg");
+    std::fs::write(&path, &combined).unwrap();
+
+    assert_quality(&path, Family::Ijg, 50, None);
+    let found = jpgtool::inspect_file(&path, true).unwrap();
+    assert!(found.header.exif);
+    assert_eq!(found.header.subsampling(), "4:2:0");
+    // The coded bytes are those of the main image alone: its size minus its own headers.
+    let plain = jpgtool::inspect_file(&main, true).unwrap();
+    let end = found.image_end.unwrap();
+    assert!(end.found_eoi);
+    assert_eq!(end.coded_bytes, plain.image_end.unwrap().coded_bytes);
+    assert_eq!(end.end_offset as usize, main_bytes.len() + coded_before);
+}

@@ -45,7 +45,12 @@ pub struct Seekable<R>(BufReader<R>);
 
 impl<R: Read + Seek> Seekable<R> {
     pub fn new(reader: R) -> Self {
-        Seekable(BufReader::with_capacity(8 * 1024, reader))
+        Self::with_capacity(8 * 1024, reader)
+    }
+
+    /// A larger buffer pays off when the whole file will be read (the pass to EOI).
+    pub fn with_capacity(capacity: usize, reader: R) -> Self {
+        Seekable(BufReader::with_capacity(capacity, reader))
     }
 
     /// Gives back the reader, positioned after the last byte consumed.
