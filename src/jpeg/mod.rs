@@ -165,7 +165,6 @@ pub struct Parser<I> {
     cur: Cursor<I>,
 }
 
-/// Reads up to 64 KiB segment payloads; the buffer is reused across segments.
 fn truncated(offset: u64, segment: &'static str) -> Error {
     Error::Truncated { offset, segment }
 }
@@ -209,8 +208,8 @@ impl<I: Input> Parser<I> {
         }
     }
 
-    /// Reads a segment's length and payload into `buf`; returns the payload's offset.
-    fn read_payload(&mut self, marker: u8, buf: &mut Vec<u8>) -> Result<u64> {
+    /// Reads a segment's two length bytes (which count themselves) and returns the payload length.
+    fn read_length(&mut self, marker: u8) -> Result<usize> {
         let name = markers::name(marker);
         let at = self.cur.offset;
         let len = u16::from_be_bytes([self.byte(name)?, self.byte(name)?]);
@@ -221,7 +220,14 @@ impl<I: Input> Parser<I> {
                 problem: Problem::BadLength(len),
             });
         }
-        buf.resize(usize::from(len - 2), 0);
+        Ok(usize::from(len - 2))
+    }
+
+    /// Reads a segment's length and payload into `buf`; returns the payload's offset.
+    fn read_payload(&mut self, marker: u8, buf: &mut Vec<u8>) -> Result<u64> {
+        let name = markers::name(marker);
+        let payload_len = self.read_length(marker)?;
+        buf.resize(payload_len, 0);
         let payload_at = self.cur.offset;
         if !self.cur.read_full(buf)? {
             return Err(truncated(self.cur.offset, name));
@@ -232,16 +238,7 @@ impl<I: Input> Parser<I> {
     /// Skips a segment by its length; returns the payload's first bytes (up to `keep`).
     fn skip_segment(&mut self, marker: u8, keep: usize) -> Result<Vec<u8>> {
         let name = markers::name(marker);
-        let at = self.cur.offset;
-        let len = u16::from_be_bytes([self.byte(name)?, self.byte(name)?]);
-        if len < 2 {
-            return Err(Error::Format {
-                offset: at,
-                segment: name,
-                problem: Problem::BadLength(len),
-            });
-        }
-        let payload_len = usize::from(len - 2);
+        let payload_len = self.read_length(marker)?;
         let mut prefix = vec![0; keep.min(payload_len)];
         if !self.cur.read_full(&mut prefix)? {
             return Err(truncated(self.cur.offset, name));
@@ -355,8 +352,7 @@ impl<I: Input> Parser<I> {
                 markers::APP0..=markers::APP15 => {
                     if marker == markers::APP0 + 13 {
                         // Photoshop resources are small and may hold the Save As quality.
-                        let at = self.read_payload(marker, &mut buf)?;
-                        let _ = at;
+                        self.read_payload(marker, &mut buf)?;
                         if let Some(q) = segments::photoshop_save_quality(&buf) {
                             apps.photoshop_quality = Some(q);
                         }
