@@ -4,4 +4,5 @@
 mod cli;
 mod corpus;
 mod ground_truth;
+mod regressions;
 mod util;

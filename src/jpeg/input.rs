@@ -41,7 +41,11 @@ impl<R: Read> Input for Streamed<R> {
 }
 
 /// A reader that can seek (a file); skipping seeks past what is not buffered.
-pub struct Seekable<R>(BufReader<R>);
+pub struct Seekable<R> {
+    reader: BufReader<R>,
+    /// Stream length, learnt once, so that a skip past the end is seen as a truncation.
+    len: Option<u64>,
+}
 
 impl<R: Read + Seek> Seekable<R> {
     pub fn new(reader: R) -> Self {
@@ -49,44 +53,60 @@ impl<R: Read + Seek> Seekable<R> {
     }
 
     /// A larger buffer pays off when the whole file will be read (the pass to EOI).
-    pub fn with_capacity(capacity: usize, reader: R) -> Self {
-        Seekable(BufReader::with_capacity(capacity, reader))
+    pub fn with_capacity(capacity: usize, mut reader: R) -> Self {
+        let len = stream_len(&mut reader).ok();
+        Seekable {
+            reader: BufReader::with_capacity(capacity, reader),
+            len,
+        }
     }
 
     /// Gives back the reader, positioned after the last byte consumed.
     pub fn into_inner(mut self) -> io::Result<R> {
         // Undo read-ahead so the caller's position matches what the walker consumed.
-        let buffered = self.0.buffer().len() as i64;
-        self.0.seek_relative(-buffered)?;
-        Ok(self.0.into_inner())
+        let buffered = self.reader.buffer().len() as i64;
+        self.reader.seek_relative(-buffered)?;
+        Ok(self.reader.into_inner())
     }
+}
+
+/// The stream's length, leaving its position where it was.
+fn stream_len<R: Seek>(reader: &mut R) -> io::Result<u64> {
+    let pos = reader.stream_position()?;
+    let len = reader.seek(io::SeekFrom::End(0))?;
+    reader.seek(io::SeekFrom::Start(pos))?;
+    Ok(len)
 }
 
 impl<R: Read> Read for Seekable<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf)
+        self.reader.read(buf)
     }
 }
 
 impl<R: Read> BufRead for Seekable<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        self.0.fill_buf()
+        self.reader.fill_buf()
     }
     fn consume(&mut self, amt: usize) {
-        self.0.consume(amt)
+        self.reader.consume(amt)
     }
 }
 
 impl<R: Read + Seek> Input for Seekable<R> {
     fn skip(&mut self, n: u64) -> io::Result<u64> {
-        let buffered = self.0.buffer().len() as u64;
+        let buffered = self.reader.buffer().len() as u64;
         if n <= buffered {
-            self.0.consume(n as usize);
+            self.reader.consume(n as usize);
             return Ok(n);
         }
+        // Never seek past the end: report what was really there, as a streamed read would.
+        let n = match self.len {
+            Some(len) => n.min(len.saturating_sub(self.reader.stream_position()?)),
+            None => n,
+        };
         let offset = i64::try_from(n).map_err(|_| io::ErrorKind::InvalidInput)?;
-        self.0.seek_relative(offset)?;
-        // A seek may pass the end of the file silently; the next read reports the truncation.
+        self.reader.seek_relative(offset)?;
         Ok(n)
     }
 }

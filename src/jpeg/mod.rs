@@ -102,6 +102,9 @@ impl Header {
         if c.iter().all(|x| (x.h, x.v) == (c[0].h, c[0].v)) {
             return "4:4:4";
         }
+        if c.len() < 3 {
+            return "other";
+        }
         // Both chroma components alike; a fourth (K) either at full resolution, as in YCCK, or
         // sampled like the other three.
         let (y, cb, cr) = (c[0], c[1], c[2]);
@@ -256,10 +259,9 @@ impl<I: Input> Parser<I> {
         let complete = self.cur.read_full(&mut head)?;
         if !complete || head != [0xFF, markers::SOI] {
             let mut sniff = head[..self.cur.offset as usize].to_vec();
-            let mut more = [0u8; 14];
             if complete {
-                let n = self.cur.input.read(&mut more).unwrap_or(0);
-                sniff.extend_from_slice(&more[..n]);
+                // Up to 16 bytes in all, however the reader splits them.
+                let _ = (&mut self.cur.input).take(14).read_to_end(&mut sniff);
             }
             return Err(Error::NotJpeg(sniff::other_format(&sniff)));
         }
