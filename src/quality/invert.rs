@@ -73,7 +73,12 @@ pub fn scale_table(base: &[u16; 64], s: u32, max: u16) -> [u16; 64] {
 /// The integer scale factors that turn `base` into exactly `table`, or `None` if none does.
 /// Each entry bounds S on its own; the answer is the intersection of the 64 bounds.
 pub fn solve_scale(table: &[u16; 64], base: &[u16; 64]) -> Option<ScaleRange> {
-    let max = u64::from(clamp_for(table));
+    solve_scale_clamped(table, base, clamp_for(table))
+}
+
+/// As [`solve_scale`], for a given clamp `max` (255 or 32767).
+pub fn solve_scale_clamped(table: &[u16; 64], base: &[u16; 64], max: u16) -> Option<ScaleRange> {
+    let max = u64::from(max);
     let (mut lo, mut hi) = (0u64, MAX_SCALE);
     for (&t, &b) in table.iter().zip(base) {
         let (t, b) = (u64::from(t), u64::from(b));
@@ -137,6 +142,14 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn clamped_table_needs_the_clamp() {
+        // Annex K at q 10 (S 500): most entries exceed 255, so only the baseline clamp fits.
+        let table = scale_table(&MOZJPEG[0].luma, 500, 255);
+        assert!(solve_scale_clamped(&table, &MOZJPEG[0].luma, 255).is_some());
+        assert!(solve_scale_clamped(&table, &MOZJPEG[0].luma, 32767).is_none());
     }
 
     #[test]

@@ -348,10 +348,8 @@ fn solve_scale_unclamped_fails(
     base: &tables::BaseTables,
     chroma_base: &[u16; 64],
 ) -> bool {
-    let fits = |t: &QuantTable, b: &[u16; 64]| {
-        solve_scale(&t.values, b)
-            .is_some_and(|r| (r.lo..=r.hi).any(|s| invert::scale_table(b, s, 32767) == t.values))
-    };
+    let fits =
+        |t: &QuantTable, b: &[u16; 64]| invert::solve_scale_clamped(&t.values, b, 32767).is_some();
     !(fits(luma, &base.luma) && chroma.iter().all(|t| fits(t, chroma_base)))
 }
 
