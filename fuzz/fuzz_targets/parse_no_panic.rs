@@ -6,33 +6,13 @@
 //! (`color_space`, `subsampling`, `sampling_factors`) must not panic either. On an Ok image end:
 //! `end_offset <= input length`, `end_offset == scan_offset + coded_bytes`, at least one scan, and
 //! `found_eoi` implies the two bytes before `end_offset` are FF D9.
-//!
-//! Bugs already reported can be masked while their fix is pending, so a campaign can look past
-//! them: `JPGTOOL_FUZZ_KNOWN=subsampling-2comp,seek-past-eof` (see fuzz/README.md). Unset (the
-//! default) means strict.
 
 #![no_main]
 
 use std::io::Cursor;
-use std::sync::OnceLock;
 
 use jpgtool::jpeg::{Header, ImageEnd, Input, Parser, Process, Seekable, Streamed};
 use libfuzzer_sys::fuzz_target;
-
-fn known(issue: &str) -> bool {
-    static KNOWN: OnceLock<Vec<String>> = OnceLock::new();
-    KNOWN
-        .get_or_init(|| {
-            std::env::var("JPGTOOL_FUZZ_KNOWN")
-                .unwrap_or_default()
-                .split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .iter()
-        .any(|k| k == issue)
-}
 
 fn check_header(h: &Header, data: &[u8]) {
     let len = data.len() as u64;
@@ -56,21 +36,17 @@ fn check_header(h: &Header, data: &[u8]) {
         }
     }
     let _ = h.color_space().name();
-    if !(known("subsampling-2comp") && n == 2) {
-        let _ = h.subsampling();
-    }
+    let _ = h.subsampling();
     let _ = h.sampling_factors();
 }
 
 fn check_end(h: &Header, end: &ImageEnd, data: &[u8], seekable: bool) {
     let len = data.len() as u64;
-    if !(seekable && known("seek-past-eof")) {
-        assert!(
-            end.end_offset <= len,
-            "end_offset {} > input length {len} (seekable: {seekable})",
-            end.end_offset
-        );
-    }
+    assert!(
+        end.end_offset <= len,
+        "end_offset {} > input length {len} (seekable: {seekable})",
+        end.end_offset
+    );
     assert_eq!(h.scan_offset + end.coded_bytes, end.end_offset, "coded_bytes inconsistent");
     assert!(end.scans >= 1);
     if end.found_eoi {

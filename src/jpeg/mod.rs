@@ -47,7 +47,7 @@ pub struct Header {
     pub frame: Frame,
     /// The quantization tables in force when the first scan starts, by slot.
     pub quant_tables: [Option<QuantTable>; 4],
-    /// Tables defined before the first scan, by slot, as (class, slot) → table; the last wins.
+    /// Huffman tables defined before the first scan; a redefinition of a (class, slot) replaces it.
     pub huffman_tables: Vec<HuffmanTable>,
     pub first_scan: ScanHeader,
     /// Restart interval in MCUs; 0 when there is none.
