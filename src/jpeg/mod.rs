@@ -2,6 +2,7 @@
 //! a pass over the entropy-coded data that finds where the image ends. It knows nothing of codecs,
 //! pixels or the command line.
 
+pub mod dc;
 pub mod input;
 pub mod markers;
 pub mod segments;
