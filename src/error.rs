@@ -34,6 +34,14 @@ pub enum Error {
         limit: u64,
     },
 
+    /// The C codec (libjpeg, through the mozjpeg crate) stopped on the data; its own message.
+    #[error("libjpeg: {0}")]
+    Codec(String),
+
+    /// Stopped on request (Ctrl-C) before the output was complete.
+    #[error("interrupted")]
+    Interrupted,
+
     /// The operating system failed us.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),

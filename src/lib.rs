@@ -11,11 +11,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod atomic;
+pub mod codec;
 pub mod error;
 pub mod inspect;
 pub mod jpeg;
 pub mod limits;
 pub mod quality;
+pub mod shrink;
 
 pub use error::{Error, Problem, Result};
 pub use inspect::{Inspection, inspect_file};

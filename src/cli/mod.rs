@@ -2,6 +2,7 @@
 
 mod paths;
 mod quality;
+mod shrink;
 
 use std::io;
 use std::process::ExitCode;
@@ -30,12 +31,16 @@ struct Cli {
 enum Command {
     /// Estimate each file's encoder quality from its quantization tables (headers only).
     Quality(quality::Args),
+    /// Downscale JPEGs in the DCT domain (1/2, 1/4, 1/8, any M/8, or any size), streaming row
+    /// batches from decoder to encoder in memory independent of image height.
+    Shrink(shrink::Args),
 }
 
 pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Quality(args) => quality::run(args),
+        Command::Shrink(args) => shrink::run(args),
     }
 }
 

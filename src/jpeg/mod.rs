@@ -5,6 +5,7 @@
 pub mod dc;
 pub mod input;
 pub mod markers;
+pub mod metadata;
 pub mod segments;
 mod sniff;
 pub mod zigzag;

@@ -1,0 +1,484 @@
+//! `jpgtool shrink`: downscale JPEGs in the DCT domain, one file or whole folders, writing each
+//! output atomically and never over its input unless `--in-place` is given.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use serde_json::json;
+
+use super::paths::{self, Item};
+use super::{EXIT_OK, EXIT_SOME_FAILED};
+use jpgtool::Limits;
+use jpgtool::atomic::write_atomically;
+use jpgtool::shrink::{self, DecodePath, Filter, Options, QualitySource, Report, Sampling, Target};
+
+/// Exit code after Ctrl-C (128 + SIGINT), as shells report it.
+const EXIT_INTERRUPTED: u8 = 130;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// JPEG files and folders to shrink; `-` reads a list of paths from stdin.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+
+    /// Output file (one input file) or folder (several inputs or a folder; created if missing).
+    /// Outputs never replace their input.
+    #[arg(short, long, value_name = "OUT", required_unless_present = "in_place")]
+    output: Option<PathBuf>,
+
+    /// Replace each input by its shrunk version (atomically: a failure keeps the original).
+    #[arg(long, conflicts_with = "output")]
+    in_place: bool,
+
+    /// Descend into sub-folders (mirrored under the output folder).
+    #[arg(short, long)]
+    recursive: bool,
+
+    /// Scale as a fraction M/8: 1/2, 1/4, 1/8, 3/8 .. 7/8 (pure DCT scaling, ceil(W*M/8)).
+    /// Default: 1/2 when no size option is given.
+    #[arg(long, value_name = "M/8", value_parser = parse_scale,
+          conflicts_with_all = ["factor", "width", "height"])]
+    scale: Option<u8>,
+
+    /// Divide both sides by F (any real >= 1): round(W/F) x round(H/F).
+    #[arg(long, value_name = "F", conflicts_with_all = ["width", "height"])]
+    factor: Option<f64>,
+
+    /// Output width (height follows the aspect ratio; with --height, fit inside the box).
+    #[arg(long, value_name = "W")]
+    width: Option<u32>,
+
+    /// Output height (width follows the aspect ratio; with --width, fit inside the box).
+    #[arg(long, value_name = "H")]
+    height: Option<u32>,
+
+    /// Output quality 1..100. Default: the input's own quality, estimated from its tables.
+    #[arg(short, long, value_name = "Q", value_parser = clap::value_parser!(u8).range(1..=100))]
+    quality: Option<u8>,
+
+    /// Chroma sampling of the output. Default: as the input.
+    #[arg(long, value_enum, default_value_t = SamplingArg::Keep)]
+    sampling: SamplingArg,
+
+    /// Resampling kernel for sizes that are not M/8.
+    #[arg(long, value_enum, default_value_t = FilterArg::Area)]
+    filter: FilterArg,
+
+    /// Let the DCT do all of a non-M/8 reduction it can (faster, a little more aliasing).
+    #[arg(long)]
+    fast: bool,
+
+    /// Stream rows from decoder to encoder in memory independent of image height (the default;
+    /// accepted for scripts that say so).
+    #[arg(long, conflicts_with = "smallest")]
+    stream: bool,
+
+    /// mozjpeg's progressive + trellis encoder: ~17% smaller, slower, and it buffers the whole
+    /// output (checked against --max-memory before starting).
+    #[arg(long)]
+    smallest: bool,
+
+    /// Memory budget per file for buffers that grow with the image (progressive input through
+    /// libjpeg, --smallest): e.g. 512M, 4G.
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes, default_value = "1G")]
+    max_memory: u64,
+
+    /// Largest input accepted, in pixels (decompression-bomb guard).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_pixels)]
+    max_pixels: u64,
+
+    /// Fail on truncated or corrupt data instead of warning.
+    #[arg(long)]
+    strict: bool,
+
+    /// Decoder for progressive input at 1/8: jpgtool's DC-only decoder (auto) or libjpeg.
+    #[arg(long, value_enum, default_value_t = DecoderArg::Auto, hide = true)]
+    decoder: DecoderArg,
+
+    /// No progress bar and no per-file lines (errors and warnings are still printed).
+    #[arg(long)]
+    quiet: bool,
+
+    /// One JSON object per file on stdout.
+    #[arg(long)]
+    json: bool,
+
+    /// Files shrunk at the same time (default: one per core). Memory is bounded per file.
+    #[arg(short = 'j', long, value_name = "N")]
+    threads: Option<usize>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SamplingArg {
+    Keep,
+    #[value(name = "444")]
+    S444,
+    #[value(name = "422")]
+    S422,
+    #[value(name = "420")]
+    S420,
+    #[value(name = "440")]
+    S440,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum FilterArg {
+    Area,
+    Lanczos3,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DecoderArg {
+    Auto,
+    Libjpeg,
+}
+
+fn parse_scale(text: &str) -> Result<u8, String> {
+    let (num, den) = text.split_once('/').unwrap_or((text, "1"));
+    let (num, den): (u32, u32) = match (num.trim().parse(), den.trim().parse()) {
+        (Ok(n), Ok(d)) if d > 0 => (n, d),
+        _ => return Err(format!("{text:?} is not a fraction like 1/2")),
+    };
+    if (8 * num) % den != 0 || !(1..=8).contains(&(8 * num / den)) {
+        return Err(format!(
+            "{text} is not M/8 for M in 1..8 (use --factor for other sizes)"
+        ));
+    }
+    Ok((8 * num / den) as u8)
+}
+
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, shift) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 10),
+        Some('M') => (&t[..t.len() - 1], 20),
+        Some('G') => (&t[..t.len() - 1], 30),
+        Some('T') => (&t[..t.len() - 1], 40),
+        _ => (t, 0),
+    };
+    let value: f64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size like 512M or 2G"))?;
+    if !(value.is_finite() && value >= 0.0) {
+        return Err(format!("{text:?} is not a size"));
+    }
+    Ok((value * (1u64 << shift) as f64) as u64)
+}
+
+/// One input and where its output goes.
+struct Job {
+    input: PathBuf,
+    output: PathBuf,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let target = match (args.scale, args.factor, args.width, args.height) {
+        (Some(m), ..) => Target::Eighths(m),
+        (None, Some(f), ..) => {
+            anyhow::ensure!(f.is_finite() && f >= 1.0, "--factor must be >= 1");
+            Target::Factor(f)
+        }
+        (None, None, Some(w), Some(h)) => Target::Fit(w, h),
+        (None, None, Some(w), None) => Target::Width(w),
+        (None, None, None, Some(h)) => Target::Height(h),
+        (None, None, None, None) => Target::Eighths(4),
+    };
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = args.threads {
+        pool = pool.num_threads(n);
+    }
+    let pool = pool.build().context("starting worker threads")?;
+
+    static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+    // A second Ctrl-C exits at once; temporary files are then left behind (named .jpgtool-*).
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+    });
+
+    let (jobs, mut failures) = plan_jobs(&args)?;
+    let show_progress = !args.quiet && !args.json && io::stderr().is_terminal();
+    let batch_bar = (show_progress && jobs.len() > 1).then(|| {
+        let bar = ProgressBar::new(jobs.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed}/{eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let row_bar = (show_progress && jobs.len() == 1).then(|| {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {percent}% rows {elapsed}/{eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let row_progress = |done: u64, total: u64| {
+        if let Some(bar) = &row_bar {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    };
+
+    let options = Options {
+        target,
+        quality: args.quality,
+        sampling: match args.sampling {
+            SamplingArg::Keep => Sampling::Keep,
+            SamplingArg::S444 => Sampling::S444,
+            SamplingArg::S422 => Sampling::S422,
+            SamplingArg::S420 => Sampling::S420,
+            SamplingArg::S440 => Sampling::S440,
+        },
+        filter: match args.filter {
+            FilterArg::Area => Filter::Area,
+            FilterArg::Lanczos3 => Filter::Lanczos3,
+        },
+        fast: args.fast,
+        smallest: args.smallest,
+        max_memory: args.max_memory,
+        strict: args.strict,
+        dc_only: args.decoder == DecoderArg::Auto,
+        limits: Limits {
+            max_pixels: args.max_pixels,
+            ..Limits::default()
+        },
+        cancel: Some(&INTERRUPTED),
+        progress: Some(&row_progress),
+    };
+
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    for batch in jobs.chunks(64) {
+        let results: Vec<anyhow::Result<Report>> = pool.install(|| {
+            batch
+                .par_iter()
+                .map(|job| {
+                    if INTERRUPTED.load(Ordering::Relaxed) {
+                        return Err(jpgtool::Error::Interrupted)
+                            .with_context(|| job.input.display().to_string());
+                    }
+                    let result = shrink_file(job, &options);
+                    if let Some(bar) = &batch_bar {
+                        bar.inc(1);
+                    }
+                    result
+                })
+                .collect()
+        });
+        for (job, result) in batch.iter().zip(results) {
+            match result {
+                Ok(report) => {
+                    if let Some(bar) = &row_bar {
+                        bar.finish_and_clear();
+                    }
+                    report_ok(&mut out, &args, job, &report)?
+                }
+                Err(err) => {
+                    failures += 1;
+                    out.flush()?;
+                    if let Some(bar) = &row_bar {
+                        bar.abandon();
+                    }
+                    eprintln!("jpgtool: {err:#}");
+                    if args.json {
+                        let line = json!({"input": job.input.display().to_string(),
+                                          "ok": false, "error": format!("{err:#}")});
+                        writeln!(out, "{line}")?;
+                    }
+                }
+            }
+        }
+        out.flush()?;
+    }
+    if let Some(bar) = batch_bar {
+        bar.finish_and_clear();
+    }
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        eprintln!("jpgtool: interrupted; finished outputs are complete, no partial file left");
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    }
+    Ok(ExitCode::from(if failures > 0 {
+        EXIT_SOME_FAILED
+    } else {
+        EXIT_OK
+    }))
+}
+
+/// Expands the operands and decides each output path. Operand errors are printed and counted.
+fn plan_jobs(args: &Args) -> anyhow::Result<(Vec<Job>, usize)> {
+    let mut jobs = Vec::new();
+    let mut failures = 0;
+    let many = args.paths.len() > 1 || args.paths.iter().any(|p| p.is_dir() || p == Path::new("-"));
+    let out_dir = match &args.output {
+        Some(out) if many || out.is_dir() || out.as_os_str().to_string_lossy().ends_with('/') => {
+            Some(out.clone())
+        }
+        _ => None,
+    };
+    if many && !args.in_place && out_dir.is_none() {
+        bail!("several inputs need an output folder: -o DIR");
+    }
+    let mut taken = HashSet::new();
+    for operand in &args.paths {
+        for item in paths::expand(vec![operand.clone()], args.recursive) {
+            let input = match item {
+                Item::File(path) => path,
+                Item::Failed(path, err) => {
+                    failures += 1;
+                    eprintln!("jpgtool: {}: {err:#}", path.display());
+                    continue;
+                }
+            };
+            let output = if args.in_place {
+                input.clone()
+            } else if let Some(dir) = &out_dir {
+                let relative = if operand.is_dir() {
+                    input.strip_prefix(operand).unwrap_or(&input).to_path_buf()
+                } else {
+                    PathBuf::from(input.file_name().unwrap_or(input.as_os_str()))
+                };
+                dir.join(relative)
+            } else {
+                args.output.clone().unwrap_or_default()
+            };
+            if !taken.insert(output.clone()) {
+                failures += 1;
+                eprintln!(
+                    "jpgtool: {}: another input already writes {}; skipped",
+                    input.display(),
+                    output.display()
+                );
+                continue;
+            }
+            jobs.push(Job { input, output });
+        }
+    }
+    Ok((jobs, failures))
+}
+
+fn shrink_file(job: &Job, options: &Options) -> anyhow::Result<Report> {
+    let name = || job.input.display().to_string();
+    let input = File::open(&job.input).with_context(name)?;
+    let metadata = input.metadata().with_context(name)?;
+    if job.output != job.input
+        && job.output.exists()
+        && same_file::is_same_file(&job.input, &job.output).unwrap_or(false)
+    {
+        bail!(
+            "{}: the output {} is the input file; use --in-place to replace it",
+            name(),
+            job.output.display()
+        );
+    }
+    if let Some(dir) = job.output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    }
+    let report = write_atomically(&job.output, Some(output_permissions(&metadata)), |writer| {
+        let (report, _) = shrink::shrink(&input, writer, options)?;
+        Ok(report)
+    })
+    .with_context(name)?;
+    if report.warnings.count > 0 {
+        eprintln!(
+            "jpgtool: warning: {}: {} ({} warning{} from the decoder: the data is damaged)",
+            name(),
+            report.warnings.messages.first().map_or("", String::as_str),
+            report.warnings.count,
+            if report.warnings.count == 1 { "" } else { "s" }
+        );
+    }
+    Ok(report)
+}
+
+/// The input's permissions, plus write access for the owner (a read-only original should not
+/// make a read-only copy that the next run cannot replace).
+fn output_permissions(input: &std::fs::Metadata) -> std::fs::Permissions {
+    let mut permissions = input.permissions();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        permissions.set_mode(permissions.mode() | 0o200);
+    }
+    permissions
+}
+
+fn report_ok(out: &mut impl Write, args: &Args, job: &Job, report: &Report) -> anyhow::Result<()> {
+    let decoder = match report.path {
+        DecodePath::Streaming => "streaming",
+        DecodePath::Buffered { .. } => "buffered",
+        DecodePath::DcOnly { .. } => "dc-only",
+    };
+    let source = match report.quality_source {
+        QualitySource::Given => "given",
+        QualitySource::Estimated => "estimated",
+        QualitySource::Fallback => "default",
+    };
+    let bytes = std::fs::metadata(&job.output).map(|m| m.len()).ok();
+    if args.json {
+        let line = json!({
+            "input": job.input.display().to_string(),
+            "output": job.output.display().to_string(),
+            "ok": true,
+            "input_width": report.input.0,
+            "input_height": report.input.1,
+            "output_width": report.output.0,
+            "output_height": report.output.1,
+            "dct_scale": format!("{}/8", report.plan.eighths),
+            "resampled": report.plan.resamples(),
+            "quality": report.quality,
+            "quality_source": source,
+            "decoder": decoder,
+            "warnings": report.warnings.count,
+            "bytes": bytes,
+        });
+        writeln!(out, "{line}")?;
+    } else if !args.quiet {
+        writeln!(
+            out,
+            "{} {}x{} -> {} {}x{} q{} ({source}) {decoder} {} bytes",
+            job.input.display(),
+            report.input.0,
+            report.input.1,
+            job.output.display(),
+            report.output.0,
+            report.output.1,
+            report.quality,
+            bytes.unwrap_or(0)
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scales_are_eighths() {
+        assert_eq!(parse_scale("1/2"), Ok(4));
+        assert_eq!(parse_scale("1/8"), Ok(1));
+        assert_eq!(parse_scale("3/8"), Ok(3));
+        assert_eq!(parse_scale("1"), Ok(8));
+        assert!(parse_scale("1/3").is_err());
+        assert!(parse_scale("2/1").is_err());
+        assert!(parse_scale("0/8").is_err());
+    }
+
+    #[test]
+    fn sizes_take_suffixes() {
+        assert_eq!(parse_bytes("1G"), Ok(1 << 30));
+        assert_eq!(parse_bytes("512m"), Ok(512 << 20));
+        assert_eq!(parse_bytes("1000"), Ok(1000));
+        assert!(parse_bytes("lots").is_err());
+    }
+}

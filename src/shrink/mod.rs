@@ -1,0 +1,450 @@
+//! Downscaling in the DCT domain, one row batch at a time: libjpeg's scaled IDCT (`M/8`) feeds a
+//! streaming baseline encoder, with a streaming resampler between them for other sizes, and a
+//! DC-only decoder of our own for progressive files at 1/8.
+
+// mod dc_path; (enabled when the DC decoder lands)
+pub mod plan;
+pub mod resample;
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::codec::{self, Decoder, Encoder, EncoderSettings, Warnings};
+use crate::error::{Error, Result};
+use crate::jpeg::{self, Header, Process, metadata};
+use crate::limits::Limits;
+pub use plan::{Filter, Plan, Target};
+use resample::Resampler;
+
+/// Consumer of rows of interleaved samples; the pipeline's stages are chained through it.
+pub trait RowSink {
+    /// Takes a whole number of rows.
+    fn write_rows(&mut self, rows: &[u8]) -> Result<()>;
+}
+
+/// Chroma sampling of the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sampling {
+    /// The input's own sampling factors. Default.
+    #[default]
+    Keep,
+    /// Full-resolution chroma.
+    S444,
+    /// Chroma halved horizontally.
+    S422,
+    /// Chroma halved both ways.
+    S420,
+    /// Chroma halved vertically.
+    S440,
+}
+
+/// How to shrink. `Default` gives 1/2 at the source's estimated quality.
+#[derive(Clone, Copy)]
+pub struct Options<'a> {
+    /// Output size. Default: `Target::Eighths(4)` (1/2).
+    pub target: Target,
+    /// Output IJG quality 1..=100. Default: the source's own estimated quality.
+    pub quality: Option<u8>,
+    /// Default: keep the input's.
+    pub sampling: Sampling,
+    /// Kernel for sizes that are not `M/8`. Default: area.
+    pub filter: Filter,
+    /// Let the DCT do all of a reduction (no 2x left for the resampler). Default: false.
+    pub fast: bool,
+    /// mozjpeg's progressive/trellis encoder, which buffers the output. Default: false.
+    pub smallest: bool,
+    /// Budget for buffers that grow with the image (libjpeg's coefficient buffer for progressive
+    /// input, `smallest`'s output buffer, the DC planes). Default: 1 GiB.
+    pub max_memory: u64,
+    /// Fail on the first libjpeg warning (truncated or corrupt data). Default: false (count them).
+    pub strict: bool,
+    /// Decode progressive files at 1/8 from their DC scans alone. Default: true.
+    pub dc_only: bool,
+    /// Limits on the input's header. Default: `Limits::default()`.
+    pub limits: Limits,
+    /// Set to stop at the next row batch with [`Error::Interrupted`].
+    pub cancel: Option<&'a AtomicBool>,
+    /// Called with (output rows written, output rows in all) after each row batch.
+    pub progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Options {
+            target: Target::Eighths(4),
+            quality: None,
+            sampling: Sampling::Keep,
+            filter: Filter::Area,
+            fast: false,
+            smallest: false,
+            max_memory: 1 << 30,
+            strict: false,
+            dc_only: true,
+            limits: Limits::default(),
+            cancel: None,
+            progress: None,
+        }
+    }
+}
+
+/// Which decoder did the work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodePath {
+    /// libjpeg, one row batch at a time (sequential, interleaved input).
+    Streaming,
+    /// libjpeg with its whole-image coefficient buffer (progressive or multi-scan input).
+    Buffered { coefficient_bytes: u64 },
+    /// jpgtool's own DC-only decoder (progressive input at 1/8).
+    DcOnly { dc_bytes: u64 },
+}
+
+/// Where the output quality came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QualitySource {
+    Given,
+    /// From the source's tables (see [`crate::quality`]).
+    Estimated,
+    /// The tables were not enough to tell; 85 was used.
+    Fallback,
+}
+
+/// What was done.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub input: (u32, u32),
+    pub output: (u32, u32),
+    pub plan: Plan,
+    pub quality: u8,
+    pub quality_source: QualitySource,
+    pub path: DecodePath,
+    /// libjpeg's (and the DC decoder's) warnings: data was corrupt or truncated.
+    pub warnings: Warnings,
+}
+
+/// Reads a JPEG from `input` and writes the shrunk JPEG to `output`. The output is complete
+/// only when this returns `Ok`; on error the caller discards what was written.
+pub fn shrink<R: Read, W: Write>(input: R, output: W, options: &Options) -> Result<(Report, W)> {
+    codec::begin_file(options.strict);
+    let result = shrink_inner(input, output, options);
+    let warnings = codec::take_warnings();
+    let (mut report, output) = result?;
+    report.warnings = warnings;
+    Ok((report, output))
+}
+
+fn shrink_inner<R: Read, W: Write>(input: R, output: W, options: &Options) -> Result<(Report, W)> {
+    // Our own parser reads the header first (to choose the path and refuse what libjpeg should
+    // not be given); the bytes it pulled are replayed to the decoder.
+    let mut recorder = Recorder::new(input, options.limits.max_alloc);
+    let header = jpeg::read_header(&mut recorder)?;
+    let (prefix, rest) = recorder.into_parts();
+    check_supported(&header, &options.limits)?;
+
+    let frame = &header.frame;
+    let (width, height) = (u32::from(frame.width), u32::from(frame.height));
+    let plan = plan::plan(width, height, options.target, options.fast)?;
+    let color = header.color_space();
+    let channels = codec::channels(color);
+    let sampling = output_sampling(&header, options.sampling);
+    let (quality, quality_source) = match options.quality {
+        Some(q) => (q.clamp(1, 100), QualitySource::Given),
+        None => match crate::quality::estimate(&header).decision_quality(false, 0.0) {
+            Some(q) => ((q.round() as u8).clamp(1, 100), QualitySource::Estimated),
+            None => (85, QualitySource::Fallback),
+        },
+    };
+    let mut markers: Vec<(u8, Vec<u8>)> = metadata::collect_segments(&prefix)
+        .into_iter()
+        .filter(|(code, payload)| metadata::keep_when_reencoding(*code, payload))
+        .collect();
+    for (code, payload) in &mut markers {
+        if *code == jpeg::markers::APP0 + 1 {
+            metadata::set_exif_dimensions(payload, plan.output.0, plan.output.1);
+        }
+    }
+    if options.smallest {
+        let bytes = codec::smallest_buffer_bytes(
+            plan.output.0.into(),
+            plan.output.1.into(),
+            &sampling,
+        );
+        budget("--smallest output buffer (bytes)", bytes, options.max_memory)?;
+    }
+
+    let multi_scan = frame.kind.process() == Process::Progressive
+        || header.first_scan.components.len() < frame.components.len();
+    let _use_dc = multi_scan
+        && options.dc_only
+        && plan.eighths == 1
+        && frame.kind.process() == Process::Progressive
+        && !frame.kind.is_arithmetic();
+    let replay = BufReader::with_capacity(256 << 10, io::Cursor::new(prefix).chain(rest));
+
+    let mut settings = EncoderSettings {
+        width: plan.output.0 as usize,
+        height: plan.output.1 as usize,
+        color,
+        quality,
+        sampling,
+        smallest: options.smallest,
+        density: None,
+    };
+    let mut report = Report {
+        input: (width, height),
+        output: plan.output,
+        plan,
+        quality,
+        quality_source,
+        path: DecodePath::Streaming,
+        warnings: Warnings::default(),
+    };
+
+    #[cfg(any())]
+    if use_dc {
+        let dc_bytes = dc_path::dc_bytes(&header);
+        budget("DC coefficient planes (bytes)", dc_bytes, options.max_memory)?;
+        report.path = DecodePath::DcOnly { dc_bytes };
+        let encoder = Encoder::start(output, &settings, &markers)?;
+        let sink = EncoderSink::new(encoder, plan.output.1, options);
+        let written = dc_path::run(replay, &plan, channels, sink, options)?;
+        return Ok((report, written));
+    }
+
+    if multi_scan {
+        let bytes = coefficient_buffer_bytes(&header);
+        budget(
+            "libjpeg coefficient buffer for this multi-scan file (bytes)",
+            bytes,
+            options.max_memory,
+        )?;
+        report.path = DecodePath::Buffered {
+            coefficient_bytes: bytes,
+        };
+    }
+    let mut decoder = Decoder::start(replay, plan.eighths)?;
+    if decoder.color() != color
+        || (decoder.width(), decoder.height())
+            != (plan.decoded.0 as usize, plan.decoded.1 as usize)
+    {
+        return Err(Error::Unsupported(format!(
+            "libjpeg reads this file as {} {}x{}, jpgtool as {} {}x{}",
+            decoder.color().name(),
+            decoder.width(),
+            decoder.height(),
+            color.name(),
+            plan.decoded.0,
+            plan.decoded.1
+        )));
+    }
+    settings.density = decoder.density().map(|d| codec::PixelDensity {
+        unit: d.unit,
+        x: d.x,
+        y: d.y,
+    });
+    let encoder = Encoder::start(output, &settings, &markers)?;
+    let sink = EncoderSink::new(encoder, plan.output.1, options);
+    let written = if plan.resamples() {
+        let mut resampler = Resampler::new(
+            sink,
+            channels,
+            (plan.decoded.0 as usize, plan.decoded.1 as usize),
+            (plan.output.0 as usize, plan.output.1 as usize),
+            options.filter,
+        );
+        pump(&mut decoder, &mut resampler)?;
+        decoder.finish()?;
+        resampler.into_sink().finish()?
+    } else {
+        let mut sink = sink;
+        pump(&mut decoder, &mut sink)?;
+        decoder.finish()?;
+        sink.finish()?
+    };
+    Ok((report, written))
+}
+
+/// Rows read from libjpeg per call: two iMCU rows of 4:2:0 at full scale, few enough to stay in
+/// cache at 24000 px wide.
+const BATCH_ROWS: usize = 16;
+
+fn pump<R: BufRead>(decoder: &mut Decoder<R>, sink: &mut impl RowSink) -> Result<()> {
+    let row_len = decoder.width() * decoder.channels();
+    let mut rows = vec![0u8; row_len * BATCH_ROWS];
+    let mut left = decoder.height();
+    while left > 0 {
+        let n = left.min(BATCH_ROWS);
+        decoder.read_rows(&mut rows[..n * row_len])?;
+        sink.write_rows(&rows[..n * row_len])?;
+        left -= n;
+    }
+    Ok(())
+}
+
+/// The end of every pipeline: the encoder, with progress reports and cancellation.
+pub(crate) struct EncoderSink<'a, W: Write> {
+    encoder: Encoder<W>,
+    row_len: usize,
+    rows_done: u64,
+    rows_total: u64,
+    cancel: Option<&'a AtomicBool>,
+    progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
+}
+
+impl<'a, W: Write> EncoderSink<'a, W> {
+    fn new(encoder: Encoder<W>, rows_total: u32, options: &Options<'a>) -> Self {
+        let row_len = encoder.row_len();
+        EncoderSink {
+            encoder,
+            row_len,
+            rows_done: 0,
+            rows_total: rows_total.into(),
+            cancel: options.cancel,
+            progress: options.progress,
+        }
+    }
+
+    fn finish(self) -> Result<W> {
+        self.encoder.finish()
+    }
+}
+
+impl<W: Write> RowSink for EncoderSink<'_, W> {
+    fn write_rows(&mut self, rows: &[u8]) -> Result<()> {
+        if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(Error::Interrupted);
+        }
+        self.encoder.write_rows(rows)?;
+        self.rows_done += (rows.len() / self.row_len) as u64;
+        if let Some(progress) = self.progress {
+            progress(self.rows_done, self.rows_total);
+        }
+        Ok(())
+    }
+}
+
+fn budget(what: &'static str, value: u64, limit: u64) -> Result<()> {
+    if value > limit {
+        return Err(Error::LimitExceeded { what, value, limit });
+    }
+    Ok(())
+}
+
+/// Refuses, before libjpeg sees it, what it cannot decode or what the limits forbid.
+fn check_supported(header: &Header, limits: &Limits) -> Result<()> {
+    let frame = &header.frame;
+    if frame.kind.process() == Process::Lossless {
+        return Err(Error::Unsupported(format!(
+            "lossless JPEG ({})",
+            frame.kind.name()
+        )));
+    }
+    if header.hierarchical || frame.kind.is_hierarchical() {
+        return Err(Error::Unsupported("hierarchical JPEG".into()));
+    }
+    if frame.precision != 8 {
+        return Err(Error::Unsupported(format!(
+            "{}-bit samples (only 8-bit JPEG can be shrunk)",
+            frame.precision
+        )));
+    }
+    if frame.height == 0 {
+        return Err(Error::Unsupported(
+            "height given by a DNL marker after the first scan".into(),
+        ));
+    }
+    if frame.components.len() == 2 || frame.components.len() > 4 {
+        return Err(Error::Unsupported(format!(
+            "{}-component image",
+            frame.components.len()
+        )));
+    }
+    limits.check_dimensions(frame.width.into(), frame.height.into())
+}
+
+/// libjpeg's whole-image coefficient buffer for multi-scan input (`jdcoefct.c`): every
+/// component's blocks, rounded up to whole MCUs, 64 coefficients of 2 bytes each.
+pub fn coefficient_buffer_bytes(header: &Header) -> u64 {
+    let frame = &header.frame;
+    let hmax = frame.components.iter().map(|c| u64::from(c.h)).max().unwrap_or(1);
+    let vmax = frame.components.iter().map(|c| u64::from(c.v)).max().unwrap_or(1);
+    let (w, h) = (u64::from(frame.width), u64::from(frame.height));
+    frame
+        .components
+        .iter()
+        .map(|c| {
+            let (ch, cv) = (u64::from(c.h), u64::from(c.v));
+            let blocks_w = (w * ch).div_ceil(hmax).div_ceil(8);
+            let blocks_h = (h * cv).div_ceil(vmax).div_ceil(8);
+            blocks_w.next_multiple_of(ch) * blocks_h.next_multiple_of(cv) * 128
+        })
+        .sum()
+}
+
+/// Sampling factors for the encoder, reduced to lowest terms (libjpeg needs a factor of 1 on
+/// each axis; a 2x2,2x2,2x2 file is 4:4:4).
+fn output_sampling(header: &Header, wanted: Sampling) -> Vec<(u8, u8)> {
+    let comps = &header.frame.components;
+    let chroma = match wanted {
+        Sampling::Keep => None,
+        Sampling::S444 => Some((1, 1)),
+        Sampling::S422 => Some((2, 1)),
+        Sampling::S420 => Some((2, 2)),
+        Sampling::S440 => Some((1, 2)),
+    };
+    if let Some((h, v)) = chroma.filter(|_| comps.len() >= 3) {
+        // Luma (and K) at full resolution, Cb/Cr at the chosen fraction.
+        return (0..comps.len())
+            .map(|i| if i == 1 || i == 2 { (1, 1) } else { (h, v) })
+            .collect();
+    }
+    if comps.len() == 1 {
+        return vec![(1, 1)];
+    }
+    let gh = comps.iter().fold(0, |g, c| gcd(g, c.h));
+    let gv = comps.iter().fold(0, |g, c| gcd(g, c.v));
+    comps
+        .iter()
+        .map(|c| (c.h / gh.max(1), c.v / gv.max(1)))
+        .collect()
+}
+
+fn gcd(a: u8, b: u8) -> u8 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+/// Passes reads through while keeping a copy of everything read, so that bytes consumed to
+/// parse the header can be replayed to libjpeg. Refuses headers above `limit` bytes.
+struct Recorder<R> {
+    inner: R,
+    seen: Vec<u8>,
+    limit: u64,
+}
+
+impl<R: Read> Recorder<R> {
+    fn new(inner: R, limit: u64) -> Self {
+        Recorder {
+            inner,
+            seen: Vec::new(),
+            limit,
+        }
+    }
+
+    fn into_parts(self) -> (Vec<u8>, R) {
+        (self.seen, self.inner)
+    }
+}
+
+impl<R: Read> Read for Recorder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.seen.len() as u64 >= self.limit {
+            return Err(io::Error::other(Error::LimitExceeded {
+                what: "header bytes before the first scan",
+                value: self.seen.len() as u64,
+                limit: self.limit,
+            }));
+        }
+        let n = self.inner.read(buf)?;
+        self.seen.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+}
