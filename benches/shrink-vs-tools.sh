@@ -444,3 +444,5 @@ for n in 1 2 3 4; do
         cat "$tmp/section.md"
     fi
 done
+echo
+echo "- load at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine inflates wall times and, less, CPU times)"

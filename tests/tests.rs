@@ -5,4 +5,5 @@ mod cli;
 mod corpus;
 mod ground_truth;
 mod regressions;
+mod shrink;
 mod util;

@@ -176,6 +176,8 @@ fn parse_bytes(text: &str) -> Result<u64, String> {
 struct Job {
     input: PathBuf,
     output: PathBuf,
+    /// `--in-place`: the output replaces the input on purpose.
+    in_place: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -360,7 +362,11 @@ fn plan_jobs(args: &Args) -> anyhow::Result<(Vec<Job>, usize)> {
                 );
                 continue;
             }
-            jobs.push(Job { input, output });
+            jobs.push(Job {
+                input,
+                output,
+                in_place: args.in_place,
+            });
         }
     }
     Ok((jobs, failures))
@@ -370,9 +376,9 @@ fn shrink_file(job: &Job, options: &Options) -> anyhow::Result<Report> {
     let name = || job.input.display().to_string();
     let input = File::open(&job.input).with_context(name)?;
     let metadata = input.metadata().with_context(name)?;
-    if job.output != job.input
-        && job.output.exists()
-        && same_file::is_same_file(&job.input, &job.output).unwrap_or(false)
+    if !job.in_place
+        && (job.output == job.input
+            || same_file::is_same_file(&job.input, &job.output).unwrap_or(false))
     {
         bail!(
             "{}: the output {} is the input file; use --in-place to replace it",

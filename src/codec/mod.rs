@@ -204,8 +204,11 @@ mod tests {
 
     #[test]
     fn warnings_are_counted_and_strict_fails() {
-        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/sample-q75.jpg"))
-            .expect("sample");
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/corpus/sample-q75.jpg"
+        ))
+        .expect("sample");
         let cut = &bytes[..bytes.len() / 2];
         begin_file(false);
         let mut decoder = Decoder::start(cut, 8).expect("header is intact");

@@ -12,8 +12,18 @@ use crate::jpeg::{Header, Parser, Streamed, dc::DcImage};
 /// Bytes of the DC planes for this frame: one i16 per block, padded to whole MCUs.
 pub fn dc_bytes(header: &Header) -> u64 {
     let frame = &header.frame;
-    let hmax = frame.components.iter().map(|c| u64::from(c.h)).max().unwrap_or(1);
-    let vmax = frame.components.iter().map(|c| u64::from(c.v)).max().unwrap_or(1);
+    let hmax = frame
+        .components
+        .iter()
+        .map(|c| u64::from(c.h))
+        .max()
+        .unwrap_or(1);
+    let vmax = frame
+        .components
+        .iter()
+        .map(|c| u64::from(c.v))
+        .max()
+        .unwrap_or(1);
     let mcus_x = u64::from(frame.width).div_ceil(8 * hmax);
     let mcus_y = u64::from(frame.height).div_ceil(8 * vmax);
     frame

@@ -2,7 +2,7 @@
 //! streaming baseline encoder, with a streaming resampler between them for other sizes, and a
 //! DC-only decoder of our own for progressive files at 1/8.
 
-// mod dc_path; (enabled when the DC decoder lands)
+mod dc_path;
 pub mod plan;
 pub mod resample;
 
@@ -163,17 +163,18 @@ fn shrink_inner<R: Read, W: Write>(input: R, output: W, options: &Options) -> Re
         }
     }
     if options.smallest {
-        let bytes = codec::smallest_buffer_bytes(
-            plan.output.0.into(),
-            plan.output.1.into(),
-            &sampling,
-        );
-        budget("--smallest output buffer (bytes)", bytes, options.max_memory)?;
+        let bytes =
+            codec::smallest_buffer_bytes(plan.output.0.into(), plan.output.1.into(), &sampling);
+        budget(
+            "--smallest output buffer in bytes (--max-memory)",
+            bytes,
+            options.max_memory,
+        )?;
     }
 
     let multi_scan = frame.kind.process() == Process::Progressive
         || header.first_scan.components.len() < frame.components.len();
-    let _use_dc = multi_scan
+    let use_dc = multi_scan
         && options.dc_only
         && plan.eighths == 1
         && frame.kind.process() == Process::Progressive
@@ -199,10 +200,13 @@ fn shrink_inner<R: Read, W: Write>(input: R, output: W, options: &Options) -> Re
         warnings: Warnings::default(),
     };
 
-    #[cfg(any())]
     if use_dc {
         let dc_bytes = dc_path::dc_bytes(&header);
-        budget("DC coefficient planes (bytes)", dc_bytes, options.max_memory)?;
+        budget(
+            "DC coefficient planes in bytes (--max-memory)",
+            dc_bytes,
+            options.max_memory,
+        )?;
         report.path = DecodePath::DcOnly { dc_bytes };
         let encoder = Encoder::start(output, &settings, &markers)?;
         let sink = EncoderSink::new(encoder, plan.output.1, options);
@@ -213,7 +217,7 @@ fn shrink_inner<R: Read, W: Write>(input: R, output: W, options: &Options) -> Re
     if multi_scan {
         let bytes = coefficient_buffer_bytes(&header);
         budget(
-            "libjpeg coefficient buffer for this multi-scan file (bytes)",
+            "libjpeg coefficient buffer for this progressive/multi-scan file in bytes (--max-memory)",
             bytes,
             options.max_memory,
         )?;
@@ -223,8 +227,7 @@ fn shrink_inner<R: Read, W: Write>(input: R, output: W, options: &Options) -> Re
     }
     let mut decoder = Decoder::start(replay, plan.eighths)?;
     if decoder.color() != color
-        || (decoder.width(), decoder.height())
-            != (plan.decoded.0 as usize, plan.decoded.1 as usize)
+        || (decoder.width(), decoder.height()) != (plan.decoded.0 as usize, plan.decoded.1 as usize)
     {
         return Err(Error::Unsupported(format!(
             "libjpeg reads this file as {} {}x{}, jpgtool as {} {}x{}",
@@ -365,8 +368,18 @@ fn check_supported(header: &Header, limits: &Limits) -> Result<()> {
 /// component's blocks, rounded up to whole MCUs, 64 coefficients of 2 bytes each.
 pub fn coefficient_buffer_bytes(header: &Header) -> u64 {
     let frame = &header.frame;
-    let hmax = frame.components.iter().map(|c| u64::from(c.h)).max().unwrap_or(1);
-    let vmax = frame.components.iter().map(|c| u64::from(c.v)).max().unwrap_or(1);
+    let hmax = frame
+        .components
+        .iter()
+        .map(|c| u64::from(c.h))
+        .max()
+        .unwrap_or(1);
+    let vmax = frame
+        .components
+        .iter()
+        .map(|c| u64::from(c.v))
+        .max()
+        .unwrap_or(1);
     let (w, h) = (u64::from(frame.width), u64::from(frame.height));
     frame
         .components

@@ -93,7 +93,10 @@ pub fn plan(width: u32, height: u32, target: Target, fast: bool) -> Result<Plan>
         Target::Fit(w, h) => {
             let f = (f64::from(width) / f64::from(w.max(1)))
                 .max(f64::from(height) / f64::from(h.max(1)));
-            (rounded(width, f).min(w.max(1)), rounded(height, f).min(h.max(1)))
+            (
+                rounded(width, f).min(w.max(1)),
+                rounded(height, f).min(h.max(1)),
+            )
         }
     };
     if output.0 > width || output.1 > height {
@@ -147,7 +150,10 @@ mod tests {
     fn other_factors_leave_twice_the_room() {
         // 1/3: 6/8 leaves 4500 >= 2 * 2000; 5/8 would leave 3750 < 4000.
         let p = plan(6000, 4000, Target::Factor(3.0), false).unwrap();
-        assert_eq!((p.eighths, p.decoded, p.output), (6, (4500, 3000), (2000, 1333)));
+        assert_eq!(
+            (p.eighths, p.decoded, p.output),
+            (6, (4500, 3000), (2000, 1333))
+        );
         let p = plan(6000, 4000, Target::Factor(10.0), false).unwrap();
         assert_eq!((p.eighths, p.output), (2, (600, 400)));
         let p = plan(6000, 4000, Target::Factor(10.0), true).unwrap();

@@ -52,7 +52,11 @@ impl Kernel {
             let sum: f64 = raw.iter().sum();
             let slot = &mut weights[j * taps..(j + 1) * taps];
             for (k, w) in raw.iter().enumerate() {
-                slot[start - slid + k] = if sum.abs() > 1e-12 { (w / sum) as f32 } else { 0.0 };
+                slot[start - slid + k] = if sum.abs() > 1e-12 {
+                    (w / sum) as f32
+                } else {
+                    0.0
+                };
             }
             starts.push(slid);
         }
