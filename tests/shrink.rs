@@ -607,3 +607,65 @@ fn bad_corpus_files_give_an_error_and_no_output() {
     assert!(strict_ok.is_empty(), "accepted by --strict: {strict_ok:?}");
     assert_no_temp_files(dir.path());
 }
+
+/// The DC-only path against libjpeg's own 1/8 (the buffered path), through the whole pipeline at
+/// quality 100: luma is the 1x1 IDCT of the same DC values, so the encoded luma is identical.
+/// Chroma differs by libjpeg's 2x2 chroma IDCT versus the block mean: within 1 per chroma sample
+/// before encoding (proved in `jpeg::dc`'s unit tests against libjpeg), at most 3 after the q100
+/// encode and the fancy-upsampled decode of both outputs, and 0.5 on average.
+#[test]
+fn dc_only_path_matches_libjpeg_at_one_eighth() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut inputs: Vec<(String, Vec<u8>)> = Vec::new();
+    for (name, args) in [
+        ("p420", &["-progressive"][..]),
+        ("p444", &["-progressive", "-sample", "1x1"][..]),
+        ("p422", &["-progressive", "-sample", "2x1"][..]),
+        ("pgray", &["-progressive", "-grayscale"][..]),
+        ("prestart", &["-progressive", "-restart", "1"][..]),
+    ] {
+        inputs.push((name.into(), generated(dir.path(), name, 517, 389, args)));
+    }
+    // Real photos, made progressive without re-encoding (jpegtran keeps the coefficients).
+    for path in corpus_files(&["large"]) {
+        let out = dir.path().join("prog.jpg");
+        let status = std::process::Command::new("jpegtran")
+            .args(["-progressive", "-copy", "none", "-outfile"])
+            .arg(&out)
+            .arg(&path)
+            .status()
+            .expect("jpegtran (libjpeg-turbo-progs)");
+        assert!(status.success());
+        inputs.push((path.display().to_string(), std::fs::read(&out).unwrap()));
+    }
+    for (name, bytes) in &inputs {
+        let run = |dc_only| {
+            let options = Options {
+                target: Target::Eighths(1),
+                quality: Some(100),
+                dc_only,
+                ..Options::default()
+            };
+            shrink_bytes(bytes, &options).unwrap_or_else(|e| panic!("{name}: {e}"))
+        };
+        let (dc_report, dc_out) = run(true);
+        let (lj_report, lj_out) = run(false);
+        assert!(matches!(dc_report.path, DecodePath::DcOnly { .. }), "{name}");
+        assert!(matches!(lj_report.path, DecodePath::Buffered { .. }), "{name}");
+        let (a, b) = (libjpeg_decode(&dc_out).unwrap(), libjpeg_decode(&lj_out).unwrap());
+        assert_eq!((a.width, a.height), (b.width, b.height));
+        let (mut worst_chroma, mut chroma_sum, mut chroma_n) = (0, 0u64, 0u64);
+        for (pa, pb) in a.data.chunks(a.channels).zip(b.data.chunks(b.channels)) {
+            assert_eq!(pa[0], pb[0], "{name}: luma differs");
+            for c in 1..a.channels {
+                let d = pa[c].abs_diff(pb[c]);
+                worst_chroma = worst_chroma.max(d);
+                chroma_sum += u64::from(d);
+                chroma_n += 1;
+            }
+        }
+        assert!(worst_chroma <= 3, "{name}: chroma differs by {worst_chroma}");
+        let mean = chroma_sum as f64 / chroma_n.max(1) as f64;
+        assert!(mean <= 0.5, "{name}: mean chroma difference {mean:.3}");
+    }
+}
