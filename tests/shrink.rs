@@ -650,9 +650,18 @@ fn dc_only_path_matches_libjpeg_at_one_eighth() {
         };
         let (dc_report, dc_out) = run(true);
         let (lj_report, lj_out) = run(false);
-        assert!(matches!(dc_report.path, DecodePath::DcOnly { .. }), "{name}");
-        assert!(matches!(lj_report.path, DecodePath::Buffered { .. }), "{name}");
-        let (a, b) = (libjpeg_decode(&dc_out).unwrap(), libjpeg_decode(&lj_out).unwrap());
+        assert!(
+            matches!(dc_report.path, DecodePath::DcOnly { .. }),
+            "{name}"
+        );
+        assert!(
+            matches!(lj_report.path, DecodePath::Buffered { .. }),
+            "{name}"
+        );
+        let (a, b) = (
+            libjpeg_decode(&dc_out).unwrap(),
+            libjpeg_decode(&lj_out).unwrap(),
+        );
         assert_eq!((a.width, a.height), (b.width, b.height));
         let (mut worst_chroma, mut chroma_sum, mut chroma_n) = (0, 0u64, 0u64);
         for (pa, pb) in a.data.chunks(a.channels).zip(b.data.chunks(b.channels)) {
@@ -664,7 +673,10 @@ fn dc_only_path_matches_libjpeg_at_one_eighth() {
                 chroma_n += 1;
             }
         }
-        assert!(worst_chroma <= 3, "{name}: chroma differs by {worst_chroma}");
+        assert!(
+            worst_chroma <= 3,
+            "{name}: chroma differs by {worst_chroma}"
+        );
         let mean = chroma_sum as f64 / chroma_n.max(1) as f64;
         assert!(mean <= 0.5, "{name}: mean chroma difference {mean:.3}");
     }
