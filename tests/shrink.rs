@@ -681,3 +681,51 @@ fn dc_only_path_matches_libjpeg_at_one_eighth() {
         assert!(mean <= 0.5, "{name}: mean chroma difference {mean:.3}");
     }
 }
+
+/// EXIF, XMP and ICC survive a shrink, and the EXIF block changes only in its dimension tags.
+#[test]
+fn metadata_is_kept_and_exif_dimensions_follow_the_new_size() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/sample-photoshop.jpg");
+    let bytes = std::fs::read(&path).unwrap();
+    let options = Options {
+        target: Target::Eighths(2),
+        ..Options::default()
+    };
+    let (report, out) = shrink_bytes(&bytes, &options).unwrap();
+    let before = jpgtool::jpeg::read_header(&bytes[..]).unwrap();
+    let after = jpgtool::jpeg::read_header(&out[..]).unwrap();
+    assert!(before.exif && before.xmp && before.icc);
+    assert!(after.exif && after.xmp && after.icc, "{after:?}");
+    assert_eq!(report.output, (88, 66));
+    let exif = |b: &[u8]| {
+        jpgtool::jpeg::metadata::collect_segments(b)
+            .into_iter()
+            .find(|(code, p)| *code == 0xE1 && p.starts_with(b"Exif"))
+            .unwrap()
+            .1
+    };
+    let (old, new) = (exif(&bytes), exif(&out));
+    assert_eq!(old.len(), new.len());
+    let changed = old.iter().zip(&new).filter(|(a, b)| a != b).count();
+    assert!(
+        (1..=8).contains(&changed),
+        "{changed} bytes of EXIF changed"
+    );
+}
+
+#[test]
+fn cli_writes_to_stdout_with_dash() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/sample-q75.jpg");
+    let out = jpgtool()
+        .args(["shrink", "--scale", "1/4", "-o", "-"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let header = jpgtool::jpeg::read_header(&out.stdout[..]).unwrap();
+    assert_eq!((header.frame.width, header.frame.height), (57, 38));
+}

@@ -28,8 +28,8 @@ pub struct Args {
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
 
-    /// Output file (one input file) or folder (several inputs or a folder; created if missing).
-    /// Outputs never replace their input.
+    /// Output file (one input file; `-` for stdout) or folder (several inputs or a folder;
+    /// created if missing). Outputs never replace their input.
     #[arg(short, long, value_name = "OUT", required_unless_present = "in_place")]
     output: Option<PathBuf>,
 
@@ -258,8 +258,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         progress: Some(&row_progress),
     };
 
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    // Not locked for the whole run: with `-o -` a worker thread writes the image to stdout.
+    let mut out = io::BufWriter::new(io::stdout());
     for batch in jobs.chunks(64) {
         let results: Vec<anyhow::Result<Report>> = pool.install(|| {
             batch
@@ -330,6 +330,9 @@ fn plan_jobs(args: &Args) -> anyhow::Result<(Vec<Job>, usize)> {
     if many && !args.in_place && out_dir.is_none() {
         bail!("several inputs need an output folder: -o DIR");
     }
+    if args.output.as_deref() == Some(Path::new("-")) && (many || args.json) {
+        bail!("-o - (stdout) takes one input file and no --json");
+    }
     let mut taken = HashSet::new();
     for operand in &args.paths {
         for item in paths::expand(vec![operand.clone()], args.recursive) {
@@ -386,14 +389,23 @@ fn shrink_file(job: &Job, options: &Options) -> anyhow::Result<Report> {
             job.output.display()
         );
     }
-    if let Some(dir) = job.output.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
-    }
-    let report = write_atomically(&job.output, Some(output_permissions(&metadata)), |writer| {
-        let (report, _) = shrink::shrink(&input, writer, options)?;
-        Ok(report)
-    })
-    .with_context(name)?;
+    let report = if job.output == Path::new("-") {
+        // A pipe cannot be written atomically; a failure leaves a partial stream and exit 1.
+        let stdout = io::stdout();
+        let mut writer = io::BufWriter::with_capacity(256 << 10, stdout.lock());
+        let (report, _) = shrink::shrink(&input, &mut writer, options).with_context(name)?;
+        writer.flush().context("writing to stdout")?;
+        report
+    } else {
+        if let Some(dir) = job.output.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+        }
+        write_atomically(&job.output, Some(output_permissions(&metadata)), |writer| {
+            let (report, _) = shrink::shrink(&input, writer, options)?;
+            Ok(report)
+        })
+        .with_context(name)?
+    };
     if report.warnings.count > 0 {
         eprintln!(
             "jpgtool: warning: {}: {} ({} warning{} from the decoder: the data is damaged)",
@@ -448,7 +460,7 @@ fn report_ok(out: &mut impl Write, args: &Args, job: &Job, report: &Report) -> a
             "bytes": bytes,
         });
         writeln!(out, "{line}")?;
-    } else if !args.quiet {
+    } else if !args.quiet && job.output != Path::new("-") {
         writeln!(
             out,
             "{} {}x{} -> {} {}x{} q{} ({source}) {decoder} {} bytes",
