@@ -729,3 +729,32 @@ fn cli_writes_to_stdout_with_dash() {
     let header = jpgtool::jpeg::read_header(&out.stdout[..]).unwrap();
     assert_eq!((header.frame.width, header.frame.height), (57, 38));
 }
+
+#[test]
+fn smallest_is_progressive_smaller_and_checked_against_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = generated(dir.path(), "s", 640, 480, &["-quality", "90"]);
+    let plain = Options {
+        target: Target::Eighths(4),
+        quality: Some(85),
+        ..Options::default()
+    };
+    let smallest = Options {
+        smallest: true,
+        ..plain
+    };
+    let (_, a) = shrink_bytes(&bytes, &plain).unwrap();
+    let (_, b) = shrink_bytes(&bytes, &smallest).unwrap();
+    let kind = |x: &[u8]| jpgtool::jpeg::read_header(x).unwrap().frame.kind.name();
+    assert_eq!((kind(&a), kind(&b)), ("baseline", "progressive"));
+    assert!(b.len() < a.len(), "{} >= {}", b.len(), a.len());
+    // 320x240 4:2:0: 20x15 MCUs of 6 blocks, two coefficient copies of 128 bytes per block.
+    let tight = Options {
+        max_memory: 2 * 128 * 20 * 15 * 6 - 1,
+        ..smallest
+    };
+    assert!(matches!(
+        shrink_bytes(&bytes, &tight),
+        Err(Error::LimitExceeded { value, .. }) if value == 2 * 128 * 20 * 15 * 6
+    ));
+}
