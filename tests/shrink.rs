@@ -758,3 +758,114 @@ fn smallest_is_progressive_smaller_and_checked_against_the_budget() {
         Err(Error::LimitExceeded { value, .. }) if value == 2 * 128 * 20 * 15 * 6
     ));
 }
+
+/// Ctrl-C in the middle of a batch: the run stops with exit 130, every output that exists is a
+/// complete JPEG (ends with EOI), and no temporary file is left.
+#[test]
+fn ctrl_c_during_a_batch_leaves_only_complete_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    let bytes = generated(
+        dir.path(),
+        "big",
+        2400,
+        1800,
+        &["-quality", "95", "-sample", "1x1"],
+    );
+    for i in 0..60 {
+        std::fs::write(src.join(format!("{i:02}.jpg")), &bytes).unwrap();
+    }
+    let out_dir = dir.path().join("out");
+    let mut child = jpgtool()
+        .args(["shrink", "--quiet", "-j", "1", "--factor", "3"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&out_dir)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the first outputs exist, then interrupt.
+    let started = std::time::Instant::now();
+    while std::fs::read_dir(&out_dir).map_or(0, |d| d.count()) < 3 {
+        assert!(started.elapsed().as_secs() < 120, "no output appeared");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let outputs: Vec<PathBuf> = walkdir_all(&out_dir);
+    assert!(outputs.len() < 60, "the batch was not interrupted");
+    for path in &outputs {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            !name.starts_with(jpgtool::atomic::TEMP_PREFIX),
+            "left behind: {name}"
+        );
+        let data = std::fs::read(path).unwrap();
+        assert!(data.ends_with(&[0xFF, 0xD9]), "{name} is incomplete");
+        assert_eq!(
+            jpgtool::jpeg::read_header(&data[..]).unwrap().frame.width,
+            800
+        );
+    }
+}
+
+/// A writer that fails after `left` bytes, like a full disk.
+struct FailingWriter {
+    left: usize,
+}
+
+impl io::Write for FailingWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::StorageFull,
+                "disk full (simulated)",
+            ));
+        }
+        let n = buf.len().min(self.left);
+        self.left -= n;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A write failure anywhere (in the headers, mid-scan, at EOI) is an I/O error, never a panic,
+/// through both decoders; the CLI's atomic writer then removes the partial file (tested in
+/// `atomic`'s unit tests).
+#[test]
+fn write_failures_become_errors_at_every_point() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, args, eighths) in [
+        ("b", &["-quality", "90"][..], 4u8),
+        ("p", &["-quality", "90", "-progressive"][..], 1),
+    ] {
+        let bytes = generated(dir.path(), name, 300, 200, args);
+        let options = Options {
+            target: Target::Eighths(eighths),
+            ..Options::default()
+        };
+        let (_, full) = shrink_bytes(&bytes, &options).unwrap();
+        for left in (0..full.len()).step_by(97) {
+            match shrink::shrink(&bytes[..], FailingWriter { left }, &options) {
+                Err(Error::Codec(_) | Error::Io(_)) => {}
+                other => panic!(
+                    "{name}: failing after {left} bytes gave {:?}",
+                    other.map(|r| r.0)
+                ),
+            }
+        }
+    }
+}
