@@ -777,7 +777,7 @@ fn ctrl_c_during_a_batch_leaves_only_complete_outputs() {
         std::fs::write(src.join(format!("{i:02}.jpg")), &bytes).unwrap();
     }
     let out_dir = dir.path().join("out");
-    let mut child = jpgtool()
+    let child = jpgtool()
         .args(["shrink", "--quiet", "-j", "1", "--factor", "3"])
         .arg(&src)
         .arg("-o")
