@@ -62,17 +62,21 @@ pub fn take_warnings() -> Warnings {
     WARNINGS.with(|w| std::mem::take(&mut w.borrow_mut().warnings))
 }
 
-/// Records a warning raised outside libjpeg (our own DC decoder), under the same strict rule.
-pub fn warn(message: String) -> Result<()> {
-    let strict = WARNINGS.with(|w| {
+/// Counts a warning for this thread's file; true when it must be fatal (`--strict`).
+fn record(message: &str) -> bool {
+    WARNINGS.with(|w| {
         let mut w = w.borrow_mut();
         w.warnings.count += 1;
         if w.warnings.messages.len() < KEPT_WARNINGS {
-            w.warnings.messages.push(message.clone());
+            w.warnings.messages.push(message.to_string());
         }
         w.strict
-    });
-    if strict {
+    })
+}
+
+/// Records a warning raised outside libjpeg (our own DC decoder), under the same strict rule.
+pub fn warn(message: String) -> Result<()> {
+    if record(&message) {
         return Err(Error::Codec(format!("{message} (--strict)")));
     }
     Ok(())
@@ -140,15 +144,7 @@ extern "C-unwind" fn emit_message(cinfo: &mut jpeg_common_struct, level: c_int) 
         return; // trace messages
     }
     let text = message(cinfo);
-    let strict = WARNINGS.with(|w| {
-        let mut w = w.borrow_mut();
-        w.warnings.count += 1;
-        if w.warnings.messages.len() < KEPT_WARNINGS {
-            w.warnings.messages.push(text.clone());
-        }
-        w.strict
-    });
-    if strict {
+    if record(&text) {
         panic::resume_unwind(Box::new(format!("{FATAL}{text} (--strict)")));
     }
 }

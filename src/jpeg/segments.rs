@@ -38,6 +38,16 @@ pub struct Frame {
     pub components: Vec<Component>,
 }
 
+impl Frame {
+    /// The largest horizontal and vertical sampling factors (T.81 A.1.1 Hmax, Vmax); (1, 1)
+    /// for a frame without components.
+    pub fn max_sampling(&self) -> (u8, u8) {
+        let h = self.components.iter().map(|c| c.h).max().unwrap_or(1);
+        let v = self.components.iter().map(|c| c.v).max().unwrap_or(1);
+        (h, v)
+    }
+}
+
 /// A Huffman table as stored in DHT (T.81 B.2.4.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HuffmanTable {

@@ -12,18 +12,8 @@ use crate::jpeg::{Header, Parser, Streamed, dc::DcImage};
 /// Bytes of the DC planes for this frame: one i16 per block, padded to whole MCUs.
 pub fn dc_bytes(header: &Header) -> u64 {
     let frame = &header.frame;
-    let hmax = frame
-        .components
-        .iter()
-        .map(|c| u64::from(c.h))
-        .max()
-        .unwrap_or(1);
-    let vmax = frame
-        .components
-        .iter()
-        .map(|c| u64::from(c.v))
-        .max()
-        .unwrap_or(1);
+    let (hmax, vmax) = frame.max_sampling();
+    let (hmax, vmax) = (u64::from(hmax), u64::from(vmax));
     let mcus_x = u64::from(frame.width).div_ceil(8 * hmax);
     let mcus_y = u64::from(frame.height).div_ceil(8 * vmax);
     frame
@@ -88,8 +78,8 @@ fn emit_rows(
     sink: &mut impl RowSink,
 ) -> Result<()> {
     let comps = &header.frame.components;
-    let hmax = comps.iter().map(|c| usize::from(c.h)).max().unwrap_or(1);
-    let vmax = comps.iter().map(|c| usize::from(c.v)).max().unwrap_or(1);
+    let (hmax, vmax) = header.frame.max_sampling();
+    let (hmax, vmax) = (usize::from(hmax), usize::from(vmax));
     let channels = comps.len();
     let mut row = vec![0u8; width * channels];
     for y in 0..height {

@@ -368,18 +368,8 @@ fn check_supported(header: &Header, limits: &Limits) -> Result<()> {
 /// component's blocks, rounded up to whole MCUs, 64 coefficients of 2 bytes each.
 pub fn coefficient_buffer_bytes(header: &Header) -> u64 {
     let frame = &header.frame;
-    let hmax = frame
-        .components
-        .iter()
-        .map(|c| u64::from(c.h))
-        .max()
-        .unwrap_or(1);
-    let vmax = frame
-        .components
-        .iter()
-        .map(|c| u64::from(c.v))
-        .max()
-        .unwrap_or(1);
+    let (hmax, vmax) = frame.max_sampling();
+    let (hmax, vmax) = (u64::from(hmax), u64::from(vmax));
     let (w, h) = (u64::from(frame.width), u64::from(frame.height));
     frame
         .components
