@@ -57,6 +57,54 @@ fn check(name: &str, bytes: &[u8]) {
     }
 }
 
+#[path = "../fuzz/fuzz_targets/shrink_common.rs"]
+mod shrink_common;
+
+/// Reads in sizes 1..=7 taken from the data, as `shrink_buf_independent` does.
+struct Chunked<'a> {
+    data: &'a [u8],
+    sizes: &'a [u8],
+    calls: usize,
+}
+
+impl Read for Chunked<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let size = match self.sizes.len() {
+            0 => 1,
+            len => 1 + usize::from(self.sizes[self.calls % len] % 7),
+        };
+        self.calls += 1;
+        let n = size.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+/// The property of `shrink_buf_independent`: byte 0 picks the options, the rest is the file;
+/// the whole slice and chunked reads give the same report and bytes, or the same error.
+fn check_shrink(name: &str, data: &[u8]) {
+    let Some((&config, jpeg)) = data.split_first() else {
+        return;
+    };
+    let options = shrink_common::options(config);
+    let outcome = |r: jpgtool::Result<(jpgtool::shrink::Report, Vec<u8>)>| match r {
+        Ok((report, out)) => Ok((format!("{report:?}"), out)),
+        Err(e) => Err(e.to_string()),
+    };
+    let whole = outcome(jpgtool::shrink::shrink(jpeg, Vec::new(), &options));
+    let chunked = outcome(jpgtool::shrink::shrink(
+        Chunked {
+            data: jpeg,
+            sizes: jpeg,
+            calls: 0,
+        },
+        Vec::new(),
+        &options,
+    ));
+    assert!(whole == chunked, "{name}: chunked reads change the result");
+}
+
 #[test]
 fn fuzz_regressions_stay_fixed() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
@@ -64,7 +112,12 @@ fn fuzz_regressions_stay_fixed() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        check(&name, &std::fs::read(&path).unwrap());
+        let data = std::fs::read(&path).unwrap();
+        if name.starts_with("shrink_") {
+            check_shrink(&name, &data);
+        } else {
+            check(&name, &data);
+        }
         count += 1;
     }
     assert!(count > 0, "no regression inputs in {}", dir.display());

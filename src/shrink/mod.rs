@@ -6,7 +6,7 @@ mod dc_path;
 pub mod plan;
 pub mod resample;
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::codec::{self, Decoder, Encoder, EncoderSettings, Warnings};
@@ -179,7 +179,7 @@ fn shrink_inner<R: Read, W: Write>(input: R, output: W, options: &Options) -> Re
         && plan.eighths == 1
         && frame.kind.process() == Process::Progressive
         && !frame.kind.is_arithmetic();
-    let replay = BufReader::with_capacity(256 << 10, io::Cursor::new(prefix).chain(rest));
+    let replay = FullBuffer::new(io::Cursor::new(prefix).chain(rest), 256 << 10);
 
     let mut settings = EncoderSettings {
         width: plan.output.0 as usize,
@@ -449,5 +449,70 @@ impl<R: Read> Read for Recorder<R> {
         let n = self.inner.read(buf)?;
         self.seen.extend_from_slice(&buf[..n]);
         Ok(n)
+    }
+}
+
+/// A `BufRead` that refills its whole buffer before handing it out, so the decoder sees the same
+/// buffer boundaries whatever sizes the underlying reader returns. libjpeg-turbo takes its fast
+/// Huffman path only when its input buffer holds enough bytes, and on damaged data the fast and
+/// slow paths differ (pixels, warnings); with `BufReader`, a pipe's short reads would give a
+/// different output than a file (found by the `shrink_buf_independent` fuzz target).
+struct FullBuffer<R> {
+    inner: R,
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+    /// An error met after a partial fill, reported once the bytes before it are consumed.
+    pending: Option<io::Error>,
+}
+
+impl<R: Read> FullBuffer<R> {
+    fn new(inner: R, capacity: usize) -> Self {
+        FullBuffer {
+            inner,
+            buf: vec![0; capacity],
+            pos: 0,
+            len: 0,
+            pending: None,
+        }
+    }
+}
+
+impl<R: Read> Read for FullBuffer<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: Read> BufRead for FullBuffer<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos == self.len {
+            if let Some(err) = self.pending.take() {
+                return Err(err);
+            }
+            self.pos = 0;
+            self.len = 0;
+            while self.len < self.buf.len() {
+                match self.inner.read(&mut self.buf[self.len..]) {
+                    Ok(0) => break,
+                    Ok(n) => self.len += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) if self.len > 0 => {
+                        self.pending = Some(e);
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(&self.buf[self.pos..self.len])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.pos = (self.pos + amount).min(self.len);
     }
 }
