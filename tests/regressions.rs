@@ -60,27 +60,6 @@ fn check(name: &str, bytes: &[u8]) {
 #[path = "../fuzz/fuzz_targets/shrink_common.rs"]
 mod shrink_common;
 
-/// Reads in sizes 1..=7 taken from the data, as `shrink_buf_independent` does.
-struct Chunked<'a> {
-    data: &'a [u8],
-    sizes: &'a [u8],
-    calls: usize,
-}
-
-impl Read for Chunked<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let size = match self.sizes.len() {
-            0 => 1,
-            len => 1 + usize::from(self.sizes[self.calls % len] % 7),
-        };
-        self.calls += 1;
-        let n = size.min(buf.len()).min(self.data.len());
-        buf[..n].copy_from_slice(&self.data[..n]);
-        self.data = &self.data[n..];
-        Ok(n)
-    }
-}
-
 /// The property of `shrink_buf_independent`: byte 0 picks the options, the rest is the file;
 /// the whole slice and chunked reads give the same report and bytes, or the same error.
 fn check_shrink(name: &str, data: &[u8]) {
@@ -94,7 +73,7 @@ fn check_shrink(name: &str, data: &[u8]) {
     };
     let whole = outcome(jpgtool::shrink::shrink(jpeg, Vec::new(), &options));
     let chunked = outcome(jpgtool::shrink::shrink(
-        Chunked {
+        shrink_common::Chunked {
             data: jpeg,
             sizes: jpeg,
             calls: 0,

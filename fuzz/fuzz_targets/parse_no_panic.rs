@@ -16,12 +16,20 @@ use libfuzzer_sys::fuzz_target;
 
 fn check_header(h: &Header, data: &[u8]) {
     let len = data.len() as u64;
-    assert!(h.scan_offset <= len, "scan_offset {} > input length {len}", h.scan_offset);
+    assert!(
+        h.scan_offset <= len,
+        "scan_offset {} > input length {len}",
+        h.scan_offset
+    );
     assert!(h.frame.width > 0, "width 0 accepted");
     let n = h.frame.components.len();
     assert!((1..=4).contains(&n), "{n} frame components accepted");
     let scan = &h.first_scan.components;
-    assert!((1..=4).contains(&scan.len()), "{} scan components", scan.len());
+    assert!(
+        (1..=4).contains(&scan.len()),
+        "{} scan components",
+        scan.len()
+    );
     for sc in scan {
         assert!(sc.index < n, "scan component index {} out of {n}", sc.index);
     }
@@ -47,11 +55,18 @@ fn check_end(h: &Header, end: &ImageEnd, data: &[u8], seekable: bool) {
         "end_offset {} > input length {len} (seekable: {seekable})",
         end.end_offset
     );
-    assert_eq!(h.scan_offset + end.coded_bytes, end.end_offset, "coded_bytes inconsistent");
+    assert_eq!(
+        h.scan_offset + end.coded_bytes,
+        end.end_offset,
+        "coded_bytes inconsistent"
+    );
     assert!(end.scans >= 1);
     if end.found_eoi {
         let at = end.end_offset as usize;
-        assert!(at >= 2 && data.get(at - 2..at) == Some(&[0xFF, 0xD9][..]), "EOI not at {at}");
+        assert!(
+            at >= 2 && data.get(at - 2..at) == Some(&[0xFF, 0xD9][..]),
+            "EOI not at {at}"
+        );
     }
 }
 

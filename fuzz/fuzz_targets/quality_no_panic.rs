@@ -30,23 +30,37 @@ fn check_jpeg(data: &[u8]) {
     let lossless = header.frame.kind.process() == Process::Lossless;
     assert_eq!(lossless, est.family == Family::Lossless, "{est:?}");
     if lossless {
-        assert!(est.quality.is_none() && est.ijg_equivalent.is_none(), "{est:?}");
+        assert!(
+            est.quality.is_none() && est.ijg_equivalent.is_none(),
+            "{est:?}"
+        );
     } else {
         let q = est.quality.as_ref().expect("a quality for a DCT image");
         check_range("quality", q);
-        let ijg = est.ijg_equivalent.expect("an IJG equivalent for a DCT image");
-        assert!((1.0..=100.0).contains(&ijg), "ijg_equivalent {ijg}: {est:?}");
+        let ijg = est
+            .ijg_equivalent
+            .expect("an IJG equivalent for a DCT image");
+        assert!(
+            (1.0..=100.0).contains(&ijg),
+            "ijg_equivalent {ijg}: {est:?}"
+        );
     }
     if let Some(c) = &est.chroma_quality {
         check_range("chroma_quality", c);
     }
     if let Some((_, q, rms)) = est.nearest {
-        assert!((1.0..=100.0).contains(&q) && rms.is_finite() && rms >= 0.0, "{est:?}");
+        assert!(
+            (1.0..=100.0).contains(&q) && rms.is_finite() && rms >= 0.0,
+            "{est:?}"
+        );
     }
     for native in [false, true] {
         for margin in [0.0, 2.5] {
             if let Some(d) = est.decision_quality(native, margin) {
-                assert!(d.is_finite(), "decision_quality({native}, {margin}) = {d}: {est:?}");
+                assert!(
+                    d.is_finite(),
+                    "decision_quality({native}, {margin}) = {d}: {est:?}"
+                );
             }
         }
     }
@@ -87,7 +101,10 @@ fn check_tables(data: &[u8]) {
     };
 
     let ijg = ijg_equivalent(&table);
-    assert!((1.0..=100.0).contains(&ijg), "ijg_equivalent {ijg} for {table:?}");
+    assert!(
+        (1.0..=100.0).contains(&ijg),
+        "ijg_equivalent {ijg} for {table:?}"
+    );
 
     let max = clamp_for(&table);
     match solve_scale(&table, &base) {

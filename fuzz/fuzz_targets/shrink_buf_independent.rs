@@ -22,31 +22,8 @@
 #[path = "shrink_common.rs"]
 mod shrink_common;
 
-use std::io::{self, Read};
-
 use jpgtool::shrink::shrink;
 use libfuzzer_sys::fuzz_target;
-
-/// Hands out 1..=7 bytes per call, the k-th size taken from `sizes[k % len]`.
-struct Chunked<'a> {
-    data: &'a [u8],
-    sizes: &'a [u8],
-    calls: usize,
-}
-
-impl Read for Chunked<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let size = match self.sizes.len() {
-            0 => 1,
-            len => 1 + usize::from(self.sizes[self.calls % len] % 7),
-        };
-        self.calls += 1;
-        let n = size.min(buf.len()).min(self.data.len());
-        buf[..n].copy_from_slice(&self.data[..n]);
-        self.data = &self.data[n..];
-        Ok(n)
-    }
-}
 
 fn masked() -> bool {
     static MASK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
@@ -90,7 +67,7 @@ fuzz_target!(|data: &[u8]| {
     let options = shrink_common::options(config);
     let whole = outcome(shrink(jpeg, Vec::new(), &options));
     let chunked = outcome(shrink(
-        Chunked {
+        shrink_common::Chunked {
             data: jpeg,
             sizes: jpeg,
             calls: 0,

@@ -12,6 +12,8 @@
 //!
 //! `smallest` (mozjpeg's trellis encoder) is left off: it costs seconds on a 4 MP output.
 
+use std::io::{self, Read};
+
 use jpgtool::Limits;
 use jpgtool::shrink::{Filter, Options, Target};
 
@@ -49,5 +51,29 @@ pub fn options(config: u8) -> Options<'static> {
         max_memory: 64 << 20,
         limits: LIMITS,
         ..Options::default()
+    }
+}
+
+/// A reader returning 1..=7 bytes per `read`, the sizes taken in turn from `sizes` (the input
+/// itself), as a pipe or socket might deliver them. Used by `shrink_buf_independent` and
+/// `tests/regressions.rs`; `shrink_no_panic` includes this file without it.
+#[allow(dead_code)]
+pub struct Chunked<'a> {
+    pub data: &'a [u8],
+    pub sizes: &'a [u8],
+    pub calls: usize,
+}
+
+impl Read for Chunked<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let size = match self.sizes.len() {
+            0 => 1,
+            len => 1 + usize::from(self.sizes[self.calls % len] % 7),
+        };
+        self.calls += 1;
+        let n = size.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
     }
 }

@@ -5,7 +5,7 @@ use std::io::BufRead;
 use mozjpeg::Decompress;
 use mozjpeg::decompress::DecompressStarted;
 
-use super::{error_manager, from_jcs, guard, io_error, jcs};
+use super::{error_manager, from_jcs, guard, jcs};
 use crate::error::{Error, Result};
 use crate::jpeg::ColorSpace;
 
@@ -32,13 +32,13 @@ impl<R: BufRead> Decoder<R> {
         guard(|| {
             let mut decompress = Decompress::with_err(error_manager())
                 .from_reader(reader)
-                .map_err(io_error)?;
+                .map_err(Error::Io)?;
             let color = from_jcs(decompress.color_space()).ok_or_else(|| {
                 Error::Unsupported("colour space with an unusual number of components".into())
             })?;
             let density = decompress.pixel_density();
             decompress.scale(scale_eighths);
-            let inner = decompress.to_colorspace(jcs(color)).map_err(io_error)?;
+            let inner = decompress.to_colorspace(jcs(color)).map_err(Error::Io)?;
             let (width, height) = (inner.width(), inner.height());
             Ok(Decoder {
                 inner,
@@ -75,13 +75,13 @@ impl<R: BufRead> Decoder<R> {
     /// Fills `rows` (a whole number of rows of `width * channels` samples) with the next rows.
     pub fn read_rows(&mut self, rows: &mut [u8]) -> Result<()> {
         guard(|| {
-            self.inner.read_scanlines_into(rows).map_err(io_error)?;
+            self.inner.read_scanlines_into(rows).map_err(Error::Io)?;
             Ok(())
         })
     }
 
     /// Lets libjpeg read to EOI, so that warnings about the rest of the file are counted.
     pub fn finish(self) -> Result<()> {
-        guard(|| self.inner.finish().map_err(io_error))
+        guard(|| self.inner.finish().map_err(Error::Io))
     }
 }

@@ -5,7 +5,7 @@ use std::io::Write;
 use mozjpeg::compress::CompressStarted;
 use mozjpeg::{Compress, Marker};
 
-use super::{PixelDensity, error_manager, guard, io_error, jcs};
+use super::{PixelDensity, error_manager, guard, jcs};
 use crate::error::{Error, Result};
 use crate::jpeg::ColorSpace;
 
@@ -85,7 +85,7 @@ impl<W: Write> Encoder<W> {
                     y: density.y,
                 });
             }
-            let mut inner = compress.start_compress(writer).map_err(io_error)?;
+            let mut inner = compress.start_compress(writer).map_err(Error::Io)?;
             for (code, payload) in markers {
                 let marker = if *code == crate::jpeg::markers::COM {
                     Marker::COM
@@ -106,11 +106,11 @@ impl<W: Write> Encoder<W> {
     /// Compresses whole rows of interleaved samples.
     pub fn write_rows(&mut self, rows: &[u8]) -> Result<()> {
         debug_assert_eq!(rows.len() % self.row_len, 0);
-        guard(|| self.inner.write_scanlines(rows).map_err(io_error))
+        guard(|| self.inner.write_scanlines(rows).map_err(Error::Io))
     }
 
     /// Writes EOI and gives the writer back.
     pub fn finish(self) -> Result<W> {
-        guard(|| self.inner.finish().map_err(io_error))
+        guard(|| self.inner.finish().map_err(Error::Io))
     }
 }

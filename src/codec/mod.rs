@@ -180,10 +180,6 @@ pub fn channels(color: ColorSpace) -> usize {
     }
 }
 
-fn io_error(err: std::io::Error) -> Error {
-    Error::Io(err)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
