@@ -38,6 +38,9 @@ pub enum Error {
     #[error("libjpeg: {0}")]
     Codec(String),
 
+    /// The image cannot carry a watermark with margin (too small, flat, dark or bright).
+    #[error("cannot mark this image: {0}")]
+    CannotMark(String),
     /// Stopped on request (Ctrl-C) before the output was complete.
     #[error("interrupted")]
     Interrupted,

@@ -18,7 +18,9 @@ pub mod inspect;
 pub mod jpeg;
 pub mod limits;
 pub mod quality;
+pub(crate) mod reencode;
 pub mod shrink;
+pub mod watermark;
 
 pub use error::{Error, Problem, Result};
 pub use inspect::{Inspection, inspect_file};

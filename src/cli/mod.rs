@@ -3,6 +3,7 @@
 mod paths;
 mod quality;
 mod shrink;
+mod watermark;
 
 use std::io;
 use std::process::ExitCode;
@@ -34,6 +35,11 @@ enum Command {
     /// Downscale JPEGs in the DCT domain (1/2, 1/4, 1/8, any M/8, or any size), streaming row
     /// batches from decoder to encoder in memory independent of image height.
     Shrink(shrink::Args),
+    /// Hide a keyed, invisible 32-byte payload in a JPEG (survives rotation, scaling, crops,
+    /// flips and recompression).
+    Mark(watermark::MarkArgs),
+    /// Check whether JPEGs carry a payload under a key: "match" (exit 0) or "no match" (exit 1).
+    Verify(watermark::VerifyArgs),
 }
 
 pub fn run() -> anyhow::Result<ExitCode> {
@@ -41,6 +47,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Quality(args) => quality::run(args),
         Command::Shrink(args) => shrink::run(args),
+        Command::Mark(args) => watermark::run_mark(args),
+        Command::Verify(args) => watermark::run_verify(args),
     }
 }
 

@@ -6,13 +6,15 @@ mod dc_path;
 pub mod plan;
 pub mod resample;
 
-use std::io::{self, BufRead, Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::codec::{self, Decoder, Encoder, EncoderSettings, Warnings};
 use crate::error::{Error, Result};
-use crate::jpeg::{self, Header, Process, metadata};
+use crate::jpeg::{Header, Process};
 use crate::limits::Limits;
+use crate::reencode;
+pub use crate::reencode::{QualitySource, Sampling};
 pub use plan::{Filter, Plan, Target};
 use resample::Resampler;
 
@@ -20,22 +22,6 @@ use resample::Resampler;
 pub trait RowSink {
     /// Takes a whole number of rows.
     fn write_rows(&mut self, rows: &[u8]) -> Result<()>;
-}
-
-/// Chroma sampling of the output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Sampling {
-    /// The input's own sampling factors. Default.
-    #[default]
-    Keep,
-    /// Full-resolution chroma.
-    S444,
-    /// Chroma halved horizontally.
-    S422,
-    /// Chroma halved both ways.
-    S420,
-    /// Chroma halved vertically.
-    S440,
 }
 
 /// How to shrink. `Default` gives 1/2 at the source's estimated quality.
@@ -98,16 +84,6 @@ pub enum DecodePath {
     DcOnly { dc_bytes: u64 },
 }
 
-/// Where the output quality came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QualitySource {
-    Given,
-    /// From the source's tables (see [`crate::quality`]).
-    Estimated,
-    /// The tables were not enough to tell; 85 was used.
-    Fallback,
-}
-
 /// What was done.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -135,33 +111,17 @@ pub fn shrink<R: Read, W: Write>(input: R, output: W, options: &Options) -> Resu
 fn shrink_inner<R: Read, W: Write>(input: R, output: W, options: &Options) -> Result<(Report, W)> {
     // Our own parser reads the header first (to choose the path and refuse what libjpeg should
     // not be given); the bytes it pulled are replayed to the decoder.
-    let mut recorder = Recorder::new(input, options.limits.max_alloc);
-    let header = jpeg::read_header(&mut recorder)?;
-    let (prefix, rest) = recorder.into_parts();
-    check_supported(&header, &options.limits)?;
+    let source = reencode::read_source(input, &options.limits)?;
+    let header = source.header.clone();
 
     let frame = &header.frame;
     let (width, height) = (u32::from(frame.width), u32::from(frame.height));
     let plan = plan::plan(width, height, options.target, options.fast)?;
     let color = header.color_space();
     let channels = codec::channels(color);
-    let sampling = output_sampling(&header, options.sampling);
-    let (quality, quality_source) = match options.quality {
-        Some(q) => (q.clamp(1, 100), QualitySource::Given),
-        None => match crate::quality::estimate(&header).decision_quality(false, 0.0) {
-            Some(q) => ((q.round() as u8).clamp(1, 100), QualitySource::Estimated),
-            None => (85, QualitySource::Fallback),
-        },
-    };
-    let mut markers: Vec<(u8, Vec<u8>)> = metadata::collect_segments(&prefix)
-        .into_iter()
-        .filter(|(code, payload)| metadata::keep_when_reencoding(*code, payload))
-        .collect();
-    for (code, payload) in &mut markers {
-        if *code == jpeg::markers::APP0 + 1 {
-            metadata::set_exif_dimensions(payload, plan.output.0, plan.output.1);
-        }
-    }
+    let sampling = reencode::output_sampling(&header, options.sampling);
+    let (quality, quality_source) = reencode::choose_quality(&header, options.quality);
+    let markers = source.kept_markers(plan.output);
     if options.smallest {
         let bytes =
             codec::smallest_buffer_bytes(plan.output.0.into(), plan.output.1.into(), &sampling);
@@ -179,7 +139,7 @@ fn shrink_inner<R: Read, W: Write>(input: R, output: W, options: &Options) -> Re
         && plan.eighths == 1
         && frame.kind.process() == Process::Progressive
         && !frame.kind.is_arithmetic();
-    let replay = FullBuffer::new(io::Cursor::new(prefix).chain(rest), 256 << 10);
+    let replay = source.replay();
 
     let mut settings = EncoderSettings {
         width: plan.output.0 as usize,
@@ -332,38 +292,6 @@ fn budget(what: &'static str, value: u64, limit: u64) -> Result<()> {
     Ok(())
 }
 
-/// Refuses, before libjpeg sees it, what it cannot decode or what the limits forbid.
-fn check_supported(header: &Header, limits: &Limits) -> Result<()> {
-    let frame = &header.frame;
-    if frame.kind.process() == Process::Lossless {
-        return Err(Error::Unsupported(format!(
-            "lossless JPEG ({})",
-            frame.kind.name()
-        )));
-    }
-    if header.hierarchical || frame.kind.is_hierarchical() {
-        return Err(Error::Unsupported("hierarchical JPEG".into()));
-    }
-    if frame.precision != 8 {
-        return Err(Error::Unsupported(format!(
-            "{}-bit samples (only 8-bit JPEG can be shrunk)",
-            frame.precision
-        )));
-    }
-    if frame.height == 0 {
-        return Err(Error::Unsupported(
-            "height given by a DNL marker after the first scan".into(),
-        ));
-    }
-    if frame.components.len() == 2 || frame.components.len() > 4 {
-        return Err(Error::Unsupported(format!(
-            "{}-component image",
-            frame.components.len()
-        )));
-    }
-    limits.check_dimensions(frame.width.into(), frame.height.into())
-}
-
 /// libjpeg's whole-image coefficient buffer for multi-scan input (`jdcoefct.c`): every
 /// component's blocks, rounded up to whole MCUs, 64 coefficients of 2 bytes each.
 pub fn coefficient_buffer_bytes(header: &Header) -> u64 {
@@ -381,138 +309,4 @@ pub fn coefficient_buffer_bytes(header: &Header) -> u64 {
             blocks_w.next_multiple_of(ch) * blocks_h.next_multiple_of(cv) * 128
         })
         .sum()
-}
-
-/// Sampling factors for the encoder, reduced to lowest terms (libjpeg needs a factor of 1 on
-/// each axis; a 2x2,2x2,2x2 file is 4:4:4).
-fn output_sampling(header: &Header, wanted: Sampling) -> Vec<(u8, u8)> {
-    let comps = &header.frame.components;
-    let chroma = match wanted {
-        Sampling::Keep => None,
-        Sampling::S444 => Some((1, 1)),
-        Sampling::S422 => Some((2, 1)),
-        Sampling::S420 => Some((2, 2)),
-        Sampling::S440 => Some((1, 2)),
-    };
-    if let Some((h, v)) = chroma.filter(|_| comps.len() >= 3) {
-        // Luma (and K) at full resolution, Cb/Cr at the chosen fraction.
-        return (0..comps.len())
-            .map(|i| if i == 1 || i == 2 { (1, 1) } else { (h, v) })
-            .collect();
-    }
-    if comps.len() == 1 {
-        return vec![(1, 1)];
-    }
-    let gh = comps.iter().fold(0, |g, c| gcd(g, c.h));
-    let gv = comps.iter().fold(0, |g, c| gcd(g, c.v));
-    comps
-        .iter()
-        .map(|c| (c.h / gh.max(1), c.v / gv.max(1)))
-        .collect()
-}
-
-fn gcd(a: u8, b: u8) -> u8 {
-    if b == 0 { a } else { gcd(b, a % b) }
-}
-
-/// Passes reads through while keeping a copy of everything read, so that bytes consumed to
-/// parse the header can be replayed to libjpeg. Refuses headers above `limit` bytes.
-struct Recorder<R> {
-    inner: R,
-    seen: Vec<u8>,
-    limit: u64,
-}
-
-impl<R: Read> Recorder<R> {
-    fn new(inner: R, limit: u64) -> Self {
-        Recorder {
-            inner,
-            seen: Vec::new(),
-            limit,
-        }
-    }
-
-    fn into_parts(self) -> (Vec<u8>, R) {
-        (self.seen, self.inner)
-    }
-}
-
-impl<R: Read> Read for Recorder<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.seen.len() as u64 >= self.limit {
-            return Err(io::Error::other(Error::LimitExceeded {
-                what: "header bytes before the first scan",
-                value: self.seen.len() as u64,
-                limit: self.limit,
-            }));
-        }
-        let n = self.inner.read(buf)?;
-        self.seen.extend_from_slice(&buf[..n]);
-        Ok(n)
-    }
-}
-
-/// A `BufRead` that refills its whole buffer before handing it out, so the decoder sees the same
-/// buffer boundaries whatever sizes the underlying reader returns. libjpeg-turbo takes its fast
-/// Huffman path only when its input buffer holds enough bytes, and on damaged data the fast and
-/// slow paths differ (pixels, warnings); with `BufReader`, a pipe's short reads would give a
-/// different output than a file (found by the `shrink_buf_independent` fuzz target).
-struct FullBuffer<R> {
-    inner: R,
-    buf: Vec<u8>,
-    pos: usize,
-    len: usize,
-    /// An error met after a partial fill, reported once the bytes before it are consumed.
-    pending: Option<io::Error>,
-}
-
-impl<R: Read> FullBuffer<R> {
-    fn new(inner: R, capacity: usize) -> Self {
-        FullBuffer {
-            inner,
-            buf: vec![0; capacity],
-            pos: 0,
-            len: 0,
-            pending: None,
-        }
-    }
-}
-
-impl<R: Read> Read for FullBuffer<R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(out.len());
-        out[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
-    }
-}
-
-impl<R: Read> BufRead for FullBuffer<R> {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        if self.pos == self.len {
-            if let Some(err) = self.pending.take() {
-                return Err(err);
-            }
-            self.pos = 0;
-            self.len = 0;
-            while self.len < self.buf.len() {
-                match self.inner.read(&mut self.buf[self.len..]) {
-                    Ok(0) => break,
-                    Ok(n) => self.len += n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) if self.len > 0 => {
-                        self.pending = Some(e);
-                        break;
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-        Ok(&self.buf[self.pos..self.len])
-    }
-
-    fn consume(&mut self, amount: usize) {
-        self.pos = (self.pos + amount).min(self.len);
-    }
 }

@@ -1,0 +1,127 @@
+//! What the histogram layer measures in an image: the low-pass luma `L`, and which pixels are
+//! counted (valid and smooth). The marker and the detector run exactly this code, so whatever
+//! an attack does to the image, both sides agree on the rules.
+
+use super::lowpass::{Plane, dilate, gaussian_blur, gradient_magnitude};
+
+/// Low-pass sigma at one megapixel of valid area; it scales with sqrt(area) so that a rescaled
+/// image is smoothed by the same amount relative to its content.
+pub const SIGMA_AT_ONE_MEGAPIXEL: f32 = 1.5;
+/// Samples of `G_1 * Y` at or below this are padding (rotation fill, letterboxing) or crushed
+/// shadows; at or above `BRIGHT` clipped highlights. Both are left out with a margin.
+pub const DARK: f32 = 6.0;
+pub const BRIGHT: f32 = 250.0;
+/// Smooth pixels change `L` by less than this many grey levels across one sigma: there a value
+/// remap of `L` survives the detector's own low-pass.
+pub const SMOOTH_LIMIT: f32 = 3.0;
+
+fn smooth_limit() -> f32 {
+    std::env::var("JPGTOOL_WM_SMOOTH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(SMOOTH_LIMIT)
+}
+
+/// The analysis of one luma plane.
+pub struct Analysis {
+    pub sigma: f32,
+    pub low: Plane,
+    /// Valid and smooth: the pixels that are counted (and, when marking, modified).
+    pub counted: Vec<bool>,
+    /// Pixels inside the valid range before the margin (this sets sigma).
+    pub valid_pixels: usize,
+}
+
+/// Sigma for an image whose valid area is `valid_pixels`.
+pub fn sigma_for(valid_pixels: usize) -> f32 {
+    (SIGMA_AT_ONE_MEGAPIXEL * (valid_pixels as f32 / 1e6).sqrt()).max(0.5)
+}
+
+/// The valid mask (true = usable) and sigma: padding and clipped pixels, grown by 3 sigma,
+/// and a 3-sigma frame at the border are out.
+pub fn valid_mask(luma: &Plane) -> (Vec<bool>, f32, usize) {
+    let (w, h) = (luma.width, luma.height);
+    let fine = gaussian_blur(luma, 1.0);
+    let invalid: Vec<bool> = fine
+        .data
+        .iter()
+        .map(|&v| v <= DARK || v >= BRIGHT)
+        .collect();
+    let valid_pixels = invalid.iter().filter(|&&i| !i).count();
+    let sigma = sigma_for(valid_pixels);
+    let margin = (3.0 * sigma).ceil() as usize;
+    let grown = dilate(&invalid, w, h, margin);
+    let mut valid: Vec<bool> = grown.iter().map(|&i| !i).collect();
+    for y in 0..h {
+        for x in 0..w {
+            if x < margin || y < margin || x + margin >= w || y + margin >= h {
+                valid[y * w + x] = false;
+            }
+        }
+    }
+    (valid, sigma, valid_pixels)
+}
+
+/// Smooth pixels among `valid`: `G_sigma(|grad L| * sigma) < SMOOTH_LIMIT`.
+pub fn counted_pixels(low: &Plane, sigma: f32, valid: &[bool]) -> Vec<bool> {
+    let mut activity = gradient_magnitude(low);
+    activity.data.iter_mut().for_each(|g| *g *= sigma);
+    let activity = gaussian_blur(&activity, sigma);
+    activity
+        .data
+        .iter()
+        .zip(valid)
+        .map(|(&a, &v)| v && a < smooth_limit())
+        .collect()
+}
+
+/// The whole analysis of a luma plane (0..=255 scale).
+pub fn analyse(luma: &Plane) -> Analysis {
+    let (valid, sigma, valid_pixels) = valid_mask(luma);
+    let low = gaussian_blur(luma, sigma);
+    let counted = counted_pixels(&low, sigma, &valid);
+    Analysis {
+        sigma,
+        low,
+        counted,
+        valid_pixels,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sigma_scales_with_the_square_root_of_area() {
+        assert!((sigma_for(1_000_000) - 1.5).abs() < 1e-6);
+        assert!((sigma_for(4_000_000) - 3.0).abs() < 1e-6);
+        assert!((sigma_for(250_000) - 0.75).abs() < 1e-6);
+        assert_eq!(sigma_for(0), 0.5);
+    }
+
+    /// Black padding and its margin are out; a smooth gradient is counted; fine texture is not.
+    #[test]
+    fn mask_and_smoothness() {
+        let (w, h) = (200, 120);
+        let luma = Plane::from_fn(w, h, |x, y| {
+            if x < 40 {
+                0.0 // padding
+            } else if x < 120 {
+                60.0 + x as f32 * 0.5 + y as f32 * 0.1 // smooth
+            } else if (x / 2) % 2 == 0 {
+                40.0 // stripes 2 px wide: texture that survives the low-pass
+            } else {
+                200.0
+            }
+        });
+        let a = analyse(&luma);
+        let margin = (3.0 * a.sigma).ceil() as usize;
+        let at = |x: usize, y: usize| a.counted[y * w + x];
+        assert!(!at(40 + margin - 1, 60), "margin around padding");
+        assert!(at(80, 60), "smooth ramp counted");
+        assert!(!at(170, 60), "texture not counted");
+        assert!(!at(80, margin - 1), "frame");
+        assert!(a.valid_pixels < w * h && a.valid_pixels >= (w - 42) * h);
+    }
+}

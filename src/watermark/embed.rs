@@ -1,0 +1,335 @@
+//! Closed-loop embedding of the histogram layer: per-group monotone remaps of the low-pass
+//! luma, re-measured after every pass because the low-pass is not idempotent (a change made to
+//! `L` is blurred again when the detector re-filters).
+
+use super::analysis::{counted_pixels, valid_mask};
+use super::histogram::{BIN_WIDTH, FineHistogram, GROUPS, Grid, Tone, group_counts};
+use super::lowpass::{Plane, gaussian_blur};
+
+/// How hard to push. The defaults follow `watermark-capacity.md` section 7 and our own sweep.
+#[derive(Debug, Clone, Copy)]
+pub struct EmbedSettings {
+    /// Neighbouring-bin count ratio the remap aims for.
+    pub target_ratio: f32,
+    /// A group whose two ratios both reach this is left alone.
+    pub satisfied_ratio: f32,
+    /// Multiplier on each pass's remap (overshoot compensates the re-blur).
+    pub gain: f32,
+    /// Largest total change of one luma sample, in grey levels.
+    pub cap: f32,
+    /// Half-width of the emptied valley around each bin edge inside a group, in grey levels.
+    pub guard: f32,
+    pub max_passes: usize,
+    /// Stop before the luma PSNR of the change falls below this (dB).
+    pub min_psnr: f32,
+    /// Groups with fewer counted pixels are empty: not worth pushing.
+    pub min_group_pixels: f64,
+}
+
+impl Default for EmbedSettings {
+    fn default() -> Self {
+        EmbedSettings {
+            target_ratio: 2.0,
+            satisfied_ratio: 1.8,
+            gain: 1.5,
+            cap: 3.0,
+            guard: 0.25,
+            max_passes: 12,
+            min_psnr: 44.0,
+            min_group_pixels: 100.0,
+        }
+    }
+}
+
+/// What the embedding did to each group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupState {
+    /// Too few smooth pixels in its range.
+    Empty,
+    /// Both ratios reached.
+    Satisfied,
+    /// Stopped responding; left as it was.
+    GivenUp,
+    /// Still short when the passes (or the PSNR budget) ran out.
+    Short,
+}
+
+pub struct EmbedOutcome {
+    /// Change per luma sample, in grey levels.
+    pub delta: Vec<f32>,
+    pub passes: usize,
+    pub groups: Vec<GroupState>,
+    /// Luma PSNR of `delta` alone (before rounding and encoding), dB.
+    pub psnr: f32,
+}
+
+/// Target share of a group's three bins for its two bits (+1: left bin fuller).
+fn profile(bits: [f32; 2], ratio: f32) -> [f32; 3] {
+    let t = ratio;
+    let p = match (bits[0] > 0.0, bits[1] > 0.0) {
+        (true, true) => [t * t, t, 1.0],
+        (false, false) => [1.0, t, t * t],
+        (true, false) => [t, 1.0, t],
+        (false, true) => [1.0, t, 1.0],
+    };
+    let sum: f32 = p.iter().sum();
+    p.map(|v| v / sum)
+}
+
+/// How far a group is from both ratios (in ln units; <= 0 means satisfied).
+fn deficit(counts: &[f64; 3], bits: [f32; 2], ratio: f32) -> f32 {
+    (0..2)
+        .map(|j| {
+            let r = ((counts[j] + 1.0) / (counts[j + 1] + 1.0)).ln() as f32;
+            ratio.ln() - bits[j] * r
+        })
+        .fold(f32::MIN, f32::max)
+}
+
+/// The value `q` in `[lo, hi]` below which `share` of the group's values lie.
+fn quantile(hist: &FineHistogram, lo: f32, hi: f32, share: f64) -> f32 {
+    let base = hist.below(lo);
+    let total = hist.below(hi) - base;
+    let wanted = base + share * total;
+    let (mut a, mut b) = (lo, hi);
+    for _ in 0..24 {
+        let mid = 0.5 * (a + b);
+        if hist.below(mid) < wanted {
+            a = mid;
+        } else {
+            b = mid;
+        }
+    }
+    0.5 * (a + b)
+}
+
+/// A monotone piecewise-linear map of one group's range onto itself.
+#[derive(Debug, Clone, Copy)]
+struct Remap {
+    from: [f32; 4],
+    to_low: [f32; 3],
+    to_high: [f32; 3],
+}
+
+impl Remap {
+    fn apply(&self, v: f32) -> f32 {
+        let s = if v < self.from[1] {
+            0
+        } else if v < self.from[2] {
+            1
+        } else {
+            2
+        };
+        let (a, b) = (self.from[s], self.from[s + 1]);
+        let t = if b - a > 1e-6 { (v - a) / (b - a) } else { 0.5 };
+        self.to_low[s] + t.clamp(0.0, 1.0) * (self.to_high[s] - self.to_low[s])
+    }
+}
+
+fn remap_for(
+    hist: &FineHistogram,
+    grid: &Grid,
+    group: usize,
+    bits: [f32; 2],
+    s: &EmbedSettings,
+) -> Remap {
+    let e: [f32; 4] = std::array::from_fn(|k| grid.edge(3 * group + k));
+    let p = profile(bits, s.target_ratio);
+    let q1 = quantile(hist, e[0], e[3], f64::from(p[0]));
+    let q2 = quantile(hist, e[0], e[3], f64::from(p[0] + p[1]));
+    let g = s.guard.min(BIN_WIDTH / 4.0);
+    Remap {
+        from: [e[0], q1, q2.max(q1), e[3]],
+        to_low: [e[0], e[1] + g, e[2] + g],
+        to_high: [e[1] - g, e[2] - g, e[3]],
+    }
+}
+
+/// Embeds `codeword` (2 signs per group) into `luma`; returns the change to add.
+pub fn embed(luma: &Plane, grid: &Grid, codeword: &[f32], s: &EmbedSettings) -> EmbedOutcome {
+    let n = luma.len();
+    let (valid, sigma, _) = valid_mask(luma);
+    let mut delta = vec![0f32; n];
+    let mut states = vec![GroupState::Short; GROUPS];
+    let mut history: Vec<Vec<f32>> = vec![Vec::new(); GROUPS];
+    let bits = |g: usize| [codeword[2 * g], codeword[2 * g + 1]];
+    let mse_limit = 255.0f64 * 255.0 / 10f64.powf(f64::from(s.min_psnr) / 10.0);
+    let mut passes = 0;
+    let mut marked = luma.clone();
+    for pass in 0..s.max_passes {
+        let low = gaussian_blur(&marked, sigma);
+        let counted = counted_pixels(&low, sigma, &valid);
+        let hist = FineHistogram::new(
+            low.data
+                .iter()
+                .zip(&counted)
+                .filter(|(_, c)| **c)
+                .map(|(v, _)| *v),
+        );
+        let counts = group_counts(&hist, grid, Tone::IDENTITY);
+        let mut remaps: Vec<Option<Remap>> = vec![None; GROUPS];
+        for g in 0..GROUPS {
+            if states[g] == GroupState::GivenUp {
+                continue;
+            }
+            let total: f64 = counts[g].iter().sum();
+            if total < s.min_group_pixels {
+                states[g] = GroupState::Empty;
+                continue;
+            }
+            let d = deficit(&counts[g], bits(g), s.satisfied_ratio);
+            history[g].push(d);
+            if d <= 0.0 {
+                states[g] = GroupState::Satisfied;
+                continue;
+            }
+            states[g] = GroupState::Short;
+            let h = &history[g];
+            if h.len() >= 4 && h[h.len() - 1] > 0.95 * h[h.len() - 4] {
+                states[g] = GroupState::GivenUp;
+                continue;
+            }
+            remaps[g] = Some(remap_for(&hist, grid, g, bits(g), s));
+        }
+        if std::env::var_os("JPGTOOL_WM_DEBUG").is_some() {
+            let count = |st: GroupState| states.iter().filter(|s| **s == st).count();
+            let mse: f64 = delta
+                .iter()
+                .map(|&d| f64::from(d) * f64::from(d))
+                .sum::<f64>()
+                / n.max(1) as f64;
+            eprintln!(
+                "pass {pass}: score {:.2} sat {} short {} gaveup {} empty {} counted {} mse {:.3} deficits {:?}",
+                super::histogram::correlation(&super::histogram::soft_values(&counts), codeword),
+                count(GroupState::Satisfied),
+                count(GroupState::Short),
+                count(GroupState::GivenUp),
+                count(GroupState::Empty),
+                counted.iter().filter(|c| **c).count(),
+                mse,
+                history
+                    .iter()
+                    .map(|h| h.last().map(|d| (d * 100.0).round() / 100.0))
+                    .collect::<Vec<_>>()
+            );
+        }
+        if remaps.iter().all(Option::is_none) {
+            break;
+        }
+        let mut next = delta.clone();
+        for i in 0..n {
+            if !counted[i] {
+                continue;
+            }
+            let v = low.data[i];
+            if let Some((g, _)) = grid.locate(v)
+                && let Some(remap) = &remaps[g]
+            {
+                let change = s.gain * (remap.apply(v) - v);
+                next[i] = (next[i] + change).clamp(-s.cap, s.cap);
+            }
+        }
+        let mse: f64 = next
+            .iter()
+            .map(|&d| f64::from(d) * f64::from(d))
+            .sum::<f64>()
+            / n.max(1) as f64;
+        if mse > mse_limit {
+            break;
+        }
+        delta = next;
+        for i in 0..n {
+            marked.data[i] = (luma.data[i] + delta[i]).clamp(0.0, 255.0);
+        }
+        passes = pass + 1;
+    }
+    let mse: f64 = delta
+        .iter()
+        .map(|&d| f64::from(d) * f64::from(d))
+        .sum::<f64>()
+        / n.max(1) as f64;
+    let psnr = if mse > 0.0 {
+        (10.0 * (255.0f64 * 255.0 / mse).log10()) as f32
+    } else {
+        f32::INFINITY
+    };
+    EmbedOutcome {
+        delta,
+        passes,
+        groups: states,
+        psnr,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_have_the_ratios_of_their_bits() {
+        for bits in [[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]] {
+            let p = profile(bits, 2.0);
+            assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+            for j in 0..2 {
+                let r = p[j] / p[j + 1];
+                let expected = if bits[j] > 0.0 { 2.0 } else { 0.5 };
+                assert!((r - expected).abs() < 1e-5, "{bits:?}: {p:?}");
+            }
+        }
+    }
+
+    /// The remap is monotone, fixes the group's outer edges and sends the target quantiles to
+    /// the inner edges (with the guard valley).
+    #[test]
+    fn remap_is_monotone_and_hits_its_quantiles() {
+        let grid = Grid { offset: 0.0 };
+        // Uniform values over group 5 (46..52): the target split needs moves.
+        let values: Vec<f32> = (0..6000).map(|i| 46.0 + i as f32 * 0.001).collect();
+        let hist = FineHistogram::new(values.iter().copied());
+        let s = EmbedSettings::default();
+        let remap = remap_for(&hist, &grid, 5, [1.0, 1.0], &s);
+        let mut last = f32::MIN;
+        for i in 0..=600 {
+            let v = 46.0 + i as f32 * 0.01;
+            let m = remap.apply(v);
+            assert!(m >= last - 1e-5, "not monotone at {v}");
+            assert!((46.0..=52.0).contains(&m));
+            last = m;
+        }
+        assert!((remap.apply(46.0) - 46.0).abs() < 1e-4);
+        assert!((remap.apply(51.999) - 52.0).abs() < 1e-2);
+        let mapped = FineHistogram::new(values.iter().map(|&v| remap.apply(v)));
+        let c = group_counts(&mapped, &grid, Tone::IDENTITY)[5];
+        let p = profile([1.0, 1.0], 2.0);
+        for k in 0..3 {
+            assert!(
+                (c[k] / 6000.0 - f64::from(p[k])).abs() < 0.01,
+                "{c:?} vs {p:?}"
+            );
+        }
+    }
+
+    /// On a smooth synthetic image the closed loop reaches the ratios in most groups and keeps
+    /// within the cap and the PSNR budget.
+    #[test]
+    fn closed_loop_marks_a_smooth_image() {
+        let (w, h) = (640, 480);
+        let luma = Plane::from_fn(w, h, |x, y| {
+            let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
+            30.0 + 190.0 * (0.6 * fx + 0.4 * fy) + 6.0 * (7.0 * fx).sin() * (5.0 * fy).cos()
+        });
+        let grid = Grid { offset: 0.7 };
+        let key = super::super::key::Key::from_secret(b"t").unwrap();
+        let codeword = super::super::key::signs(&mut key.stream("c", b""), 2 * GROUPS);
+        let s = EmbedSettings::default();
+        let out = embed(&luma, &grid, &codeword, &s);
+        assert!(out.delta.iter().all(|d| d.abs() <= s.cap + 1e-4));
+        assert!(out.psnr >= s.min_psnr);
+        let satisfied = out
+            .groups
+            .iter()
+            .filter(|g| **g == GroupState::Satisfied)
+            .count();
+        assert!(satisfied >= 25, "{:?}", out.groups);
+    }
+}

@@ -1,0 +1,255 @@
+//! The histogram layer's carrier: an absolute grid of 2-level bins over the low-pass luma,
+//! grouped in threes; each group carries two raw bits, the signs of its two neighbouring-bin
+//! count ratios. Geometry moves pixels, not values, so the grid needs no synchronisation for
+//! rotation, scaling, crops or flips; brightness and contrast are undone by mapping the grid's
+//! edges through a candidate gain and offset.
+
+use super::key::{Key, unit};
+
+/// Width of a bin in grey levels: narrower bins do not survive JPEG 50 or a 0.5x rescale.
+pub const BIN_WIDTH: f32 = 2.0;
+/// The grid starts here (plus the keyed offset) and spans `GROUPS * 3` bins.
+pub const GRID_START: f32 = 16.0;
+/// 3-bin groups: 37 of them cover 16..238 (+ offset).
+pub const GROUPS: usize = 37;
+/// Raw bits: two per group.
+pub const RAW_BITS: usize = 2 * GROUPS;
+/// Soft values are clipped here so that one near-empty group cannot dominate a score.
+pub const SOFT_CLIP: f32 = 3.0;
+
+/// The keyed bin grid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Grid {
+    /// Keyed sub-bin offset in [0, BIN_WIDTH).
+    pub offset: f32,
+}
+
+impl Grid {
+    pub fn from_key(key: &Key) -> Grid {
+        Grid {
+            offset: (unit(&mut key.stream("histogram grid offset", b"")) as f32) * BIN_WIDTH,
+        }
+    }
+
+    /// Edge `k` (0..=3*GROUPS) in the marked image's grey levels.
+    pub fn edge(&self, k: usize) -> f32 {
+        GRID_START + self.offset + k as f32 * BIN_WIDTH
+    }
+
+    /// The group and bin-in-group of a value, if it lies on the grid.
+    pub fn locate(&self, value: f32) -> Option<(usize, usize)> {
+        let position = (value - GRID_START - self.offset) / BIN_WIDTH;
+        if !(0.0..(3 * GROUPS) as f32).contains(&position) {
+            return None;
+        }
+        let bin = position as usize;
+        Some((bin / 3, bin % 3))
+    }
+}
+
+/// A map from the marked image's grey levels to the observed ones: `observed = gain * v + offset`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tone {
+    pub gain: f32,
+    pub offset: f32,
+}
+
+impl Tone {
+    pub const IDENTITY: Tone = Tone {
+        gain: 1.0,
+        offset: 0.0,
+    };
+
+    fn apply(&self, v: f32) -> f32 {
+        self.gain * v + self.offset
+    }
+}
+
+/// Fine histogram resolution: 1/32 grey level, over a range wide enough for any candidate tone.
+const FINE_PER_LEVEL: f32 = 32.0;
+const FINE_LOW: f32 = -64.0;
+const FINE_HIGH: f32 = 320.0;
+
+/// Cumulative fine histogram of the counted low-pass values: counting a candidate grid is then
+/// O(edges), not O(pixels).
+pub struct FineHistogram {
+    cumulative: Vec<f64>,
+}
+
+impl FineHistogram {
+    pub fn new(values: impl Iterator<Item = f32>) -> FineHistogram {
+        let bins = ((FINE_HIGH - FINE_LOW) * FINE_PER_LEVEL) as usize;
+        let mut counts = vec![0u32; bins];
+        for v in values {
+            let i = ((v - FINE_LOW) * FINE_PER_LEVEL).floor();
+            if i >= 0.0 && (i as usize) < bins {
+                counts[i as usize] += 1;
+            }
+        }
+        let mut cumulative = Vec::with_capacity(bins + 1);
+        let mut total = 0.0;
+        cumulative.push(0.0);
+        for c in counts {
+            total += f64::from(c);
+            cumulative.push(total);
+        }
+        FineHistogram { cumulative }
+    }
+
+    /// Values below `v` (linear within a fine bin).
+    pub fn below(&self, v: f32) -> f64 {
+        let position = (v - FINE_LOW) * FINE_PER_LEVEL;
+        if position <= 0.0 {
+            return 0.0;
+        }
+        let last = self.cumulative.len() - 1;
+        if position >= last as f32 {
+            return self.cumulative[last];
+        }
+        let i = position as usize;
+        let frac = f64::from(position - i as f32);
+        self.cumulative[i] + frac * (self.cumulative[i + 1] - self.cumulative[i])
+    }
+
+    pub fn total(&self) -> f64 {
+        *self.cumulative.last().expect("never empty")
+    }
+}
+
+/// Counts of each group's three bins, the grid seen through `tone`.
+pub fn group_counts(hist: &FineHistogram, grid: &Grid, tone: Tone) -> Vec<[f64; 3]> {
+    let below: Vec<f64> = (0..=3 * GROUPS)
+        .map(|k| hist.below(tone.apply(grid.edge(k))))
+        .collect();
+    (0..GROUPS)
+        .map(|g| {
+            let b = &below[3 * g..3 * g + 4];
+            [b[1] - b[0], b[2] - b[1], b[3] - b[2]]
+        })
+        .collect()
+}
+
+/// Soft raw bits: `ln((c_j + k) / (c_{j+1} + k))` per neighbouring pair, clipped. Positive means
+/// the left bin is fuller. The prior `k` (a fraction of the mean bin count) shrinks groups with
+/// few pixels towards 0: their ratios are mostly noise, and in a normalised correlation a noisy
+/// large value costs more than it brings.
+pub fn soft_values(counts: &[[f64; 3]]) -> Vec<f32> {
+    let total: f64 = counts.iter().flatten().sum();
+    let k = (soft_prior() * total / (3 * counts.len().max(1)) as f64).max(1.0);
+    let mut soft = Vec::with_capacity(2 * counts.len());
+    for c in counts {
+        for j in 0..2 {
+            let r = ((c[j] + k) / (c[j + 1] + k)).ln() as f32;
+            soft.push(r.clamp(-SOFT_CLIP, SOFT_CLIP));
+        }
+    }
+    soft
+}
+
+fn soft_prior() -> f64 {
+    std::env::var("JPGTOOL_WM_PRIOR")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(SOFT_PRIOR)
+}
+
+/// The prior of [`soft_values`] as a fraction of the mean bin count.
+pub const SOFT_PRIOR: f64 = 0.1;
+
+/// Normalised correlation of soft values with a ±1 codeword: `sum(b r) / |r|`. For a codeword
+/// of fair coins independent of the image, `P(score >= t) <= exp(-t^2 / 2)` (Hoeffding), whatever
+/// the soft values are.
+pub fn correlation(soft: &[f32], codeword: &[f32]) -> f64 {
+    let norm: f64 = soft
+        .iter()
+        .map(|&r| f64::from(r) * f64::from(r))
+        .sum::<f64>()
+        .sqrt();
+    if norm < 1e-9 {
+        return 0.0;
+    }
+    let dot: f64 = soft
+        .iter()
+        .zip(codeword)
+        .map(|(&r, &b)| f64::from(r) * f64::from(b))
+        .sum();
+    dot / norm
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_locates_values() {
+        let grid = Grid { offset: 0.5 };
+        assert_eq!(grid.locate(16.4), None);
+        assert_eq!(grid.locate(16.5), Some((0, 0)));
+        assert_eq!(grid.locate(18.6), Some((0, 1)));
+        assert_eq!(grid.locate(22.49), Some((0, 2)));
+        assert_eq!(grid.locate(22.5), Some((1, 0)));
+        assert_eq!(
+            grid.locate(grid.edge(3 * GROUPS) - 0.01),
+            Some((GROUPS - 1, 2))
+        );
+        assert_eq!(grid.locate(grid.edge(3 * GROUPS)), None);
+    }
+
+    #[test]
+    fn fine_histogram_counts_bins_exactly_on_fine_edges() {
+        let values = (0..1000).map(|i| 20.0 + (i % 100) as f32 * 0.06); // 20.0 .. 25.94
+        let hist = FineHistogram::new(values);
+        assert_eq!(hist.total(), 1000.0);
+        let grid = Grid { offset: 0.0 }; // edges 16, 18, 20, 22, 24, 26, ...
+        let counts = group_counts(&hist, &grid, Tone::IDENTITY);
+        // Group 0 = [16,18,20,22): bin 2 holds 20.00..21.98 -> 34 values per 100.
+        assert_eq!(counts[0], [0.0, 0.0, 340.0]);
+        assert_eq!(counts[1], [330.0, 330.0, 0.0]);
+        // A tone of +2 shifts the observed edges by 2: the same values fall one bin lower.
+        let shifted = group_counts(
+            &hist,
+            &grid,
+            Tone {
+                gain: 1.0,
+                offset: 2.0,
+            },
+        );
+        assert_eq!(shifted[0], [0.0, 340.0, 330.0]);
+    }
+
+    #[test]
+    fn soft_values_and_correlation() {
+        let soft = soft_values(&[[199.0, 99.0, 199.0]]);
+        let k = (SOFT_PRIOR * 497.0 / 3.0) as f32;
+        let expected = ((199.0 + k) / (99.0 + k)).ln();
+        assert!((soft[0] - expected).abs() < 1e-5);
+        assert!((soft[1] + expected).abs() < 1e-5);
+        // Groups with few pixels are shrunk towards 0 by the prior.
+        let sparse = soft_values(&[[20000.0, 10000.0, 20000.0], [20.0, 10.0, 20.0]]);
+        assert!(sparse[2].abs() < 0.02 && sparse[0] > 0.6, "{sparse:?}");
+        assert!((correlation(&soft, &[1.0, -1.0]) - 2f64.sqrt()).abs() < 1e-6);
+        assert!((correlation(&soft, &[-1.0, 1.0]) + 2f64.sqrt()).abs() < 1e-6);
+        assert_eq!(correlation(&[0.0, 0.0], &[1.0, 1.0]), 0.0);
+        assert_eq!(soft_values(&[[1e9, 0.0, 0.0]])[0], SOFT_CLIP);
+    }
+
+    /// The Hoeffding bound holds for the normalised correlation: over 20000 random codewords
+    /// against fixed, deliberately lopsided soft values, the tail at t = 2 and 3 is below
+    /// exp(-t^2/2).
+    #[test]
+    fn correlation_tail_is_within_the_hoeffding_bound() {
+        let key = Key::from_secret(b"tail").unwrap();
+        let soft: Vec<f32> = (0..RAW_BITS)
+            .map(|i| if i < 10 { 3.0 } else { 0.05 * (i % 7) as f32 })
+            .collect();
+        let mut rng = key.stream("tail test", b"");
+        let trials = 20_000;
+        let scores: Vec<f64> = (0..trials)
+            .map(|_| correlation(&soft, &super::super::key::signs(&mut rng, RAW_BITS)))
+            .collect();
+        for t in [2.0f64, 3.0] {
+            let tail = scores.iter().filter(|&&s| s >= t).count() as f64 / trials as f64;
+            assert!(tail <= (-t * t / 2.0).exp(), "t {t}: tail {tail}");
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! Image kernels on f32 planes: separable Gaussian low-pass, gradient magnitude, and square
+//! dilation of a mask. Borders replicate the edge sample, so a crop changes only what is near
+//! the new edge.
+
+use rayon::prelude::*;
+
+/// A single-channel image of f32 samples, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plane {
+    pub width: usize,
+    pub height: usize,
+    pub data: Vec<f32>,
+}
+
+impl Plane {
+    pub fn new(width: usize, height: usize) -> Plane {
+        Plane {
+            width,
+            height,
+            data: vec![0.0; width * height],
+        }
+    }
+
+    pub fn from_fn(width: usize, height: usize, f: impl Fn(usize, usize) -> f32) -> Plane {
+        let mut data = Vec::with_capacity(width * height);
+        for y in 0..height {
+            for x in 0..width {
+                data.push(f(x, y));
+            }
+        }
+        Plane {
+            width,
+            height,
+            data,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+}
+
+/// Normalised Gaussian taps for `sigma`, radius `ceil(3 sigma)` (at least 1).
+pub fn gaussian_kernel(sigma: f32) -> Vec<f32> {
+    let radius = (3.0 * sigma).ceil().max(1.0) as usize;
+    let mut taps: Vec<f32> = (0..=2 * radius)
+        .map(|i| {
+            let d = i as f32 - radius as f32;
+            (-d * d / (2.0 * sigma * sigma)).exp()
+        })
+        .collect();
+    let sum: f32 = taps.iter().sum();
+    taps.iter_mut().for_each(|t| *t /= sum);
+    taps
+}
+
+/// Gaussian low-pass of `src` with standard deviation `sigma` pixels.
+pub fn gaussian_blur(src: &Plane, sigma: f32) -> Plane {
+    let taps = gaussian_kernel(sigma);
+    let vertical = convolve_vertical(src, &taps);
+    convolve_horizontal(&vertical, &taps)
+}
+
+/// Rows of output are weighted sums of whole input rows: contiguous, vectorisable.
+fn convolve_vertical(src: &Plane, taps: &[f32]) -> Plane {
+    let (w, h) = (src.width, src.height);
+    let radius = taps.len() / 2;
+    let mut out = Plane::new(w, h);
+    if w == 0 || h == 0 {
+        return out;
+    }
+    out.data.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
+        for (k, &tap) in taps.iter().enumerate() {
+            let sy = (y + k).saturating_sub(radius).min(h - 1);
+            let src_row = &src.data[sy * w..sy * w + w];
+            for (o, &s) in row.iter_mut().zip(src_row) {
+                *o += tap * s;
+            }
+        }
+    });
+    out
+}
+
+fn convolve_horizontal(src: &Plane, taps: &[f32]) -> Plane {
+    let (w, h) = (src.width, src.height);
+    let radius = taps.len() / 2;
+    let mut out = Plane::new(w, h);
+    if w == 0 || h == 0 {
+        return out;
+    }
+    out.data
+        .par_chunks_mut(w)
+        .zip(src.data.par_chunks(w))
+        .for_each_init(Vec::new, |padded, (row, src_row)| {
+            // Pad once per row so the inner loop has no bounds logic.
+            padded.clear();
+            padded.extend(std::iter::repeat_n(src_row[0], radius));
+            padded.extend_from_slice(src_row);
+            padded.extend(std::iter::repeat_n(src_row[w - 1], radius));
+            for (x, o) in row.iter_mut().enumerate() {
+                let window = &padded[x..x + taps.len()];
+                *o = window.iter().zip(taps).map(|(a, b)| a * b).sum();
+            }
+        });
+    out
+}
+
+/// |grad L| by central differences (one-sided at the borders).
+pub fn gradient_magnitude(src: &Plane) -> Plane {
+    let (w, h) = (src.width, src.height);
+    let mut out = Plane::new(w, h);
+    if w == 0 || h == 0 {
+        return out;
+    }
+    let d = &src.data;
+    out.data.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
+        let up = y.saturating_sub(1);
+        let down = (y + 1).min(h - 1);
+        let dy_scale = if down - up == 2 { 0.5 } else { 1.0 };
+        for (x, o) in row.iter_mut().enumerate() {
+            let left = x.saturating_sub(1);
+            let right = (x + 1).min(w - 1);
+            let dx_scale = if right - left == 2 { 0.5 } else { 1.0 };
+            let gx = (d[y * w + right] - d[y * w + left]) * dx_scale;
+            let gy = (d[down * w + x] - d[up * w + x]) * dy_scale;
+            *o = (gx * gx + gy * gy).sqrt();
+        }
+    });
+    out
+}
+
+/// Grows the `true` pixels of `mask` by `radius` in every direction (a square structuring
+/// element, in two separable passes of O(pixels)).
+pub fn dilate(mask: &[bool], width: usize, height: usize, radius: usize) -> Vec<bool> {
+    if radius == 0 || width == 0 || height == 0 {
+        return mask.to_vec();
+    }
+    let mut rows = vec![false; mask.len()];
+    rows.par_chunks_mut(width)
+        .zip(mask.par_chunks(width))
+        .for_each(|(out, src)| dilate_line(src.iter().copied(), out.iter_mut(), radius, width));
+    // Vertical pass column by column through a small buffer.
+    let mut out = vec![false; mask.len()];
+    let mut column = vec![false; height];
+    let mut dilated = vec![false; height];
+    for x in 0..width {
+        for y in 0..height {
+            column[y] = rows[y * width + x];
+        }
+        dilate_line(column.iter().copied(), dilated.iter_mut(), radius, height);
+        for y in 0..height {
+            out[y * width + x] = dilated[y];
+        }
+    }
+    out
+}
+
+/// 1-D dilation: each output is true when a true input lies within `radius`.
+fn dilate_line<'a>(
+    src: impl Iterator<Item = bool> + Clone,
+    out: impl Iterator<Item = &'a mut bool>,
+    radius: usize,
+    len: usize,
+) {
+    // Distance to the nearest true sample on the left, then on the right.
+    let mut left = vec![usize::MAX; len];
+    let mut last = None;
+    for (i, v) in src.clone().enumerate() {
+        if v {
+            last = Some(i);
+        }
+        if let Some(l) = last {
+            left[i] = i - l;
+        }
+    }
+    let values: Vec<bool> = src.collect();
+    let mut next = None;
+    let mut result = vec![false; len];
+    for i in (0..len).rev() {
+        if values[i] {
+            next = Some(i);
+        }
+        let right = next.map_or(usize::MAX, |n| n - i);
+        result[i] = left[i].min(right) <= radius;
+    }
+    for (o, r) in out.zip(result) {
+        *o = r;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_is_normalised_and_symmetric() {
+        for sigma in [1.0, 1.5, 4.3] {
+            let k = gaussian_kernel(sigma);
+            assert!((k.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+            for i in 0..k.len() / 2 {
+                assert_eq!(k[i], k[k.len() - 1 - i]);
+            }
+            // Variance of the taps is sigma^2 (within truncation at 3 sigma).
+            let r = (k.len() / 2) as f32;
+            let var: f32 = k
+                .iter()
+                .enumerate()
+                .map(|(i, t)| t * (i as f32 - r).powi(2))
+                .sum();
+            assert!(
+                (var / (sigma * sigma) - 1.0).abs() < 0.03,
+                "sigma {sigma}: {var}"
+            );
+        }
+    }
+
+    /// A constant stays constant, a linear ramp stays a ramp away from the borders, and the
+    /// blur of an impulse is the 2-D kernel (separability).
+    #[test]
+    fn blur_preserves_constants_ramps_and_is_separable() {
+        let c = Plane::from_fn(37, 23, |_, _| 42.5);
+        assert!(
+            gaussian_blur(&c, 1.7)
+                .data
+                .iter()
+                .all(|v| (v - 42.5).abs() < 1e-3)
+        );
+        let ramp = Plane::from_fn(60, 40, |x, y| x as f32 * 0.7 + y as f32 * 0.2);
+        let b = gaussian_blur(&ramp, 2.0);
+        for y in 7..33 {
+            for x in 7..53 {
+                let v = b.data[y * 60 + x];
+                assert!((v - (x as f32 * 0.7 + y as f32 * 0.2)).abs() < 1e-3);
+            }
+        }
+        let mut impulse = Plane::new(21, 21);
+        impulse.data[10 * 21 + 10] = 1.0;
+        let k = gaussian_kernel(1.3);
+        let r = k.len() / 2;
+        let b = gaussian_blur(&impulse, 1.3);
+        for y in 0..21 {
+            for x in 0..21 {
+                let (dx, dy) = (x as isize - 10 + r as isize, y as isize - 10 + r as isize);
+                let expected =
+                    if (0..k.len() as isize).contains(&dx) && (0..k.len() as isize).contains(&dy) {
+                        k[dx as usize] * k[dy as usize]
+                    } else {
+                        0.0
+                    };
+                assert!((b.data[y * 21 + x] - expected).abs() < 1e-6);
+            }
+        }
+    }
+
+    #[test]
+    fn gradient_of_a_ramp() {
+        let ramp = Plane::from_fn(10, 8, |x, y| 3.0 * x as f32 + 4.0 * y as f32);
+        let g = gradient_magnitude(&ramp);
+        assert!(g.data.iter().all(|v| (v - 5.0).abs() < 1e-4));
+    }
+
+    #[test]
+    fn dilation_is_a_square() {
+        let (w, h) = (15, 11);
+        let mut m = vec![false; w * h];
+        m[5 * w + 7] = true;
+        let d = dilate(&m, w, h, 2);
+        for y in 0..h {
+            for x in 0..w {
+                let inside = (5..=9).contains(&x) && (3..=7).contains(&y);
+                assert_eq!(d[y * w + x], inside, "({x},{y})");
+            }
+        }
+        assert_eq!(dilate(&m, w, h, 0), m);
+        assert!(dilate(&vec![false; w * h], w, h, 3).iter().all(|v| !v));
+    }
+}

@@ -1,0 +1,351 @@
+//! Invisible, keyed watermarks: `mark` hides a 32-byte payload, `verify` checks a claimed one.
+//!
+//! Layer 1 (this module's histogram layer) writes a keyed pseudo-random codeword of the payload
+//! into the shape of the histogram of the low-pass luma (see [`histogram`]). A histogram does
+//! not depend on where pixels are, so the mark survives rotation, scaling, crops and flips; it
+//! carries about 74 raw bits, enough to prove a claimed payload at a false-positive rate of
+//! 1e-8 ([`detect`]) but not to extract 256 bits blind (that is layer 2's job).
+
+pub mod analysis;
+pub mod detect;
+pub mod embed;
+pub mod histogram;
+pub mod key;
+pub mod lowpass;
+
+use std::io::{Read, Write};
+
+use crate::codec::{self, Decoder, Encoder, EncoderSettings, PixelDensity, Warnings};
+use crate::error::{Error, Result};
+use crate::jpeg::{ColorSpace, Process};
+use crate::limits::Limits;
+use crate::reencode::{self, QualitySource, Source};
+pub use detect::Detection;
+pub use embed::{EmbedSettings, GroupState};
+use histogram::{GROUPS, Grid, RAW_BITS};
+pub use key::{Key, Payload};
+use lowpass::Plane;
+
+/// `mark` refuses to write a mark whose own output scores below this (the "as is" threshold
+/// plus a margin for what attacks take away): a weak mark would fail silently later.
+pub const REQUIRED_SCORE: f64 = 7.0;
+
+/// The codeword of `payload` under `key`: one ±1 per raw bit of the histogram layer.
+pub fn codeword(key: &Key, payload: &Payload) -> Vec<f32> {
+    key::signs(&mut key.stream("histogram codeword", &payload.0), RAW_BITS)
+}
+
+/// Marks a luma plane (grey levels 0..=255); returns the change to add to it.
+pub fn mark_luma(
+    luma: &Plane,
+    key: &Key,
+    payload: &Payload,
+    settings: &EmbedSettings,
+) -> embed::EmbedOutcome {
+    let mut s = *settings;
+    if let Ok(text) = std::env::var("JPGTOOL_WM_SETTINGS") {
+        for kv in text.split(',') {
+            let (k, v) = kv.split_once('=').unwrap();
+            let v: f32 = v.parse().unwrap();
+            match k {
+                "target" => s.target_ratio = v,
+                "sat" => s.satisfied_ratio = v,
+                "gain" => s.gain = v,
+                "cap" => s.cap = v,
+                "guard" => s.guard = v,
+                "passes" => s.max_passes = v as usize,
+                "psnr" => s.min_psnr = v,
+                _ => panic!("{k}"),
+            }
+        }
+    }
+    embed::embed(luma, &Grid::from_key(key), &codeword(key, payload), &s)
+}
+
+/// Tests whether a luma plane carries `payload` under `key`.
+pub fn verify_luma(luma: &Plane, key: &Key, payload: &Payload) -> Detection {
+    let analysis = analysis::analyse(luma);
+    detect::detect(&analysis, &Grid::from_key(key), &codeword(key, payload))
+}
+
+/// How to mark.
+#[derive(Debug, Clone)]
+pub struct MarkOptions {
+    /// Output IJG quality. Default: the input's estimated quality.
+    pub quality: Option<u8>,
+    pub limits: Limits,
+    /// Fail on the first libjpeg warning (corrupt or truncated input). Default: false.
+    pub strict: bool,
+    pub embed: EmbedSettings,
+}
+
+impl Default for MarkOptions {
+    fn default() -> Self {
+        MarkOptions {
+            quality: None,
+            limits: Limits::default(),
+            strict: false,
+            embed: EmbedSettings::default(),
+        }
+    }
+}
+
+/// What `mark` did.
+#[derive(Debug, Clone)]
+pub struct MarkReport {
+    pub width: u32,
+    pub height: u32,
+    pub quality: u8,
+    pub quality_source: QualitySource,
+    /// Luma PSNR of the written file against the input, dB (mark and re-encoding together).
+    pub psnr: f64,
+    /// The written file, verified as `verify` would ("as is" tier).
+    pub check: Detection,
+    /// Groups by outcome: satisfied, short, given up, empty (of 37).
+    pub groups: [usize; 4],
+    pub passes: usize,
+    pub warnings: Warnings,
+}
+
+impl MarkReport {
+    /// Score above the "as is" threshold.
+    pub fn margin(&self) -> f64 {
+        self.check.score - self.check.threshold
+    }
+}
+
+/// Reads a JPEG, marks it and writes the marked JPEG (same size, sampling, metadata; quality
+/// as estimated). Refuses with [`Error::CannotMark`] when the image cannot carry the mark with
+/// margin. The output is complete only when this returns `Ok`.
+pub fn mark<R: Read, W: Write>(
+    input: R,
+    mut output: W,
+    key: &Key,
+    payload: &Payload,
+    options: &MarkOptions,
+) -> Result<(MarkReport, W)> {
+    codec::begin_file(options.strict);
+    let result = (|| -> Result<(MarkReport, W)> {
+        let source = reencode::read_source(input, &options.limits)?;
+        let (quality, quality_source) = reencode::choose_quality(&source.header, options.quality);
+        let sampling = reencode::output_sampling(&source.header, reencode::Sampling::Keep);
+        let (w, h) = (source.header.frame.width, source.header.frame.height);
+        let markers = source.kept_markers((w.into(), h.into()));
+        let mut image = decode(source, &options.limits)?;
+        let luma = image.luma()?;
+        let outcome = mark_luma(&luma, key, payload, &options.embed);
+        image.add_to_luma(&outcome.delta);
+        let settings = EncoderSettings {
+            width: image.width,
+            height: image.height,
+            color: image.color,
+            quality,
+            sampling,
+            smallest: false,
+            density: image.density.take(),
+        };
+        let mut encoded = Vec::new();
+        let mut encoder = Encoder::start(&mut encoded, &settings, &markers)?;
+        encoder.write_rows(&image.samples)?;
+        encoder.finish()?;
+
+        // Check the file as written, as `verify` will see it.
+        let written = decode(
+            reencode::read_source(&encoded[..], &options.limits)?,
+            &options.limits,
+        )?;
+        let written_luma = written.luma()?;
+        let check = verify_luma(&written_luma, key, payload);
+        let mut groups = [0usize; 4];
+        for g in &outcome.groups {
+            groups[match g {
+                GroupState::Satisfied => 0,
+                GroupState::Short => 1,
+                GroupState::GivenUp => 2,
+                GroupState::Empty => 3,
+            }] += 1;
+        }
+        if check.tier != "as is" || check.score < REQUIRED_SCORE {
+            return Err(Error::CannotMark(format!(
+                "the mark scores {:.2} in its own output, below the required {REQUIRED_SCORE:.1} \
+                 ({} of {GROUPS} grey-level groups hold enough smooth pixels, {} reached their \
+                 shape): the image is too small, too flat, too busy or too dark/bright",
+                check.score, check.occupied_groups, groups[0]
+            )));
+        }
+        output.write_all(&encoded)?;
+        Ok((
+            MarkReport {
+                width: w.into(),
+                height: h.into(),
+                quality,
+                quality_source,
+                psnr: psnr(&luma, &written_luma),
+                check,
+                groups,
+                passes: outcome.passes,
+                warnings: Warnings::default(),
+            },
+            output,
+        ))
+    })();
+    let warnings = codec::take_warnings();
+    let (mut report, output) = result?;
+    report.warnings = warnings;
+    Ok((report, output))
+}
+
+/// How to verify.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    pub limits: Limits,
+    pub strict: bool,
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone)]
+pub struct VerifyReport {
+    pub width: u32,
+    pub height: u32,
+    pub detection: Detection,
+    pub warnings: Warnings,
+}
+
+/// Reads a JPEG and tests whether it carries `payload` under `key`.
+pub fn verify<R: Read>(
+    input: R,
+    key: &Key,
+    payload: &Payload,
+    options: &VerifyOptions,
+) -> Result<VerifyReport> {
+    codec::begin_file(options.strict);
+    let result = (|| -> Result<VerifyReport> {
+        let source = reencode::read_source(input, &options.limits)?;
+        let image = decode(source, &options.limits)?;
+        let luma = image.luma()?;
+        Ok(VerifyReport {
+            width: image.width as u32,
+            height: image.height as u32,
+            detection: verify_luma(&luma, key, payload),
+            warnings: Warnings::default(),
+        })
+    })();
+    let warnings = codec::take_warnings();
+    let mut report = result?;
+    report.warnings = warnings;
+    Ok(report)
+}
+
+/// A whole decoded image, interleaved samples in the file's colour space.
+struct Image {
+    width: usize,
+    height: usize,
+    color: ColorSpace,
+    samples: Vec<u8>,
+    density: Option<PixelDensity>,
+}
+
+/// Bytes of working memory per pixel while marking: the samples plus about six f32 planes.
+const WORK_BYTES_PER_PIXEL: u64 = 3 + 6 * 4;
+
+fn decode<R: Read>(source: Source<R>, limits: &Limits) -> Result<Image> {
+    let header = &source.header;
+    let frame = &header.frame;
+    let pixels = u64::from(frame.width) * u64::from(frame.height);
+    limits.check_alloc(pixels * WORK_BYTES_PER_PIXEL)?;
+    let multi_scan = frame.kind.process() == Process::Progressive
+        || header.first_scan.components.len() < frame.components.len();
+    if multi_scan {
+        limits.check_alloc(crate::shrink::coefficient_buffer_bytes(header))?;
+    }
+    let color = header.color_space();
+    if matches!(color, ColorSpace::Cmyk | ColorSpace::Ycck) {
+        return Err(Error::Unsupported(format!(
+            "{} images (watermarks need a luma channel)",
+            color.name()
+        )));
+    }
+    let mut decoder = Decoder::start(source.replay(), 8)?;
+    if decoder.color() != color {
+        return Err(Error::Unsupported(format!(
+            "libjpeg reads this file as {}, jpgtool as {}",
+            decoder.color().name(),
+            color.name()
+        )));
+    }
+    let (width, height) = (decoder.width(), decoder.height());
+    let mut samples = vec![0u8; width * height * decoder.channels()];
+    decoder.read_rows(&mut samples)?;
+    let density = decoder.density().map(|d| PixelDensity {
+        unit: d.unit,
+        x: d.x,
+        y: d.y,
+    });
+    decoder.finish()?;
+    Ok(Image {
+        width,
+        height,
+        color,
+        samples,
+        density,
+    })
+}
+
+impl Image {
+    fn luma(&self) -> Result<Plane> {
+        let data = match self.color {
+            ColorSpace::Gray => self.samples.iter().map(|&v| f32::from(v)).collect(),
+            ColorSpace::YCbCr => self
+                .samples
+                .chunks_exact(3)
+                .map(|p| f32::from(p[0]))
+                .collect(),
+            ColorSpace::Rgb => self
+                .samples
+                .chunks_exact(3)
+                .map(|p| {
+                    0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2])
+                })
+                .collect(),
+            other => return Err(Error::Unsupported(format!("{} images", other.name()))),
+        };
+        Ok(Plane {
+            width: self.width,
+            height: self.height,
+            data,
+        })
+    }
+
+    /// Adds a luma change: to Y (or grey), or equally to R, G and B.
+    fn add_to_luma(&mut self, delta: &[f32]) {
+        let channels = codec::channels(self.color);
+        let luma_only = self.color != ColorSpace::Rgb;
+        for (pixel, &d) in self.samples.chunks_exact_mut(channels).zip(delta) {
+            let targets = if luma_only {
+                &mut pixel[..1]
+            } else {
+                &mut pixel[..]
+            };
+            for v in targets {
+                *v = (f32::from(*v) + d).round().clamp(0.0, 255.0) as u8;
+            }
+        }
+    }
+}
+
+/// PSNR of `b` against `a`, dB (infinite when equal).
+pub fn psnr(a: &Plane, b: &Plane) -> f64 {
+    let n = a.data.len().min(b.data.len()).max(1);
+    let mse: f64 = a
+        .data
+        .iter()
+        .zip(&b.data)
+        .map(|(&x, &y)| f64::from(x - y).powi(2))
+        .sum::<f64>()
+        / n as f64;
+    if mse == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (255.0f64 * 255.0 / mse).log10()
+    }
+}
