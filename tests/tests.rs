@@ -7,3 +7,4 @@ mod ground_truth;
 mod regressions;
 mod shrink;
 mod util;
+mod watermark;

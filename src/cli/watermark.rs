@@ -202,7 +202,7 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
         writeln!(
             out,
             "{} -> {}: marked, PSNR {:.1} dB (luma), score {:.2} (match threshold {:.2}, margin {:.2}), \
-             {} of 37 groups shaped, q{}",
+             {} of {} groups shaped, q{}",
             name(),
             output.display(),
             report.psnr,
@@ -210,6 +210,7 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
             report.check.threshold,
             report.margin(),
             report.groups[0],
+            report.check.groups,
             report.quality
         )?;
     }
@@ -293,11 +294,12 @@ fn print_verdict(
     } else {
         writeln!(
             out,
-            "{}: no match (best score {:.2}, needs {:.2}; {} of 37 groups occupied)",
+            "{}: no match (best score {:.2}, needs {:.2}; {} of {} groups occupied)",
             path.display(),
             d.score,
             d.threshold,
-            d.occupied_groups
+            d.occupied_groups,
+            d.groups
         )?;
     }
     Ok(())

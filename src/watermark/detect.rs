@@ -80,8 +80,9 @@ pub struct Detection {
     pub false_positive_bound: f64,
     pub tier: &'static str,
     pub tone: Tone,
-    /// Groups holding at least 100 counted pixels (of [`super::histogram::GROUPS`]).
+    /// Groups holding at least 100 counted pixels, of `groups`.
     pub occupied_groups: usize,
+    pub groups: usize,
 }
 
 /// The soft values of an analysis seen through `tone`.
@@ -95,9 +96,9 @@ pub fn counted_histogram(analysis: &Analysis) -> FineHistogram {
             .low
             .data
             .iter()
-            .zip(&analysis.counted)
-            .filter(|(_, c)| **c)
-            .map(|(v, _)| *v),
+            .zip(&analysis.weight)
+            .filter(|(_, w)| **w > 0.0)
+            .map(|(v, w)| (*v, *w)),
     )
 }
 
@@ -132,6 +133,7 @@ pub fn detect_in(hist: &FineHistogram, grid: &Grid, codeword: &[f32]) -> Detecti
             tier: tier.name,
             tone,
             occupied_groups,
+            groups: grid.groups,
         };
         if detection.matched {
             return detection;

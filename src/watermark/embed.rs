@@ -2,8 +2,8 @@
 //! luma, re-measured after every pass because the low-pass is not idempotent (a change made to
 //! `L` is blurred again when the detector re-filters).
 
-use super::analysis::{counted_pixels, valid_mask};
-use super::histogram::{BIN_WIDTH, FineHistogram, GROUPS, Grid, Tone, group_counts};
+use super::analysis::{pixel_weights, valid_mask};
+use super::histogram::{FineHistogram, Grid, Tone, group_counts};
 use super::lowpass::{Plane, gaussian_blur};
 
 /// How hard to push. The defaults follow `watermark-capacity.md` section 7 and our own sweep.
@@ -32,7 +32,7 @@ impl Default for EmbedSettings {
             target_ratio: 2.0,
             satisfied_ratio: 1.8,
             gain: 1.5,
-            cap: 3.0,
+            cap: 5.0,
             guard: 0.25,
             max_passes: 12,
             min_psnr: 44.0,
@@ -137,7 +137,7 @@ fn remap_for(
     let p = profile(bits, s.target_ratio);
     let q1 = quantile(hist, e[0], e[3], f64::from(p[0]));
     let q2 = quantile(hist, e[0], e[3], f64::from(p[0] + p[1]));
-    let g = s.guard.min(BIN_WIDTH / 4.0);
+    let g = s.guard.min(grid.width / 4.0);
     Remap {
         from: [e[0], q1, q2.max(q1), e[3]],
         to_low: [e[0], e[1] + g, e[2] + g],
@@ -150,25 +150,25 @@ pub fn embed(luma: &Plane, grid: &Grid, codeword: &[f32], s: &EmbedSettings) -> 
     let n = luma.len();
     let (valid, sigma, _) = valid_mask(luma);
     let mut delta = vec![0f32; n];
-    let mut states = vec![GroupState::Short; GROUPS];
-    let mut history: Vec<Vec<f32>> = vec![Vec::new(); GROUPS];
+    let mut states = vec![GroupState::Short; grid.groups];
+    let mut history: Vec<Vec<f32>> = vec![Vec::new(); grid.groups];
     let bits = |g: usize| [codeword[2 * g], codeword[2 * g + 1]];
     let mse_limit = 255.0f64 * 255.0 / 10f64.powf(f64::from(s.min_psnr) / 10.0);
     let mut passes = 0;
     let mut marked = luma.clone();
     for pass in 0..s.max_passes {
         let low = gaussian_blur(&marked, sigma);
-        let counted = counted_pixels(&low, sigma, &valid);
+        let weight = pixel_weights(&low, sigma, &valid);
         let hist = FineHistogram::new(
             low.data
                 .iter()
-                .zip(&counted)
-                .filter(|(_, c)| **c)
-                .map(|(v, _)| *v),
+                .zip(&weight)
+                .filter(|(_, w)| **w > 0.0)
+                .map(|(v, w)| (*v, *w)),
         );
         let counts = group_counts(&hist, grid, Tone::IDENTITY);
-        let mut remaps: Vec<Option<Remap>> = vec![None; GROUPS];
-        for g in 0..GROUPS {
+        let mut remaps: Vec<Option<Remap>> = vec![None; grid.groups];
+        for g in 0..grid.groups {
             if states[g] == GroupState::GivenUp {
                 continue;
             }
@@ -191,34 +191,12 @@ pub fn embed(luma: &Plane, grid: &Grid, codeword: &[f32], s: &EmbedSettings) -> 
             }
             remaps[g] = Some(remap_for(&hist, grid, g, bits(g), s));
         }
-        if std::env::var_os("JPGTOOL_WM_DEBUG").is_some() {
-            let count = |st: GroupState| states.iter().filter(|s| **s == st).count();
-            let mse: f64 = delta
-                .iter()
-                .map(|&d| f64::from(d) * f64::from(d))
-                .sum::<f64>()
-                / n.max(1) as f64;
-            eprintln!(
-                "pass {pass}: score {:.2} sat {} short {} gaveup {} empty {} counted {} mse {:.3} deficits {:?}",
-                super::histogram::correlation(&super::histogram::soft_values(&counts), codeword),
-                count(GroupState::Satisfied),
-                count(GroupState::Short),
-                count(GroupState::GivenUp),
-                count(GroupState::Empty),
-                counted.iter().filter(|c| **c).count(),
-                mse,
-                history
-                    .iter()
-                    .map(|h| h.last().map(|d| (d * 100.0).round() / 100.0))
-                    .collect::<Vec<_>>()
-            );
-        }
         if remaps.iter().all(Option::is_none) {
             break;
         }
         let mut next = delta.clone();
         for i in 0..n {
-            if !counted[i] {
+            if weight[i] <= 0.0 {
                 continue;
             }
             let v = low.data[i];
@@ -282,10 +260,10 @@ mod tests {
     /// the inner edges (with the guard valley).
     #[test]
     fn remap_is_monotone_and_hits_its_quantiles() {
-        let grid = Grid { offset: 0.0 };
+        let grid = Grid::new(2.0, 0.0);
         // Uniform values over group 5 (46..52): the target split needs moves.
         let values: Vec<f32> = (0..6000).map(|i| 46.0 + i as f32 * 0.001).collect();
-        let hist = FineHistogram::new(values.iter().copied());
+        let hist = FineHistogram::new(values.iter().map(|&v| (v, 1.0)));
         let s = EmbedSettings::default();
         let remap = remap_for(&hist, &grid, 5, [1.0, 1.0], &s);
         let mut last = f32::MIN;
@@ -298,7 +276,7 @@ mod tests {
         }
         assert!((remap.apply(46.0) - 46.0).abs() < 1e-4);
         assert!((remap.apply(51.999) - 52.0).abs() < 1e-2);
-        let mapped = FineHistogram::new(values.iter().map(|&v| remap.apply(v)));
+        let mapped = FineHistogram::new(values.iter().map(|&v| (remap.apply(v), 1.0)));
         let c = group_counts(&mapped, &grid, Tone::IDENTITY)[5];
         let p = profile([1.0, 1.0], 2.0);
         for k in 0..3 {
@@ -318,9 +296,9 @@ mod tests {
             let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
             30.0 + 190.0 * (0.6 * fx + 0.4 * fy) + 6.0 * (7.0 * fx).sin() * (5.0 * fy).cos()
         });
-        let grid = Grid { offset: 0.7 };
+        let grid = Grid::new(2.0, 0.7);
         let key = super::super::key::Key::from_secret(b"t").unwrap();
-        let codeword = super::super::key::signs(&mut key.stream("c", b""), 2 * GROUPS);
+        let codeword = super::super::key::signs(&mut key.stream("c", b""), grid.raw_bits());
         let s = EmbedSettings::default();
         let out = embed(&luma, &grid, &codeword, &s);
         assert!(out.delta.iter().all(|d| d.abs() <= s.cap + 1e-4));

@@ -3,7 +3,7 @@
 //! Layer 1 (this module's histogram layer) writes a keyed pseudo-random codeword of the payload
 //! into the shape of the histogram of the low-pass luma (see [`histogram`]). A histogram does
 //! not depend on where pixels are, so the mark survives rotation, scaling, crops and flips; it
-//! carries about 74 raw bits, enough to prove a claimed payload at a false-positive rate of
+//! carries 148 raw bits, enough to prove a claimed payload at a false-positive rate of
 //! 1e-8 ([`detect`]) but not to extract 256 bits blind (that is layer 2's job).
 
 pub mod analysis;
@@ -22,17 +22,20 @@ use crate::limits::Limits;
 use crate::reencode::{self, QualitySource, Source};
 pub use detect::Detection;
 pub use embed::{EmbedSettings, GroupState};
-use histogram::{GROUPS, Grid, RAW_BITS};
+use histogram::Grid;
 pub use key::{Key, Payload};
 use lowpass::Plane;
 
-/// `mark` refuses to write a mark whose own output scores below this (the "as is" threshold
-/// plus a margin for what attacks take away): a weak mark would fail silently later.
-pub const REQUIRED_SCORE: f64 = 7.0;
+/// `mark` refuses to write a mark whose own output scores below this (the "as is" threshold,
+/// 6.15, plus a margin for what attacks take away): a weak mark would fail silently later.
+pub const REQUIRED_SCORE: f64 = 6.5;
 
 /// The codeword of `payload` under `key`: one ±1 per raw bit of the histogram layer.
-pub fn codeword(key: &Key, payload: &Payload) -> Vec<f32> {
-    key::signs(&mut key.stream("histogram codeword", &payload.0), RAW_BITS)
+pub fn codeword(key: &Key, payload: &Payload, grid: &Grid) -> Vec<f32> {
+    key::signs(
+        &mut key.stream("histogram codeword", &payload.0),
+        grid.raw_bits(),
+    )
 }
 
 /// Marks a luma plane (grey levels 0..=255); returns the change to add to it.
@@ -42,30 +45,15 @@ pub fn mark_luma(
     payload: &Payload,
     settings: &EmbedSettings,
 ) -> embed::EmbedOutcome {
-    let mut s = *settings;
-    if let Ok(text) = std::env::var("JPGTOOL_WM_SETTINGS") {
-        for kv in text.split(',') {
-            let (k, v) = kv.split_once('=').unwrap();
-            let v: f32 = v.parse().unwrap();
-            match k {
-                "target" => s.target_ratio = v,
-                "sat" => s.satisfied_ratio = v,
-                "gain" => s.gain = v,
-                "cap" => s.cap = v,
-                "guard" => s.guard = v,
-                "passes" => s.max_passes = v as usize,
-                "psnr" => s.min_psnr = v,
-                _ => panic!("{k}"),
-            }
-        }
-    }
-    embed::embed(luma, &Grid::from_key(key), &codeword(key, payload), &s)
+    let grid = Grid::from_key(key);
+    embed::embed(luma, &grid, &codeword(key, payload, &grid), settings)
 }
 
 /// Tests whether a luma plane carries `payload` under `key`.
 pub fn verify_luma(luma: &Plane, key: &Key, payload: &Payload) -> Detection {
     let analysis = analysis::analyse(luma);
-    detect::detect(&analysis, &Grid::from_key(key), &codeword(key, payload))
+    let grid = Grid::from_key(key);
+    detect::detect(&analysis, &grid, &codeword(key, payload, &grid))
 }
 
 /// How to mark.
@@ -101,7 +89,7 @@ pub struct MarkReport {
     pub psnr: f64,
     /// The written file, verified as `verify` would ("as is" tier).
     pub check: Detection,
-    /// Groups by outcome: satisfied, short, given up, empty (of 37).
+    /// Groups by outcome: satisfied, short, given up, empty.
     pub groups: [usize; 4],
     pub passes: usize,
     pub warnings: Warnings,
@@ -168,9 +156,12 @@ pub fn mark<R: Read, W: Write>(
         if check.tier != "as is" || check.score < REQUIRED_SCORE {
             return Err(Error::CannotMark(format!(
                 "the mark scores {:.2} in its own output, below the required {REQUIRED_SCORE:.1} \
-                 ({} of {GROUPS} grey-level groups hold enough smooth pixels, {} reached their \
+                 ({} of {} grey-level groups hold enough smooth pixels, {} reached their \
                  shape): the image is too small, too flat, too busy or too dark/bright",
-                check.score, check.occupied_groups, groups[0]
+                check.score,
+                check.occupied_groups,
+                outcome.groups.len(),
+                groups[0]
             )));
         }
         output.write_all(&encoded)?;

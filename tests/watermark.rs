@@ -1,0 +1,351 @@
+//! `mark` / `verify` (histogram layer): real photos from the shared corpus are marked, attacked
+//! in Rust (rotations, rescales, crops, flips, recompression with libjpeg through the codec
+//! module) and must still match; unmarked photos, wrong keys and wrong payloads must not.
+
+use std::path::{Path, PathBuf};
+
+use jpgtool::codec::{Decoder, Encoder, EncoderSettings};
+use jpgtool::jpeg::ColorSpace;
+use jpgtool::watermark::lowpass::Plane;
+use jpgtool::watermark::{self, Key, MarkOptions, Payload, verify_luma};
+
+use crate::util::{jpgtool, require_shared_corpus};
+
+/// Camera photos of 1.2-3 MP from different makers (shared corpus, `real/`).
+const COVERS: &[&str] = &[
+    "real/mde-Canon_EOS_D60.jpg",
+    "real/mde-Kodak_DX4330.jpg",
+    "real/mde-Olympus_C720UZ.jpg",
+    "real/sharp-flowers.jpg",
+];
+
+fn luma_of(jpeg: &[u8]) -> Plane {
+    let mut decoder = Decoder::start(std::io::BufReader::new(jpeg), 8).unwrap();
+    let (w, h, c) = (decoder.width(), decoder.height(), decoder.channels());
+    let mut samples = vec![0u8; w * h * c];
+    decoder.read_rows(&mut samples).unwrap();
+    assert!(matches!(
+        decoder.color(),
+        ColorSpace::YCbCr | ColorSpace::Gray
+    ));
+    Plane {
+        width: w,
+        height: h,
+        data: samples.chunks_exact(c).map(|p| f32::from(p[0])).collect(),
+    }
+}
+
+/// Rounds to 8 bits and re-encodes as a greyscale JPEG at `quality` with libjpeg, then decodes.
+fn recompress(plane: &Plane, quality: u8) -> Plane {
+    let samples: Vec<u8> = plane
+        .data
+        .iter()
+        .map(|v| v.round().clamp(0.0, 255.0) as u8)
+        .collect();
+    let settings = EncoderSettings {
+        width: plane.width,
+        height: plane.height,
+        color: ColorSpace::Gray,
+        quality,
+        sampling: vec![(1, 1)],
+        smallest: false,
+        density: None,
+    };
+    let mut encoder = Encoder::start(Vec::new(), &settings, &[]).unwrap();
+    encoder.write_rows(&samples).unwrap();
+    luma_of(&encoder.finish().unwrap())
+}
+
+/// Bilinear sample with black outside.
+fn sample(p: &Plane, x: f32, y: f32) -> f32 {
+    if x < 0.0 || y < 0.0 || x > (p.width - 1) as f32 || y > (p.height - 1) as f32 {
+        return 0.0;
+    }
+    let (x0, y0) = (x.floor() as usize, y.floor() as usize);
+    let (x1, y1) = ((x0 + 1).min(p.width - 1), (y0 + 1).min(p.height - 1));
+    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+    let at = |x: usize, y: usize| p.data[y * p.width + x];
+    (at(x0, y0) * (1.0 - fx) + at(x1, y0) * fx) * (1.0 - fy)
+        + (at(x0, y1) * (1.0 - fx) + at(x1, y1) * fx) * fy
+}
+
+/// Rotation by `degrees` about the centre, black fill; `expand` grows the canvas to hold it all.
+fn rotate(p: &Plane, degrees: f32, expand: bool) -> Plane {
+    let (s, c) = degrees.to_radians().sin_cos();
+    let (w, h) = (p.width as f32, p.height as f32);
+    let (ow, oh) = if expand {
+        (
+            (w * c.abs() + h * s.abs()).ceil() as usize,
+            (w * s.abs() + h * c.abs()).ceil() as usize,
+        )
+    } else {
+        (p.width, p.height)
+    };
+    let (cx, cy, ocx, ocy) = (w / 2.0, h / 2.0, ow as f32 / 2.0, oh as f32 / 2.0);
+    Plane::from_fn(ow, oh, |x, y| {
+        let (dx, dy) = (x as f32 + 0.5 - ocx, y as f32 + 0.5 - ocy);
+        sample(p, c * dx - s * dy + cx - 0.5, s * dx + c * dy + cy - 0.5)
+    })
+}
+
+/// Resize by (sx, sy): box pre-filter when shrinking, bilinear otherwise.
+fn scale(p: &Plane, sx: f32, sy: f32) -> Plane {
+    let (ow, oh) = (
+        (p.width as f32 * sx).round() as usize,
+        (p.height as f32 * sy).round() as usize,
+    );
+    Plane::from_fn(ow, oh, |x, y| {
+        let (fx, fy) = ((x as f32 + 0.5) / sx - 0.5, (y as f32 + 0.5) / sy - 0.5);
+        if sx >= 1.0 && sy >= 1.0 {
+            return sample(
+                p,
+                fx.clamp(0.0, (p.width - 1) as f32),
+                fy.clamp(0.0, (p.height - 1) as f32),
+            );
+        }
+        let (rx, ry) = ((0.5 / sx).max(0.5), (0.5 / sy).max(0.5));
+        let (x0, x1) = (
+            (fx + 0.5 - rx).max(0.0) as usize,
+            ((fx + 0.5 + rx) as usize).min(p.width),
+        );
+        let (y0, y1) = (
+            (fy + 0.5 - ry).max(0.0) as usize,
+            ((fy + 0.5 + ry) as usize).min(p.height),
+        );
+        let mut sum = 0.0;
+        for yy in y0..y1.max(y0 + 1) {
+            for xx in x0..x1.max(x0 + 1) {
+                sum += p.data[yy.min(p.height - 1) * p.width + xx.min(p.width - 1)];
+            }
+        }
+        sum / ((y1.max(y0 + 1) - y0) * (x1.max(x0 + 1) - x0)) as f32
+    })
+}
+
+/// Keeps the window `[x0, x0 + w) x [y0, y0 + h)`.
+fn crop(p: &Plane, x0: usize, y0: usize, w: usize, h: usize) -> Plane {
+    Plane::from_fn(w, h, |x, y| p.data[(y + y0) * p.width + x + x0])
+}
+
+fn hflip(p: &Plane) -> Plane {
+    Plane::from_fn(p.width, p.height, |x, y| {
+        p.data[y * p.width + p.width - 1 - x]
+    })
+}
+
+type Attack = (&'static str, fn(&Plane) -> Plane);
+
+const ATTACKS: &[Attack] = &[
+    ("none", |p| p.clone()),
+    ("hflip", hflip),
+    ("rot90", |p| {
+        Plane::from_fn(p.height, p.width, |x, y| {
+            p.data[x * p.width + p.width - 1 - y]
+        })
+    }),
+    ("rot2_crop", |p| rotate(p, 2.0, false)),
+    ("rot5_expand", |p| rotate(p, 5.0, true)),
+    ("rot30_expand", |p| rotate(p, 30.0, true)),
+    ("scale0.5", |p| scale(p, 0.5, 0.5)),
+    ("scale0.75", |p| scale(p, 0.75, 0.75)),
+    ("scale1.5", |p| scale(p, 1.5, 1.5)),
+    ("stretch_h1.1", |p| scale(p, 1.1, 1.0)),
+    ("crop10_offset", |p| {
+        let (w, h) = (p.width * 9 / 10, p.height * 9 / 10);
+        crop(p, p.width - w, p.height - h, w, h)
+    }),
+    ("brightness+20", |p| Plane {
+        data: p.data.iter().map(|v| (v + 20.0).min(255.0)).collect(),
+        ..p.clone()
+    }),
+];
+
+fn cover_paths() -> Option<Vec<PathBuf>> {
+    let corpus = require_shared_corpus()?;
+    Some(COVERS.iter().map(|c| corpus.join(c)).collect())
+}
+
+fn mark_bytes(input: &[u8], key: &Key, payload: &Payload) -> jpgtool::Result<Vec<u8>> {
+    let (report, out) = watermark::mark(input, Vec::new(), key, payload, &MarkOptions::default())?;
+    assert!(report.check.matched && report.margin() > 0.0);
+    Ok(out)
+}
+
+/// Marked photos still match after each attack followed by a JPEG Q75 re-encode. Every cover
+/// must be markable, and every (cover, attack) pair must match, except as listed in the
+/// closing table of the README (measured rates); this test holds the strongest of them.
+#[test]
+fn marked_photos_match_after_attacks() {
+    let Some(paths) = cover_paths() else { return };
+    let key = Key::from_secret(b"integration test key").unwrap();
+    let mut failures = Vec::new();
+    for (i, path) in paths.iter().enumerate() {
+        let payload = Payload([i as u8 + 1; 32]);
+        let marked = mark_bytes(&std::fs::read(path).unwrap(), &key, &payload)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let luma = luma_of(&marked);
+        for (name, attack) in ATTACKS {
+            let attacked = recompress(&attack(&luma), 75);
+            let d = verify_luma(&attacked, &key, &payload);
+            if !d.matched {
+                failures.push(format!(
+                    "{} {name}: score {:.2} < {:.2}",
+                    path.display(),
+                    d.score,
+                    d.threshold
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "no match after attacks:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// Unmarked photos, a wrong key and a wrong payload never match.
+#[test]
+fn no_match_without_the_mark_key_or_payload() {
+    let Some(corpus) = require_shared_corpus() else {
+        return;
+    };
+    let key = Key::from_secret(b"integration test key").unwrap();
+    let payload = Payload([7; 32]);
+    let mut unmarked = 0;
+    for entry in std::fs::read_dir(corpus.join("real")).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let Ok(report) = watermark::verify(&bytes[..], &key, &payload, &Default::default()) else {
+            continue;
+        };
+        assert!(
+            !report.detection.matched,
+            "unmarked {} matched",
+            path.display()
+        );
+        unmarked += 1;
+    }
+    assert!(unmarked >= 50, "only {unmarked} photos verified");
+
+    let cover = std::fs::read(&cover_paths().unwrap()[0]).unwrap();
+    let marked = mark_bytes(&cover, &key, &payload).unwrap();
+    let luma = luma_of(&marked);
+    assert!(verify_luma(&luma, &key, &payload).matched);
+    let wrong_key = Key::from_secret(b"another key").unwrap();
+    assert!(!verify_luma(&luma, &wrong_key, &payload).matched);
+    for b in 0..8u8 {
+        assert!(!verify_luma(&luma, &key, &Payload([b.wrapping_add(100); 32])).matched);
+    }
+}
+
+/// A tiny or flat image is refused with a clear error, not marked weakly.
+#[test]
+fn mark_refuses_images_that_cannot_carry_it() {
+    let flat = Plane::from_fn(320, 240, |_, _| 128.0);
+    let samples: Vec<u8> = flat.data.iter().map(|&v| v as u8).collect();
+    let settings = EncoderSettings {
+        width: 320,
+        height: 240,
+        color: ColorSpace::Gray,
+        quality: 90,
+        sampling: vec![(1, 1)],
+        smallest: false,
+        density: None,
+    };
+    let mut encoder = Encoder::start(Vec::new(), &settings, &[]).unwrap();
+    encoder.write_rows(&samples).unwrap();
+    let jpeg = encoder.finish().unwrap();
+    let key = Key::from_secret(b"k").unwrap();
+    let err = watermark::mark(
+        &jpeg[..],
+        Vec::new(),
+        &key,
+        &Payload([1; 32]),
+        &MarkOptions::default(),
+    )
+    .err()
+    .expect("a flat image must be refused");
+    assert!(matches!(err, jpgtool::Error::CannotMark(_)), "{err}");
+}
+
+/// The CLI: mark then verify (exit 0, "match"), a wrong payload (exit 1, "no match"), a missing
+/// file (exit 2), verify without a payload says blind extraction is not there yet, and a
+/// refused mark leaves no output file.
+#[test]
+fn cli_mark_and_verify() {
+    let Some(paths) = cover_paths() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("marked.jpg");
+    let hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let run = |args: &[&str]| jpgtool().args(args).output().unwrap();
+    let input = paths[0].to_str().unwrap();
+    let o = run(&[
+        "mark",
+        input,
+        "-o",
+        out.to_str().unwrap(),
+        "--key",
+        "cli key",
+        "--payload",
+        hex,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("PSNR"));
+    let o = run(&[
+        "verify",
+        out.to_str().unwrap(),
+        "--key",
+        "cli key",
+        "--payload",
+        hex,
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(": match"));
+    let o = run(&[
+        "verify",
+        out.to_str().unwrap(),
+        "--key",
+        "cli key",
+        "--text",
+        "something else",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("no match"));
+    let o = run(&[
+        "verify",
+        out.to_str().unwrap(),
+        "--key",
+        "cli key",
+        "--payload",
+        hex,
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["match"], true);
+    let o = run(&["verify", "/nonexistent.jpg", "--key", "k", "--payload", hex]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(&["verify", out.to_str().unwrap(), "--key", "k"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("blind extraction"));
+    let o = run(&["mark", input, "-o", input, "--key", "k", "--payload", hex]);
+    assert_eq!(o.status.code(), Some(2));
+    // A refused mark: exit 1, a message naming the file, no output, no temporary file.
+    let tiny = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/sample-q75.jpg");
+    let refused = dir.path().join("refused.jpg");
+    let o = run(&[
+        "mark",
+        tiny.to_str().unwrap(),
+        "-o",
+        refused.to_str().unwrap(),
+        "--key",
+        "k",
+        "--payload",
+        hex,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("sample-q75.jpg"));
+    assert!(!refused.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "only marked.jpg remains");
+}
