@@ -216,8 +216,8 @@ pub fn embed(luma: &Plane, grid: &Grid, codeword: &[f32], s: &EmbedSettings) -> 
             break;
         }
         delta = next;
-        for i in 0..n {
-            marked.data[i] = (luma.data[i] + delta[i]).clamp(0.0, 255.0);
+        for ((m, &l), &d) in marked.data.iter_mut().zip(&luma.data).zip(&delta) {
+            *m = (l + d).clamp(0.0, 255.0);
         }
         passes = pass + 1;
     }

@@ -57,7 +57,7 @@ pub fn verify_luma(luma: &Plane, key: &Key, payload: &Payload) -> Detection {
 }
 
 /// How to mark.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct MarkOptions {
     /// Output IJG quality. Default: the input's estimated quality.
     pub quality: Option<u8>,
@@ -65,17 +65,6 @@ pub struct MarkOptions {
     /// Fail on the first libjpeg warning (corrupt or truncated input). Default: false.
     pub strict: bool,
     pub embed: EmbedSettings,
-}
-
-impl Default for MarkOptions {
-    fn default() -> Self {
-        MarkOptions {
-            quality: None,
-            limits: Limits::default(),
-            strict: false,
-            embed: EmbedSettings::default(),
-        }
-    }
 }
 
 /// What `mark` did.
