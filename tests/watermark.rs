@@ -272,7 +272,7 @@ fn mark_refuses_images_that_cannot_carry_it() {
         &MarkOptions::default(),
     )
     .map(|_| ())
-    .expect_err(\"a flat image must be refused\");
+    .expect_err("a flat image must be refused");
     assert!(matches!(err, jpgtool::Error::CannotMark(_)), "{err}");
 }
 
