@@ -356,3 +356,85 @@ fn cli_mark_and_verify() {
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(leftovers.len(), 1, "only marked.jpg remains");
 }
+
+/// False-positive calibration (run by hand: `cargo test --release --test tests calibrate --
+/// --ignored --nocapture`): every real/large corpus photo, whole and as crops and rescales, is
+/// tested against random payloads under two keys; prints the best score per tier against the
+/// Hoeffding bound. No unmarked image may match.
+#[test]
+#[ignore]
+fn calibrate_false_positives() {
+    let Some(corpus) = require_shared_corpus() else {
+        return;
+    };
+    let mut files: Vec<PathBuf> = ["real", "large"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(corpus.join(d)).unwrap())
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let keys = [
+        Key::from_secret(b"calibration key 1").unwrap(),
+        Key::from_secret(b"calibration key 2").unwrap(),
+    ];
+    let mut scores: Vec<f64> = Vec::new();
+    let mut images = 0;
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap();
+        let Ok(mut decoder) = Decoder::start(std::io::BufReader::new(&bytes[..]), 8) else {
+            continue;
+        };
+        if !matches!(decoder.color(), ColorSpace::YCbCr | ColorSpace::Gray)
+            || decoder.width() < 64
+            || decoder.height() < 64
+        {
+            continue;
+        }
+        let (w, h, c) = (decoder.width(), decoder.height(), decoder.channels());
+        let mut samples = vec![0u8; w * h * c];
+        if decoder.read_rows(&mut samples).is_err() {
+            continue;
+        }
+        let luma = Plane {
+            width: w,
+            height: h,
+            data: samples.chunks_exact(c).map(|p| f32::from(p[0])).collect(),
+        };
+        let variants: Vec<Plane> = vec![
+            luma.clone(),
+            crop(&luma, 0, 0, w * 8 / 10, h * 8 / 10),
+            crop(&luma, w / 5, h / 5, w * 8 / 10, h * 8 / 10),
+            crop(&luma, w / 4, 0, w / 2, h / 2),
+            scale(&luma, 0.5, 0.5),
+            scale(&luma, 0.75, 0.75),
+            rotate(&luma, 5.0, true),
+            hflip(&luma),
+        ];
+        for (v, plane) in variants.iter().enumerate() {
+            images += 1;
+            for (k, key) in keys.iter().enumerate() {
+                for p in 0..4u8 {
+                    let payload = Payload([p ^ (v as u8) << 2 ^ (k as u8) << 5; 32]);
+                    let d = verify_luma(plane, key, &payload);
+                    assert!(
+                        !d.matched,
+                        "{} variant {v}: false match {d:?}",
+                        path.display()
+                    );
+                    scores.push(d.score - d.threshold);
+                }
+            }
+        }
+    }
+    scores.sort_by(|a, b| b.partial_cmp(a).unwrap());
+    println!(
+        "{images} unmarked images, {} tests; highest (score - threshold): {:?}",
+        scores.len(),
+        &scores[..5.min(scores.len())]
+    );
+    for margin in [-1.0, -2.0, -3.0, -4.0] {
+        let n = scores.iter().filter(|&&s| s >= margin).count();
+        println!("score >= threshold {margin:+}: {n} of {}", scores.len());
+    }
+    assert!(images >= 500);
+}
