@@ -9,7 +9,7 @@
 //! candidates (union bound) at budget `a` gets the threshold `sqrt(2 ln(K / a))`.
 
 use super::analysis::Analysis;
-use super::histogram::{FineHistogram, Grid, Tone, correlation, group_counts, soft_values};
+use super::histogram::{FineHistogram, Grid, Tone, group_counts, soft_values, tone_score};
 
 /// The false-positive rate the decision is built for, per image and payload.
 pub const FALSE_POSITIVE_RATE: f64 = 1e-8;
@@ -119,7 +119,7 @@ pub fn detect_in(hist: &FineHistogram, grid: &Grid, codeword: &[f32]) -> Detecti
         let (score, tone) = tier
             .tones
             .iter()
-            .map(|&tone| (correlation(&soft_for(hist, grid, tone), codeword), tone))
+            .map(|&tone| (tone_score(hist, grid, tone, codeword), tone))
             .fold(
                 (f64::MIN, Tone::IDENTITY),
                 |a, b| if b.0 > a.0 { b } else { a },
