@@ -14,6 +14,7 @@ pub(crate) struct Source<R> {
     /// The bytes read to parse the header (SOI up to the first scan).
     pub prefix: Vec<u8>,
     rest: R,
+    max_scans: u32,
 }
 
 /// Reads and checks the header of `input`: lossless, hierarchical, 12-bit, DNL-height and
@@ -27,13 +28,16 @@ pub(crate) fn read_source<R: Read>(input: R, limits: &Limits) -> Result<Source<R
         header,
         prefix,
         rest,
+        max_scans: limits.max_scans,
     })
 }
 
 impl<R: Read> Source<R> {
-    /// The whole stream again, through a buffer whose boundaries do not depend on read sizes.
+    /// The whole stream again, through a buffer whose boundaries do not depend on read sizes
+    /// and which stops the stream after `limits.max_scans` scans.
     pub(crate) fn replay(self) -> FullBuffer<io::Chain<io::Cursor<Vec<u8>>, R>> {
         FullBuffer::new(io::Cursor::new(self.prefix).chain(self.rest), 256 << 10)
+            .with_max_scans(self.max_scans)
     }
 
     /// APPn/COM segments worth copying into a re-encoded file, EXIF dimensions set to `size`.
@@ -195,6 +199,11 @@ impl<R: Read> Read for Recorder<R> {
 /// Huffman path only when its input buffer holds enough bytes, and on damaged data the fast and
 /// slow paths differ (pixels, warnings); with `BufReader`, a pipe's short reads would give a
 /// different output than a file (found by the `shrink_buf_independent` fuzz target).
+///
+/// It also counts scans as they pass: every `FF DA` in the stream is an SOS marker (entropy-coded
+/// data stuffs its `FF` bytes; an embedded thumbnail's scans count too, which errs on the safe
+/// side). libjpeg makes a pass over the image per scan and has no limit of its own, so a small
+/// file with thousands of empty scans would keep it busy for minutes.
 pub(crate) struct FullBuffer<R> {
     inner: R,
     buf: Vec<u8>,
@@ -202,6 +211,10 @@ pub(crate) struct FullBuffer<R> {
     len: usize,
     /// An error met after a partial fill, reported once the bytes before it are consumed.
     pending: Option<io::Error>,
+    scans: u32,
+    max_scans: u32,
+    /// The last byte of the previous fill was `FF` (a marker split across fills).
+    ends_with_ff: bool,
 }
 
 impl<R: Read> FullBuffer<R> {
@@ -212,7 +225,38 @@ impl<R: Read> FullBuffer<R> {
             pos: 0,
             len: 0,
             pending: None,
+            scans: 0,
+            max_scans: u32::MAX,
+            ends_with_ff: false,
         }
+    }
+
+    pub(crate) fn with_max_scans(mut self, max_scans: u32) -> Self {
+        self.max_scans = max_scans;
+        self
+    }
+
+    /// Counts the SOS markers in the bytes just filled; an error once there are too many.
+    fn count_scans(&mut self) -> io::Result<()> {
+        let filled = &self.buf[..self.len];
+        let Some(&last) = filled.last() else {
+            return Ok(());
+        };
+        let split = self.ends_with_ff && filled[0] == 0xDA;
+        let within = memchr::memmem::find_iter(filled, &[0xFF, 0xDA]).count();
+        self.scans = self
+            .scans
+            .saturating_add(u32::from(split))
+            .saturating_add(u32::try_from(within).unwrap_or(u32::MAX));
+        self.ends_with_ff = last == 0xFF;
+        if self.scans > self.max_scans {
+            return Err(crate::codec::source_error(Error::LimitExceeded {
+                what: "scan count",
+                value: self.scans.into(),
+                limit: self.max_scans.into(),
+            }));
+        }
+        Ok(())
     }
 }
 
@@ -246,6 +290,7 @@ impl<R: Read> BufRead for FullBuffer<R> {
                     Err(e) => return Err(e),
                 }
             }
+            self.count_scans()?;
         }
         Ok(&self.buf[self.pos..self.len])
     }

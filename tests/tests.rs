@@ -4,6 +4,7 @@
 mod cli;
 mod corpus;
 mod ground_truth;
+mod hardening;
 mod regressions;
 mod shrink;
 mod util;

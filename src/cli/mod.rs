@@ -1,5 +1,6 @@
 //! Command-line definition (clap derive) and dispatch; one file per subcommand.
 
+mod limits;
 mod paths;
 mod quality;
 mod shrink;

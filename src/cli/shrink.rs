@@ -13,9 +13,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde_json::json;
 
+use super::limits::LimitArgs;
 use super::paths::{self, Item};
 use super::{EXIT_OK, EXIT_SOME_FAILED};
-use jpgtool::Limits;
 use jpgtool::atomic::write_atomically;
 use jpgtool::shrink::{self, DecodePath, Filter, Options, QualitySource, Report, Sampling, Target};
 
@@ -85,14 +85,8 @@ pub struct Args {
     #[arg(long)]
     smallest: bool,
 
-    /// Memory budget per file for buffers that grow with the image (progressive input through
-    /// libjpeg, --smallest): e.g. 512M, 4G.
-    #[arg(long, value_name = "BYTES", value_parser = parse_bytes, default_value = "1G")]
-    max_memory: u64,
-
-    /// Largest input accepted, in pixels (decompression-bomb guard).
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_pixels)]
-    max_pixels: u64,
+    #[command(flatten)]
+    limits: LimitArgs,
 
     /// Fail on truncated or corrupt data instead of warning.
     #[arg(long)]
@@ -152,24 +146,6 @@ fn parse_scale(text: &str) -> Result<u8, String> {
         ));
     }
     Ok((8 * num / den) as u8)
-}
-
-fn parse_bytes(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let (digits, shift) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
-        Some('K') => (&t[..t.len() - 1], 10),
-        Some('M') => (&t[..t.len() - 1], 20),
-        Some('G') => (&t[..t.len() - 1], 30),
-        Some('T') => (&t[..t.len() - 1], 40),
-        _ => (t, 0),
-    };
-    let value: f64 = digits
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size like 512M or 2G"))?;
-    if !(value.is_finite() && value >= 0.0) {
-        return Err(format!("{text:?} is not a size"));
-    }
-    Ok((value * (1u64 << shift) as f64) as u64)
 }
 
 /// One input and where its output goes.
@@ -247,13 +223,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
         fast: args.fast,
         smallest: args.smallest,
-        max_memory: args.max_memory,
+        max_memory: args.limits.limits().max_alloc,
         strict: args.strict,
         dc_only: args.decoder == DecoderArg::Auto,
-        limits: Limits {
-            max_pixels: args.max_pixels,
-            ..Limits::default()
-        },
+        limits: args.limits.limits(),
         cancel: Some(&INTERRUPTED),
         progress: Some(&row_progress),
     };
@@ -490,13 +463,5 @@ mod tests {
         assert!(parse_scale("1/3").is_err());
         assert!(parse_scale("2/1").is_err());
         assert!(parse_scale("0/8").is_err());
-    }
-
-    #[test]
-    fn sizes_take_suffixes() {
-        assert_eq!(parse_bytes("1G"), Ok(1 << 30));
-        assert_eq!(parse_bytes("512m"), Ok(512 << 20));
-        assert_eq!(parse_bytes("1000"), Ok(1000));
-        assert!(parse_bytes("lots").is_err());
     }
 }

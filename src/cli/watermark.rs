@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use serde_json::json;
 
+use super::limits::LimitArgs;
 use super::{EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE};
-use jpgtool::Limits;
 use jpgtool::atomic::write_atomically;
 use jpgtool::watermark::{self, Detection, Key, MarkOptions, Payload, VerifyOptions};
 
@@ -98,9 +98,8 @@ pub struct MarkArgs {
     #[arg(short, long, value_name = "Q", value_parser = clap::value_parser!(u8).range(1..=100))]
     quality: Option<u8>,
 
-    /// Largest input accepted, in pixels.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_pixels)]
-    max_pixels: u64,
+    #[command(flatten)]
+    limits: LimitArgs,
 
     /// Fail on truncated or corrupt input instead of warning.
     #[arg(long)]
@@ -123,9 +122,8 @@ pub struct VerifyArgs {
     #[command(flatten)]
     payload: PayloadArgs,
 
-    /// Largest input accepted, in pixels.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_pixels)]
-    max_pixels: u64,
+    #[command(flatten)]
+    limits: LimitArgs,
 
     /// Fail on truncated or corrupt input instead of warning.
     #[arg(long)]
@@ -134,13 +132,6 @@ pub struct VerifyArgs {
     /// One JSON object per file on stdout.
     #[arg(long)]
     json: bool,
-}
-
-fn limits(max_pixels: u64) -> Limits {
-    Limits {
-        max_pixels,
-        ..Limits::default()
-    }
 }
 
 pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
@@ -163,7 +154,7 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
     }
     let options = MarkOptions {
         quality: args.quality,
-        limits: limits(args.max_pixels),
+        limits: args.limits.limits(),
         strict: args.strict,
         ..MarkOptions::default()
     };
@@ -226,7 +217,7 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         );
     };
     let options = VerifyOptions {
-        limits: limits(args.max_pixels),
+        limits: args.limits.limits(),
         strict: args.strict,
     };
     let (mut any_error, mut any_miss) = (false, false);

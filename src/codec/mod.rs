@@ -45,6 +45,16 @@ thread_local! {
     static WARNINGS: RefCell<WarningState> = const {
         RefCell::new(WarningState { warnings: Warnings { count: 0, messages: Vec::new() }, strict: false })
     };
+    // Why our reader refused to go on; libjpeg only knows that a read failed.
+    static SOURCE_ERROR: RefCell<Option<Error>> = const { RefCell::new(None) };
+}
+
+/// Turns an error of the input reader (a limit it enforces) into the `io::Error` it returns,
+/// remembering the original so that [`guard`] reports it instead of libjpeg's "read error".
+pub(crate) fn source_error(err: Error) -> std::io::Error {
+    let message = err.to_string();
+    SOURCE_ERROR.with(|e| *e.borrow_mut() = Some(err));
+    std::io::Error::other(message)
 }
 
 /// Starts counting warnings for a new file on this thread. With `strict`, the first warning
@@ -55,6 +65,7 @@ pub fn begin_file(strict: bool) {
         w.warnings = Warnings::default();
         w.strict = strict;
     });
+    SOURCE_ERROR.with(|e| e.borrow_mut().take());
 }
 
 /// The warnings counted on this thread since [`begin_file`].
@@ -89,7 +100,10 @@ pub fn guard<T>(call: impl FnOnce() -> Result<T>) -> Result<T> {
         Ok(result) => result,
         Err(payload) => match payload.downcast::<String>() {
             Ok(message) if message.starts_with(FATAL) => {
-                Err(Error::Codec(message[FATAL.len()..].to_string()))
+                match SOURCE_ERROR.with(|e| e.borrow_mut().take()) {
+                    Some(err) => Err(err),
+                    None => Err(Error::Codec(message[FATAL.len()..].to_string())),
+                }
             }
             Ok(message) => panic::resume_unwind(message),
             Err(payload) => panic::resume_unwind(payload),

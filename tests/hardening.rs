@@ -1,0 +1,290 @@
+//! Hardening across every command: malformed and unusual files through quality, shrink, mark and
+//! verify under a time bound and an address-space cap; the scan-count limit; a full disk.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{cjpeg, jpgtool, require_shared_corpus, test_rgb, write_pnm};
+
+/// Every command gets this long per file (a hang would exceed it by far: the slowest file here
+/// takes about a second).
+const TIME_LIMIT: Duration = Duration::from_secs(60);
+
+/// Runs `jpgtool ARGS` under `ulimit -v` (virtual memory, KiB) and [`TIME_LIMIT`]; panics on a
+/// timeout. The cap is far above the `--max-memory` given to the commands, so reaching it means
+/// an allocation that escaped the limits (Rust aborts on allocation failure: a signal, below).
+fn run_bounded(args: &[&std::ffi::OsStr], address_space_kib: u64) -> Output {
+    let mut child = Command::new("bash")
+        .arg("-c")
+        .arg(format!("ulimit -v {address_space_kib} && exec \"$@\""))
+        .arg("jpgtool")
+        .arg(env!("CARGO_BIN_EXE_jpgtool"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bash");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if start.elapsed() > TIME_LIMIT {
+            child.kill().ok();
+            panic!("jpgtool {args:?} ran over {TIME_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn files_in(corpus: &Path, folder: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus.join(folder))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files
+}
+
+/// The first line of what the command said, for the outcome table.
+fn summary(out: &Output) -> String {
+    let text = if out.status.success() || out.stderr.is_empty() {
+        &out.stdout
+    } else {
+        &out.stderr
+    };
+    String::from_utf8_lossy(text)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Every file of `bad/` and `edge/` through every command, each under a 60 s bound and a 1 GiB
+/// address-space cap with `--max-memory 64M`: exit codes only from the documented set (never a
+/// signal: no panic, abort or out-of-memory kill); errors name the file; failed `shrink` and
+/// `mark` leave no output and no temporary file; `verify` never matches an unmarked file; and
+/// `quality` errors on every `bad/` file that is not a JPEG at all. The outcome of each
+/// (file, command) is written to `target/tmp/hardening-outcomes.tsv` for the record.
+#[test]
+fn bad_and_edge_files_through_every_command() {
+    let Some(corpus) = require_shared_corpus() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let jobs: Vec<(String, PathBuf)> = ["bad", "edge"]
+        .iter()
+        .flat_map(|folder| {
+            files_in(&corpus, folder)
+                .into_iter()
+                .map(move |p| (folder.to_string(), p))
+        })
+        .collect();
+    assert!(jobs.len() > 150, "the corpus has shrunk: {}", jobs.len());
+
+    let rows: Vec<Vec<String>> = std::thread::scope(|scope| {
+        let chunks: Vec<_> = jobs.chunks(jobs.len().div_ceil(2)).collect();
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .enumerate()
+            .map(|(worker, chunk)| {
+                let dir = dir.path().join(format!("w{worker}"));
+                std::fs::create_dir(&dir).unwrap();
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .flat_map(|(folder, path)| check_every_command(folder, path, &dir))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+
+    let table = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hardening-outcomes.tsv");
+    let mut file = std::fs::File::create(&table).unwrap();
+    writeln!(file, "file\tcommand\texit\tfirst line").unwrap();
+    for row in &rows {
+        writeln!(file, "{}", row.join("\t")).unwrap();
+    }
+    eprintln!("{} outcomes in {}", rows.len(), table.display());
+    assert_eq!(rows.len(), 4 * jobs.len());
+}
+
+/// Runs the four commands on one file and checks their outcomes; returns the table rows.
+fn check_every_command(folder: &str, path: &Path, dir: &Path) -> Vec<Vec<String>> {
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let label = format!("{folder}/{name}");
+    let shrunk = dir.join(format!("shrunk-{name}"));
+    let marked = dir.join(format!("marked-{name}"));
+    let limits = ["--max-memory", "64M"];
+    let key = ["--key", "hardening", "--text", "corpus"];
+    let os = |v: &[&str]| -> Vec<std::ffi::OsString> { v.iter().map(|s| s.into()).collect() };
+    let commands: Vec<(&str, Vec<std::ffi::OsString>)> = vec![
+        ("quality", [os(&["quality"]), vec![path.into()]].concat()),
+        (
+            "shrink",
+            [
+                os(&["shrink", "--quiet", "--scale", "1/2"]),
+                os(&limits),
+                vec![path.into(), "-o".into(), shrunk.clone().into()],
+            ]
+            .concat(),
+        ),
+        (
+            "mark",
+            [
+                os(&["mark"]),
+                os(&key),
+                os(&limits),
+                vec![path.into(), "-o".into(), marked.clone().into()],
+            ]
+            .concat(),
+        ),
+        (
+            "verify",
+            [os(&["verify"]), os(&key), os(&limits), vec![path.into()]].concat(),
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (command, args) in commands {
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        let out = run_bounded(&args, 1 << 20);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let code = out
+            .status
+            .code()
+            .unwrap_or_else(|| panic!("{label}: {command} killed by a signal: {stderr}"));
+        let allowed: &[i32] = match command {
+            // verify: 1 = no match, 2 = error; 0 would be a match on an unmarked file.
+            "verify" => &[1, 2],
+            _ => &[0, 1],
+        };
+        assert!(
+            allowed.contains(&code),
+            "{label}: {command} exit {code}: {stderr}"
+        );
+        let failed = match command {
+            "verify" => code == 2,
+            _ => code != 0,
+        };
+        if failed {
+            assert!(
+                stderr.contains(&name),
+                "{label}: {command}'s error must name the file: {stderr}"
+            );
+        }
+        if command == "quality" && folder == "bad" && is_foreign(&name) {
+            assert_eq!(code, 1, "{label}: quality accepted a non-JPEG file");
+        }
+        for (cmd, output) in [("shrink", &shrunk), ("mark", &marked)] {
+            if command == cmd && code != 0 {
+                assert!(
+                    !output.exists(),
+                    "{label}: {cmd} failed but left {output:?}"
+                );
+            }
+        }
+        rows.push(vec![
+            label.clone(),
+            command.to_string(),
+            code.to_string(),
+            summary(&out).replace('\t', " "),
+        ]);
+    }
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            !entry.starts_with(jpgtool::atomic::TEMP_PREFIX),
+            "{label}: left behind {entry}"
+        );
+    }
+    std::fs::remove_file(&shrunk).ok();
+    std::fs::remove_file(&marked).ok();
+    rows
+}
+
+/// Files of `bad/` named after the foreign format they really are.
+fn is_foreign(name: &str) -> bool {
+    [
+        "heif", "jp2", "jxl", "tif", "jls", "png", "gif", "webp", "bmp", "empty",
+    ]
+    .iter()
+    .any(|f| name.contains(f))
+}
+
+/// A progressive file whose last scan is repeated until it has `scans` scans in all (libjpeg
+/// warns about the repeated progression and goes on, one pass over the image per scan).
+fn many_scans(dir: &Path, scans: usize) -> PathBuf {
+    let ppm = dir.join("in.ppm");
+    write_pnm(&ppm, 320, 240, 3, &test_rgb(320, 240));
+    let progressive = dir.join("progressive.jpg");
+    cjpeg(&["-progressive"], &ppm, &progressive);
+    let bytes = std::fs::read(&progressive).unwrap();
+    let positions: Vec<usize> = bytes
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| w == &[0xFF, 0xDA])
+        .map(|(i, _)| i)
+        .collect();
+    let last = *positions.last().unwrap();
+    assert_eq!(&bytes[bytes.len() - 2..], &[0xFF, 0xD9]);
+    let mut out = bytes[..bytes.len() - 2].to_vec();
+    for _ in positions.len()..scans {
+        out.extend_from_slice(&bytes[last..bytes.len() - 2]);
+    }
+    out.extend_from_slice(&[0xFF, 0xD9]);
+    let path = dir.join(format!("scans-{scans}.jpg"));
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+/// A small file with 1500 scans is refused by every decoding command (`--max-scans`, default
+/// 1000), on libjpeg's path (1/2), the DC-only path (1/8), mark and verify; raising the limit
+/// lets it through.
+#[test]
+fn too_many_scans_are_refused_before_libjpeg_spends_a_pass_on_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = many_scans(dir.path(), 1500);
+    let output = dir.path().join("out.jpg");
+    let key = ["--key", "k", "--text", "t"];
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["shrink", "--scale", "1/2"],
+        vec!["shrink", "--scale", "1/8"],
+        [&["mark"][..], &key[..]].concat(),
+        [&["verify"][..], &key[..]].concat(),
+    ];
+    for args in runs {
+        let mut cmd = jpgtool();
+        cmd.args(&args).arg(&input);
+        if args[0] != "verify" {
+            cmd.arg("-o").arg(&output);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let expected = if args[0] == "verify" { 2 } else { 1 };
+        assert_eq!(out.status.code(), Some(expected), "{args:?}: {stderr}");
+        assert!(stderr.contains("scan count"), "{args:?}: {stderr}");
+        assert!(!output.exists(), "{args:?}");
+    }
+    let out = jpgtool()
+        .args(["shrink", "--quiet", "--scale", "1/2", "--max-scans", "2000"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(output.is_file());
+}
