@@ -47,7 +47,15 @@ pub enum Error {
 
     /// The operating system failed us.
     #[error("I/O error: {0}")]
-    Io(#[from] io::Error),
+    Io(io::Error),
+}
+
+// Not `#[from]`: that would also make the io::Error the `source`, and `{:#}` would print its
+// message twice.
+impl From<io::Error> for Error {
+    fn from(err: io::Error) -> Self {
+        Error::Io(err)
+    }
 }
 
 /// What exactly is wrong with a malformed segment; kept as data so tests and callers can match it.

@@ -288,3 +288,134 @@ fn too_many_scans_are_refused_before_libjpeg_spends_a_pass_on_each() {
     );
     assert!(output.is_file());
 }
+
+/// What a full disk leaves: runs `jpgtool ARGS` through `bash -c SCRIPT` (the script ends with
+/// `exec` or runs jpgtool itself), returns (exit code, stdout, stderr).
+fn run_script(script: &str, args: &[&std::ffi::OsStr]) -> (Option<i32>, String, String) {
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .arg("bash")
+        .arg(env!("CARGO_BIN_EXE_jpgtool"))
+        .args(args)
+        .output()
+        .expect("bash");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Writes that fail half-way (a file-size limit: `ulimit -f` with SIGXFSZ ignored, so every
+/// write past 16 KiB fails with EFBIG like a full disk would) make shrink and mark fail with the
+/// file named, and leave the destination folder as it was: no output, no temporary file; with
+/// `--in-place`, the input is unchanged.
+#[test]
+fn writes_failing_half_way_leave_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let ppm = dir.path().join("in.ppm");
+    write_pnm(&ppm, 1024, 768, 3, &test_rgb(1024, 768));
+    let input = dir.path().join("in.jpg");
+    cjpeg(&["-quality", "95"], &ppm, &input);
+    std::fs::remove_file(&ppm).unwrap();
+    let original = std::fs::read(&input).unwrap();
+    assert!(original.len() > 64 << 10);
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let output = out_dir.join("out.jpg");
+    let limited = "trap '' XFSZ; ulimit -f 16; exec \"$@\"";
+    let key = ["--key", "k", "--text", "t"];
+    let mut runs: Vec<Vec<std::ffi::OsString>> = vec![
+        vec!["shrink".into(), "--scale".into(), "1/2".into()],
+        key.iter().map(Into::into).collect(),
+    ];
+    runs[1].insert(0, "mark".into());
+    for mut args in runs {
+        args.extend([input.clone().into(), "-o".into(), output.clone().into()]);
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        let (code, _, stderr) = run_script(limited, &args);
+        assert_eq!(code, Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("in.jpg"), "{args:?}: {stderr}");
+        assert_eq!(names_in(&out_dir), Vec::<String>::new(), "{args:?}");
+    }
+    // In place: the input is the destination.
+    for first in [
+        &["shrink", "--scale", "1/2"][..],
+        &["mark", "--key", "k", "--text", "t"][..],
+    ] {
+        let mut args: Vec<std::ffi::OsString> = first.iter().map(Into::into).collect();
+        args.extend([input.clone().into(), "--in-place".into()]);
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        let (code, _, stderr) = run_script(limited, &args);
+        assert_eq!(code, Some(1), "{args:?}: {stderr}");
+        assert_eq!(std::fs::read(&input).unwrap(), original, "{args:?}");
+        assert_eq!(names_in(dir.path()), ["in.jpg", "out"], "{args:?}");
+    }
+}
+
+/// A real full disk: a 16 KiB tmpfs mounted in a private mount namespace (`unshare -rm`, no
+/// root needed where user namespaces are allowed). shrink and mark fail with ENOSPC named, and
+/// the tmpfs is empty afterwards. Where namespaces are not allowed the test says so and checks
+/// nothing (the file-size test above covers the same code path).
+#[test]
+fn a_full_tmpfs_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let ppm = dir.path().join("in.ppm");
+    write_pnm(&ppm, 1024, 768, 3, &test_rgb(1024, 768));
+    let input = dir.path().join("in.jpg");
+    cjpeg(&["-quality", "95"], &ppm, &input);
+    let disk = dir.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    // $1 = jpgtool, $2 = the mount point, the rest = the command.
+    let script = "disk=$2; jpgtool=$1; shift 2
+        mount -t tmpfs -o size=16k tmpfs \"$disk\" || exit 77
+        \"$jpgtool\" \"$@\"; code=$?
+        ls -A \"$disk\"; exit $code";
+    let key = ["--key", "k", "--text", "t"];
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["shrink", "--scale", "1/2"],
+        [&["mark"][..], &key[..]].concat(),
+    ];
+    for first in runs {
+        let mut cmd = Command::new("unshare");
+        cmd.args(["-rm", "bash", "-c", script, "bash"])
+            .arg(env!("CARGO_BIN_EXE_jpgtool"))
+            .arg(&disk)
+            .args(&first)
+            .arg(&input)
+            .arg("-o")
+            .arg(disk.join("out.jpg"));
+        let out = match cmd.output() {
+            Ok(out) => out,
+            Err(e) => {
+                eprintln!("skipped: unshare is not available ({e})");
+                return;
+            }
+        };
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.code() == Some(77) || stderr.contains("unshare:") {
+            eprintln!("skipped: no private mount namespace here: {stderr}");
+            return;
+        }
+        assert_eq!(out.status.code(), Some(1), "{first:?}: {stderr}");
+        assert!(
+            stderr.contains("No space left on device"),
+            "{first:?}: {stderr}"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "",
+            "{first:?}: left on the full disk"
+        );
+    }
+}

@@ -55,8 +55,9 @@ pub fn run() -> anyhow::Result<ExitCode> {
 
 /// True when the error is a closed stdout (`jpgtool quality ... | head`), which is not a failure.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    let broken = |e: &io::Error| e.kind() == io::ErrorKind::BrokenPipe;
     err.chain().any(|e| {
-        e.downcast_ref::<io::Error>()
-            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+        e.downcast_ref::<io::Error>().is_some_and(broken)
+            || matches!(e.downcast_ref::<jpgtool::Error>(), Some(jpgtool::Error::Io(e)) if broken(e))
     })
 }

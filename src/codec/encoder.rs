@@ -44,7 +44,7 @@ pub fn smallest_buffer_bytes(width: u64, height: u64, sampling: &[(u8, u8)]) -> 
 
 /// A started encoder: feed it rows, then [`Encoder::finish`].
 pub struct Encoder<W: Write> {
-    inner: CompressStarted<W>,
+    inner: CompressStarted<Recording<W>>,
     row_len: usize,
 }
 
@@ -85,7 +85,9 @@ impl<W: Write> Encoder<W> {
                     y: density.y,
                 });
             }
-            let mut inner = compress.start_compress(writer).map_err(Error::Io)?;
+            let mut inner = compress
+                .start_compress(Recording(writer))
+                .map_err(Error::Io)?;
             for (code, payload) in markers {
                 let marker = if *code == crate::jpeg::markers::COM {
                     Marker::COM
@@ -111,6 +113,20 @@ impl<W: Write> Encoder<W> {
 
     /// Writes EOI and gives the writer back.
     pub fn finish(self) -> Result<W> {
-        guard(|| self.inner.finish().map_err(Error::Io))
+        guard(|| self.inner.finish().map(|w| w.0).map_err(Error::Io))
+    }
+}
+
+/// The output writer, with failed writes remembered so that the error says why (a full disk)
+/// rather than libjpeg's generic message.
+struct Recording<W>(W);
+
+impl<W: Write> Write for Recording<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf).map_err(super::sink_error)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush().map_err(super::sink_error)
     }
 }

@@ -45,16 +45,27 @@ thread_local! {
     static WARNINGS: RefCell<WarningState> = const {
         RefCell::new(WarningState { warnings: Warnings { count: 0, messages: Vec::new() }, strict: false })
     };
-    // Why our reader refused to go on; libjpeg only knows that a read failed.
-    static SOURCE_ERROR: RefCell<Option<Error>> = const { RefCell::new(None) };
+    // Why our reader or writer failed; libjpeg only knows that a read or write did.
+    static IO_ERROR: RefCell<Option<Error>> = const { RefCell::new(None) };
 }
 
 /// Turns an error of the input reader (a limit it enforces) into the `io::Error` it returns,
 /// remembering the original so that [`guard`] reports it instead of libjpeg's "read error".
 pub(crate) fn source_error(err: Error) -> std::io::Error {
     let message = err.to_string();
-    SOURCE_ERROR.with(|e| *e.borrow_mut() = Some(err));
+    IO_ERROR.with(|e| *e.borrow_mut() = Some(err));
     std::io::Error::other(message)
+}
+
+/// Remembers a failed write of the output (a full disk) for [`guard`] to report instead of
+/// libjpeg's "Output file write error --- out of disk space?".
+fn sink_error(err: std::io::Error) -> std::io::Error {
+    if err.kind() == std::io::ErrorKind::Interrupted {
+        return err; // retried by write_all, not a failure
+    }
+    let copy = std::io::Error::new(err.kind(), err.to_string());
+    IO_ERROR.with(|e| *e.borrow_mut() = Some(Error::Io(copy)));
+    err
 }
 
 /// Starts counting warnings for a new file on this thread. With `strict`, the first warning
@@ -65,7 +76,7 @@ pub fn begin_file(strict: bool) {
         w.warnings = Warnings::default();
         w.strict = strict;
     });
-    SOURCE_ERROR.with(|e| e.borrow_mut().take());
+    IO_ERROR.with(|e| e.borrow_mut().take());
 }
 
 /// The warnings counted on this thread since [`begin_file`].
@@ -100,7 +111,7 @@ pub fn guard<T>(call: impl FnOnce() -> Result<T>) -> Result<T> {
         Ok(result) => result,
         Err(payload) => match payload.downcast::<String>() {
             Ok(message) if message.starts_with(FATAL) => {
-                match SOURCE_ERROR.with(|e| e.borrow_mut().take()) {
+                match IO_ERROR.with(|e| e.borrow_mut().take()) {
                     Some(err) => Err(err),
                     None => Err(Error::Codec(message[FATAL.len()..].to_string())),
                 }
