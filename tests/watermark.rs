@@ -358,9 +358,11 @@ fn cli_mark_and_verify() {
 }
 
 /// False-positive calibration (run by hand: `cargo test --release --test tests calibrate --
-/// --ignored --nocapture`): every real/large corpus photo, whole and as crops and rescales, is
-/// tested against random payloads under two keys; prints the best score per tier against the
-/// Hoeffding bound. No unmarked image may match.
+/// --ignored --nocapture`, about 10 minutes): every real/large corpus photo (72), whole and in
+/// 13 variants (3 crops, scales 0.3/0.5/0.75, stretch 1.1, rotations 5 and 20 expanded, a flip,
+/// JPEG 50, brightness +20, contrast 1.2), 1008 unmarked images, each tested against 4 payloads
+/// under 2 keys; prints the highest scores and how many come within 1..4 of the threshold. No
+/// unmarked image may match.
 #[test]
 #[ignore]
 fn calibrate_false_positives() {
@@ -409,12 +411,18 @@ fn calibrate_false_positives() {
             scale(&luma, 0.75, 0.75),
             rotate(&luma, 5.0, true),
             hflip(&luma),
+            rotate(&luma, 20.0, true),
+            scale(&luma, 1.1, 1.0),
+            scale(&luma, 0.3, 0.3),
+            recompress(&luma, 50),
+            tone(&luma, 1.0, 20.0),
+            contrast(&luma, 1.2),
         ];
         for (v, plane) in variants.iter().enumerate() {
             images += 1;
             for (k, key) in keys.iter().enumerate() {
                 for p in 0..4u8 {
-                    let payload = Payload([p ^ (v as u8) << 2 ^ (k as u8) << 5; 32]);
+                    let payload = Payload([p ^ (v as u8) << 2 ^ (k as u8) << 6; 32]);
                     let d = verify_luma(plane, key, &payload);
                     assert!(
                         !d.matched,
@@ -436,5 +444,24 @@ fn calibrate_false_positives() {
         let n = scores.iter().filter(|&&s| s >= margin).count();
         println!("score >= threshold {margin:+}: {n} of {}", scores.len());
     }
-    assert!(images >= 500);
+    assert!(images >= 1000, "{images} images");
+}
+
+/// `gain * v + offset`, clipped to 0..=255 and rounded (brightness +20 is `tone(p, 1, 20)`).
+fn tone(p: &Plane, gain: f32, offset: f32) -> Plane {
+    Plane {
+        width: p.width,
+        height: p.height,
+        data: p
+            .data
+            .iter()
+            .map(|&v| (gain * v + offset).round().clamp(0.0, 255.0))
+            .collect(),
+    }
+}
+
+/// Pillow's contrast enhancement: about the mean grey.
+fn contrast(p: &Plane, factor: f32) -> Plane {
+    let mean = p.data.iter().sum::<f32>() / p.data.len().max(1) as f32;
+    tone(p, factor, (1.0 - factor) * mean)
 }

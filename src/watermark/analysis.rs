@@ -19,11 +19,21 @@ pub const SMOOTH_LIMIT: f32 = 1.5;
 pub struct Analysis {
     pub sigma: f32,
     pub low: Plane,
-    /// How much each pixel counts in the histogram, 0..=1: 0 outside the valid mask and where
-    /// `L` is not smooth, rising to 1 where it is flat (see [`pixel_weights`]).
-    pub weight: Vec<f32>,
+    /// `G_sigma(|grad L| sigma)`: pixels below [`SMOOTH_LIMIT`] are counted (see [`weights`]).
+    pub activity: Plane,
+    /// The valid mask of [`valid_mask`].
+    pub valid: Vec<bool>,
     /// Pixels inside the valid range before the margin (this sets sigma).
     pub valid_pixels: usize,
+}
+
+impl Analysis {
+    /// Weights of the pixels as an image whose contrast was multiplied by `gain` sees them:
+    /// its gradients, and so its activity, are `gain` times the marked image's, so the
+    /// smoothness limit scales with it and the same pixels are counted.
+    pub fn weights(&self, gain: f32) -> impl Iterator<Item = f32> + '_ {
+        weights(&self.activity, &self.valid, SMOOTH_LIMIT * gain)
+    }
 }
 
 /// Sigma for an image whose valid area is `valid_pixels`.
@@ -60,26 +70,39 @@ pub fn valid_mask(luma: &Plane) -> (Vec<bool>, f32, usize) {
 /// below [`SMOOTH_LIMIT`], else 0. (Weights that fade out with `a` were measured too: lower
 /// scores on the 8 suite covers, so the cut stays hard.)
 pub fn pixel_weights(low: &Plane, sigma: f32, valid: &[bool]) -> Vec<f32> {
+    weights(&activity(low, sigma), valid, SMOOTH_LIMIT).collect()
+}
+
+/// `G_sigma(|grad L| sigma)`: how much `L` changes across one sigma, locally averaged.
+pub fn activity(low: &Plane, sigma: f32) -> Plane {
     let mut activity = gradient_magnitude(low);
     activity.data.iter_mut().for_each(|g| *g *= sigma);
-    let activity = gaussian_blur(&activity, sigma);
+    gaussian_blur(&activity, sigma)
+}
+
+/// 1 for valid pixels whose activity is below `limit`, else 0.
+pub fn weights<'a>(
+    activity: &'a Plane,
+    valid: &'a [bool],
+    limit: f32,
+) -> impl Iterator<Item = f32> + 'a {
     activity
         .data
         .iter()
         .zip(valid)
-        .map(|(&a, &v)| if v && a < SMOOTH_LIMIT { 1.0 } else { 0.0 })
-        .collect()
+        .map(move |(&a, &v)| if v && a < limit { 1.0 } else { 0.0 })
 }
 
 /// The whole analysis of a luma plane (0..=255 scale).
 pub fn analyse(luma: &Plane) -> Analysis {
     let (valid, sigma, valid_pixels) = valid_mask(luma);
     let low = gaussian_blur(luma, sigma);
-    let weight = pixel_weights(&low, sigma, &valid);
+    let activity = activity(&low, sigma);
     Analysis {
         sigma,
         low,
-        weight,
+        activity,
+        valid,
         valid_pixels,
     }
 }
@@ -113,7 +136,8 @@ mod tests {
         });
         let a = analyse(&luma);
         let margin = (3.0 * a.sigma).ceil() as usize;
-        let at = |x: usize, y: usize| a.weight[y * w + x] > 0.0;
+        let weight: Vec<f32> = a.weights(1.0).collect();
+        let at = |x: usize, y: usize| weight[y * w + x] > 0.0;
         assert!(!at(40 + margin - 1, 60), "margin around padding");
         assert!(at(80, 60), "smooth ramp counted");
         assert!(!at(170, 60), "texture not counted");

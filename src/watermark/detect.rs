@@ -90,40 +90,46 @@ pub fn soft_for(hist: &FineHistogram, grid: &Grid, tone: Tone) -> Vec<f32> {
     soft_values(&group_counts(hist, grid, tone))
 }
 
-pub fn counted_histogram(analysis: &Analysis) -> FineHistogram {
+/// The histogram of the counted pixels of `analysis` for a candidate contrast `gain`.
+pub fn counted_histogram(analysis: &Analysis, gain: f32) -> FineHistogram {
     FineHistogram::new(
         analysis
             .low
             .data
             .iter()
-            .zip(&analysis.weight)
-            .filter(|(_, w)| **w > 0.0)
-            .map(|(v, w)| (*v, *w)),
+            .zip(analysis.weights(gain))
+            .filter(|(_, w)| *w > 0.0)
+            .map(|(v, w)| (*v, w)),
     )
 }
 
-/// Tests `codeword` against an analysed image, tier by tier.
+/// Tests `codeword` against an analysed image, tier by tier. Each candidate gain counts its
+/// own set of smooth pixels (see [`Analysis::weights`]); its histogram is made once, when the
+/// first candidate with that gain comes up.
 pub fn detect(analysis: &Analysis, grid: &Grid, codeword: &[f32]) -> Detection {
-    let hist = counted_histogram(analysis);
-    detect_in(&hist, grid, codeword)
-}
-
-pub fn detect_in(hist: &FineHistogram, grid: &Grid, codeword: &[f32]) -> Detection {
-    let occupied_groups = group_counts(hist, grid, Tone::IDENTITY)
+    let mut histograms: Vec<(f32, FineHistogram)> = vec![(1.0, counted_histogram(analysis, 1.0))];
+    let occupied_groups = group_counts(&histograms[0].1, grid, Tone::IDENTITY)
         .iter()
         .filter(|c| c.iter().sum::<f64>() >= 100.0)
         .count();
     let mut best: Option<Detection> = None;
     for tier in tiers() {
         let threshold = tier.threshold();
-        let (score, tone) = tier
-            .tones
-            .iter()
-            .map(|&tone| (tone_score(hist, grid, tone, codeword), tone))
-            .fold(
-                (f64::MIN, Tone::IDENTITY),
-                |a, b| if b.0 > a.0 { b } else { a },
-            );
+        let (mut score, mut tone) = (f64::MIN, Tone::IDENTITY);
+        for &candidate in &tier.tones {
+            let index = match histograms.iter().position(|(g, _)| *g == candidate.gain) {
+                Some(index) => index,
+                None => {
+                    let hist = counted_histogram(analysis, candidate.gain);
+                    histograms.push((candidate.gain, hist));
+                    histograms.len() - 1
+                }
+            };
+            let s = tone_score(&histograms[index].1, grid, candidate, codeword);
+            if s > score {
+                (score, tone) = (s, candidate);
+            }
+        }
         let bound = (tier.tones.len() as f64 * (-score * score / 2.0).exp()).min(1.0);
         let detection = Detection {
             matched: score >= threshold,
