@@ -358,7 +358,7 @@ fn cli_mark_and_verify() {
 }
 
 /// False-positive calibration (run by hand: `cargo test --release --test tests calibrate --
-/// --ignored --nocapture`, about 10 minutes): every real/large corpus photo (72), whole and in
+/// --ignored --nocapture`, about 18 minutes): every real/large corpus photo (72), whole and in
 /// 13 variants (3 crops, scales 0.3/0.5/0.75, stretch 1.1, rotations 5 and 20 expanded, a flip,
 /// JPEG 50, brightness +20, contrast 1.2), 1008 unmarked images, each tested against 4 payloads
 /// under 2 keys; prints the highest scores and how many come within 1..4 of the threshold. No
