@@ -316,6 +316,16 @@ fn names_in(dir: &Path) -> Vec<String> {
     names
 }
 
+/// `DIR/in.jpg`: 1024x768, q95, about 100 KB (its outputs are well over 16 KiB).
+fn test_jpeg(dir: &Path) -> PathBuf {
+    let ppm = dir.join("in.ppm");
+    write_pnm(&ppm, 1024, 768, 3, &test_rgb(1024, 768));
+    let input = dir.join("in.jpg");
+    cjpeg(&["-quality", "95"], &ppm, &input);
+    std::fs::remove_file(&ppm).unwrap();
+    input
+}
+
 /// Writes that fail half-way (a file-size limit: `ulimit -f` with SIGXFSZ ignored, so every
 /// write past 16 KiB fails with EFBIG like a full disk would) make shrink and mark fail with the
 /// file named, and leave the destination folder as it was: no output, no temporary file; with
@@ -323,11 +333,7 @@ fn names_in(dir: &Path) -> Vec<String> {
 #[test]
 fn writes_failing_half_way_leave_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
-    let ppm = dir.path().join("in.ppm");
-    write_pnm(&ppm, 1024, 768, 3, &test_rgb(1024, 768));
-    let input = dir.path().join("in.jpg");
-    cjpeg(&["-quality", "95"], &ppm, &input);
-    std::fs::remove_file(&ppm).unwrap();
+    let input = test_jpeg(dir.path());
     let original = std::fs::read(&input).unwrap();
     assert!(original.len() > 64 << 10);
     let out_dir = dir.path().join("out");
@@ -370,10 +376,7 @@ fn writes_failing_half_way_leave_nothing_behind() {
 #[test]
 fn a_full_tmpfs_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
-    let ppm = dir.path().join("in.ppm");
-    write_pnm(&ppm, 1024, 768, 3, &test_rgb(1024, 768));
-    let input = dir.path().join("in.jpg");
-    cjpeg(&["-quality", "95"], &ppm, &input);
+    let input = test_jpeg(dir.path());
     let disk = dir.path().join("disk");
     std::fs::create_dir(&disk).unwrap();
     // $1 = jpgtool, $2 = the mount point, the rest = the command.
