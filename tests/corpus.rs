@@ -11,20 +11,14 @@ use std::time::{Duration, Instant};
 use jpgtool::quality::Family;
 use jpgtool::{Error, Inspection, inspect_file};
 
-use crate::util::require_shared_corpus;
+use crate::util::{require_shared_corpus, sorted_files};
 
 const FOLDERS: [&str; 4] = ["real", "edge", "large", "bad"];
 
 fn corpus_files(root: &Path) -> Vec<(String, PathBuf)> {
     let mut files = Vec::new();
     for folder in FOLDERS {
-        let mut entries: Vec<_> = std::fs::read_dir(root.join(folder))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.is_file())
-            .collect();
-        entries.sort();
-        for path in entries {
+        for path in sorted_files(&root.join(folder)) {
             let name = format!("{folder}/{}", path.file_name().unwrap().to_string_lossy());
             files.push((name, path));
         }

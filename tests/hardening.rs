@@ -4,9 +4,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::util::{cjpeg, jpgtool, require_shared_corpus, test_rgb, write_pnm};
+use crate::util::{cjpeg, jpgtool, require_shared_corpus, sorted_files, test_rgb, write_pnm};
 
 /// Every command gets this long per file (a hang would exceed it by far: the slowest file here
 /// takes about a second).
@@ -16,7 +16,7 @@ const TIME_LIMIT: Duration = Duration::from_secs(60);
 /// timeout. The cap is far above the `--max-memory` given to the commands, so reaching it means
 /// an allocation that escaped the limits (Rust aborts on allocation failure: a signal, below).
 fn run_bounded(args: &[&std::ffi::OsStr], address_space_kib: u64) -> Output {
-    let mut child = Command::new("bash")
+    let child = Command::new("bash")
         .arg("-c")
         .arg(format!("ulimit -v {address_space_kib} && exec \"$@\""))
         .arg("jpgtool")
@@ -27,27 +27,21 @@ fn run_bounded(args: &[&std::ffi::OsStr], address_space_kib: u64) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("bash");
-    let start = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        if start.elapsed() > TIME_LIMIT {
-            child.kill().ok();
+    // Collect the output on another thread: polling `try_wait` without draining the pipes
+    // would stall a child that writes more than a pipe holds.
+    let pid = child.id();
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(child.wait_with_output().unwrap()));
+    match result.recv_timeout(TIME_LIMIT) {
+        Ok(output) => output,
+        Err(_) => {
+            Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status()
+                .ok();
             panic!("jpgtool {args:?} ran over {TIME_LIMIT:?}");
         }
-        std::thread::sleep(Duration::from_millis(5));
     }
-}
-
-fn files_in(corpus: &Path, folder: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus.join(folder))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    files
 }
 
 /// The first line of what the command said, for the outcome table.
@@ -79,7 +73,7 @@ fn bad_and_edge_files_through_every_command() {
     let jobs: Vec<(String, PathBuf)> = ["bad", "edge"]
         .iter()
         .flat_map(|folder| {
-            files_in(&corpus, folder)
+            sorted_files(&corpus.join(folder))
                 .into_iter()
                 .map(move |p| (folder.to_string(), p))
         })

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use jpgtool::Error;
 use jpgtool::shrink::{self, DecodePath, Options, Target};
 
-use crate::util::{cjpeg, jpgtool, require_shared_corpus, test_rgb, write_pnm};
+use crate::util::{cjpeg, jpgtool, require_shared_corpus, sorted_files, test_rgb, write_pnm};
 
 /// Decoded samples, interleaved.
 #[derive(Debug)]
@@ -101,16 +101,9 @@ fn corpus_files(dirs: &[&str]) -> Vec<PathBuf> {
     let Some(corpus) = require_shared_corpus() else {
         return Vec::new();
     };
-    let mut files = Vec::new();
-    for dir in dirs {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(corpus.join(dir))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        entries.sort();
-        files.extend(entries);
-    }
-    files
+    dirs.iter()
+        .flat_map(|dir| sorted_files(&corpus.join(dir)))
+        .collect()
 }
 
 /// Floor on the PSNR of our output against the exact box average of the full-size input, both

@@ -18,6 +18,17 @@ pub fn require_shared_corpus() -> Option<PathBuf> {
     }
 }
 
+/// The files of one folder, sorted by name (subfolders left out).
+pub fn sorted_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files
+}
+
 /// A photo-like RGB test image: smooth gradients plus deterministic texture, so that every
 /// quantizer matters and no table entry is trivially clamped by the content.
 pub fn test_rgb(width: usize, height: usize) -> Vec<u8> {

@@ -9,7 +9,7 @@
 //! candidates (union bound) at budget `a` gets the threshold `sqrt(2 ln(K / a))`.
 
 use super::analysis::Analysis;
-use super::histogram::{FineHistogram, Grid, Tone, group_counts, soft_values, tone_score};
+use super::histogram::{FineHistogram, Grid, Tone, group_counts, tone_score};
 
 /// The false-positive rate the decision is built for, per image and payload.
 pub const FALSE_POSITIVE_RATE: f64 = 1e-8;
@@ -83,11 +83,6 @@ pub struct Detection {
     /// Groups holding at least 100 counted pixels, of `groups`.
     pub occupied_groups: usize,
     pub groups: usize,
-}
-
-/// The soft values of an analysis seen through `tone`.
-pub fn soft_for(hist: &FineHistogram, grid: &Grid, tone: Tone) -> Vec<f32> {
-    soft_values(&group_counts(hist, grid, tone))
 }
 
 /// The histogram of the counted pixels of `analysis` for a candidate contrast `gain`.
