@@ -210,8 +210,8 @@ pub fn tone_score(hist: &FineHistogram, grid: &Grid, tone: Tone, codeword: &[f32
 }
 
 /// Normalised correlation of soft values with a ±1 codeword: `sum(b r) / |r|`. For a codeword
-/// of fair coins independent of the image, `P(score >= t) <= exp(-t^2 / 2)` (Hoeffding), whatever
-/// the soft values are.
+/// of fair coins independent of the image its tail is bounded whatever the soft values are
+/// (see [`super::detect::sign_sum_tail`]).
 pub fn correlation(soft: &[f32], codeword: &[f32]) -> f64 {
     let norm: f64 = soft
         .iter()
@@ -329,11 +329,11 @@ mod tests {
         }
     }
 
-    /// The Hoeffding bound holds for the normalised correlation: over 20000 random codewords
-    /// against fixed, deliberately lopsided soft values, the tail at t = 2 and 3 is below
-    /// exp(-t^2/2).
+    /// The detector's tail bound holds for the normalised correlation: over 20000 random
+    /// codewords against fixed, deliberately lopsided soft values, the tail at t = 2 and 3 is
+    /// below `C Q(t)` (which is below Hoeffding's `exp(-t^2/2)` there).
     #[test]
-    fn correlation_tail_is_within_the_hoeffding_bound() {
+    fn correlation_tail_is_within_the_sign_sum_bound() {
         let key = Key::from_secret(b"tail").unwrap();
         let n = 74;
         let soft: Vec<f32> = (0..n)
@@ -346,7 +346,9 @@ mod tests {
             .collect();
         for t in [2.0f64, 3.0] {
             let tail = scores.iter().filter(|&&s| s >= t).count() as f64 / trials as f64;
-            assert!(tail <= (-t * t / 2.0).exp(), "t {t}: tail {tail}");
+            let bound = super::super::detect::sign_sum_tail(t);
+            assert!(bound < (-t * t / 2.0).exp());
+            assert!(tail <= bound, "t {t}: tail {tail} > {bound}");
         }
     }
 }

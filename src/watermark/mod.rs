@@ -27,7 +27,7 @@ pub use key::{Key, Payload};
 use lowpass::Plane;
 
 /// `mark` refuses to write a mark whose own output scores below this (the "as is" threshold,
-/// 6.15, plus a margin for what attacks take away): a weak mark would fail silently later.
+/// 5.89, plus a margin for what attacks take away): a weak mark would fail silently later.
 pub const REQUIRED_SCORE: f64 = 6.5;
 
 /// The codeword of `payload` under `key`: one ±1 per raw bit of the histogram layer.
