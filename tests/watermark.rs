@@ -203,6 +203,10 @@ fn marked_photos_match_after_attacks() {
             }
         }
     }
+    eprintln!(
+        "{} of {pairs} pairs matched; misses: {failures:?}",
+        pairs - failures.len()
+    );
     assert!(
         failures.len() * 10 <= pairs,
         "{} of {pairs} pairs did not match:\n{}",

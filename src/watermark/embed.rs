@@ -27,13 +27,19 @@ pub struct EmbedSettings {
 }
 
 impl Default for EmbedSettings {
+    /// Measured on the suite's 8 covers (`benches/wm-attack.sh` attacks none, JPEG 50,
+    /// brightness, contrast, scale 0.5, noise, the combo, rot30 crop, crop 25): a gain of 1
+    /// with no guard valley scored 1.3 higher with no attack than gain 1.5 with a 0.25-level
+    /// guard, at 3 dB better PSNR; the groups the old loop gave up on were mostly oscillating,
+    /// not stuck. Ratio 2.5 then spends some of that PSNR. Passes beyond 12 changed the score
+    /// by under 0.1 and cost 40 % more time.
     fn default() -> Self {
         EmbedSettings {
-            target_ratio: 2.0,
-            satisfied_ratio: 1.8,
-            gain: 1.5,
+            target_ratio: 2.5,
+            satisfied_ratio: 2.25,
+            gain: 1.0,
             cap: 5.0,
-            guard: 0.25,
+            guard: 0.0,
             max_passes: 12,
             min_psnr: 44.0,
             min_group_pixels: 100.0,
@@ -278,7 +284,7 @@ mod tests {
         assert!((remap.apply(51.999) - 52.0).abs() < 1e-2);
         let mapped = FineHistogram::new(values.iter().map(|&v| (remap.apply(v), 1.0)));
         let c = group_counts(&mapped, &grid, Tone::IDENTITY)[5];
-        let p = profile([1.0, 1.0], 2.0);
+        let p = profile([1.0, 1.0], s.target_ratio);
         for k in 0..3 {
             assert!(
                 (c[k] / 6000.0 - f64::from(p[k])).abs() < 0.01,

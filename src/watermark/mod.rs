@@ -3,7 +3,7 @@
 //! Layer 1 (this module's histogram layer) writes a keyed pseudo-random codeword of the payload
 //! into the shape of the histogram of the low-pass luma (see [`histogram`]). A histogram does
 //! not depend on where pixels are, so the mark survives rotation, scaling, crops and flips; it
-//! carries 148 raw bits, enough to prove a claimed payload at a false-positive rate of
+//! carries 98 raw bits, enough to prove a claimed payload at a false-positive rate of
 //! 1e-8 ([`detect`]) but not to extract 256 bits blind (that is layer 2's job).
 
 pub mod analysis;
