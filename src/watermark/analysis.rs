@@ -41,17 +41,97 @@ pub fn sigma_for(valid_pixels: usize) -> f32 {
     (SIGMA_AT_ONE_MEGAPIXEL * (valid_pixels as f32 / 1e6).sqrt()).max(0.5)
 }
 
-/// The valid mask (true = usable) and sigma: padding and clipped pixels, grown by 3 sigma,
-/// and a 3-sigma frame at the border are out.
-pub fn valid_mask(luma: &Plane) -> (Vec<bool>, f32, usize) {
+/// The brightest and darkest of R, G and B at each pixel of a colour image. Where a channel
+/// clips, a brightness or contrast change applied to R, G and B (as editors do) no longer moves
+/// luma affinely (a red clipped by 10 levels bends luma by 3), so the detector's tone search
+/// leaves such pixels out, like clipped luma (see [`super::detect::detect`]).
+pub struct ChannelExtremes {
+    pub brightest: Plane,
+    pub darkest: Plane,
+}
+
+impl ChannelExtremes {
+    /// From interleaved R, G, B samples.
+    pub fn from_rgb(width: usize, height: usize, rgb: &[u8]) -> ChannelExtremes {
+        Self::from_pixels(
+            width,
+            height,
+            rgb.chunks_exact(3)
+                .map(|p| [p[0], p[1], p[2]].map(f32::from)),
+        )
+    }
+
+    /// From interleaved JFIF Y, Cb, Cr samples (converted to R, G, B as a decoder would).
+    pub fn from_ycbcr(width: usize, height: usize, ycc: &[u8]) -> ChannelExtremes {
+        Self::from_pixels(
+            width,
+            height,
+            ycc.chunks_exact(3).map(|p| {
+                let (y, cb, cr) = (
+                    f32::from(p[0]),
+                    f32::from(p[1]) - 128.0,
+                    f32::from(p[2]) - 128.0,
+                );
+                [
+                    y + 1.402 * cr,
+                    y - 0.344_136 * cb - 0.714_136 * cr,
+                    y + 1.772 * cb,
+                ]
+                .map(|v| v.clamp(0.0, 255.0))
+            }),
+        )
+    }
+
+    fn from_pixels(
+        width: usize,
+        height: usize,
+        pixels: impl Iterator<Item = [f32; 3]>,
+    ) -> ChannelExtremes {
+        let (mut brightest, mut darkest) = (
+            Vec::with_capacity(width * height),
+            Vec::with_capacity(width * height),
+        );
+        for p in pixels {
+            brightest.push(p[0].max(p[1]).max(p[2]));
+            darkest.push(p[0].min(p[1]).min(p[2]));
+        }
+        ChannelExtremes {
+            brightest: Plane {
+                width,
+                height,
+                data: brightest,
+            },
+            darkest: Plane {
+                width,
+                height,
+                data: darkest,
+            },
+        }
+    }
+}
+
+/// The valid mask (true = usable) and sigma: padding and clipped pixels (luma, or any colour
+/// channel when `extremes` is given), grown by 3 sigma, and a 3-sigma frame at the border are
+/// out.
+pub fn valid_mask(luma: &Plane, extremes: Option<&ChannelExtremes>) -> (Vec<bool>, f32, usize) {
     let (w, h) = (luma.width, luma.height);
     let fine = gaussian_blur(luma, 1.0);
-    let invalid: Vec<bool> = fine
+    let mut invalid: Vec<bool> = fine
         .data
         .iter()
         .map(|&v| v <= DARK || v >= BRIGHT)
         .collect();
+    // Sigma follows the luma-valid area only, so both analyses of one image share it.
     let valid_pixels = invalid.iter().filter(|&&i| !i).count();
+    if let Some(e) =
+        extremes.filter(|e| e.brightest.len() == luma.len() && e.darkest.len() == luma.len())
+    {
+        let brightest = gaussian_blur(&e.brightest, 1.0);
+        let darkest = gaussian_blur(&e.darkest, 1.0);
+        for ((i, &b), &d) in invalid.iter_mut().zip(&brightest.data).zip(&darkest.data) {
+            *i |= b >= BRIGHT || d <= DARK;
+        }
+    }
     let sigma = sigma_for(valid_pixels);
     let margin = (3.0 * sigma).ceil() as usize;
     let grown = dilate(&invalid, w, h, margin);
@@ -93,9 +173,10 @@ pub fn weights<'a>(
         .map(move |(&a, &v)| if v && a < limit { 1.0 } else { 0.0 })
 }
 
-/// The whole analysis of a luma plane (0..=255 scale).
-pub fn analyse(luma: &Plane) -> Analysis {
-    let (valid, sigma, valid_pixels) = valid_mask(luma);
+/// The whole analysis of a luma plane (0..=255 scale), with its colour extremes if it has
+/// colour.
+pub fn analyse(luma: &Plane, extremes: Option<&ChannelExtremes>) -> Analysis {
+    let (valid, sigma, valid_pixels) = valid_mask(luma, extremes);
     let low = gaussian_blur(luma, sigma);
     let activity = activity(&low, sigma);
     Analysis {
@@ -134,7 +215,7 @@ mod tests {
                 200.0
             }
         });
-        let a = analyse(&luma);
+        let a = analyse(&luma, None);
         let margin = (3.0 * a.sigma).ceil() as usize;
         let weight: Vec<f32> = a.weights(1.0).collect();
         let at = |x: usize, y: usize| weight[y * w + x] > 0.0;
@@ -143,5 +224,38 @@ mod tests {
         assert!(!at(170, 60), "texture not counted");
         assert!(!at(80, margin - 1), "frame");
         assert!(a.valid_pixels < w * h && a.valid_pixels >= (w - 42) * h);
+    }
+
+    /// JFIF's YCbCr -> RGB (ITU-T T.871): grey stays grey, and pure red, (255, 0, 0) encoded
+    /// as Y 76.245, Cb 84.972, Cr 255.5 (clamped to 255), decodes to a clipped red channel.
+    #[test]
+    fn channel_extremes_from_ycbcr() {
+        let e = ChannelExtremes::from_ycbcr(2, 1, &[128, 128, 128, 76, 85, 255]);
+        assert_eq!((e.brightest.data[0], e.darkest.data[0]), (128.0, 128.0));
+        assert!(e.brightest.data[1] >= 254.0, "{:?}", e.brightest.data);
+        assert!(e.darkest.data[1] <= 1.0, "{:?}", e.darkest.data);
+    }
+
+    /// A saturated colour whose red channel clips is out of the colour-masked analysis but
+    /// in the luma-only one: its luma (148) is mid-grey.
+    #[test]
+    fn clipped_channels_are_masked_only_when_given() {
+        let (w, h) = (160, 80);
+        let rgb: Vec<u8> = (0..w * h)
+            .flat_map(|i| {
+                if i % w < w / 2 {
+                    [148, 148, 148]
+                } else {
+                    [255, 110, 60]
+                }
+            })
+            .collect();
+        let luma = Plane::from_fn(w, h, |x, _| if x < w / 2 { 148.0 } else { 147.6 });
+        let extremes = ChannelExtremes::from_rgb(w, h, &rgb);
+        let (plain, _, _) = valid_mask(&luma, None);
+        let (masked, _, _) = valid_mask(&luma, Some(&extremes));
+        let at = |mask: &[bool], x: usize| mask[(h / 2) * w + x];
+        assert!(at(&plain, w / 4) && at(&plain, 3 * w / 4));
+        assert!(at(&masked, w / 4) && !at(&masked, 3 * w / 4));
     }
 }

@@ -141,26 +141,54 @@ pub fn counted_histogram(analysis: &Analysis, gain: f32) -> FineHistogram {
 /// Tests `codeword` against an analysed image, tier by tier. Each candidate gain counts its
 /// own set of smooth pixels (see [`Analysis::weights`]); its histogram is made once, when the
 /// first candidate with that gain comes up.
-pub fn detect(analysis: &Analysis, grid: &Grid, codeword: &[f32]) -> Detection {
-    let mut histograms: Vec<(f32, FineHistogram)> = vec![(1.0, counted_histogram(analysis, 1.0))];
-    let occupied_groups = group_counts(&histograms[0].1, grid, Tone::IDENTITY)
+///
+/// The tone tiers look at `colour_masked()`, the analysis that also leaves out pixels with a
+/// clipped colour channel, when the image has colour: brightness and contrast applied to R, G
+/// and B bend luma where a channel clips. (Measured on the suite's covers: 4 of 7 verified
+/// after contrast 1.2 with it, 2 without; brightness +20 6 against 5. Used for every tier it
+/// cost more elsewhere than it gained: the clipped pixels were marked.) It is made only when
+/// the "as is" tier fails.
+pub fn detect(
+    analysis: &Analysis,
+    colour_masked: impl FnOnce() -> Option<Analysis>,
+    grid: &Grid,
+    codeword: &[f32],
+) -> Detection {
+    // Histograms by (view, gain): view 0 is `analysis`, 1 the colour-masked one.
+    let mut histograms: Vec<(usize, f32, FineHistogram)> =
+        vec![(0, 1.0, counted_histogram(analysis, 1.0))];
+    let occupied_groups = group_counts(&histograms[0].2, grid, Tone::IDENTITY)
         .iter()
         .filter(|c| c.iter().sum::<f64>() >= 100.0)
         .count();
+    let mut colour_masked = Some(colour_masked);
+    let mut masked: Option<Analysis> = None;
     let mut best: Option<Detection> = None;
-    for tier in tiers() {
+    for (index, tier) in tiers().into_iter().enumerate() {
+        if index > 0
+            && let Some(make) = colour_masked.take()
+        {
+            masked = make();
+        }
+        let (view, seen) = match &masked {
+            Some(m) if index > 0 => (1, m),
+            _ => (0, analysis),
+        };
         let threshold = tier.threshold();
         let (mut score, mut tone) = (f64::MIN, Tone::IDENTITY);
         for &candidate in &tier.tones {
-            let index = match histograms.iter().position(|(g, _)| *g == candidate.gain) {
-                Some(index) => index,
-                None => {
-                    let hist = counted_histogram(analysis, candidate.gain);
-                    histograms.push((candidate.gain, hist));
-                    histograms.len() - 1
-                }
-            };
-            let s = tone_score(&histograms[index].1, grid, candidate, codeword);
+            let cached = histograms
+                .iter()
+                .position(|(v, g, _)| *v == view && *g == candidate.gain);
+            let index = cached.unwrap_or_else(|| {
+                histograms.push((
+                    view,
+                    candidate.gain,
+                    counted_histogram(seen, candidate.gain),
+                ));
+                histograms.len() - 1
+            });
+            let s = tone_score(&histograms[index].2, grid, candidate, codeword);
             if s > score {
                 (score, tone) = (s, candidate);
             }

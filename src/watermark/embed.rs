@@ -154,7 +154,7 @@ fn remap_for(
 /// Embeds `codeword` (2 signs per group) into `luma`; returns the change to add.
 pub fn embed(luma: &Plane, grid: &Grid, codeword: &[f32], s: &EmbedSettings) -> EmbedOutcome {
     let n = luma.len();
-    let (valid, sigma, _) = valid_mask(luma);
+    let (valid, sigma, _) = valid_mask(luma, None);
     let mut delta = vec![0f32; n];
     let mut states = vec![GroupState::Short; grid.groups];
     let mut history: Vec<Vec<f32>> = vec![Vec::new(); grid.groups];

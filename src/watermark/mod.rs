@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::jpeg::{ColorSpace, Process};
 use crate::limits::Limits;
 use crate::reencode::{self, QualitySource, Source};
+use analysis::ChannelExtremes;
 pub use detect::Detection;
 pub use embed::{EmbedSettings, GroupState};
 use histogram::Grid;
@@ -51,9 +52,23 @@ pub fn mark_luma(
 
 /// Tests whether a luma plane carries `payload` under `key`.
 pub fn verify_luma(luma: &Plane, key: &Key, payload: &Payload) -> Detection {
-    let analysis = analysis::analyse(luma);
+    verify_plane(luma, None, key, payload)
+}
+
+fn verify_plane(
+    luma: &Plane,
+    extremes: Option<&ChannelExtremes>,
+    key: &Key,
+    payload: &Payload,
+) -> Detection {
+    let analysis = analysis::analyse(luma, None);
     let grid = Grid::from_key(key);
-    detect::detect(&analysis, &grid, &codeword(key, payload, &grid))
+    detect::detect(
+        &analysis,
+        || extremes.map(|e| analysis::analyse(luma, Some(e))),
+        &grid,
+        &codeword(key, payload, &grid),
+    )
 }
 
 /// How to mark.
@@ -132,7 +147,12 @@ pub fn mark<R: Read, W: Write>(
             &options.limits,
         )?;
         let written_luma = written.luma()?;
-        let check = verify_luma(&written_luma, key, payload);
+        let check = verify_plane(
+            &written_luma,
+            written.channel_extremes().as_ref(),
+            key,
+            payload,
+        );
         let mut groups = [0usize; 4];
         for g in &outcome.groups {
             groups[match g {
@@ -206,7 +226,7 @@ pub fn verify<R: Read>(
         Ok(VerifyReport {
             width: image.width as u32,
             height: image.height as u32,
-            detection: verify_luma(&luma, key, payload),
+            detection: verify_plane(&luma, image.channel_extremes().as_ref(), key, payload),
             warnings: Warnings::default(),
         })
     })();
@@ -225,8 +245,9 @@ struct Image {
     density: Option<PixelDensity>,
 }
 
-/// Bytes of working memory per pixel while marking: the samples plus about six f32 planes.
-const WORK_BYTES_PER_PIXEL: u64 = 3 + 6 * 4;
+/// Bytes of working memory per pixel while marking or verifying: the samples plus at most
+/// eleven f32 planes (luma, the change, two analyses, the colour extremes).
+const WORK_BYTES_PER_PIXEL: u64 = 3 + 11 * 4;
 
 fn decode<R: Read>(source: Source<R>, limits: &Limits) -> Result<Image> {
     let header = &source.header;
@@ -294,6 +315,23 @@ impl Image {
             height: self.height,
             data,
         })
+    }
+
+    /// The brightest and darkest colour channel per pixel; `None` for grey images.
+    fn channel_extremes(&self) -> Option<ChannelExtremes> {
+        match self.color {
+            ColorSpace::Rgb => Some(ChannelExtremes::from_rgb(
+                self.width,
+                self.height,
+                &self.samples,
+            )),
+            ColorSpace::YCbCr => Some(ChannelExtremes::from_ycbcr(
+                self.width,
+                self.height,
+                &self.samples,
+            )),
+            _ => None,
+        }
     }
 
     /// Adds a luma change: to Y (or grey), or equally to R, G and B.
