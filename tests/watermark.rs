@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use jpgtool::codec::{Decoder, Encoder, EncoderSettings};
 use jpgtool::jpeg::ColorSpace;
 use jpgtool::watermark::lowpass::Plane;
-use jpgtool::watermark::{self, Key, MarkOptions, Payload, verify_luma};
+use jpgtool::watermark::{
+    self, ChannelExtremes, Key, MarkOptions, Payload, verify_luma, verify_planes,
+};
 
 use crate::util::{jpgtool, require_shared_corpus};
 
@@ -362,9 +364,10 @@ fn cli_mark_and_verify() {
 }
 
 /// False-positive calibration (run by hand: `cargo test --release --test tests calibrate --
-/// --ignored --nocapture`, about 18 minutes): every real/large corpus photo (72), whole and in
+/// --ignored --nocapture`, about 25 minutes): every real/large corpus photo (72), whole and in
 /// 13 variants (3 crops, scales 0.3/0.5/0.75, stretch 1.1, rotations 5 and 20 expanded, a flip,
-/// JPEG 50, brightness +20, contrast 1.2), 1008 unmarked images, each tested against 4 payloads
+/// JPEG 50, brightness +20 and contrast 1.2 applied to R, G, B), 1008 unmarked images, each
+/// tested as `verify` tests it (luma and, in colour, the channel extremes) against 4 payloads
 /// under 2 keys; prints the highest scores and how many come within 1..4 of the threshold. No
 /// unmarked image may match.
 #[test]
@@ -401,33 +404,39 @@ fn calibrate_false_positives() {
         if decoder.read_rows(&mut samples).is_err() {
             continue;
         }
-        let luma = Plane {
-            width: w,
-            height: h,
-            data: samples.chunks_exact(c).map(|p| f32::from(p[0])).collect(),
-        };
-        let variants: Vec<Plane> = vec![
-            luma.clone(),
-            crop(&luma, 0, 0, w * 8 / 10, h * 8 / 10),
-            crop(&luma, w / 5, h / 5, w * 8 / 10, h * 8 / 10),
-            crop(&luma, w / 4, 0, w / 2, h / 2),
-            scale(&luma, 0.5, 0.5),
-            scale(&luma, 0.75, 0.75),
-            rotate(&luma, 5.0, true),
-            hflip(&luma),
-            rotate(&luma, 20.0, true),
-            scale(&luma, 1.1, 1.0),
-            scale(&luma, 0.3, 0.3),
-            recompress(&luma, 50),
-            tone(&luma, 1.0, 20.0),
-            contrast(&luma, 1.2),
+        // Y, or Y, Cb, Cr: geometric variants transform every plane; tone variants are made in
+        // R, G, B as editors make them, so channels clip as they would.
+        let planes: Vec<Plane> = (0..c)
+            .map(|i| Plane {
+                width: w,
+                height: h,
+                data: samples.chunks_exact(c).map(|p| f32::from(p[i])).collect(),
+            })
+            .collect();
+        let each = |f: &dyn Fn(&Plane) -> Plane| planes.iter().map(f).collect::<Vec<Plane>>();
+        let variants: Vec<Vec<Plane>> = vec![
+            planes.clone(),
+            each(&|p| crop(p, 0, 0, w * 8 / 10, h * 8 / 10)),
+            each(&|p| crop(p, w / 5, h / 5, w * 8 / 10, h * 8 / 10)),
+            each(&|p| crop(p, w / 4, 0, w / 2, h / 2)),
+            each(&|p| scale(p, 0.5, 0.5)),
+            each(&|p| scale(p, 0.75, 0.75)),
+            each(&|p| rotate(p, 5.0, true)),
+            each(&hflip),
+            each(&|p| rotate(p, 20.0, true)),
+            each(&|p| scale(p, 1.1, 1.0)),
+            each(&|p| scale(p, 0.3, 0.3)),
+            each(&|p| recompress(p, 50)),
+            colour_tone(&planes, 1.0, 20.0),
+            colour_tone(&planes, 1.2, f32::NAN),
         ];
-        for (v, plane) in variants.iter().enumerate() {
+        for (v, planes) in variants.iter().enumerate() {
             images += 1;
+            let extremes = (planes.len() == 3).then(|| extremes_of(planes));
             for (k, key) in keys.iter().enumerate() {
                 for p in 0..4u8 {
                     let payload = Payload([p ^ (v as u8) << 2 ^ (k as u8) << 6; 32]);
-                    let d = verify_luma(plane, key, &payload);
+                    let d = verify_planes(&planes[0], extremes.as_ref(), key, &payload);
                     assert!(
                         !d.matched,
                         "{} variant {v}: false match {d:?}",
@@ -451,6 +460,54 @@ fn calibrate_false_positives() {
     assert!(images >= 1000, "{images} images");
 }
 
+/// The colour extremes of Y, Cb, Cr planes (rounded to 8 bits as a decoder would give them).
+fn extremes_of(planes: &[Plane]) -> ChannelExtremes {
+    let (w, h) = (planes[0].width, planes[0].height);
+    let samples: Vec<u8> = (0..w * h)
+        .flat_map(|i| {
+            planes
+                .iter()
+                .map(move |p| p.data[i].round().clamp(0.0, 255.0) as u8)
+        })
+        .collect();
+    ChannelExtremes::from_ycbcr(w, h, &samples)
+}
+
+/// `gain * c + offset` on R, G and B, clipped and rounded, of Y (grey) or Y, Cb, Cr planes
+/// (JFIF conversions both ways); a NaN offset means Pillow's contrast, about the mean grey.
+fn colour_tone(planes: &[Plane], gain: f32, offset: f32) -> Vec<Plane> {
+    let luma = &planes[0];
+    let mean = luma.data.iter().sum::<f32>() / luma.data.len().max(1) as f32;
+    let offset = if offset.is_nan() {
+        (1.0 - gain) * mean
+    } else {
+        offset
+    };
+    if planes.len() == 1 {
+        return vec![tone(luma, gain, offset)];
+    }
+    let edit = |v: f32| (gain * v + offset).round().clamp(0.0, 255.0);
+    let mut out: Vec<Plane> = planes.to_vec();
+    for i in 0..luma.data.len() {
+        let (y, cb, cr) = (
+            planes[0].data[i],
+            planes[1].data[i] - 128.0,
+            planes[2].data[i] - 128.0,
+        );
+        let rgb = [
+            y + 1.402 * cr,
+            y - 0.344_136 * cb - 0.714_136 * cr,
+            y + 1.772 * cb,
+        ]
+        .map(|v| edit(v.round().clamp(0.0, 255.0)));
+        let [r, g, b] = rgb;
+        out[0].data[i] = 0.299 * r + 0.587 * g + 0.114 * b;
+        out[1].data[i] = 128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b;
+        out[2].data[i] = 128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b;
+    }
+    out
+}
+
 /// `gain * v + offset`, clipped to 0..=255 and rounded (brightness +20 is `tone(p, 1, 20)`).
 fn tone(p: &Plane, gain: f32, offset: f32) -> Plane {
     Plane {
@@ -462,10 +519,4 @@ fn tone(p: &Plane, gain: f32, offset: f32) -> Plane {
             .map(|&v| (gain * v + offset).round().clamp(0.0, 255.0))
             .collect(),
     }
-}
-
-/// Pillow's contrast enhancement: about the mean grey.
-fn contrast(p: &Plane, factor: f32) -> Plane {
-    let mean = p.data.iter().sum::<f32>() / p.data.len().max(1) as f32;
-    tone(p, factor, (1.0 - factor) * mean)
 }

@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::jpeg::{ColorSpace, Process};
 use crate::limits::Limits;
 use crate::reencode::{self, QualitySource, Source};
-use analysis::ChannelExtremes;
+pub use analysis::ChannelExtremes;
 pub use detect::Detection;
 pub use embed::{EmbedSettings, GroupState};
 use histogram::Grid;
@@ -52,10 +52,12 @@ pub fn mark_luma(
 
 /// Tests whether a luma plane carries `payload` under `key`.
 pub fn verify_luma(luma: &Plane, key: &Key, payload: &Payload) -> Detection {
-    verify_plane(luma, None, key, payload)
+    verify_planes(luma, None, key, payload)
 }
 
-fn verify_plane(
+/// Tests whether a luma plane carries `payload` under `key`; `extremes`, the colour image's
+/// brightest and darkest channels, lets the tone search leave out channel-clipped pixels.
+pub fn verify_planes(
     luma: &Plane,
     extremes: Option<&ChannelExtremes>,
     key: &Key,
@@ -147,7 +149,7 @@ pub fn mark<R: Read, W: Write>(
             &options.limits,
         )?;
         let written_luma = written.luma()?;
-        let check = verify_plane(
+        let check = verify_planes(
             &written_luma,
             written.channel_extremes().as_ref(),
             key,
@@ -226,7 +228,7 @@ pub fn verify<R: Read>(
         Ok(VerifyReport {
             width: image.width as u32,
             height: image.height as u32,
-            detection: verify_plane(&luma, image.channel_extremes().as_ref(), key, payload),
+            detection: verify_planes(&luma, image.channel_extremes().as_ref(), key, payload),
             warnings: Warnings::default(),
         })
     })();
