@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use crate::util::{cjpeg, jpgtool, require_shared_corpus, sorted_files, test_rgb, write_pnm};
+use crate::util::{
+    assert_success, cjpeg, jpgtool, require_shared_corpus, sorted_files, test_rgb, write_pnm,
+};
 
 /// Every command gets this long per file (a hang would exceed it by far: the slowest file here
 /// takes about a second).
@@ -275,11 +277,7 @@ fn too_many_scans_are_refused_before_libjpeg_spends_a_pass_on_each() {
         .arg(&output)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(output.is_file());
 }
 

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use jpgtool::Error;
 use jpgtool::shrink::{self, DecodePath, Options, Target};
 
-use crate::util::{cjpeg, jpgtool, require_shared_corpus, sorted_files, test_rgb, write_pnm};
+use crate::util::{
+    assert_success, cjpeg, jpgtool, require_shared_corpus, sorted_files, test_rgb, write_pnm,
+};
 
 /// Decoded samples, interleaved.
 #[derive(Debug)]
@@ -465,11 +467,7 @@ fn cli_never_writes_over_its_input_and_in_place_is_atomic() {
         .arg(&input)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let header = jpgtool::jpeg::read_header(&std::fs::read(&input).unwrap()[..]).unwrap();
     assert_eq!((header.frame.width, header.frame.height), (80, 60));
     assert_no_temp_files(dir.path());
@@ -714,11 +712,7 @@ fn cli_writes_to_stdout_with_dash() {
         .arg(&path)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let header = jpgtool::jpeg::read_header(&out.stdout[..]).unwrap();
     assert_eq!((header.frame.width, header.frame.height), (57, 38));
 }

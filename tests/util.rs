@@ -69,6 +69,15 @@ pub fn cjpeg(args: &[&str], input: &Path, output: &Path) {
     assert!(status.success(), "cjpeg {args:?} failed");
 }
 
+/// Fails the test with the command's stderr unless it exited 0.
+pub fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The jpgtool binary built for these tests.
 pub fn jpgtool() -> Command {
     Command::new(env!("CARGO_BIN_EXE_jpgtool"))

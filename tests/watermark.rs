@@ -11,7 +11,7 @@ use jpgtool::watermark::{
     self, ChannelExtremes, Key, MarkOptions, Payload, verify_luma, verify_planes,
 };
 
-use crate::util::{jpgtool, require_shared_corpus};
+use crate::util::{assert_success, jpgtool, require_shared_corpus};
 
 /// Camera photos of 1.2-3 MP from different makers (shared corpus, `real/`).
 const COVERS: &[&str] = &[
@@ -303,7 +303,7 @@ fn cli_mark_and_verify() {
         "--payload",
         hex,
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_success(&o);
     assert!(String::from_utf8_lossy(&o.stdout).contains("PSNR"));
     let o = run(&[
         "verify",
