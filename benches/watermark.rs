@@ -71,8 +71,9 @@ fn watermark(c: &mut Criterion) {
         group.bench_function(format!("verify_unmarked/{name}"), |b| {
             b.iter(|| {
                 one_core.install(|| {
-                    let report = verify(&photo[..], &key, &payload, &VerifyOptions::default());
-                    assert!(!report.unwrap().detection.matched);
+                    let report =
+                        verify(&photo[..], &key, Some(&payload), &VerifyOptions::default());
+                    assert_eq!(report.unwrap().confirmed_by(&payload), None);
                 })
             })
         });
@@ -81,8 +82,9 @@ fn watermark(c: &mut Criterion) {
             group.bench_function(format!("verify_marked/{name}"), |b| {
                 b.iter(|| {
                     one_core.install(|| {
-                        let report = verify(&marked[..], &key, &payload, &VerifyOptions::default());
-                        assert!(report.unwrap().detection.matched);
+                        let report =
+                            verify(&marked[..], &key, Some(&payload), &VerifyOptions::default());
+                        assert!(report.unwrap().confirmed_by(&payload).is_some());
                     })
                 })
             });

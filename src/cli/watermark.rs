@@ -11,7 +11,7 @@ use serde_json::json;
 use super::limits::LimitArgs;
 use super::{EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE};
 use jpgtool::atomic::write_atomically;
-use jpgtool::watermark::{self, Detection, Key, MarkOptions, Payload, VerifyOptions};
+use jpgtool::watermark::{self, Key, Layer, MarkOptions, Payload, VerifyOptions, VerifyReport};
 
 /// Largest key file read (a key, not a data file).
 const MAX_KEY_FILE: u64 = 1 << 20;
@@ -186,23 +186,38 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
             "margin": round2(report.margin()),
             "groups_shaped": report.groups[0],
             "groups_occupied": report.check.occupied_groups,
+            "histogram_layer": report.histogram_holds(),
+            "payload_layer": report.payload_layer_holds(),
+            "pilot_score": round2(f64::from(report.extraction.pilot_score)),
             "warnings": report.warnings.count,
         });
         writeln!(out, "{line}")?;
     } else {
         writeln!(
             out,
-            "{} -> {}: marked, PSNR {:.1} dB (luma), score {:.2} (match threshold {:.2}, margin {:.2}), \
-             {} of {} groups shaped, q{}",
+            "{} -> {}: marked, PSNR {:.1} dB (luma), q{}; histogram layer {}: score {:.2} \
+             (match threshold {:.2}, margin {:.2}), {} of {} groups shaped; payload layer {} \
+             (pilot score {:.1})",
             name(),
             output.display(),
             report.psnr,
+            report.quality,
+            if report.histogram_holds() {
+                "holds"
+            } else {
+                "too weak"
+            },
             report.check.score,
             report.check.threshold,
             report.margin(),
             report.groups[0],
             report.check.groups,
-            report.quality
+            if report.payload_layer_holds() {
+                "reads back"
+            } else {
+                "does not read back"
+            },
+            report.extraction.pilot_score,
         )?;
     }
     Ok(ExitCode::from(EXIT_OK))
@@ -210,12 +225,7 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
 
 pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let key = args.key.key()?;
-    let Some(payload) = args.payload.payload()? else {
-        bail!(
-            "blind extraction (verify without --payload) is not implemented yet: this version can \
-             only check a claimed payload; give it with --payload HEX64 or --text S"
-        );
-    };
+    let claimed = args.payload.payload()?;
     let options = VerifyOptions {
         limits: args.limits.limits(),
         strict: args.strict,
@@ -223,14 +233,18 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let (mut any_error, mut any_miss) = (false, false);
     let mut out = io::stdout().lock();
     for path in &args.inputs {
-        let result = File::open(path)
-            .map_err(jpgtool::Error::Io)
-            .and_then(|f| watermark::verify(io::BufReader::new(f), &key, &payload, &options));
+        let result = File::open(path).map_err(jpgtool::Error::Io).and_then(|f| {
+            watermark::verify(io::BufReader::new(f), &key, claimed.as_ref(), &options)
+        });
         match result {
             Ok(report) => {
                 warn_damaged(path, &report.warnings);
-                any_miss |= !report.detection.matched;
-                print_verdict(&mut out, path, &report.detection, args.json)?;
+                let found = match &claimed {
+                    Some(payload) => report.confirmed_by(payload).is_some(),
+                    None => report.extracted().is_some(),
+                };
+                any_miss |= !found;
+                print_verdict(&mut out, path, &report, claimed.as_ref(), args.json)?;
             }
             Err(err) => {
                 any_error = true;
@@ -251,47 +265,80 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }))
 }
 
+/// One line per file: "match"/"no match" for a claimed payload, "found"/"not found" blind.
 fn print_verdict(
     out: &mut impl Write,
     path: &Path,
-    d: &Detection,
+    report: &VerifyReport,
+    claimed: Option<&Payload>,
     json: bool,
 ) -> anyhow::Result<()> {
+    let extraction = report.extraction.as_ref();
     if json {
-        let line = json!({
+        let mut line = json!({
             "input": path.display().to_string(),
             "ok": true,
-            "match": d.matched,
-            "layer": "histogram",
-            "score": round2(d.score),
-            "threshold": round2(d.threshold),
-            "false_positive_bound": d.false_positive_bound,
-            "search": d.tier,
-            "tone_gain": d.tone.gain,
-            "tone_offset": d.tone.offset,
-            "groups_occupied": d.occupied_groups,
         });
+        if let Some(payload) = claimed {
+            let layer = report.confirmed_by(payload);
+            line["match"] = json!(layer.is_some());
+            line["layer"] = json!(layer.map(Layer::name));
+        } else {
+            line["found"] = json!(report.extracted().is_some());
+            line["payload"] = json!(report.extracted().map(|p| p.to_hex()));
+        }
+        if let Some(d) = &report.detection {
+            line["score"] = json!(round2(d.score));
+            line["threshold"] = json!(round2(d.threshold));
+            line["false_positive_bound"] = json!(d.false_positive_bound);
+            line["search"] = json!(d.tier);
+            line["tone_gain"] = json!(d.tone.gain);
+            line["tone_offset"] = json!(d.tone.offset);
+            line["groups_occupied"] = json!(d.occupied_groups);
+        }
+        if let Some(e) = extraction {
+            line["pilot_score"] = json!(round2(f64::from(e.pilot_score)));
+            line["lattice"] = json!(e.lattice.map(|l| [l.u, l.v]));
+        }
         writeln!(out, "{line}")?;
-    } else if d.matched {
-        writeln!(
-            out,
-            "{}: match (score {:.2} >= {:.2}, {}; false-positive probability <= {:.1e})",
-            path.display(),
-            d.score,
-            d.threshold,
-            d.tier,
-            d.false_positive_bound
-        )?;
-    } else {
-        writeln!(
-            out,
-            "{}: no match (best score {:.2}, needs {:.2}; {} of {} groups occupied)",
-            path.display(),
-            d.score,
-            d.threshold,
-            d.occupied_groups,
-            d.groups
-        )?;
+        return Ok(());
+    }
+    let path = path.display();
+    match claimed {
+        Some(payload) => match (report.confirmed_by(payload), &report.detection) {
+            (Some(Layer::Histogram), Some(d)) => writeln!(
+                out,
+                "{path}: match (histogram layer: score {:.2} >= {:.2}, {}; false-positive \
+                 probability <= {:.1e})",
+                d.score, d.threshold, d.tier, d.false_positive_bound
+            )?,
+            (Some(_), _) => writeln!(
+                out,
+                "{path}: match (payload layer: the payload and its keyed tag read back; \
+                 false-positive probability <= {:.1e})",
+                watermark::periodic::FALSE_POSITIVE_BOUND
+            )?,
+            (None, detection) => writeln!(
+                out,
+                "{path}: no match ({}; {})",
+                detection.as_ref().map_or(String::new(), |d| format!(
+                    "histogram layer: best score {:.2}, needs {:.2}, {} of {} groups occupied",
+                    d.score, d.threshold, d.occupied_groups, d.groups
+                )),
+                match extraction.and_then(|e| e.payload) {
+                    Some(_) => "payload layer: another payload".to_string(),
+                    None => "payload layer: nothing read back".to_string(),
+                }
+            )?,
+        },
+        None => match report.extracted() {
+            Some(payload) => writeln!(out, "{path}: found {}", payload.to_hex())?,
+            None => writeln!(
+                out,
+                "{path}: not found (best pilot score {:.1})",
+                extraction.map_or(0.0, |e| e.pilot_score)
+            )?,
+        },
     }
     Ok(())
 }

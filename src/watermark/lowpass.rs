@@ -21,7 +21,7 @@ impl Plane {
         }
     }
 
-    pub fn from_fn(width: usize, height: usize, f: impl Fn(usize, usize) -> f32) -> Plane {
+    pub fn from_fn(width: usize, height: usize, mut f: impl FnMut(usize, usize) -> f32) -> Plane {
         let mut data = Vec::with_capacity(width * height);
         for y in 0..height {
             for x in 0..width {

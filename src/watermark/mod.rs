@@ -8,10 +8,13 @@
 
 pub mod analysis;
 pub mod detect;
+pub mod ecc;
 pub mod embed;
 pub mod histogram;
 pub mod key;
 pub mod lowpass;
+pub mod periodic;
+pub mod sync;
 
 use std::io::{Read, Write};
 
@@ -26,6 +29,7 @@ pub use embed::{EmbedSettings, GroupState};
 use histogram::Grid;
 pub use key::{Key, Payload};
 use lowpass::Plane;
+pub use periodic::{Extraction, PatternSettings};
 
 /// `mark` refuses to write a mark whose own output scores below this (the "as is" threshold,
 /// 5.89, plus a margin for what attacks take away): a weak mark would fail silently later.
@@ -82,6 +86,8 @@ pub struct MarkOptions {
     /// Fail on the first libjpeg warning (corrupt or truncated input). Default: false.
     pub strict: bool,
     pub embed: EmbedSettings,
+    /// Layer 2's strength.
+    pub pattern: PatternSettings,
 }
 
 /// What `mark` did.
@@ -95,6 +101,8 @@ pub struct MarkReport {
     pub psnr: f64,
     /// The written file, verified as `verify` would ("as is" tier).
     pub check: Detection,
+    /// The written file through layer 2's blind extraction.
+    pub extraction: Extraction,
     /// Groups by outcome: satisfied, short, given up, empty.
     pub groups: [usize; 4],
     pub passes: usize,
@@ -105,6 +113,16 @@ impl MarkReport {
     /// Score above the "as is" threshold.
     pub fn margin(&self) -> f64 {
         self.check.score - self.check.threshold
+    }
+
+    /// Whether layer 1 holds with margin in the written file.
+    pub fn histogram_holds(&self) -> bool {
+        self.check.tier == "as is" && self.check.score >= REQUIRED_SCORE
+    }
+
+    /// Whether layer 2 gives the payload back from the written file.
+    pub fn payload_layer_holds(&self) -> bool {
+        self.extraction.payload.is_some()
     }
 }
 
@@ -127,8 +145,21 @@ pub fn mark<R: Read, W: Write>(
         let markers = source.kept_markers((w.into(), h.into()));
         let mut image = decode(source, &options.limits)?;
         let luma = image.luma()?;
-        let outcome = mark_luma(&luma, key, payload, &options.embed);
-        image.add_to_luma(&outcome.delta);
+        // Layer 2's pattern first: layer 1's closed loop then measures (and shapes) the
+        // histogram of the image that carries it.
+        let mut delta = periodic::pattern(&luma, key, payload, &options.pattern);
+        let with_pattern = Plane {
+            data: luma.data.iter().zip(&delta).map(|(l, d)| l + d).collect(),
+            ..luma.clone()
+        };
+        let outcome = mark_luma(&with_pattern, key, payload, &options.embed);
+        drop(with_pattern);
+        delta
+            .iter_mut()
+            .zip(&outcome.delta)
+            .for_each(|(d, h)| *d += h);
+        image.add_to_luma(&delta);
+        drop(delta);
         let settings = EncoderSettings {
             width: image.width,
             height: image.height,
@@ -151,6 +182,7 @@ pub fn mark<R: Read, W: Write>(
         let written_luma = written.luma()?;
         // Only the "as is" tier counts here, and it does not use the colour mask.
         let check = verify_luma(&written_luma, key, payload);
+        let extraction = periodic::extract(&written_luma, key);
         let mut groups = [0usize; 4];
         for g in &outcome.groups {
             groups[match g {
@@ -160,11 +192,13 @@ pub fn mark<R: Read, W: Write>(
                 GroupState::Empty => 3,
             }] += 1;
         }
-        if check.tier != "as is" || check.score < REQUIRED_SCORE {
+        let histogram_holds = check.tier == "as is" && check.score >= REQUIRED_SCORE;
+        if !histogram_holds && extraction.payload != Some(*payload) {
             return Err(Error::CannotMark(format!(
-                "the mark scores {:.2} in its own output, below the required {REQUIRED_SCORE:.1} \
-                 ({} of {} grey-level groups hold enough smooth pixels, {} reached their \
-                 shape): the image is too small, too flat, too busy or too dark/bright",
+                "neither layer holds in the marked output: the histogram mark scores {:.2}, \
+                 below the required {REQUIRED_SCORE:.1} ({} of {} grey-level groups hold enough \
+                 smooth pixels, {} reached their shape), and the payload pattern cannot be \
+                 read back: the image is too small, too flat, too busy or too dark/bright",
                 check.score,
                 check.occupied_groups,
                 outcome.groups.len(),
@@ -180,6 +214,7 @@ pub fn mark<R: Read, W: Write>(
                 quality_source,
                 psnr: psnr(&luma, &written_luma),
                 check,
+                extraction,
                 groups,
                 passes: outcome.passes,
                 warnings: Warnings::default(),
@@ -200,20 +235,64 @@ pub struct VerifyOptions {
     pub strict: bool,
 }
 
+/// Which layer confirmed a payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    /// Layer 1, the histogram shape (claimed payloads only).
+    Histogram,
+    /// Layer 2, the periodic payload pattern.
+    Pattern,
+}
+
+impl Layer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Histogram => "histogram",
+            Layer::Pattern => "pattern",
+        }
+    }
+}
+
 /// What `verify` found.
 #[derive(Debug, Clone)]
 pub struct VerifyReport {
     pub width: u32,
     pub height: u32,
-    pub detection: Detection,
+    /// Layer 1's test of the claimed payload (`None` for blind extraction).
+    pub detection: Option<Detection>,
+    /// Layer 2's blind extraction (`None` when layer 1 already matched the claimed payload).
+    pub extraction: Option<Extraction>,
     pub warnings: Warnings,
 }
 
-/// Reads a JPEG and tests whether it carries `payload` under `key`.
+impl VerifyReport {
+    /// The layer that confirms `claimed`, if any.
+    pub fn confirmed_by(&self, claimed: &Payload) -> Option<Layer> {
+        if self.detection.as_ref().is_some_and(|d| d.matched) {
+            Some(Layer::Histogram)
+        } else if self
+            .extraction
+            .as_ref()
+            .is_some_and(|e| e.payload.as_ref() == Some(claimed))
+        {
+            Some(Layer::Pattern)
+        } else {
+            None
+        }
+    }
+
+    /// The payload layer 2 extracted, if any.
+    pub fn extracted(&self) -> Option<Payload> {
+        self.extraction.as_ref().and_then(|e| e.payload)
+    }
+}
+
+/// Reads a JPEG and tests whether it carries `claimed` under `key` (either layer), or with
+/// `claimed` `None` extracts the payload blind (layer 2).
 pub fn verify<R: Read>(
     input: R,
     key: &Key,
-    payload: &Payload,
+    claimed: Option<&Payload>,
     options: &VerifyOptions,
 ) -> Result<VerifyReport> {
     codec::begin_file(options.strict);
@@ -221,10 +300,18 @@ pub fn verify<R: Read>(
         let source = reencode::read_source(input, &options.limits)?;
         let image = decode(source, &options.limits)?;
         let luma = image.luma()?;
+        let detection = claimed
+            .map(|payload| verify_planes(&luma, image.channel_extremes().as_ref(), key, payload));
+        let extraction = if detection.as_ref().is_some_and(|d| d.matched) {
+            None
+        } else {
+            Some(periodic::extract(&luma, key))
+        };
         Ok(VerifyReport {
             width: image.width as u32,
             height: image.height as u32,
-            detection: verify_planes(&luma, image.channel_extremes().as_ref(), key, payload),
+            detection,
+            extraction,
             warnings: Warnings::default(),
         })
     })();

@@ -1,0 +1,441 @@
+//! Layer 2, the payload layer: the whole 32-byte payload, blind, after rotation, scaling,
+//! stretching, crops and flips.
+//!
+//! The payload and a keyed tag are convolutionally coded ([`super::ecc`]) and spread over a
+//! keyed tile of 64 x 64 cells, each cell one sample of the level-1 Haar approximation band
+//! (2 x 2 pixels). A quarter of the cells are pilots with known keyed signs; every other cell
+//! carries one coded bit times a keyed sign, each coded bit in three or four cells. The tile
+//! is repeated over the whole image, its amplitude following local texture (flat areas get
+//! the least).
+//!
+//! The detector high-passes and whitens luma, finds the repetition lattice in its
+//! autocorrelation ([`super::sync`]), folds every pixel into one tile through the inverse of
+//! the lattice's map, finds the tile's phase and symmetry by correlating with the pilots, and
+//! soft-decodes the few best candidates. It reports a payload only when the tag verifies: the
+//! tag is 48 bits and at most [`MAX_CANDIDATES`] candidates are decoded, so a wrong payload
+//! comes out with probability under 2^-45 per image.
+
+use rustfft::num_complex::Complex32;
+
+use super::ecc;
+use super::key::{self, Key, Payload};
+use super::lowpass::{Plane, gaussian_blur};
+use super::sync::{self, Fft2, Lattice};
+
+/// Pixels per cell side: one sample of the level-1 Haar approximation band.
+pub const CELL: usize = 2;
+pub const TILE_CELLS: usize = 64;
+/// Tile side in pixels.
+pub const TILE: usize = CELL * TILE_CELLS;
+const CELLS: usize = TILE_CELLS * TILE_CELLS;
+pub const PILOT_CELLS: usize = CELLS / 4;
+/// Bytes of the keyed tag appended to the payload.
+pub const TAG_BYTES: usize = 6;
+pub const MESSAGE_BITS: usize = 8 * (32 + TAG_BYTES);
+pub const CODED_BITS: usize = ecc::coded_len(MESSAGE_BITS);
+/// (Lattice, symmetry, phase) candidates decoded at most; each costs one bit of the tag.
+pub const MAX_CANDIDATES: usize = 8;
+/// Chance that an image without this key's mark yields a payload whose tag verifies: each
+/// decoded candidate's 48-bit tag matches with probability 2^-48.
+pub const FALSE_POSITIVE_BOUND: f64 = MAX_CANDIDATES as f64 / (1u64 << (8 * TAG_BYTES)) as f64;
+/// Lattices taken from the autocorrelation besides the unchanged one.
+const LATTICES: usize = 3;
+
+/// The keyed roles of the tile's cells.
+pub struct Layout {
+    /// Pilot sign per cell, 0 for data cells.
+    pilot: Vec<f32>,
+    /// Coded bit carried per cell (data cells only).
+    bit: Vec<u16>,
+    /// Spreading sign per cell (data cells only).
+    sign: Vec<f32>,
+}
+
+impl Layout {
+    pub fn from_key(key: &Key) -> Layout {
+        let mut rng = key.stream("payload tile", b"");
+        let mut order: Vec<usize> = (0..CELLS).collect();
+        for i in (1..CELLS).rev() {
+            let j = (key::unit(&mut rng) * (i + 1) as f64) as usize;
+            order.swap(i, j.min(i));
+        }
+        let pilot_signs = key::signs(&mut key.stream("payload pilots", b""), PILOT_CELLS);
+        let data_signs = key::signs(&mut key.stream("payload spread", b""), CELLS);
+        let mut layout = Layout {
+            pilot: vec![0.0; CELLS],
+            bit: vec![0; CELLS],
+            sign: vec![0.0; CELLS],
+        };
+        for (rank, &cell) in order.iter().enumerate() {
+            if rank < PILOT_CELLS {
+                layout.pilot[cell] = pilot_signs[rank];
+            } else {
+                let k = rank - PILOT_CELLS;
+                layout.bit[cell] = (k % CODED_BITS) as u16;
+                layout.sign[cell] = data_signs[k];
+            }
+        }
+        layout
+    }
+
+    /// The ±1 value of every cell for a coded message.
+    pub fn cells(&self, coded: &[bool]) -> Vec<f32> {
+        (0..CELLS)
+            .map(|c| {
+                if self.pilot[c] != 0.0 {
+                    self.pilot[c]
+                } else if coded[usize::from(self.bit[c])] {
+                    self.sign[c]
+                } else {
+                    -self.sign[c]
+                }
+            })
+            .collect()
+    }
+}
+
+/// The keyed tag of `payload`: an HKDF-SHA256 (HMAC) output, so only the key holder can make
+/// one that verifies.
+pub fn tag(key: &Key, payload: &Payload) -> [u8; TAG_BYTES] {
+    let full = key.sub_key("payload tag", &payload.0);
+    std::array::from_fn(|i| full[i])
+}
+
+/// Payload and tag as bits, most significant first.
+pub fn message(key: &Key, payload: &Payload) -> Vec<bool> {
+    payload
+        .0
+        .iter()
+        .chain(&tag(key, payload))
+        .flat_map(|&byte| (0..8).rev().map(move |b| byte >> b & 1 == 1))
+        .collect()
+}
+
+/// How strong the pattern is.
+#[derive(Debug, Clone, Copy)]
+pub struct PatternSettings {
+    /// Amplitude in flat areas, grey levels.
+    pub flat: f32,
+    /// Extra amplitude per grey level of local texture (RMS of fine detail).
+    pub slope: f32,
+    /// Largest amplitude.
+    pub max: f32,
+}
+
+impl Default for PatternSettings {
+    fn default() -> Self {
+        PatternSettings {
+            flat: 1.0,
+            slope: 0.3,
+            max: 5.0,
+        }
+    }
+}
+
+/// Local RMS of fine detail (luma minus its 1-pixel low-pass), averaged over a few pixels.
+fn texture(luma: &Plane) -> Plane {
+    let low = gaussian_blur(luma, 1.0);
+    let mut energy = luma.clone();
+    for (e, l) in energy.data.iter_mut().zip(&low.data) {
+        *e = (*e - l) * (*e - l);
+    }
+    let mut rms = gaussian_blur(&energy, 2.0);
+    rms.data.iter_mut().for_each(|v| *v = v.sqrt());
+    rms
+}
+
+/// The payload pattern to add to `luma`.
+pub fn pattern(luma: &Plane, key: &Key, payload: &Payload, s: &PatternSettings) -> Vec<f32> {
+    let cells = Layout::from_key(key).cells(&ecc::encode(&message(key, payload)));
+    let texture = texture(luma);
+    let w = luma.width;
+    texture
+        .data
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| {
+            let (x, y) = (i % w, i / w);
+            let cell = (y / CELL % TILE_CELLS) * TILE_CELLS + x / CELL % TILE_CELLS;
+            (s.flat + s.slope * t).min(s.max) * cells[cell]
+        })
+        .collect()
+}
+
+/// What the blind extraction found.
+#[derive(Debug, Clone)]
+pub struct Extraction {
+    /// The payload, only when its tag verified.
+    pub payload: Option<Payload>,
+    /// The lattice of the best candidate (pixels per tile along the image's axes).
+    pub lattice: Option<Lattice>,
+    /// The best candidate's pilot correlation over its spread (a z-score).
+    pub pilot_score: f32,
+    /// Candidates decoded.
+    pub candidates: usize,
+}
+
+/// High-passed luma divided by its local RMS: the host image becomes roughly white, so the
+/// pattern's correlation is not drowned by edges.
+#[doc(hidden)]
+pub fn debug_residual(luma: &Plane) -> Plane {
+    whitened_residual(luma)
+}
+
+fn whitened_residual(luma: &Plane) -> Plane {
+    let low = gaussian_blur(luma, 1.5);
+    let mut residual = luma.clone();
+    for (r, l) in residual.data.iter_mut().zip(&low.data) {
+        *r -= l;
+    }
+    let mut energy = residual.clone();
+    energy.data.iter_mut().for_each(|v| *v *= *v);
+    let local = gaussian_blur(&energy, 4.0);
+    for (r, e) in residual.data.iter_mut().zip(&local.data) {
+        *r /= e.sqrt() + 1.0;
+    }
+    residual
+}
+
+/// Folds every pixel of `residual` into one tile (pixels of the original tile) through the
+/// inverse of `lattice`'s map: the mean residual per tile pixel.
+fn fold(residual: &Plane, lattice: &Lattice) -> Vec<f32> {
+    let t = TILE as f32;
+    // Image pixel p = M q with M's columns u / TILE, v / TILE; q = M^-1 p.
+    let (a, b, c, d) = (
+        lattice.u[0] / t,
+        lattice.v[0] / t,
+        lattice.u[1] / t,
+        lattice.v[1] / t,
+    );
+    let det = a * d - b * c;
+    let inv = [d / det, -b / det, -c / det, a / det];
+    let mut sum = vec![0f32; TILE * TILE];
+    let mut count = vec![0u32; TILE * TILE];
+    let w = residual.width;
+    for (y, row) in residual.data.chunks_exact(w.max(1)).enumerate() {
+        let py = y as f64 + 0.5;
+        for (x, &r) in row.iter().enumerate() {
+            let px = x as f64 + 0.5;
+            let qx = f64::from(inv[0]) * px + f64::from(inv[1]) * py;
+            let qy = f64::from(inv[2]) * px + f64::from(inv[3]) * py;
+            let ix = (qx.floor() as i64).rem_euclid(TILE as i64) as usize;
+            let iy = (qy.floor() as i64).rem_euclid(TILE as i64) as usize;
+            sum[iy * TILE + ix] += r;
+            count[iy * TILE + ix] += 1;
+        }
+    }
+    sum.iter()
+        .zip(&count)
+        .map(|(&s, &n)| if n == 0 { 0.0 } else { s / n as f32 })
+        .collect()
+}
+
+/// The tile seen through one of the square's eight symmetries.
+fn symmetry(tile: &[f32], which: usize) -> Vec<f32> {
+    let (swap, flip_x, flip_y) = (which & 1 == 1, which & 2 == 2, which & 4 == 4);
+    let mut out = vec![0f32; TILE * TILE];
+    for y in 0..TILE {
+        for x in 0..TILE {
+            let (mut sx, mut sy) = if swap { (y, x) } else { (x, y) };
+            if flip_x {
+                sx = TILE - 1 - sx;
+            }
+            if flip_y {
+                sy = TILE - 1 - sy;
+            }
+            out[y * TILE + x] = tile[sy * TILE + sx];
+        }
+    }
+    out
+}
+
+/// A decodable hypothesis: the folded tile under one symmetry, shifted by `shift` pixels.
+struct Candidate {
+    score: f32,
+    lattice: usize,
+    tile: Vec<f32>,
+    shift: (usize, usize),
+}
+
+/// Circular correlation of `tile` with the pilot pattern over every shift: the best shift and
+/// its z-score.
+fn pilot_phase(
+    tile: &[f32],
+    pilot_spectrum: &[Complex32],
+    forward: &Fft2,
+    inverse: &Fft2,
+) -> ((usize, usize), f32) {
+    let mut buffer: Vec<Complex32> = tile.iter().map(|&v| Complex32::new(v, 0.0)).collect();
+    forward.process(&mut buffer);
+    for (b, p) in buffer.iter_mut().zip(pilot_spectrum) {
+        *b *= p.conj();
+    }
+    inverse.process(&mut buffer);
+    let n = buffer.len() as f32;
+    let mean = buffer.iter().map(|c| c.re).sum::<f32>() / n;
+    let var = buffer.iter().map(|c| (c.re - mean).powi(2)).sum::<f32>() / n;
+    let (best, value) = buffer
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (i, c.re))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap_or((0, 0.0));
+    (
+        (best % TILE, best / TILE),
+        (value - mean) / var.sqrt().max(1e-12),
+    )
+}
+
+/// Soft value per coded bit from an aligned tile.
+fn soft_bits(layout: &Layout, tile: &[f32], shift: (usize, usize)) -> Vec<f32> {
+    let mut soft = vec![0f32; CODED_BITS];
+    for cy in 0..TILE_CELLS {
+        for cx in 0..TILE_CELLS {
+            let cell = cy * TILE_CELLS + cx;
+            if layout.pilot[cell] != 0.0 {
+                continue;
+            }
+            let mut sum = 0.0;
+            for dy in 0..CELL {
+                for dx in 0..CELL {
+                    let x = (cx * CELL + dx + shift.0) % TILE;
+                    let y = (cy * CELL + dy + shift.1) % TILE;
+                    sum += tile[y * TILE + x];
+                }
+            }
+            soft[usize::from(layout.bit[cell])] += sum * layout.sign[cell];
+        }
+    }
+    let rms = (soft.iter().map(|v| v * v).sum::<f32>() / soft.len() as f32).sqrt();
+    if rms > 0.0 {
+        soft.iter_mut().for_each(|v| *v /= rms);
+    }
+    soft
+}
+
+fn bytes_of(bits: &[bool]) -> Vec<u8> {
+    bits.chunks(8)
+        .map(|byte| byte.iter().fold(0u8, |acc, &b| acc << 1 | u8::from(b)))
+        .collect()
+}
+
+/// Extracts the payload blind.
+pub fn extract(luma: &Plane, key: &Key) -> Extraction {
+    let layout = Layout::from_key(key);
+    let residual = whitened_residual(luma);
+    let acf = sync::autocorrelation(&residual);
+    let mut lattices = vec![Lattice::axis_aligned(TILE as f32)];
+    for found in sync::find_lattices(&acf, 0.35 * TILE as f32, 2.6 * TILE as f32, LATTICES) {
+        lattices.push(found);
+    }
+    let forward = Fft2::new(TILE, TILE, false);
+    let inverse = Fft2::new(TILE, TILE, true);
+    let mut pilot_spectrum: Vec<Complex32> = (0..TILE * TILE)
+        .map(|i| {
+            let cell = (i / TILE / CELL) * TILE_CELLS + (i % TILE) / CELL;
+            Complex32::new(layout.pilot[cell], 0.0)
+        })
+        .collect();
+    forward.process(&mut pilot_spectrum);
+    let mut candidates = Vec::new();
+    for (index, lattice) in lattices.iter().enumerate() {
+        let folded = fold(&residual, lattice);
+        for which in 0..8 {
+            let tile = symmetry(&folded, which);
+            let (shift, score) = pilot_phase(&tile, &pilot_spectrum, &forward, &inverse);
+            candidates.push(Candidate {
+                score,
+                lattice: index,
+                tile,
+                shift,
+            });
+        }
+    }
+    candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut extraction = Extraction {
+        payload: None,
+        lattice: candidates.first().map(|c| lattices[c.lattice]),
+        pilot_score: candidates.first().map_or(0.0, |c| c.score),
+        candidates: 0,
+    };
+    for candidate in candidates.iter().take(MAX_CANDIDATES) {
+        extraction.candidates += 1;
+        let soft = soft_bits(&layout, &candidate.tile, candidate.shift);
+        let Some(bits) = ecc::decode(&soft, MESSAGE_BITS) else {
+            continue;
+        };
+        let bytes = bytes_of(&bits);
+        let mut payload = Payload([0; 32]);
+        payload.0.copy_from_slice(&bytes[..32]);
+        if bytes[32..] == tag(key, &payload) {
+            extraction.payload = Some(payload);
+            extraction.lattice = Some(lattices[candidate.lattice]);
+            extraction.pilot_score = candidate.score;
+            break;
+        }
+    }
+    extraction
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_uses_every_coded_bit_three_or_four_times() {
+        let layout = Layout::from_key(&Key::from_secret(b"k").unwrap());
+        let mut uses = vec![0; CODED_BITS];
+        let mut pilots = 0;
+        for c in 0..CELLS {
+            if layout.pilot[c] != 0.0 {
+                pilots += 1;
+            } else {
+                uses[usize::from(layout.bit[c])] += 1;
+            }
+        }
+        assert_eq!(pilots, PILOT_CELLS);
+        assert!(uses.iter().all(|&u| (3..=4).contains(&u)), "{uses:?}");
+    }
+
+    #[test]
+    fn message_frames_payload_then_tag() {
+        let key = Key::from_secret(b"k").unwrap();
+        let payload = Payload([0xa5; 32]);
+        let bits = message(&key, &payload);
+        assert_eq!(bits.len(), MESSAGE_BITS);
+        assert_eq!(bytes_of(&bits[..256]), vec![0xa5; 32]);
+        assert_eq!(bytes_of(&bits[256..]), tag(&key, &payload).to_vec());
+        // The tag depends on key and payload.
+        assert_ne!(tag(&key, &payload), tag(&key, &Payload([0xa4; 32])));
+        assert_ne!(
+            tag(&key, &payload),
+            tag(&Key::from_secret(b"k2").unwrap(), &payload)
+        );
+    }
+
+    /// A flat-noise plane with the pattern added, then shifted (a crop), gives the payload back;
+    /// another key finds nothing.
+    #[test]
+    fn round_trip_on_a_textured_plane() {
+        let key = Key::from_secret(b"secret").unwrap();
+        let payload = Payload(std::array::from_fn(|i| i as u8 * 7));
+        let mut state = 1u32;
+        let luma = Plane::from_fn(600, 500, |x, y| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            100.0
+                + 40.0 * ((x as f32 / 37.0).sin() * (y as f32 / 23.0).cos())
+                + (state >> 24) as f32 / 16.0
+        });
+        let delta = pattern(&luma, &key, &payload, &PatternSettings::default());
+        let marked = Plane::from_fn(600 - 37, 500 - 11, |x, y| {
+            let (sx, sy) = (x + 37, y + 11);
+            (luma.data[sy * 600 + sx] + delta[sy * 600 + sx]).round()
+        });
+        let found = extract(&marked, &key);
+        assert_eq!(found.payload, Some(payload), "{found:?}");
+        let other = extract(&marked, &Key::from_secret(b"other").unwrap());
+        assert_eq!(other.payload, None);
+        let unmarked = extract(&luma, &key);
+        assert_eq!(unmarked.payload, None);
+    }
+}
