@@ -1,6 +1,7 @@
-//! `mark` / `verify` (histogram layer): real photos from the shared corpus are marked, attacked
+//! `mark` / `verify` (both layers): real photos from the shared corpus are marked, attacked
 //! in Rust (rotations, rescales, crops, flips, recompression with libjpeg through the codec
-//! module) and must still match; unmarked photos, wrong keys and wrong payloads must not.
+//! module) and must still match and give the payload back blind; unmarked photos, wrong keys and
+//! wrong payloads must not.
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +9,7 @@ use jpgtool::codec::{Decoder, Encoder, EncoderSettings};
 use jpgtool::jpeg::ColorSpace;
 use jpgtool::watermark::lowpass::Plane;
 use jpgtool::watermark::{
-    self, ChannelExtremes, Key, MarkOptions, Payload, verify_luma, verify_planes,
+    self, ChannelExtremes, Key, MarkOptions, Payload, periodic, verify_luma, verify_planes,
 };
 
 use crate::util::{assert_success, jpgtool, require_shared_corpus};
@@ -170,6 +171,7 @@ fn cover_paths() -> Option<Vec<PathBuf>> {
 fn mark_bytes(input: &[u8], key: &Key, payload: &Payload) -> jpgtool::Result<Vec<u8>> {
     let (report, out) = watermark::mark(input, Vec::new(), key, payload, &MarkOptions::default())?;
     assert!(report.check.matched && report.margin() > 0.0);
+    assert!(report.payload_layer_holds());
     Ok(out)
 }
 
@@ -182,6 +184,7 @@ fn marked_photos_match_after_attacks() {
     let Some(paths) = cover_paths() else { return };
     let key = Key::from_secret(b"integration test key").unwrap();
     let mut failures = Vec::new();
+    let mut blind_failures = Vec::new();
     let mut pairs = 0;
     for (i, path) in paths.iter().enumerate() {
         let payload = Payload([i as u8 + 1; 32]);
@@ -191,6 +194,16 @@ fn marked_photos_match_after_attacks() {
         for (name, attack) in ATTACKS {
             let attacked = recompress(&attack(&luma), 75);
             let d = verify_luma(&attacked, &key, &payload);
+            // Layer 2 reads the exact payload back blind, or nothing: never another payload.
+            let extracted = periodic::extract(&attacked, &key).payload;
+            assert!(
+                extracted.is_none() || extracted == Some(payload),
+                "{} {name}: a wrong payload",
+                path.display()
+            );
+            if extracted.is_none() {
+                blind_failures.push(format!("{} {name}", path.display()));
+            }
             pairs += 1;
             if ["none", "hflip", "rot90"].contains(name) {
                 assert!(d.matched, "{} {name}: score {:.2}", path.display(), d.score);
@@ -208,6 +221,16 @@ fn marked_photos_match_after_attacks() {
     eprintln!(
         "{} of {pairs} pairs matched; misses: {failures:?}",
         pairs - failures.len()
+    );
+    eprintln!(
+        "layer 2 read {} of {pairs} payloads back exactly; misses: {blind_failures:?}",
+        pairs - blind_failures.len()
+    );
+    assert!(
+        blind_failures.is_empty(),
+        "layer 2 missed {} of {pairs}:\n{}",
+        blind_failures.len(),
+        blind_failures.join("\n")
     );
     assert!(
         failures.len() * 10 <= pairs,
@@ -255,6 +278,8 @@ fn no_match_without_the_mark_key_or_payload() {
     assert!(verify_luma(&luma, &key, &payload).matched);
     let wrong_key = Key::from_secret(b"another key").unwrap();
     assert!(!verify_luma(&luma, &wrong_key, &payload).matched);
+    assert_eq!(periodic::extract(&luma, &key).payload, Some(payload));
+    assert_eq!(periodic::extract(&luma, &wrong_key).payload, None);
     for b in 0..8u8 {
         assert!(!verify_luma(&luma, &key, &Payload([b.wrapping_add(100); 32])).matched);
     }
@@ -387,7 +412,7 @@ fn cli_mark_and_verify() {
 /// JPEG 50, brightness +20 and contrast 1.2 applied to R, G, B), 1008 unmarked images, each
 /// tested as `verify` tests it (luma and, in colour, the channel extremes) against 4 payloads
 /// under 2 keys; prints the highest scores and how many come within 1..4 of the threshold. No
-/// unmarked image may match.
+/// unmarked image may match, and layer 2's blind extraction may read no payload from any.
 #[test]
 #[ignore]
 fn calibrate_false_positives() {
@@ -405,6 +430,7 @@ fn calibrate_false_positives() {
         Key::from_secret(b"calibration key 2").unwrap(),
     ];
     let mut scores: Vec<f64> = Vec::new();
+    let mut pilot_scores: Vec<f32> = Vec::new();
     let mut images = 0;
     for path in &files {
         let bytes = std::fs::read(path).unwrap();
@@ -452,6 +478,15 @@ fn calibrate_false_positives() {
             images += 1;
             let extremes = (planes.len() == 3).then(|| extremes_of(planes));
             for (k, key) in keys.iter().enumerate() {
+                // Layer 2: nothing read back blind (its tag decides, not a threshold).
+                let extraction = periodic::extract(&planes[0], key);
+                assert_eq!(
+                    extraction.payload,
+                    None,
+                    "{} variant {v}: layer 2 read a payload",
+                    path.display()
+                );
+                pilot_scores.push(extraction.pilot_score);
                 for p in 0..4u8 {
                     let payload = Payload([p ^ (v as u8) << 2 ^ (k as u8) << 6; 32]);
                     let d = verify_planes(&planes[0], extremes.as_ref(), key, &payload);
@@ -475,6 +510,12 @@ fn calibrate_false_positives() {
         let n = scores.iter().filter(|&&s| s >= margin).count();
         println!("score >= threshold {margin:+}: {n} of {}", scores.len());
     }
+    pilot_scores.sort_by(|a, b| b.total_cmp(a));
+    println!(
+        "layer 2: {} blind extractions, none read a payload; highest pilot scores {:?}",
+        pilot_scores.len(),
+        &pilot_scores[..5.min(pilot_scores.len())]
+    );
     assert!(images >= 1000, "{images} images");
 }
 

@@ -55,6 +55,7 @@ fuzz_target!(|data: &[u8]| {
         let options = VerifyOptions {
             limits: LIMITS,
             strict: false,
+            ..VerifyOptions::default()
         };
         if let Ok(report) = verify(data, key(), Some(&payload), &options) {
             assert!(u64::from(report.width) * u64::from(report.height) <= LIMITS.max_pixels);

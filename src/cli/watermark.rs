@@ -11,7 +11,9 @@ use serde_json::json;
 use super::limits::LimitArgs;
 use super::{EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE};
 use jpgtool::atomic::write_atomically;
-use jpgtool::watermark::{self, Key, Layer, MarkOptions, Payload, VerifyOptions, VerifyReport};
+use jpgtool::watermark::{
+    self, Key, Layer, Layers, MarkOptions, Payload, VerifyOptions, VerifyReport,
+};
 
 /// Largest key file read (a key, not a data file).
 const MAX_KEY_FILE: u64 = 1 << 20;
@@ -132,6 +134,18 @@ pub struct VerifyArgs {
     /// One JSON object per file on stdout.
     #[arg(long)]
     json: bool,
+
+    /// Which layer may confirm a claimed payload: either (default), histogram (layer 1) or
+    /// pattern (layer 2).
+    #[arg(long, value_enum, default_value_t = LayerArg::Either)]
+    layer: LayerArg,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LayerArg {
+    Either,
+    Histogram,
+    Pattern,
 }
 
 pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
@@ -229,6 +243,11 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let options = VerifyOptions {
         limits: args.limits.limits(),
         strict: args.strict,
+        layers: match args.layer {
+            LayerArg::Either => Layers::Either,
+            LayerArg::Histogram => Layers::Histogram,
+            LayerArg::Pattern => Layers::Pattern,
+        },
     };
     let (mut any_error, mut any_miss) = (false, false);
     let mut out = io::stdout().lock();

@@ -233,6 +233,20 @@ pub fn mark<R: Read, W: Write>(
 pub struct VerifyOptions {
     pub limits: Limits,
     pub strict: bool,
+    /// Which layers may confirm a claimed payload (blind extraction always uses layer 2).
+    pub layers: Layers,
+}
+
+/// Which layers `verify` consults for a claimed payload.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Layers {
+    /// Layer 1, then layer 2 if layer 1 does not match.
+    #[default]
+    Either,
+    /// Layer 1 only (the histogram's own robustness).
+    Histogram,
+    /// Layer 2 only.
+    Pattern,
 }
 
 /// Which layer confirmed a payload.
@@ -301,12 +315,11 @@ pub fn verify<R: Read>(
         let image = decode(source, &options.limits)?;
         let luma = image.luma()?;
         let detection = claimed
+            .filter(|_| options.layers != Layers::Pattern)
             .map(|payload| verify_planes(&luma, image.channel_extremes().as_ref(), key, payload));
-        let extraction = if detection.as_ref().is_some_and(|d| d.matched) {
-            None
-        } else {
-            Some(periodic::extract(&luma, key))
-        };
+        let matched = detection.as_ref().is_some_and(|d| d.matched);
+        let histogram_only = claimed.is_some() && options.layers == Layers::Histogram;
+        let extraction = (!matched && !histogram_only).then(|| periodic::extract(&luma, key));
         Ok(VerifyReport {
             width: image.width as u32,
             height: image.height as u32,

@@ -27,11 +27,22 @@ pub type Vector = [f32; 2];
 pub struct Lattice {
     pub u: Vector,
     pub v: Vector,
-    /// Mean autocorrelation at the lattice points over its noise standard deviation.
+    /// Autocorrelation summed over the lattice points, over the noise of such a sum.
     pub strength: f32,
 }
 
 impl Lattice {
+    /// Whether both lattices have the same points (within 2 pixels at the basis vectors).
+    pub fn same_as(&self, other: &Lattice) -> bool {
+        let area = cross(self.u, self.v).abs();
+        (cross(other.u, other.v).abs() - area).abs() < 0.02 * area
+            && [self.u, self.v].iter().all(|p| {
+                [other.u, other.v].iter().any(|q| {
+                    norm([p[0] - q[0], p[1] - q[1]]) < 2.0 || norm([p[0] + q[0], p[1] + q[1]]) < 2.0
+                })
+            })
+    }
+
     /// The square lattice of period `period` on the pixel axes (no geometric change).
     pub fn axis_aligned(period: f32) -> Lattice {
         Lattice {
@@ -82,10 +93,22 @@ impl Fft2 {
     }
 }
 
-/// Circular autocorrelation of the central window of `residual` (at most [`MAX_WINDOW`] per
-/// side, zero-padded to a power of two), normalised so that lag 0 is 1. Lag `(dx, dy)` is at
-/// `(dx mod w, dy mod h)`.
-pub fn autocorrelation(residual: &Plane) -> Plane {
+/// Which spectral lines [`autocorrelations`] zeroes before transforming back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notch {
+    /// None.
+    Nothing,
+    /// The frequency axes and the multiples of 1/8 cycle per pixel: purely horizontal or
+    /// vertical structure (scan lines, resampling) and the 8x8 block grid of the last JPEG
+    /// encoding, lines that are not ours. It also removes the tile's own lines that fall there
+    /// (all of its axis lines when the tile is not rotated), so neither variant is always better.
+    AxesAndBlockGrid,
+}
+
+/// Circular autocorrelations of the central window of `residual` (at most [`MAX_WINDOW`] per
+/// side, zero-padded to a power of two) after spectral whitening, one per `notches` entry,
+/// normalised so that lag 0 is 1. Lag `(dx, dy)` is at `(dx mod w, dy mod h)`.
+pub fn autocorrelations(residual: &Plane, notches: &[Notch]) -> Vec<Plane> {
     let (w, h) = (residual.width, residual.height);
     let win_w = w.min(MAX_WINDOW);
     let win_h = h.min(MAX_WINDOW);
@@ -101,16 +124,46 @@ pub fn autocorrelation(residual: &Plane) -> Plane {
     }
     Fft2::new(size_w, size_h, false).process(&mut buffer);
     let power: Vec<f32> = buffer.iter().map(|c| c.norm_sqr()).collect();
+    drop(buffer);
     let whitened = whiten_spectrum(&power, size_w, size_h);
-    for (c, p) in buffer.iter_mut().zip(whitened) {
-        *c = Complex32::new(p, 0.0);
-    }
-    Fft2::new(size_w, size_h, true).process(&mut buffer);
-    let zero = buffer[0].re.max(f32::MIN_POSITIVE);
-    Plane {
-        width: size_w,
-        height: size_h,
-        data: buffer.iter().map(|c| c.re / zero).collect(),
+    drop(power);
+    let inverse = Fft2::new(size_w, size_h, true);
+    notches
+        .iter()
+        .map(|&notch| {
+            let mut buffer: Vec<Complex32> = whitened
+                .iter()
+                .enumerate()
+                .map(|(i, &p)| {
+                    let keep = notch == Notch::Nothing
+                        || !(on_block_grid(i % size_w, size_w)
+                            || on_block_grid(i / size_w, size_h));
+                    Complex32::new(if keep { p } else { 0.0 }, 0.0)
+                })
+                .collect();
+            inverse.process(&mut buffer);
+            let zero = buffer[0].re.max(f32::MIN_POSITIVE);
+            Plane {
+                width: size_w,
+                height: size_h,
+                data: buffer.iter().map(|c| c.re / zero).collect(),
+            }
+        })
+        .collect()
+}
+
+/// The autocorrelation with the axes and block grid notched (see [`autocorrelations`]).
+pub fn autocorrelation(residual: &Plane) -> Plane {
+    autocorrelations(residual, &[Notch::AxesAndBlockGrid]).remove(0)
+}
+
+/// Whether frequency index `f` of an axis of `n` samples lies within one bin of a multiple of
+/// `n / 8` (the block grid's harmonics, 0 included).
+fn on_block_grid(f: usize, n: usize) -> bool {
+    let period = n / 8;
+    period > 1 && {
+        let r = f % period;
+        r <= 1 || r >= period - 1
     }
 }
 
@@ -119,32 +172,14 @@ const LINE_NEIGHBOURHOOD: usize = 4;
 
 /// The power spectrum divided by its local mean: the tile's repetition puts its power on
 /// isolated lines (the reciprocal lattice), the host image's is smooth, so this keeps the
-/// lines and flattens the rest. The frequency axes (purely horizontal or vertical structure:
-/// scan lines, resampling) and the multiples of 1/8 cycle per pixel (the 8x8 block grid of the
-/// last JPEG encoding) are zeroed: both are lines too, but not ours.
+/// lines and flattens the rest.
 fn whiten_spectrum(power: &[f32], width: usize, height: usize) -> Vec<f32> {
     let local = box_mean_circular(power, width, height, LINE_NEIGHBOURHOOD);
     let mean = power.iter().sum::<f32>() / power.len().max(1) as f32;
-    let block_x = width / 8;
-    let block_y = height / 8;
     power
         .iter()
         .zip(&local)
-        .enumerate()
-        .map(|(i, (&p, &m))| {
-            let (fx, fy) = (i % width, i / width);
-            let on_grid = |f: usize, period: usize| {
-                period > 1 && {
-                    let r = f % period;
-                    r <= 1 || r >= period - 1
-                }
-            };
-            if on_grid(fx, block_x) || on_grid(fy, block_y) {
-                0.0
-            } else {
-                (p / (m + 1e-6 * mean + f32::MIN_POSITIVE)).min(50.0)
-            }
-        })
+        .map(|(&p, &m)| (p / (m + 1e-6 * mean + f32::MIN_POSITIVE)).min(50.0))
         .collect()
 }
 
@@ -313,17 +348,9 @@ pub fn find_lattices(acf: &Plane, min_period: f32, max_period: f32, keep: usize)
                 continue;
             }
             let strength = lattice_strength(acf, u, v, max_lag) / noise;
-            let duplicate = lattices.iter().any(|l| {
-                (cross(l.u, l.v).abs() - cross(u, v).abs()).abs() < 0.02 * cross(u, v).abs()
-                    && [u, v].iter().all(|p| {
-                        [l.u, l.v].iter().any(|q| {
-                            norm([p[0] - q[0], p[1] - q[1]]) < 2.0
-                                || norm([p[0] + q[0], p[1] + q[1]]) < 2.0
-                        })
-                    })
-            });
-            if !duplicate {
-                lattices.push(Lattice { u, v, strength });
+            let lattice = Lattice { u, v, strength };
+            if !lattices.iter().any(|l| l.same_as(&lattice)) {
+                lattices.push(lattice);
             }
         }
     }
@@ -396,11 +423,18 @@ fn lattice_points(u: Vector, v: Vector, max_lag: f32) -> impl Iterator<Item = ([
     })
 }
 
+/// The sum of the autocorrelation over the lattice's points over the square root of their
+/// number: a z-score when the values are noise. A sublattice (fewer of the same points) and a
+/// superlattice (the same points plus noise) both score lower than the lattice itself.
 fn lattice_strength(acf: &Plane, u: Vector, v: Vector, max_lag: f32) -> f32 {
     let (sum, count) = lattice_points(u, v, max_lag)
         .map(|(_, p)| sample_circular(acf, p))
         .fold((0.0, 0usize), |(s, n), c| (s + c, n + 1));
-    if count == 0 { 0.0 } else { sum / count as f32 }
+    if count == 0 {
+        0.0
+    } else {
+        sum / (count as f32).sqrt()
+    }
 }
 
 /// Least-squares basis from every peak within 1.5 samples of a lattice point (far points fix
