@@ -25,6 +25,8 @@ pub struct Analysis {
     pub valid: Vec<bool>,
     /// Pixels inside the valid range before the margin (this sets sigma).
     pub valid_pixels: usize,
+    /// Luma's own out-of-range pixels, before the margin (the start of a colour-masked mask).
+    luma_invalid: Vec<bool>,
 }
 
 impl Analysis {
@@ -33,6 +35,26 @@ impl Analysis {
     /// smoothness limit scales with it and the same pixels are counted.
     pub fn weights(&self, gain: f32) -> impl Iterator<Item = f32> + '_ {
         weights(&self.activity, &self.valid, SMOOTH_LIMIT * gain)
+    }
+
+    /// The same analysis with channel-clipped pixels (`extremes`) also left out: only the mask
+    /// differs (sigma follows luma's valid area), so the low-pass and activity planes are
+    /// shared rather than recomputed. `None` when `extremes` does not fit the image.
+    pub fn colour_masked(&self, extremes: &ChannelExtremes) -> Option<Analysis> {
+        let (w, h) = (self.low.width, self.low.height);
+        if extremes.brightest.len() != w * h || extremes.darkest.len() != w * h {
+            return None;
+        }
+        let mut invalid = self.luma_invalid.clone();
+        mark_channel_clipping(&mut invalid, extremes);
+        Some(Analysis {
+            sigma: self.sigma,
+            low: self.low.clone(),
+            activity: self.activity.clone(),
+            valid: grow_invalid(&invalid, w, h, self.sigma),
+            valid_pixels: self.valid_pixels,
+            luma_invalid: Vec::new(),
+        })
     }
 }
 
@@ -114,27 +136,47 @@ impl ChannelExtremes {
 /// channel when `extremes` is given), grown by 3 sigma, and a 3-sigma frame at the border are
 /// out.
 pub fn valid_mask(luma: &Plane, extremes: Option<&ChannelExtremes>) -> (Vec<bool>, f32, usize) {
-    let (w, h) = (luma.width, luma.height);
+    let (invalid, valid_pixels) = luma_out_of_range(luma);
+    let mut invalid = invalid;
+    if let Some(e) =
+        extremes.filter(|e| e.brightest.len() == luma.len() && e.darkest.len() == luma.len())
+    {
+        mark_channel_clipping(&mut invalid, e);
+    }
+    let sigma = sigma_for(valid_pixels);
+    (
+        grow_invalid(&invalid, luma.width, luma.height, sigma),
+        sigma,
+        valid_pixels,
+    )
+}
+
+/// Luma's padding and clipped pixels (of `G_1 * Y`), and how many are inside the range. Sigma
+/// follows the luma-valid area only, so both analyses of one image share it.
+fn luma_out_of_range(luma: &Plane) -> (Vec<bool>, usize) {
     let fine = gaussian_blur(luma, 1.0);
-    let mut invalid: Vec<bool> = fine
+    let invalid: Vec<bool> = fine
         .data
         .iter()
         .map(|&v| v <= DARK || v >= BRIGHT)
         .collect();
-    // Sigma follows the luma-valid area only, so both analyses of one image share it.
     let valid_pixels = invalid.iter().filter(|&&i| !i).count();
-    if let Some(e) =
-        extremes.filter(|e| e.brightest.len() == luma.len() && e.darkest.len() == luma.len())
-    {
-        let brightest = gaussian_blur(&e.brightest, 1.0);
-        let darkest = gaussian_blur(&e.darkest, 1.0);
-        for ((i, &b), &d) in invalid.iter_mut().zip(&brightest.data).zip(&darkest.data) {
-            *i |= b >= BRIGHT || d <= DARK;
-        }
+    (invalid, valid_pixels)
+}
+
+/// Adds the pixels whose brightest channel clips high or darkest clips low.
+fn mark_channel_clipping(invalid: &mut [bool], e: &ChannelExtremes) {
+    let brightest = gaussian_blur(&e.brightest, 1.0);
+    let darkest = gaussian_blur(&e.darkest, 1.0);
+    for ((i, &b), &d) in invalid.iter_mut().zip(&brightest.data).zip(&darkest.data) {
+        *i |= b >= BRIGHT || d <= DARK;
     }
-    let sigma = sigma_for(valid_pixels);
+}
+
+/// The valid mask from the invalid pixels: grown by 3 sigma, and a 3-sigma frame at the border.
+fn grow_invalid(invalid: &[bool], w: usize, h: usize, sigma: f32) -> Vec<bool> {
     let margin = (3.0 * sigma).ceil() as usize;
-    let grown = dilate(&invalid, w, h, margin);
+    let grown = dilate(invalid, w, h, margin);
     let mut valid: Vec<bool> = grown.iter().map(|&i| !i).collect();
     for y in 0..h {
         for x in 0..w {
@@ -143,7 +185,7 @@ pub fn valid_mask(luma: &Plane, extremes: Option<&ChannelExtremes>) -> (Vec<bool
             }
         }
     }
-    (valid, sigma, valid_pixels)
+    valid
 }
 
 /// Weights of the pixels in `valid`: 1 where the activity `a = G_sigma(|grad L| * sigma)` is
@@ -173,10 +215,12 @@ pub fn weights<'a>(
         .map(move |(&a, &v)| if v && a < limit { 1.0 } else { 0.0 })
 }
 
-/// The whole analysis of a luma plane (0..=255 scale), with its colour extremes if it has
-/// colour.
-pub fn analyse(luma: &Plane, extremes: Option<&ChannelExtremes>) -> Analysis {
-    let (valid, sigma, valid_pixels) = valid_mask(luma, extremes);
+/// The whole analysis of a luma plane (0..=255 scale); [`Analysis::colour_masked`] adds a
+/// colour image's channel clipping.
+pub fn analyse(luma: &Plane) -> Analysis {
+    let (luma_invalid, valid_pixels) = luma_out_of_range(luma);
+    let sigma = sigma_for(valid_pixels);
+    let valid = grow_invalid(&luma_invalid, luma.width, luma.height, sigma);
     let low = gaussian_blur(luma, sigma);
     let activity = activity(&low, sigma);
     Analysis {
@@ -185,6 +229,7 @@ pub fn analyse(luma: &Plane, extremes: Option<&ChannelExtremes>) -> Analysis {
         activity,
         valid,
         valid_pixels,
+        luma_invalid,
     }
 }
 
@@ -215,7 +260,7 @@ mod tests {
                 200.0
             }
         });
-        let a = analyse(&luma, None);
+        let a = analyse(&luma);
         let margin = (3.0 * a.sigma).ceil() as usize;
         let weight: Vec<f32> = a.weights(1.0).collect();
         let at = |x: usize, y: usize| weight[y * w + x] > 0.0;
@@ -257,5 +302,31 @@ mod tests {
         let at = |mask: &[bool], x: usize| mask[(h / 2) * w + x];
         assert!(at(&plain, w / 4) && at(&plain, 3 * w / 4));
         assert!(at(&masked, w / 4) && !at(&masked, 3 * w / 4));
+    }
+
+    /// The colour-masked analysis shares the plain one's planes and has exactly the mask that
+    /// `valid_mask` builds from luma and the extremes together.
+    #[test]
+    fn colour_masked_equals_a_fresh_analysis() {
+        let luma = Plane::from_fn(120, 90, |x, y| ((x * 7 + y * 3) % 250) as f32);
+        let brightest = Plane::from_fn(120, 90, |x, y| {
+            if (x / 20 + y / 15) % 3 == 0 {
+                255.0
+            } else {
+                120.0
+            }
+        });
+        let darkest = Plane::from_fn(120, 90, |x, _| if x > 100 { 0.0 } else { 60.0 });
+        let extremes = ChannelExtremes { brightest, darkest };
+        let plain = analyse(&luma);
+        let masked = plain.colour_masked(&extremes).unwrap();
+        let (valid, sigma, valid_pixels) = valid_mask(&luma, Some(&extremes));
+        assert_eq!(masked.valid, valid);
+        assert_eq!((masked.sigma, masked.valid_pixels), (sigma, valid_pixels));
+        assert_eq!(masked.low, plain.low);
+        assert!(
+            masked.valid.iter().filter(|&&v| v).count()
+                < plain.valid.iter().filter(|&&v| v).count()
+        );
     }
 }

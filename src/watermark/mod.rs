@@ -67,11 +67,11 @@ pub fn verify_planes(
     key: &Key,
     payload: &Payload,
 ) -> Detection {
-    let analysis = analysis::analyse(luma, None);
+    let analysis = analysis::analyse(luma);
     let grid = Grid::from_key(key);
     detect::detect(
         &analysis,
-        || extremes.map(|e| analysis::analyse(luma, Some(e))),
+        || extremes.and_then(|e| analysis.colour_masked(e)),
         &grid,
         &codeword(key, payload, &grid),
     )
