@@ -231,12 +231,6 @@ fn signed_lag(i: usize, n: usize) -> isize {
 
 /// Local maxima of the autocorrelation in one half-plane (it is symmetric) with lags between
 /// [`MIN_LAG`] and a third of the window, refined to sub-sample positions; strongest first.
-#[doc(hidden)]
-pub fn debug_peaks(acf: &Plane) -> Vec<(Vector, f32)> {
-    let m = (acf.width.min(acf.height) as f32 / 2.0 - 2.0).max(MIN_LAG);
-    peaks(acf, m)
-}
-
 fn peaks(acf: &Plane, max_lag: f32) -> Vec<(Vector, f32)> {
     let (w, h) = (acf.width, acf.height);
     let at = |x: isize, y: isize| {
@@ -329,7 +323,10 @@ pub fn find_lattices(acf: &Plane, min_period: f32, max_period: f32, keep: usize)
             top.push(*p);
         }
     }
+    let map = PeakMap::new(&all_peaks, max_lag);
     let mut lattices: Vec<Lattice> = Vec::new();
+    // Many pairs span the same lattice; each is refined once.
+    let mut tried: Vec<Lattice> = Vec::new();
     for (i, &(a, _)) in top.iter().enumerate() {
         for &(b, _) in &top[i + 1..] {
             let area = cross(a, b).abs();
@@ -340,7 +337,16 @@ pub fn find_lattices(acf: &Plane, min_period: f32, max_period: f32, keep: usize)
                 continue;
             }
             let (u, v) = reduce(a, b);
-            let Some((u, v)) = refine(&all_peaks, u, v, max_lag) else {
+            let reduced = Lattice {
+                u,
+                v,
+                strength: 0.0,
+            };
+            if tried.iter().any(|t| t.same_as(&reduced)) {
+                continue;
+            }
+            tried.push(reduced);
+            let Some((u, v)) = refine(&map, u, v, max_lag) else {
                 continue;
             };
             // Both basis vectors well inside the window, so that points off each line are
@@ -438,29 +444,86 @@ fn lattice_strength(acf: &Plane, u: Vector, v: Vector, max_lag: f32) -> f32 {
     }
 }
 
-/// Least-squares basis from every peak within 1.5 samples of a lattice point (far points fix
-/// the angle and scale best). `None` when fewer than two independent peaks fit.
-fn refine(peaks: &[(Vector, f32)], u: Vector, v: Vector, max_lag: f32) -> Option<(Vector, Vector)> {
+/// The strong peaks (at least a tenth of the strongest; the 400 strongest at most), and their
+/// mirror images, bucketed on a 4-sample grid over the searched lags for constant-time lookup.
+struct PeakMap {
+    peaks: Vec<(Vector, f32)>,
+    /// First peak of each bucket (index + 1; 0 = empty), then a chain through `next`.
+    heads: Vec<u32>,
+    next: Vec<u32>,
+    reach: i32,
+    side: usize,
+}
+
+const BUCKET: i32 = 4;
+
+impl PeakMap {
+    fn new(peaks: &[(Vector, f32)], max_lag: f32) -> PeakMap {
+        let reach = max_lag.ceil() as i32 + 2 * BUCKET;
+        let side = (2 * reach / BUCKET + 1) as usize;
+        let strongest = peaks.first().map_or(0.0, |p| p.1);
+        let mut map = PeakMap {
+            peaks: Vec::new(),
+            heads: vec![0; side * side],
+            next: Vec::new(),
+            reach,
+            side,
+        };
+        for &(p, c) in peaks.iter().take(400).filter(|p| p.1 >= 0.1 * strongest) {
+            for q in [p, [-p[0], -p[1]]] {
+                let Some(bucket) = map.bucket(q[0].round() as i32, q[1].round() as i32) else {
+                    continue;
+                };
+                map.peaks.push((q, c));
+                map.next.push(map.heads[bucket]);
+                map.heads[bucket] = map.peaks.len() as u32;
+            }
+        }
+        map
+    }
+
+    fn bucket(&self, x: i32, y: i32) -> Option<usize> {
+        let (bx, by) = ((x + self.reach) / BUCKET, (y + self.reach) / BUCKET);
+        let inside = |b: i32| {
+            x.abs() <= self.reach && y.abs() <= self.reach && b >= 0 && (b as usize) < self.side
+        };
+        (inside(bx) && inside(by)).then(|| by as usize * self.side + bx as usize)
+    }
+
+    /// The strongest peak within 1.5 samples of `at`.
+    fn near(&self, at: Vector) -> Option<Vector> {
+        let (x, y) = (at[0].round() as i32, at[1].round() as i32);
+        let mut best: Option<(Vector, f32)> = None;
+        for dy in [-BUCKET, 0, BUCKET] {
+            for dx in [-BUCKET, 0, BUCKET] {
+                let Some(bucket) = self.bucket(x + dx, y + dy) else {
+                    continue;
+                };
+                let mut link = self.heads[bucket];
+                while link != 0 {
+                    let (p, c) = self.peaks[link as usize - 1];
+                    if norm([p[0] - at[0], p[1] - at[1]]) < 1.5 && best.is_none_or(|b| c > b.1) {
+                        best = Some((p, c));
+                    }
+                    link = self.next[link as usize - 1];
+                }
+            }
+        }
+        best.map(|(p, _)| p)
+    }
+}
+
+/// Least-squares basis from every strong peak within 1.5 samples of a lattice point (far points
+/// fix the angle and scale best). `None` when fewer than two independent peaks fit.
+fn refine(peaks: &PeakMap, u: Vector, v: Vector, max_lag: f32) -> Option<(Vector, Vector)> {
     // Normal equations of p = i u + j v, one 2x2 system shared by both coordinates.
     let (mut sii, mut sij, mut sjj) = (0f64, 0f64, 0f64);
     let (mut sip, mut sjp) = ([0f64; 2], [0f64; 2]);
     let mut used = 0;
-    let strongest = peaks.first().map_or(0.0, |p| p.1);
     for ([i, j], predicted) in lattice_points(u, v, max_lag) {
-        // The half-plane of peaks holds p or -p.
-        let matched = peaks.iter().take(400).find_map(|&(p, c)| {
-            if c < 0.1 * strongest {
-                return None;
-            }
-            if norm([p[0] - predicted[0], p[1] - predicted[1]]) < 1.5 {
-                Some(p)
-            } else if norm([p[0] + predicted[0], p[1] + predicted[1]]) < 1.5 {
-                Some([-p[0], -p[1]])
-            } else {
-                None
-            }
-        });
-        let Some(p) = matched else { continue };
+        let Some(p) = peaks.near(predicted) else {
+            continue;
+        };
         let (i, j) = (f64::from(i), f64::from(j));
         sii += i * i;
         sij += i * j;
