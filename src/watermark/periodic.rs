@@ -35,15 +35,6 @@ pub const MESSAGE_BITS: usize = 8 * (32 + TAG_BYTES);
 pub const CODED_BITS: usize = ecc::coded_len(MESSAGE_BITS);
 /// (Lattice, symmetry, phase) candidates decoded at most; each costs one bit of the tag.
 pub const MAX_CANDIDATES: usize = FIRST_DECODES + REFINED;
-/// Bins per pixel (each way) of the folded tile. Half-pixel bins (2) were meant to keep pixels
-/// near a cell edge from blurring two cells after a non-integer rescale, but read back fewer
-/// attacked images (28 of 32 against 31: each bin's mean is noisier).
-const FOLD: usize = 1;
-/// Side of the folded tile in bins.
-const FOLDED: usize = TILE * FOLD;
-/// Side of a cell in bins.
-const CELL_BINS: usize = CELL * FOLD;
-
 /// Chance that an image without this key's mark yields a payload whose tag verifies: each
 /// decoded candidate's 48-bit tag matches with probability 2^-48.
 pub const FALSE_POSITIVE_BOUND: f64 = MAX_CANDIDATES as f64 / (1u64 << (8 * TAG_BYTES)) as f64;
@@ -208,11 +199,13 @@ fn whitened_residual(luma: &Plane) -> Plane {
     residual
 }
 
-/// Folds every pixel of `residual` into one tile (half-pixel bins of the original tile) through
-/// the inverse of `lattice`'s map: the mean residual per bin.
+/// Folds every pixel of `residual` into one tile (pixels of the original tile) through the
+/// inverse of `lattice`'s map: the mean residual per tile pixel. (Half-pixel bins, meant to
+/// keep pixels near a cell edge from blurring two cells after a rescale, read back fewer
+/// attacked images: 28 of 32 against 31, each bin's mean being noisier.)
 /// Every `stride`-th pixel of every `stride`-th row is used (1: all).
 fn fold(residual: &Plane, lattice: &Lattice, stride: usize) -> Vec<f32> {
-    let t = FOLDED as f32;
+    let t = TILE as f32;
     // Image pixel p = M q with M's columns u / TILE, v / TILE; q = M^-1 p.
     let (a, b, c, d) = (
         lattice.u[0] / t,
@@ -222,9 +215,9 @@ fn fold(residual: &Plane, lattice: &Lattice, stride: usize) -> Vec<f32> {
     );
     let det = a * d - b * c;
     let inv = [d / det, -b / det, -c / det, a / det];
-    const POSITIVE: f64 = (FOLDED << 24) as f64;
-    let mut sum = vec![0f32; FOLDED * FOLDED];
-    let mut count = vec![0u32; FOLDED * FOLDED];
+    const POSITIVE: f64 = (TILE << 24) as f64;
+    let mut sum = vec![0f32; TILE * TILE];
+    let mut count = vec![0u32; TILE * TILE];
     let w = residual.width;
     let inv = inv.map(f64::from);
     let step = stride as f64;
@@ -241,10 +234,10 @@ fn fold(residual: &Plane, lattice: &Lattice, stride: usize) -> Vec<f32> {
         let mut qx = inv[0] * 0.5 + inv[1] * py + POSITIVE;
         let mut qy = inv[2] * 0.5 + inv[3] * py + POSITIVE;
         for &r in row.iter().step_by(stride) {
-            let ix = (qx as u64 % FOLDED as u64) as usize;
-            let iy = (qy as u64 % FOLDED as u64) as usize;
-            sum[iy * FOLDED + ix] += r;
-            count[iy * FOLDED + ix] += 1;
+            let ix = (qx as u64 % TILE as u64) as usize;
+            let iy = (qy as u64 % TILE as u64) as usize;
+            sum[iy * TILE + ix] += r;
+            count[iy * TILE + ix] += 1;
             qx += inv[0] * step;
             qy += inv[2] * step;
         }
@@ -258,17 +251,17 @@ fn fold(residual: &Plane, lattice: &Lattice, stride: usize) -> Vec<f32> {
 /// The tile seen through one of the square's eight symmetries.
 fn symmetry(tile: &[f32], which: usize) -> Vec<f32> {
     let (swap, flip_x, flip_y) = (which & 1 == 1, which & 2 == 2, which & 4 == 4);
-    let mut out = vec![0f32; FOLDED * FOLDED];
-    for y in 0..FOLDED {
-        for x in 0..FOLDED {
+    let mut out = vec![0f32; TILE * TILE];
+    for y in 0..TILE {
+        for x in 0..TILE {
             let (mut sx, mut sy) = if swap { (y, x) } else { (x, y) };
             if flip_x {
-                sx = FOLDED - 1 - sx;
+                sx = TILE - 1 - sx;
             }
             if flip_y {
-                sy = FOLDED - 1 - sy;
+                sy = TILE - 1 - sy;
             }
-            out[y * FOLDED + x] = tile[sy * FOLDED + sx];
+            out[y * TILE + x] = tile[sy * TILE + sx];
         }
     }
     out
@@ -305,11 +298,11 @@ struct Pilots {
 impl Pilots {
     fn new(key: &Key) -> Pilots {
         let layout = Layout::from_key(key);
-        let forward = Fft2::new(FOLDED, FOLDED, false);
-        let inverse = Fft2::new(FOLDED, FOLDED, true);
-        let mut spectrum: Vec<Complex32> = (0..FOLDED * FOLDED)
+        let forward = Fft2::new(TILE, TILE, false);
+        let inverse = Fft2::new(TILE, TILE, true);
+        let mut spectrum: Vec<Complex32> = (0..TILE * TILE)
             .map(|i| {
-                let cell = (i / FOLDED / CELL_BINS) * TILE_CELLS + (i % FOLDED) / CELL_BINS;
+                let cell = (i / TILE / CELL) * TILE_CELLS + (i % TILE) / CELL;
                 Complex32::new(layout.pilot[cell], 0.0)
             })
             .collect();
@@ -404,7 +397,7 @@ fn pilot_phase(
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .unwrap_or((0, 0.0));
     (
-        (best % FOLDED, best / FOLDED),
+        (best % TILE, best / TILE),
         (value - mean) / var.sqrt().max(1e-12),
     )
 }
@@ -419,11 +412,11 @@ fn soft_bits(layout: &Layout, tile: &[f32], shift: (usize, usize)) -> Vec<f32> {
                 continue;
             }
             let mut sum = 0.0;
-            for dy in 0..CELL_BINS {
-                for dx in 0..CELL_BINS {
-                    let x = (cx * CELL_BINS + dx + shift.0) % FOLDED;
-                    let y = (cy * CELL_BINS + dy + shift.1) % FOLDED;
-                    sum += tile[y * FOLDED + x];
+            for dy in 0..CELL {
+                for dx in 0..CELL {
+                    let x = (cx * CELL + dx + shift.0) % TILE;
+                    let y = (cy * CELL + dy + shift.1) % TILE;
+                    sum += tile[y * TILE + x];
                 }
             }
             soft[usize::from(layout.bit[cell])] += sum * layout.sign[cell];

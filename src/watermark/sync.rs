@@ -152,11 +152,6 @@ pub fn autocorrelations(residual: &Plane, notches: &[Notch]) -> Vec<Plane> {
         .collect()
 }
 
-/// The autocorrelation with the axes and block grid notched (see [`autocorrelations`]).
-pub fn autocorrelation(residual: &Plane) -> Plane {
-    autocorrelations(residual, &[Notch::AxesAndBlockGrid]).remove(0)
-}
-
 /// Whether frequency index `f` of an axis of `n` samples lies within one bin of a multiple of
 /// `n / 8` (the block grid's harmonics, 0 included).
 fn on_block_grid(f: usize, n: usize) -> bool {
@@ -553,6 +548,11 @@ fn refine(peaks: &PeakMap, u: Vector, v: Vector, max_lag: f32) -> Option<(Vector
 mod tests {
     use super::*;
     use rand_chacha::ChaCha8Rng;
+
+    /// The autocorrelation with the axes and block grid notched.
+    fn autocorrelation(residual: &Plane) -> Plane {
+        autocorrelations(residual, &[Notch::AxesAndBlockGrid]).remove(0)
+    }
     use rand_chacha::rand_core::{Rng, SeedableRng};
 
     /// A random ±1 tile of `period` repeated over the plane, seen through the affine map
