@@ -446,7 +446,7 @@ fn cli_mark_and_verify() {
 }
 
 /// False-positive calibration (run by hand: `cargo test --release --test tests calibrate --
-/// --ignored --nocapture`, about 25 minutes): every real/large corpus photo (72), whole and in
+/// --ignored --nocapture`, 25-50 minutes): every real/large corpus photo (72), whole and in
 /// 13 variants (3 crops, scales 0.3/0.5/0.75, stretch 1.1, rotations 5 and 20 expanded, a flip,
 /// JPEG 50, brightness +20 and contrast 1.2 applied to R, G, B), 1008 unmarked images, each
 /// tested as `verify` tests it (luma and, in colour, the channel extremes) against 4 payloads

@@ -1,7 +1,8 @@
-//! Property: watermark detection (`watermark::verify` on JPEG bytes, `verify_luma` on raw luma planes) never panics, and every `Detection` is self-consistent.
+//! Property: watermark detection (`watermark::verify` on JPEG bytes, `verify_luma` and layer 2's blind `periodic::extract` on raw luma planes) never panics, every `Detection` is self-consistent, and no input yields a payload under the fuzz key.
 //!
 //! Input layout: bytes starting with `FF D8` are a JPEG, verified through the whole pipeline
-//! (header, limits, libjpeg decode, luma, analysis, tone search) under small `Limits` (64 K
+//! (header, limits, libjpeg decode, luma, analysis, tone search, then layer 2's extraction:
+//! autocorrelation, lattice search, folds, pilot phase, Viterbi) under small `Limits` (64 K
 //! pixels, 16 MiB per allocation, 100 scans), so that one execution stays cheap. Any other input
 //! is a raw luma plane: byte 0 + 1 is the width (1..=256), the rest are the samples row by row
 //! (the last partial row is dropped), which reaches the analysis with shapes and tone
@@ -9,7 +10,8 @@
 //!
 //! Invariants: the score and threshold are finite, the threshold positive; `matched` is exactly
 //! `score >= threshold`; the false-positive bound is within 0..=1; at most `groups` groups are
-//! occupied; an Ok JPEG report stays within the pixel limit.
+//! occupied; an Ok JPEG report stays within the pixel limit; layer 2 reads no payload (a tag
+//! that verifies by chance has probability 2^-45).
 
 #![no_main]
 

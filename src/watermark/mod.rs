@@ -67,11 +67,27 @@ pub fn verify_planes(
     key: &Key,
     payload: &Payload,
 ) -> Detection {
+    verify_lazily(
+        luma,
+        |analysis| extremes.and_then(|e| analysis.colour_masked(e)),
+        key,
+        payload,
+    )
+}
+
+/// [`verify_planes`] with the extremes made only if the tone search gets to the colour mask
+/// (a marked image usually matches before).
+fn verify_lazily(
+    luma: &Plane,
+    colour_masked: impl FnOnce(&analysis::Analysis) -> Option<analysis::Analysis>,
+    key: &Key,
+    payload: &Payload,
+) -> Detection {
     let analysis = analysis::analyse(luma);
     let grid = Grid::from_key(key);
     detect::detect(
         &analysis,
-        || extremes.and_then(|e| analysis.colour_masked(e)),
+        || colour_masked(&analysis),
         &grid,
         &codeword(key, payload, &grid),
     )
@@ -240,7 +256,7 @@ pub struct VerifyOptions {
 /// Which layers `verify` consults for a claimed payload.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Layers {
-    /// Layer 1, then layer 2 if layer 1 does not match.
+    /// Layer 2, then layer 1 if layer 2 does not confirm the payload.
     #[default]
     Either,
     /// Layer 1 only (the histogram's own robustness).
@@ -272,9 +288,10 @@ impl Layer {
 pub struct VerifyReport {
     pub width: u32,
     pub height: u32,
-    /// Layer 1's test of the claimed payload (`None` for blind extraction).
+    /// Layer 1's test of the claimed payload (`None` for blind extraction, or when layer 2
+    /// already confirmed it).
     pub detection: Option<Detection>,
-    /// Layer 2's blind extraction (`None` when layer 1 already matched the claimed payload).
+    /// Layer 2's blind extraction (`None` with `Layers::Histogram`).
     pub extraction: Option<Extraction>,
     pub warnings: Warnings,
 }
@@ -282,14 +299,14 @@ pub struct VerifyReport {
 impl VerifyReport {
     /// The layer that confirms `claimed`, if any.
     pub fn confirmed_by(&self, claimed: &Payload) -> Option<Layer> {
-        if self.detection.as_ref().is_some_and(|d| d.matched) {
-            Some(Layer::Histogram)
-        } else if self
+        if self
             .extraction
             .as_ref()
             .is_some_and(|e| e.payload.as_ref() == Some(claimed))
         {
             Some(Layer::Pattern)
+        } else if self.detection.as_ref().is_some_and(|d| d.matched) {
+            Some(Layer::Histogram)
         } else {
             None
         }
@@ -314,12 +331,22 @@ pub fn verify<R: Read>(
         let source = reencode::read_source(input, &options.limits)?;
         let image = decode(source, &options.limits)?;
         let luma = image.luma()?;
-        let detection = claimed
-            .filter(|_| options.layers != Layers::Pattern)
-            .map(|payload| verify_planes(&luma, image.channel_extremes().as_ref(), key, payload));
-        let matched = detection.as_ref().is_some_and(|d| d.matched);
+        // Layer 2 first: on a marked image it answers in one extraction (70-120 ms at 2 MP),
+        // where layer 1 may have to search every tone before saying no.
         let histogram_only = claimed.is_some() && options.layers == Layers::Histogram;
-        let extraction = (!matched && !histogram_only).then(|| periodic::extract(&luma, key));
+        let extraction = (!histogram_only).then(|| periodic::extract(&luma, key));
+        let confirmed =
+            claimed.is_some() && extraction.as_ref().and_then(|e| e.payload) == claimed.copied();
+        let detection = claimed
+            .filter(|_| options.layers != Layers::Pattern && !confirmed)
+            .map(|payload| {
+                let masked = |analysis: &analysis::Analysis| {
+                    image
+                        .channel_extremes()
+                        .and_then(|e| analysis.colour_masked(&e))
+                };
+                verify_lazily(&luma, masked, key, payload)
+            });
         Ok(VerifyReport {
             width: image.width as u32,
             height: image.height as u32,
