@@ -139,57 +139,54 @@ pub fn dilate(mask: &[bool], width: usize, height: usize, radius: usize) -> Vec<
     if radius == 0 || width == 0 || height == 0 {
         return mask.to_vec();
     }
+    // Horizontal pass: a running count of true samples in [x - radius, x + radius].
     let mut rows = vec![false; mask.len()];
     rows.par_chunks_mut(width)
         .zip(mask.par_chunks(width))
-        .for_each(|(out, src)| dilate_line(src.iter().copied(), out.iter_mut(), radius, width));
-    // Vertical pass column by column through a small buffer.
+        .for_each(|(out, src)| {
+            let mut count: usize = src[..(radius + 1).min(width)]
+                .iter()
+                .map(|&v| usize::from(v))
+                .sum();
+            for (x, o) in out.iter_mut().enumerate() {
+                *o = count > 0;
+                if x + radius + 1 < width {
+                    count += usize::from(src[x + radius + 1]);
+                }
+                if x >= radius {
+                    count -= usize::from(src[x - radius]);
+                }
+            }
+        });
+    // Vertical pass: the same running count per column, one row at a time (contiguous).
     let mut out = vec![false; mask.len()];
-    let mut column = vec![false; height];
-    let mut dilated = vec![false; height];
-    for x in 0..width {
-        for y in 0..height {
-            column[y] = rows[y * width + x];
+    let mut count = vec![0u32; width];
+    let row = |y: usize| &rows[y * width..(y + 1) * width];
+    for y in 0..(radius + 1).min(height) {
+        count
+            .iter_mut()
+            .zip(row(y))
+            .for_each(|(c, &v)| *c += u32::from(v));
+    }
+    for (y, out_row) in out.chunks_exact_mut(width).enumerate() {
+        out_row
+            .iter_mut()
+            .zip(&count)
+            .for_each(|(o, &c)| *o = c > 0);
+        if y + radius + 1 < height {
+            count
+                .iter_mut()
+                .zip(row(y + radius + 1))
+                .for_each(|(c, &v)| *c += u32::from(v));
         }
-        dilate_line(column.iter().copied(), dilated.iter_mut(), radius, height);
-        for y in 0..height {
-            out[y * width + x] = dilated[y];
+        if y >= radius {
+            count
+                .iter_mut()
+                .zip(row(y - radius))
+                .for_each(|(c, &v)| *c -= u32::from(v));
         }
     }
     out
-}
-
-/// 1-D dilation: each output is true when a true input lies within `radius`.
-fn dilate_line<'a>(
-    src: impl Iterator<Item = bool> + Clone,
-    out: impl Iterator<Item = &'a mut bool>,
-    radius: usize,
-    len: usize,
-) {
-    // Distance to the nearest true sample on the left, then on the right.
-    let mut left = vec![usize::MAX; len];
-    let mut last = None;
-    for (i, v) in src.clone().enumerate() {
-        if v {
-            last = Some(i);
-        }
-        if let Some(l) = last {
-            left[i] = i - l;
-        }
-    }
-    let values: Vec<bool> = src.collect();
-    let mut next = None;
-    let mut result = vec![false; len];
-    for i in (0..len).rev() {
-        if values[i] {
-            next = Some(i);
-        }
-        let right = next.map_or(usize::MAX, |n| n - i);
-        result[i] = left[i].min(right) <= radius;
-    }
-    for (o, r) in out.zip(result) {
-        *o = r;
-    }
 }
 
 #[cfg(test)]
@@ -277,5 +274,33 @@ mod tests {
         }
         assert_eq!(dilate(&m, w, h, 0), m);
         assert!(dilate(&vec![false; w * h], w, h, 3).iter().all(|v| !v));
+    }
+
+    /// Against the definition (a true sample within Chebyshev distance `radius`) on random
+    /// masks, with masks touching the edges and radii past the image size.
+    #[test]
+    fn dilation_matches_the_definition() {
+        let mut state = 7u32;
+        for (w, h, radius) in [(1, 1, 1), (9, 4, 1), (13, 17, 3), (6, 5, 9), (31, 2, 4)] {
+            let mask: Vec<bool> = (0..w * h)
+                .map(|_| {
+                    state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    state >> 28 == 0
+                })
+                .collect();
+            let d = dilate(&mask, w, h, radius);
+            for y in 0..h {
+                for x in 0..w {
+                    let expected = (0..h).any(|sy| {
+                        (0..w).any(|sx| {
+                            mask[sy * w + sx]
+                                && sx.abs_diff(x) <= radius
+                                && sy.abs_diff(y) <= radius
+                        })
+                    });
+                    assert_eq!(d[y * w + x], expected, "{w}x{h} r{radius} ({x},{y})");
+                }
+            }
+        }
     }
 }
