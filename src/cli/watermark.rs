@@ -337,18 +337,23 @@ fn print_verdict(
                  false-positive probability <= {:.1e})",
                 watermark::periodic::FALSE_POSITIVE_BOUND
             )?,
-            (None, detection) => writeln!(
-                out,
-                "{path}: no match ({}; {})",
-                detection.as_ref().map_or(String::new(), |d| format!(
-                    "histogram layer: best score {:.2}, needs {:.2}, {} of {} groups occupied",
-                    d.score, d.threshold, d.occupied_groups, d.groups
-                )),
-                match extraction.and_then(|e| e.payload) {
-                    Some(_) => "payload layer: another payload".to_string(),
-                    None => "payload layer: nothing read back".to_string(),
+            (None, detection) => {
+                // Only the layers that ran (see --layer) are reported.
+                let mut parts = Vec::new();
+                if let Some(d) = detection {
+                    parts.push(format!(
+                        "histogram layer: best score {:.2}, needs {:.2}, {} of {} groups occupied",
+                        d.score, d.threshold, d.occupied_groups, d.groups
+                    ));
                 }
-            )?,
+                if let Some(e) = extraction {
+                    parts.push(match e.payload {
+                        Some(_) => "payload layer: another payload".to_string(),
+                        None => "payload layer: nothing read back".to_string(),
+                    });
+                }
+                writeln!(out, "{path}: no match ({})", parts.join("; "))?
+            }
         },
         None => match report.extracted() {
             Some(payload) => writeln!(out, "{path}: found {}", payload.to_hex())?,
