@@ -12,7 +12,7 @@
 //! at these rates.) A tier of `K` candidates (union bound) at budget `a` gets the threshold
 //! `t` with `K C Q(t) = a`.
 
-use super::analysis::Analysis;
+use super::analysis::{Analysis, SMOOTH_LIMIT};
 use super::histogram::{FineHistogram, Grid, Tone, group_counts, tone_score};
 
 /// The false-positive rate the decision is built for, per image and payload.
@@ -138,9 +138,42 @@ pub fn counted_histogram(analysis: &Analysis, gain: f32) -> FineHistogram {
     )
 }
 
+/// [`counted_histogram`] for each of `gains`, in one pass over the pixels: a pixel counted at
+/// one gain is counted at every larger one (its activity is below a larger limit), so each
+/// pixel lands in the histogram of the smallest gain that counts it, and those add up.
+pub fn counted_histograms(analysis: &Analysis, gains: &[f32]) -> Vec<FineHistogram> {
+    let mut order: Vec<usize> = (0..gains.len()).collect();
+    order.sort_by(|&a, &b| gains[a].total_cmp(&gains[b]));
+    // The same limits, in f32, as `Analysis::weights` compares with.
+    let limits: Vec<f32> = order.iter().map(|&i| SMOOTH_LIMIT * gains[i]).collect();
+    let mut counts = vec![vec![0u32; FineHistogram::BINS]; gains.len()];
+    let pixels = analysis.low.data.iter().zip(&analysis.activity.data);
+    for ((&v, &a), _) in pixels.zip(&analysis.valid).filter(|(_, valid)| **valid) {
+        if let (Some(first), Some(bin)) = (
+            limits.iter().position(|&limit| a < limit),
+            FineHistogram::bin(v),
+        ) {
+            counts[first][bin] += 1;
+        }
+    }
+    for k in 1..counts.len() {
+        let (done, rest) = counts.split_at_mut(k);
+        for (total, &c) in rest[0].iter_mut().zip(&done[k - 1]) {
+            *total += c;
+        }
+    }
+    let mut histograms: Vec<Option<FineHistogram>> = (0..gains.len()).map(|_| None).collect();
+    for (sorted, &i) in order.iter().enumerate() {
+        histograms[i] = Some(FineHistogram::from_counts(
+            counts[sorted].iter().map(|&c| f64::from(c)),
+        ));
+    }
+    histograms.into_iter().flatten().collect()
+}
+
 /// Tests `codeword` against an analysed image, tier by tier. Each candidate gain counts its
-/// own set of smooth pixels (see [`Analysis::weights`]); its histogram is made once, when the
-/// first candidate with that gain comes up.
+/// own set of smooth pixels (see [`Analysis::weights`]); a view's histograms for every gain
+/// are made together, in one pass, when the first candidate it lacks comes up.
 ///
 /// The tone tiers of a colour image also look at `colour_masked()`, the analysis that leaves
 /// out pixels with a clipped colour channel, each candidate tone with and without the mask
@@ -166,7 +199,14 @@ pub fn detect(
     let mut colour_masked = Some(colour_masked);
     let mut masked: Option<Analysis> = None;
     let mut best: Option<Detection> = None;
-    for (index, tier) in tiers().into_iter().enumerate() {
+    let tiers = tiers();
+    let mut all_gains: Vec<f32> = tiers
+        .iter()
+        .flat_map(|t| t.tones.iter().map(|tone| tone.gain))
+        .collect();
+    all_gains.sort_by(f32::total_cmp);
+    all_gains.dedup();
+    for (index, tier) in tiers.into_iter().enumerate() {
         if index > 0
             && let Some(make) = colour_masked.take()
         {
@@ -181,17 +221,22 @@ pub fn detect(
         let (mut score, mut tone) = (f64::MIN, Tone::IDENTITY);
         for &(view, seen) in &views {
             for &candidate in &tier.tones {
-                let cached = histograms
-                    .iter()
-                    .position(|(v, g, _)| *v == view && *g == candidate.gain);
-                let slot = cached.unwrap_or_else(|| {
-                    histograms.push((
-                        view,
-                        candidate.gain,
-                        counted_histogram(seen, candidate.gain),
-                    ));
-                    histograms.len() - 1
-                });
+                let find = |histograms: &[(usize, f32, FineHistogram)]| {
+                    histograms
+                        .iter()
+                        .position(|(v, g, _)| *v == view && *g == candidate.gain)
+                };
+                if find(&histograms).is_none() {
+                    // Every gain this view still lacks, in one pass.
+                    let missing: Vec<f32> = all_gains
+                        .iter()
+                        .copied()
+                        .filter(|&g| !histograms.iter().any(|(v, h, _)| *v == view && *h == g))
+                        .collect();
+                    let made = counted_histograms(seen, &missing);
+                    histograms.extend(missing.into_iter().zip(made).map(|(g, h)| (view, g, h)));
+                }
+                let slot = find(&histograms).expect("just made");
                 let s = tone_score(&histograms[slot].2, grid, candidate, codeword);
                 if s > score {
                     (score, tone) = (s, candidate);
@@ -249,6 +294,31 @@ mod tests {
                 tier.threshold(2)
             );
         }
+    }
+
+    /// The one-pass histograms equal the per-gain ones exactly, whatever order the gains come in.
+    #[test]
+    fn one_pass_histograms_equal_per_gain_ones() {
+        use super::super::analysis::analyse;
+        use super::super::lowpass::Plane;
+        let luma = Plane::from_fn(300, 200, |x, y| {
+            let ramp = 40.0 + x as f32 * 0.5 + y as f32 * 0.2;
+            let texture = ((x as f32 * 0.7).sin() + (y as f32 * 0.9).cos()) * 3.0;
+            ramp + texture * (x as f32 / 300.0)
+        });
+        let analysis = analyse(&luma);
+        let gains = [1.2f32, 0.83, 1.0, 0.91, 1.05];
+        let together = counted_histograms(&analysis, &gains);
+        for (gain, histogram) in gains.iter().zip(&together) {
+            assert_eq!(
+                *histogram,
+                counted_histogram(&analysis, *gain),
+                "gain {gain}"
+            );
+        }
+        // The gains count different pixel sets: the test would not notice a mix-up otherwise.
+        assert!(together[0].total() > together[2].total());
+        assert!(together[2].total() > together[1].total());
     }
 
     /// Q(t) against published normal-table values.
