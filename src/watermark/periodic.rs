@@ -121,6 +121,23 @@ pub struct PatternSettings {
     pub slope: f32,
     /// Largest amplitude.
     pub max: f32,
+    /// The three amplitudes above are for an image of this many pixels. The detector's SNR
+    /// grows with the amplitude times the square root of the number of tiles, so an image of
+    /// `n` pixels gets them times `sqrt(reference_pixels / n)`, within `size_factor`: a small
+    /// image gets a stronger pattern, a large one a weaker one, and both survive about as well.
+    pub reference_pixels: f32,
+    /// Bounds of the size factor (lowest, highest).
+    pub size_factor: (f32, f32),
+}
+
+impl PatternSettings {
+    /// The amplitude multiplier for an image of `pixels` pixels.
+    pub fn size_factor(&self, pixels: usize) -> f32 {
+        let (lowest, highest) = self.size_factor;
+        (self.reference_pixels / pixels.max(1) as f32)
+            .sqrt()
+            .clamp(lowest, highest.max(lowest))
+    }
 }
 
 impl Default for PatternSettings {
@@ -134,6 +151,8 @@ impl Default for PatternSettings {
             flat: 0.4,
             slope: 0.25,
             max: 3.0,
+            reference_pixels: 1.5e6,
+            size_factor: (1.0, 1.0),
         }
     }
 }
@@ -167,6 +186,8 @@ pub fn pattern(luma: &Plane, key: &Key, payload: &Payload, s: &PatternSettings) 
     let cells = Layout::from_key(key).cells(&ecc::encode(&message(key, payload)));
     let texture = texture(luma);
     let w = luma.width;
+    let factor = s.size_factor(luma.len());
+    let (flat, slope, max) = (s.flat * factor, s.slope * factor, s.max * factor);
     texture
         .data
         .iter()
@@ -174,7 +195,7 @@ pub fn pattern(luma: &Plane, key: &Key, payload: &Payload, s: &PatternSettings) 
         .map(|(i, &t)| {
             let (x, y) = (i % w, i / w);
             let cell = (y / CELL % TILE_CELLS) * TILE_CELLS + x / CELL % TILE_CELLS;
-            (s.flat + s.slope * t).min(s.max) * cells[cell]
+            (flat + slope * t).min(max) * cells[cell]
         })
         .collect()
 }
@@ -206,9 +227,14 @@ fn whitened_residual(luma: &Plane) -> Plane {
 }
 
 /// Folds every pixel of `residual` into one tile (pixels of the original tile) through the
-/// inverse of `lattice`'s map: the mean residual per tile pixel. (Half-pixel bins, meant to
-/// keep pixels near a cell edge from blurring two cells after a rescale, read back fewer
-/// attacked images: 28 of 32 against 31, each bin's mean being noisier.)
+/// inverse of `lattice`'s map: the residual summed per tile pixel. Sums, not means: a cell's
+/// value is then every sample in it weighted alike, the matched filter when each sample is
+/// as noisy as the next. Means weighted a tile pixel that one stray sample fell into as much
+/// as one holding twenty: after a rescale by 0.5 with a basis off by 0.02 %, pixel centres
+/// straddle the two halves of a cell, and the pilot score of such a fold fell from 13 to 11
+/// (exact basis against the estimated one). On 32 images rescaled by 0.5, sums read back 27
+/// against 25; on the 32 attacked test images (rotations, scalings, the combo) the lowest
+/// pilot score of a read-back rose from 12.3 to 15.2.
 /// Every `stride`-th pixel of every `stride`-th row is used (1: all).
 fn fold(residual: &Plane, lattice: &Lattice, stride: usize) -> Vec<f32> {
     let t = TILE as f32;
@@ -222,7 +248,6 @@ fn fold(residual: &Plane, lattice: &Lattice, stride: usize) -> Vec<f32> {
     let det = a * d - b * c;
     let inv = [d / det, -b / det, -c / det, a / det];
     let mut sum = vec![0f32; TILE * TILE];
-    let mut count = vec![0u32; TILE * TILE];
     let w = residual.width;
     // q in fixed point with 32 fractional bits: the integer part of an arithmetic shift is the
     // floor, also for negative q, and masking takes it modulo the tile (a power of two). The
@@ -246,15 +271,11 @@ fn fold(residual: &Plane, lattice: &Lattice, stride: usize) -> Vec<f32> {
             let ix = (qx >> 32) as usize & (TILE - 1);
             let iy = (qy >> 32) as usize & (TILE - 1);
             sum[iy * TILE + ix] += r;
-            count[iy * TILE + ix] += 1;
             qx = qx.wrapping_add(step_x);
             qy = qy.wrapping_add(step_y);
         }
     }
-    sum.iter()
-        .zip(&count)
-        .map(|(&s, &n)| if n == 0 { 0.0 } else { s / n as f32 })
-        .collect()
+    sum
 }
 
 /// The tile seen through one of the square's eight symmetries.
