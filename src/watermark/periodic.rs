@@ -332,9 +332,9 @@ const FIRST_DECODES: usize = 4;
 /// Lattices refined against the pilots when the first decodes fail.
 const REFINED: usize = 2;
 /// Refining only pays where the pilots already stand out: the best of the ~650 000 (lattice,
-/// symmetry, shift) correlations of an unmarked image scores 4.5-6.3 (2016 extractions of the
-/// calibration's unmarked images), a marked image after a rescale with a slightly wrong basis
-/// 12 or more. Below this, refining would cost an unmarked image most of its extraction time.
+/// symmetry, shift) correlations of an unmarked image scores at most 6.24 (2016 extractions of
+/// the calibration's unmarked images), a marked image after the suite's hard attacks 9.4 or
+/// more. Below this, refining would cost an unmarked image most of its extraction time.
 const REFINE_MIN_PILOT: f32 = 6.5;
 
 /// What every candidate is scored against: the keyed layout and the pilots' spectrum.
