@@ -162,13 +162,14 @@ pub fn counted_histograms(analysis: &Analysis, gains: &[f32]) -> Vec<FineHistogr
             *total += c;
         }
     }
-    let mut histograms: Vec<Option<FineHistogram>> = (0..gains.len()).map(|_| None).collect();
+    // Back in the caller's order: gain i is the rank[i]-th smallest.
+    let mut rank = vec![0; gains.len()];
     for (sorted, &i) in order.iter().enumerate() {
-        histograms[i] = Some(FineHistogram::from_counts(
-            counts[sorted].iter().map(|&c| f64::from(c)),
-        ));
+        rank[i] = sorted;
     }
-    histograms.into_iter().flatten().collect()
+    rank.iter()
+        .map(|&r| FineHistogram::from_counts(counts[r].iter().map(|&c| f64::from(c))))
+        .collect()
 }
 
 /// Tests `codeword` against an analysed image, tier by tier. Each candidate gain counts its
