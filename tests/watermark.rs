@@ -172,6 +172,9 @@ fn mark_bytes(input: &[u8], key: &Key, payload: &Payload) -> jpgtool::Result<Vec
     let (report, out) = watermark::mark(input, Vec::new(), key, payload, &MarkOptions::default())?;
     assert!(report.check.matched && report.margin() > 0.0);
     assert!(report.payload_layer_holds());
+    // The suite's imperceptibility target, the output's luma against the input's.
+    let ssim = watermark::ssim::mean_ssim(&luma_of(input), &luma_of(&out)).unwrap();
+    assert!(ssim >= 0.99, "SSIM-Y {ssim:.4}");
     Ok(out)
 }
 
@@ -197,12 +200,13 @@ const BLIND_EVERY_TIME_FLAT: &[&str] = &["none", "hflip", "rot90", "brightness+2
 /// and turned by 90 degrees; over all (cover, attack) pairs at least 90 % must match (measured:
 /// 48 of 48). Layer 2, blind: never a wrong payload; the exact payload back after the
 /// [`BLIND_EVERY_TIME`] attacks on every camera photo ([`BLIND_EVERY_TIME_FLAT`] on the flat
-/// gradient) and in at least 80 % of all pairs (measured: 43 of 48; the misses are all on the
+/// gradient) and in at least 80 % of all pairs (measured: 42 of 48. Five misses are on the
 /// flat `sharp-flowers`, whose lattice is not found after rotations by 2, 5 and 30 degrees and
-/// scales 0.5 and 0.75: pilot scores about 5. These attacks resample bilinearly and re-encode
-/// at Q75, harsher than the suite's bicubic resampling and Q90 re-saves. With a quarter of the
-/// cells as pilots and plain Viterbi it was 41 of 48: `sharp-flowers` still read back after
-/// rot5, but two camera photos did not after scale 0.5).
+/// scales 0.5 and 0.75: pilot scores about 5. The sixth is the Kodak photo after scale 0.5
+/// (pilot 7.7), since its pattern runs at 0.82 of the default amplitude to keep SSIM-Y at
+/// 0.991; it read back at full amplitude (43 of 48). These attacks resample bilinearly and
+/// re-encode at Q75, harsher than the suite's bicubic resampling and Q90 re-saves). Every
+/// output also keeps SSIM-Y >= 0.99 against its cover.
 #[test]
 fn marked_photos_match_after_attacks() {
     let Some(paths) = cover_paths() else { return };

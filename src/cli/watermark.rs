@@ -195,6 +195,8 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
             "height": report.height,
             "quality": report.quality,
             "psnr_luma_db": round2(report.psnr),
+            "ssim_luma": report.ssim.map(|v| (v * 1e5).round() / 1e5),
+            "pattern_scale": round2(f64::from(report.pattern_scale)),
             "score": round2(report.check.score),
             "threshold": round2(report.check.threshold),
             "margin": round2(report.margin()),
@@ -209,12 +211,15 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
     } else {
         writeln!(
             out,
-            "{} -> {}: marked, PSNR {:.1} dB (luma), q{}; histogram layer {}: score {:.2} \
-             (match threshold {:.2}, margin {:.2}), {} of {} groups shaped; payload layer {} \
-             (pilot score {:.1})",
+            "{} -> {}: marked, PSNR {:.1} dB and SSIM {} (luma), q{}; histogram layer {}: score \
+             {:.2} (match threshold {:.2}, margin {:.2}), {} of {} groups shaped; payload layer \
+             {} (pilot score {:.1}{})",
             name(),
             output.display(),
             report.psnr,
+            report
+                .ssim
+                .map_or_else(|| "-".to_string(), |v| format!("{v:.4}")),
             report.quality,
             if report.histogram_holds() {
                 "holds"
@@ -232,6 +237,14 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
                 "does not read back"
             },
             report.extraction.pilot_score,
+            if report.pattern_scale < 1.0 {
+                format!(
+                    ", amplitude x{:.2} for the SSIM floor",
+                    report.pattern_scale
+                )
+            } else {
+                String::new()
+            },
         )?;
     }
     Ok(ExitCode::from(EXIT_OK))
