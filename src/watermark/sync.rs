@@ -18,7 +18,9 @@ pub const MIN_LAG: f32 = 24.0;
 /// Peaks considered when forming basis pairs.
 const PEAKS: usize = 24;
 /// Peaks, strongest first, each completed to a square lattice by its quarter turn.
-const SQUARE_SEEDS: usize = 64;
+const SQUARE_SEEDS: usize = 256;
+/// Passes over the four basis coordinates per step size in [`polish`].
+const POLISH_ROUNDS: usize = 8;
 
 /// A 2-vector in pixels.
 pub type Vector = [f32; 2];
@@ -383,6 +385,9 @@ pub fn find_lattices(acf: &Plane, min_period: f32, max_period: f32, keep: usize)
     // by 0.5 and a JPEG re-encoding, the basis peaks of the 64-pixel lattice sit on the new
     // block grid's lines and drown, while the diagonals stand out. The points between the
     // ones found then add to the score; try each lattice's three supersets of index 2.
+    // Only the strongest few are worth it (supersets of weak lattices stay weak).
+    lattices.sort_by(|a, b| b.strength.total_cmp(&a.strength));
+    lattices.truncate(4 * keep);
     let mut index = 0;
     while index < lattices.len() {
         let l = lattices[index];
@@ -423,7 +428,73 @@ pub fn find_lattices(acf: &Plane, min_period: f32, max_period: f32, keep: usize)
         .collect();
     kept.sort_by(|a, b| b.strength.total_cmp(&a.strength));
     kept.truncate(keep);
-    kept
+    let smooth = binomial_blur_circular(acf);
+    kept.iter()
+        .map(|l| polish(acf, &smooth, *l, max_lag, noise))
+        .collect()
+}
+
+/// The circular plane filtered by the binomial kernel 1 4 6 4 1 / 16 both ways (about a
+/// 1-sample Gaussian).
+fn binomial_blur_circular(plane: &Plane) -> Plane {
+    const TAPS: [f32; 5] = [1.0 / 16.0, 4.0 / 16.0, 6.0 / 16.0, 4.0 / 16.0, 1.0 / 16.0];
+    let (w, h) = (plane.width, plane.height);
+    let mut rows = vec![0f32; w * h];
+    for y in 0..h {
+        let row = &plane.data[y * w..(y + 1) * w];
+        for x in 0..w {
+            rows[y * w + x] = TAPS
+                .iter()
+                .enumerate()
+                .map(|(k, t)| t * row[(x + 2 * w + k - 2) % w])
+                .sum();
+        }
+    }
+    let mut out = vec![0f32; w * h];
+    for (y, out_row) in out.chunks_exact_mut(w.max(1)).enumerate() {
+        for (k, t) in TAPS.iter().enumerate() {
+            let src = &rows[((y + 2 * h + k - 2) % h) * w..][..w];
+            out_row.iter_mut().zip(src).for_each(|(o, s)| *o += t * s);
+        }
+    }
+    Plane {
+        width: w,
+        height: h,
+        data: out,
+    }
+}
+
+/// Coordinate ascent of the lattice's score over its basis (steps of 1/2, 1/4, 1/8 sample).
+/// The least-squares fit trusts every peak near a lattice point; a long period has few points
+/// in the window and one off peak pulls the fit: after a rescale by 2 (256-pixel lattice),
+/// the fit was 1.7 samples off, the fold's pilots scored 6.0 and nothing decoded, where the
+/// true basis scores 25.
+fn polish(acf: &Plane, smooth: &Plane, lattice: Lattice, max_lag: f32, noise: f32) -> Lattice {
+    let mut best = lattice;
+    // The coarse steps climb the smoothed autocorrelation (wider peaks: a basis 2 samples off
+    // still sees their slopes), the fine ones the autocorrelation itself.
+    for (plane, step) in [(smooth, 1.0), (smooth, 0.5), (acf, 0.25), (acf, 0.125)] {
+        best.strength = lattice_strength(plane, best.u, best.v, max_lag) / noise;
+        for _ in 0..POLISH_ROUNDS {
+            let mut improved = false;
+            for coordinate in 0..4 {
+                for sign in [-1.0, 1.0] {
+                    let mut basis = [best.u[0], best.u[1], best.v[0], best.v[1]];
+                    basis[coordinate] += sign * step;
+                    let (u, v) = ([basis[0], basis[1]], [basis[2], basis[3]]);
+                    let strength = lattice_strength(plane, u, v, max_lag) / noise;
+                    if strength > best.strength {
+                        best = Lattice { u, v, strength };
+                        improved = true;
+                    }
+                }
+            }
+            if !improved {
+                break;
+            }
+        }
+    }
+    best
 }
 
 /// Adds `lattice` to `lattices`, or replaces the same lattice found before when this one
@@ -693,6 +764,36 @@ mod tests {
         let by_chance = strongest(&noise);
         let tiled = strongest(&tiled(512, 512, 128, [[1.0, 0.0], [0.0, 1.0]]));
         assert!(by_chance * 3.0 < tiled, "noise {by_chance}, tiled {tiled}");
+    }
+
+    /// The unnotched autocorrelation.
+    fn autocorrelation_unnotched(residual: &Plane) -> Plane {
+        autocorrelations(residual, &[Notch::Nothing]).remove(0)
+    }
+
+    /// Started 1.7 samples off a 256-pixel lattice (a rescale by 2), the polish ends within a
+    /// quarter sample of it.
+    #[test]
+    fn polish_climbs_to_the_lattice() {
+        let plane = tiled(1024, 1024, 128, [[0.5, 0.0], [0.0, 0.5]]);
+        let acf = autocorrelation_unnotched(&plane);
+        let max_lag = 510.0;
+        let noise = spread(&acf, max_lag);
+        let (u, v) = ([256.0, 1.7], [0.0, 257.6]);
+        let start = Lattice {
+            u,
+            v,
+            strength: lattice_strength(&acf, u, v, max_lag) / noise,
+        };
+        let polished = polish(&acf, &binomial_blur_circular(&acf), start, max_lag, noise);
+        let error = [
+            polished.u[0] - 256.0,
+            polished.u[1],
+            polished.v[0],
+            polished.v[1] - 256.0,
+        ];
+        assert!(error.iter().all(|e| e.abs() <= 0.25), "{polished:?}");
+        assert!(polished.strength > start.strength);
     }
 
     #[test]
