@@ -8,8 +8,8 @@ use rayon::prelude::*;
 use super::lowpass::{Plane, gaussian_kernel};
 
 const SIGMA: f32 = 1.5;
-const C1: f64 = (0.01 * 255.0) * (0.01 * 255.0);
-const C2: f64 = (0.03 * 255.0) * (0.03 * 255.0);
+const C1: f32 = (0.01 * 255.0) * (0.01 * 255.0);
+const C2: f32 = (0.03 * 255.0) * (0.03 * 255.0);
 /// Output rows per band.
 const BAND: usize = 64;
 
@@ -18,7 +18,7 @@ const BAND: usize = 64;
 /// the thread count.
 pub fn mean_ssim(a: &Plane, b: &Plane) -> Option<f64> {
     assert_eq!((a.width, a.height), (b.width, b.height));
-    let taps: Vec<f64> = gaussian_kernel(SIGMA).into_iter().map(f64::from).collect();
+    let taps = gaussian_kernel(SIGMA);
     let radius = taps.len() / 2;
     let (w, h) = (a.width, a.height);
     if w <= 2 * radius || h <= 2 * radius {
@@ -33,8 +33,10 @@ pub fn mean_ssim(a: &Plane, b: &Plane) -> Option<f64> {
     Some(sums.iter().sum::<f64>() / count as f64)
 }
 
-/// Window sums of a, b, a², b² and ab over one row of positions.
-struct Moments([Vec<f64>; 5]);
+/// Window sums of a, b, a², b² and ab over one row of positions, of samples less 128: f32
+/// then keeps the variances (a few grey levels squared, against sums up to 127²) to about
+/// 1e-3, against SSIM's constant C2 = 58.5.
+struct Moments([Vec<f32>; 5]);
 
 impl Moments {
     fn new(len: usize) -> Moments {
@@ -42,7 +44,7 @@ impl Moments {
     }
 
     /// `self += weight * other`.
-    fn add_scaled(&mut self, other: &Moments, weight: f64) {
+    fn add_scaled(&mut self, other: &Moments, weight: f32) {
         for (acc, row) in self.0.iter_mut().zip(&other.0) {
             acc.iter_mut().zip(row).for_each(|(s, v)| *s += weight * v);
         }
@@ -50,7 +52,7 @@ impl Moments {
 }
 
 /// The SSIM summed over output rows `y0..y1` (every window inside the image).
-fn band_sum(a: &Plane, b: &Plane, taps: &[f64], y0: usize, y1: usize) -> f64 {
+fn band_sum(a: &Plane, b: &Plane, taps: &[f32], y0: usize, y1: usize) -> f64 {
     let radius = taps.len() / 2;
     let w = a.width;
     let inner = w - 2 * radius;
@@ -59,16 +61,22 @@ fn band_sum(a: &Plane, b: &Plane, taps: &[f64], y0: usize, y1: usize) -> f64 {
         .map(|y| {
             let (ra, rb) = (&a.data[y * w..(y + 1) * w], &b.data[y * w..(y + 1) * w]);
             let mut m = Moments::new(inner);
-            let [sa, sb, saa, sbb, sab] = &mut m.0;
-            for (k, &t) in taps.iter().enumerate() {
-                let (pa, pb) = (&ra[k..k + inner], &rb[k..k + inner]);
-                for x in 0..inner {
-                    let (p, q) = (f64::from(pa[x]), f64::from(pb[x]));
-                    sa[x] += t * p;
-                    sb[x] += t * q;
-                    saa[x] += t * p * p;
-                    sbb[x] += t * q * q;
-                    sab[x] += t * p * q;
+            // The five per-pixel products, then each filtered along the row.
+            let products: [Vec<f32>; 5] = {
+                let (pa, pb): (Vec<f32>, Vec<f32>) = ra
+                    .iter()
+                    .zip(rb)
+                    .map(|(p, q)| (p - 128.0, q - 128.0))
+                    .unzip();
+                let square = |v: &[f32], u: &[f32]| v.iter().zip(u).map(|(x, y)| x * y).collect();
+                let (paa, pbb, pab) = (square(&pa, &pa), square(&pb, &pb), square(&pa, &pb));
+                [pa, pb, paa, pbb, pab]
+            };
+            for (sum, product) in m.0.iter_mut().zip(&products) {
+                for (k, &t) in taps.iter().enumerate() {
+                    sum.iter_mut()
+                        .zip(&product[k..k + inner])
+                        .for_each(|(s, v)| *s += t * v);
                 }
             }
             m
@@ -84,8 +92,12 @@ fn band_sum(a: &Plane, b: &Plane, taps: &[f64], y0: usize, y1: usize) -> f64 {
         let [ma, mb, maa, mbb, mab] = &window.0;
         for ((((&ma, &mb), &maa), &mbb), &mab) in ma.iter().zip(mb).zip(maa).zip(mbb).zip(mab) {
             let (vaa, vbb, vab) = (maa - ma * ma, mbb - mb * mb, mab - ma * mb);
-            total += ((2.0 * ma * mb + C1) * (2.0 * vab + C2))
-                / ((ma * ma + mb * mb + C1) * (vaa + vbb + C2));
+            // The luminance term on the true means (the samples were shifted by 128).
+            let (la, lb) = (ma + 128.0, mb + 128.0);
+            total += f64::from(
+                ((2.0 * la * lb + C1) * (2.0 * vab + C2))
+                    / ((la * la + lb * lb + C1) * (vaa + vbb + C2)),
+            );
         }
     }
     total
@@ -138,10 +150,11 @@ mod tests {
         let mean = f64::from(n) * alternating * alternating;
         let var = f64::from(n * n) - mean * mean;
         // Luminance term: means 100 and 100 ± mean.
+        let (c1, c2) = (f64::from(C1), f64::from(C2));
         let luminance = |m: f64| {
-            (2.0 * 100.0 * (100.0 + m) + C1) / (100.0 * 100.0 + (100.0 + m) * (100.0 + m) + C1)
+            (2.0 * 100.0 * (100.0 + m) + c1) / (100.0 * 100.0 + (100.0 + m) * (100.0 + m) + c1)
         };
-        let contrast = C2 / (var + C2);
+        let contrast = c2 / (var + c2);
         let expected = 0.5 * (luminance(mean) + luminance(-mean)) * contrast;
         let got = mean_ssim(&a, &b).unwrap();
         assert!((got - expected).abs() < 1e-4, "{got} vs {expected}");
