@@ -301,9 +301,10 @@ fn reduce(mut u: Vector, mut v: Vector) -> (Vector, Vector) {
 }
 
 /// Lattices whose basis cell area lies between `min_period²` and `max_period²`, strongest
-/// first (at most `keep`). Each is scored by the mean autocorrelation at its points within the
-/// window over the autocorrelation's spread, and refined by least squares on the peaks it
-/// explains.
+/// first (at most `keep`). Candidates come from pairs of strong peaks, from single peaks
+/// completed to a square, and from the index-2 supersets of the strongest. Each is refined by
+/// least squares on the peaks it explains and scored by the autocorrelation summed over its
+/// points within the window (a z-score); the ones kept are polished on that score.
 pub fn find_lattices(acf: &Plane, min_period: f32, max_period: f32, keep: usize) -> Vec<Lattice> {
     let max_lag = (acf.width.min(acf.height) as f32 / 2.0 - 2.0).max(MIN_LAG);
     let noise = spread(acf, max_lag);
@@ -350,36 +351,34 @@ pub fn find_lattices(acf: &Plane, min_period: f32, max_period: f32, keep: usize)
             .map(|&(a, _)| (a, [-a[1], a[0]])),
     );
     for (a, b) in pairs {
-        {
-            let area = cross(a, b).abs();
-            if area < 0.3 * norm(a) * norm(b) {
-                continue;
-            }
-            if !(min_period * min_period..=max_period * max_period).contains(&area) {
-                continue;
-            }
-            let (u, v) = reduce(a, b);
-            let reduced = Lattice {
-                u,
-                v,
-                strength: 0.0,
-            };
-            if tried.iter().any(|t| t.same_as(&reduced)) {
-                continue;
-            }
-            tried.push(reduced);
-            let Some((u, v)) = refine(&map, u, v, max_lag) else {
-                continue;
-            };
-            // Both basis vectors well inside the window, so that points off each line are
-            // scored too (else a wrong second vector costs nothing).
-            if norm(u).max(norm(v)) > 0.6 * max_lag || norm(u).max(norm(v)) > 1.5 * max_period {
-                continue;
-            }
-            let strength = lattice_strength(acf, u, v, max_lag) / noise;
-            let lattice = Lattice { u, v, strength };
-            keep_stronger(&mut lattices, lattice);
+        let area = cross(a, b).abs();
+        if area < 0.3 * norm(a) * norm(b) {
+            continue;
         }
+        if !(min_period * min_period..=max_period * max_period).contains(&area) {
+            continue;
+        }
+        let (u, v) = reduce(a, b);
+        let reduced = Lattice {
+            u,
+            v,
+            strength: 0.0,
+        };
+        if tried.iter().any(|t| t.same_as(&reduced)) {
+            continue;
+        }
+        tried.push(reduced);
+        let Some((u, v)) = refine(&map, u, v, max_lag) else {
+            continue;
+        };
+        // Both basis vectors well inside the window, so that points off each line are
+        // scored too (else a wrong second vector costs nothing).
+        if norm(u).max(norm(v)) > 0.6 * max_lag || norm(u).max(norm(v)) > 1.5 * max_period {
+            continue;
+        }
+        let strength = lattice_strength(acf, u, v, max_lag) / noise;
+        let lattice = Lattice { u, v, strength };
+        keep_stronger(&mut lattices, lattice);
     }
     // Pairs of strong peaks can span only a sublattice of the tile's lattice: after a rescale
     // by 0.5 and a JPEG re-encoding, the basis peaks of the 64-pixel lattice sit on the new
@@ -428,6 +427,9 @@ pub fn find_lattices(acf: &Plane, min_period: f32, max_period: f32, keep: usize)
         .collect();
     kept.sort_by(|a, b| b.strength.total_cmp(&a.strength));
     kept.truncate(keep);
+    if kept.is_empty() {
+        return kept;
+    }
     let smooth = binomial_blur_circular(acf);
     kept.iter()
         .map(|l| polish(acf, &smooth, *l, max_lag, noise))
@@ -464,7 +466,7 @@ fn binomial_blur_circular(plane: &Plane) -> Plane {
     }
 }
 
-/// Coordinate ascent of the lattice's score over its basis (steps of 1/2, 1/4, 1/8 sample).
+/// Coordinate ascent of the lattice's score over its basis (steps of 1, 1/2, 1/4, 1/8 sample).
 /// The least-squares fit trusts every peak near a lattice point; a long period has few points
 /// in the window and one off peak pulls the fit: after a rescale by 2 (256-pixel lattice),
 /// the fit was 1.7 samples off, the fold's pilots scored 6.0 and nothing decoded, where the
