@@ -118,7 +118,7 @@ pub struct MarkReport {
     pub psnr: f64,
     /// Mean SSIM of the written file's luma against the input's (`None` under 11 x 11 pixels).
     pub ssim: Option<f64>,
-    /// What the payload pattern's amplitude was multiplied by to keep its SSIM floor.
+    /// What the payload pattern's amplitude was multiplied by to keep the SSIM floor.
     pub pattern_scale: f32,
     /// The written file, verified as `verify` would ("as is" tier).
     pub check: Detection,
@@ -501,12 +501,14 @@ const SSIM_FIT_SLACK: f64 = 0.0005;
 
 /// Scales `pattern` down until luma with it and with `fixed`, written as a JPEG of `quality`
 /// and read back, has an SSIM of at least `min_ssim` against `luma`, and not much more. Returns
-/// the scale applied (1 when the floor holds as is). The JPEG matters: re-quantising the coefficients the pattern
-/// moves off the cover's lattice costs as much SSIM again as the pattern (on `fig` 0.0092 for
-/// the pattern alone, 0.0125 through the JPEG), and how that part shrinks with the amplitude
-/// depends on the image (between the first and the third power in the 8 covers measured): so
-/// the loss is measured, and the scale found by a secant on log loss against log scale. Each
-/// pass encodes and decodes luma alone (as grey: a colour encoder writes the same luma).
+/// the scale applied (1 when the floor holds as is). The JPEG matters: re-quantising the
+/// coefficients the pattern moves off the cover's lattice costs as much SSIM again as the
+/// pattern (on `fig` 0.0092 for the pattern alone, 0.0125 through the JPEG), and how that part
+/// shrinks with the amplitude depends on the image (between the first and the third power in
+/// the 8 covers measured): so the loss is measured, and the scale found by a secant on log loss
+/// against log scale. Each pass encodes and decodes luma alone, as grey: a YCbCr encoder
+/// writes the same luma (the same SSIM to 5 digits on a 3 MP photo); for the rare RGB-coded
+/// file it is an estimate, and the written file's own SSIM is reported either way.
 fn fit_to_ssim(
     luma: &Plane,
     fixed: &[f32],
