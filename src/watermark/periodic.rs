@@ -342,8 +342,9 @@ const FIRST_DECODES: usize = 4;
 const REFINED: usize = 2;
 /// Refining only pays where the pilots already stand out: the best of the ~650 000 (lattice,
 /// symmetry, shift) correlations of an unmarked image scores at most 6.24 (2016 extractions of
-/// the calibration's unmarked images), a marked image after the suite's hard attacks 9.4 or
-/// more. Below this, refining would cost an unmarked image most of its extraction time.
+/// the calibration's unmarked images, at 47f25f7 and at efd144d), a marked image after the
+/// suite's hard attacks 8.7 or more (48 marks with the pattern at the SSIM floor). Below this,
+/// refining would cost an unmarked image most of its extraction time.
 const REFINE_MIN_PILOT: f32 = 6.5;
 
 /// What every candidate is scored against: the keyed layout and the pilots' spectrum.
