@@ -173,22 +173,8 @@ pub fn mark<R: Read, W: Write>(
             data: luma.data.iter().zip(&delta).map(|(l, d)| l + d).collect(),
             ..luma.clone()
         };
-        let mut outcome = mark_luma(&with_pattern, key, payload, &options.embed);
-        // A histogram mark that cannot score REQUIRED_SCORE only costs SSIM: `mark` would not
-        // count on it, and it took the pattern's share (a painting with 9 of 49 grey-level
-        // groups usable: with it the pattern had to go down to 0.64 and SSIM-Y still missed the
-        // floor). Leave it out; layer 2 then carries the mark alone.
-        let mut with_both = with_pattern;
-        with_both
-            .data
-            .iter_mut()
-            .zip(&outcome.delta)
-            .for_each(|(v, h)| *v += h);
-        let expected = verify_luma(&with_both, key, payload);
-        drop(with_both);
-        if !(expected.tier == "as is" && expected.score >= REQUIRED_SCORE) {
-            outcome.delta.fill(0.0);
-        }
+        let outcome = mark_luma(&with_pattern, key, payload, &options.embed);
+        drop(with_pattern);
         // Then the pattern is scaled down where the output would fall under the SSIM floor.
         // Layer 1's change stays: it is low-pass, the pattern's scale barely moves the
         // histogram it shaped, and the written file is checked below all the same.
