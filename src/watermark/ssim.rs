@@ -1,7 +1,8 @@
 //! Mean SSIM of two luma planes (Wang et al. 2004: 11 x 11 Gaussian window, sigma 1.5, data
 //! range 255), the measure the watermark suite holds `mark`'s output to. The mean runs over the
 //! pixels whose whole window lies inside the image, so no border rule enters; the image is
-//! processed in bands of rows, so memory stays a few rows wide whatever its height.
+//! processed in bands of 64 rows (one per thread at a time), so memory stays a few bands wide
+//! whatever its height.
 
 use rayon::prelude::*;
 
