@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use crate::util::{
-    assert_success, cjpeg, jpgtool, require_shared_corpus, sorted_files, test_rgb, write_pnm,
-};
+use crate::util::{assert_success, cjpeg, corpus, jpgtool, sorted_files, test_rgb, write_pnm};
 
 /// Every command gets this long per file (a hang would exceed it by far: the slowest file here
 /// takes about a second).
@@ -68,14 +66,12 @@ fn summary(out: &Output) -> String {
 /// (file, command) is written to `target/tmp/hardening-outcomes.tsv` for the record.
 #[test]
 fn bad_and_edge_files_through_every_command() {
-    let Some(corpus) = require_shared_corpus() else {
-        return;
-    };
+    let root = corpus();
     let dir = tempfile::tempdir().unwrap();
     let jobs: Vec<(String, PathBuf)> = ["bad", "edge"]
         .iter()
         .flat_map(|folder| {
-            sorted_files(&corpus.join(folder))
+            sorted_files(&root.join(folder))
                 .into_iter()
                 .map(move |p| (folder.to_string(), p))
         })

@@ -3,19 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The shared corpus beside the repository (`../shared/corpus`), if present.
-pub fn shared_corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    dir.is_dir().then_some(dir)
-}
-
-/// The shared corpus, or a clear failure: CI always has it; set JPGTOOL_NO_SHARED=1 to skip.
-pub fn require_shared_corpus() -> Option<PathBuf> {
-    match shared_corpus() {
-        Some(dir) => Some(dir),
-        None if std::env::var_os("JPGTOOL_NO_SHARED").is_some() => None,
-        None => panic!("../shared/corpus is missing (set JPGTOOL_NO_SHARED=1 to skip these tests)"),
-    }
+/// The repository's corpus of real, unusual and malformed files (`corpus/`, see its
+/// `LICENSES.md`): `real/`, `edge/` and `bad/`, with `MANIFEST.tsv`.
+pub fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
 }
 
 /// The files of one folder, sorted by name (subfolders left out).
