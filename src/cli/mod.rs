@@ -1,5 +1,6 @@
 //! Command-line definition (clap derive) and dispatch; one file per subcommand.
 
+mod help;
 mod limits;
 mod paths;
 mod quality;
@@ -9,7 +10,7 @@ mod watermark;
 use std::io;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Every input was read.
 pub const EXIT_OK: u8 = 0;
@@ -22,7 +23,9 @@ pub const EXIT_USAGE: u8 = 2;
 #[command(
     name = "jpgtool",
     version,
-    about = "Works on JPEG files in their own domain: markers, tables, coefficients"
+    about = "Works on JPEG files in their own domain: markers, tables, coefficients",
+    after_help = "Exit codes: 0 all done, 1 some input failed (or, for verify, did not match), \
+                  2 usage error. `jpgtool help COMMAND` for each command's own details."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -41,16 +44,30 @@ enum Command {
     Mark(watermark::MarkArgs),
     /// Check whether JPEGs carry a payload under a key: "match" (exit 0) or "no match" (exit 1).
     Verify(watermark::VerifyArgs),
+    /// Print a shell completion script to stdout (e.g. `jpgtool completions bash >
+    /// /etc/bash_completion.d/jpgtool`).
+    Completions(help::CompletionsArgs),
+    /// Print the manual page (roff) to stdout: `jpgtool man | man -l -`, or `jpgtool man shrink`
+    /// for one command's page.
+    Man(help::ManArgs),
 }
 
 pub fn run() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
+    let matches = command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match cli.command {
         Command::Quality(args) => quality::run(args),
         Command::Shrink(args) => shrink::run(args),
         Command::Mark(args) => watermark::run_mark(args),
         Command::Verify(args) => watermark::run_verify(args),
+        Command::Completions(args) => help::completions(args, command()),
+        Command::Man(args) => help::man(args, command()),
     }
+}
+
+/// The clap command, with a version line that names the codec library and its SIMD state.
+fn command() -> clap::Command {
+    Cli::command().version(help::version_line())
 }
 
 /// True when the error is a closed stdout (`jpgtool quality ... | head`), which is not a failure.

@@ -157,6 +157,7 @@ struct Job {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    super::help::warn_if_simd_off();
     let target = match (args.scale, args.factor, args.width, args.height) {
         (Some(m), ..) => Target::Eighths(m),
         (None, Some(f), ..) => {

@@ -6,6 +6,7 @@
 
 mod decoder;
 mod encoder;
+mod library;
 
 use std::cell::RefCell;
 use std::os::raw::c_int;
@@ -13,6 +14,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 pub use decoder::{Decoder, DensityUnit, PixelDensity};
 pub use encoder::{Encoder, EncoderSettings, smallest_buffer_bytes};
+pub use library::{Library, library};
 
 use crate::error::{Error, Result};
 use crate::jpeg::ColorSpace;
