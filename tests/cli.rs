@@ -207,3 +207,52 @@ fn the_shipped_samples_answer_as_their_encoders_declare() {
     assert_eq!(lines[1]["setting"], "Photoshop Save As 9");
     assert_eq!(lines[1]["confidence"], "fingerprint");
 }
+
+/// `--version` names the codec library and its SIMD state; CI builds with nasm, so SIMD is on
+/// (a build without it says "SIMD OFF" and `.ci/run` refuses it).
+#[test]
+fn version_names_the_codec_and_its_simd_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, _) = run(&["--version"], dir.path());
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with(&format!("jpgtool {} (mozjpeg ", env!("CARGO_PKG_VERSION"))),
+        "{out}"
+    );
+    assert!(out.contains("SIMD on") || out.contains("SIMD OFF"), "{out}");
+}
+
+/// Completion scripts and man pages are generated from the same definition as `--help`: every
+/// command appears in them, and an unknown command is a usage error.
+#[test]
+fn completions_and_man_pages_cover_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let commands = ["quality", "shrink", "mark", "verify", "completions", "man"];
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, err) = run(&["completions", shell], dir.path());
+        assert_eq!(code, 0, "{shell}: {err}");
+        for command in commands {
+            assert!(out.contains(command), "{shell} completions lack {command}");
+        }
+        assert!(
+            out.contains("max-quality"),
+            "{shell} completions lack quality's options"
+        );
+    }
+    let (code, page, _) = run(&["man"], dir.path());
+    assert_eq!(code, 0);
+    assert!(
+        page.contains(".TH jpgtool 1"),
+        "{}",
+        &page[..page.len().min(300)]
+    );
+    for command in commands {
+        assert!(page.contains(command), "man page lacks {command}");
+    }
+    let (code, page, _) = run(&["man", "shrink"], dir.path());
+    assert_eq!(code, 0);
+    assert!(page.contains(".TH jpgtool-shrink 1") && page.contains(r"\-\-scale"));
+    let (code, _, err) = run(&["man", "shrnk"], dir.path());
+    assert_eq!(code, 2);
+    assert!(err.contains("shrnk"), "{err}");
+}
