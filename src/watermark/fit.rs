@@ -5,7 +5,6 @@ use super::image::{decode_luma, encode};
 use super::signal::{Plane, mean_ssim};
 use crate::codec::EncoderSettings;
 use crate::error::Result;
-use crate::jpeg::ColorSpace;
 use crate::limits::Limits;
 
 /// Passes at most spent fitting the pattern to the SSIM floor.
@@ -16,13 +15,12 @@ const SSIM_FIT_SLACK: f64 = 0.0005;
 /// Scales `pattern` down until luma with it and with `fixed`, written as a JPEG of `quality`
 /// and read back, has an SSIM of at least `min_ssim` against `luma`, and not much more. Returns
 /// the scale applied (1 when the floor holds as is). The JPEG matters: re-quantising the
-/// coefficients the pattern moves off the cover's lattice costs as much SSIM again as the
-/// pattern (on `fig` 0.0092 for the pattern alone, 0.0125 through the JPEG), and how that part
-/// shrinks with the amplitude depends on the image (between the first and the third power in
-/// the 8 covers measured): so the loss is measured, and the scale found by a secant on log loss
-/// against log scale. Each pass encodes and decodes luma alone, as grey: a YCbCr encoder
-/// writes the same luma (the same SSIM to 5 digits on a 3 MP photo); for the rare RGB-coded
-/// file it is an estimate, and the written file's own SSIM is reported either way.
+/// coefficients the pattern moves off the cover's quantisation lattice costs SSIM on top of the
+/// pattern's own, and how that part shrinks with the amplitude depends on the image (between
+/// the first and the third power): so the loss is measured, and the scale found by a secant on
+/// log loss against log scale. Each pass encodes and decodes luma alone, as grey: a YCbCr
+/// encoder writes the same luma; for the rare RGB-coded file it is an estimate, and the
+/// written file's own SSIM is reported either way.
 pub(super) fn fit_to_ssim(
     luma: &Plane,
     fixed: &[f32],
@@ -85,15 +83,7 @@ fn ssim_through_jpeg(
         .zip(fixed.iter().zip(pattern))
         .map(|(l, (f, p))| (l + f + scale * p).round().clamp(0.0, 255.0) as u8)
         .collect();
-    let settings = EncoderSettings {
-        width: luma.width,
-        height: luma.height,
-        color: ColorSpace::Gray,
-        quality,
-        sampling: vec![(1, 1)],
-        smallest: false,
-        density: None,
-    };
+    let settings = EncoderSettings::grey(luma.width, luma.height, quality);
     let encoded = encode(&settings, &[], &samples)?;
     drop(samples);
     let written = decode_luma(&encoded, limits)?;

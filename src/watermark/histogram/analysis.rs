@@ -192,8 +192,7 @@ fn grow_invalid(invalid: &[bool], w: usize, h: usize, sigma: f32) -> Vec<bool> {
 }
 
 /// Weights of the pixels in `valid`: 1 where the activity `a = G_sigma(|grad L| * sigma)` is
-/// below [`SMOOTH_LIMIT`], else 0. (Weights that fade out with `a` were measured too: lower
-/// scores on the 8 suite covers, so the cut stays hard.)
+/// below [`SMOOTH_LIMIT`], else 0. The cut is hard: weights that fade out with `a` score lower.
 pub(crate) fn pixel_weights(low: &Plane, sigma: f32, valid: &[bool]) -> Vec<f32> {
     weights(&activity(low, sigma), valid, SMOOTH_LIMIT).collect()
 }

@@ -8,8 +8,8 @@
 //! weighted sum of random signs with unit-norm weights, whatever the soft values are, and
 //! Bentkus and Dzindzalieta (Bernoulli 21(2), 2015) bound its tail by `C Q(t)`: the standard
 //! normal tail times `C = 1 / (4 Q(sqrt 2)) = 3.178`, the smallest constant that holds for
-//! every weight vector. (Hoeffding's `exp(-t^2/2)`, used before, is about 0.25 looser in `t`
-//! at these rates.) A tier of `K` candidates (union bound) at budget `a` gets the threshold
+//! every weight vector (Hoeffding's `exp(-t^2/2)` is about 0.25 looser in `t` at these
+//! rates). A tier of `K` candidates (union bound) at budget `a` gets the threshold
 //! `t` with `K C Q(t) = a`.
 
 use super::analysis::{Analysis, SMOOTH_LIMIT};
@@ -207,11 +207,8 @@ pub(crate) fn counted_histograms(analysis: &Analysis, gains: &[f32]) -> Vec<Fine
 /// The tone tiers of a colour image also look at `colour_masked()`, the analysis that leaves
 /// out pixels with a clipped colour channel, each candidate tone with and without the mask
 /// (twice the candidates): brightness and contrast applied to R, G and B bend luma where a
-/// channel clips. Measured on 10 covers x 4 keys (35 marked pairs): contrast 1.2 verified 19
-/// without the mask, 20 with it (mean margin -0.21 -> 0.04), while brightness +20 and the combo
-/// attack each lost a pair to the thresholds the extra candidates raise by 0.1; the mask alone
-/// lost 2 cropped rotations that the unmasked tone search had recovered, hence both. It is made
-/// only when the "as is" tier fails.
+/// channel clips. The mask helps contrast changes but loses cropped rotations that the unmasked
+/// search recovers, hence both views; it is made only when the "as is" tier fails.
 pub(crate) fn detect(
     analysis: &Analysis,
     colour_masked: impl FnOnce() -> Option<Analysis>,

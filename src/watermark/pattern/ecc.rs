@@ -1,5 +1,6 @@
 //! The error-correcting code of the payload layer: a rate-1/3 convolutional code of constraint
-//! length 7 (generators 133, 171, 165 octal, the code of `watermark-capacity.md` section 6),
+//! length 7 (generators 133, 171, 165 octal, the standard K = 7 rate-1/3 code, whose free
+//! distance of 15 corrects the raw error rates a resampled mark leaves),
 //! decoded by soft-decision list Viterbi: the likeliest few messages, of which the payload
 //! layer's tag picks the right one ([`decode`] is the plain single-path decoder).
 //!
@@ -173,8 +174,7 @@ mod tests {
         assert!(decode(&[0.0; 5], 1).is_none());
     }
 
-    /// The code's known operating range (`watermark-capacity.md` section 6, and any coding
-    /// text: hard-decision K = 7 rate 1/3 corrects a few percent of flips): 304-bit messages
+    /// The code's known operating range (any coding text: hard-decision K = 7 rate 1/3 corrects a few percent of flips): 304-bit messages
     /// through a binary symmetric channel decode exactly every time at 4 % flips, and most of
     /// the time at 8 %. Trials are seeded, so the counts are reproducible.
     #[test]

@@ -15,10 +15,9 @@ use crate::watermark::signal::{Fft2, Plane};
 /// (Lattice, symmetry, phase) candidates decoded at most.
 pub(crate) const MAX_CANDIDATES: usize = FIRST_DECODES + REFINED;
 /// Messages the list Viterbi decoder gives per candidate, each checked against its tag. Near
-/// the code's limit the right message is often in the list but not first: a mark rescaled by
-/// 0.5 (`dragonfly`, the suite's payload, raw bit error rate 15.5 %) reads back with a list of
-/// 4 and not with plain Viterbi; on 96 attacked images (16 marks on the 8 suite covers, 6
-/// attacks) a list of 8 read every one, plain Viterbi 95.
+/// the code's limit (raw bit error rates of 15 % and more, as after a rescale by 0.5) the
+/// right message is often in the list but not first; each message checked costs tag bits
+/// ([`FALSE_POSITIVE_BOUND`]).
 pub(crate) const LIST: usize = 16;
 /// Chance that an image without this key's mark yields a payload whose tag verifies: each of
 /// the at most `MAX_CANDIDATES * LIST` messages checked has a 48-bit tag that matches with
@@ -44,8 +43,8 @@ pub struct Extraction {
 
 /// High-passed luma divided by its local RMS: the host image becomes roughly white, so the
 /// pattern's correlation is not drowned by edges. The sigmas (1 and 1.5 pixels) and the floor
-/// (0.5) were chosen on 32 attacked images (rotations, scalings, the combo): 31 read back,
-/// against 22 with 1.5 / 4 / 1.
+/// (0.5) are the ones that read back the most attacked images (rotations, scalings, the
+/// combo).
 fn whitened_residual(luma: &Plane) -> Plane {
     let mut residual = fine_detail(luma);
     let rms = local_rms(&residual, 1.5);
@@ -58,12 +57,9 @@ fn whitened_residual(luma: &Plane) -> Plane {
 /// Folds every pixel of `residual` into one tile (pixels of the original tile) through the
 /// inverse of `lattice`'s map: the residual summed per tile pixel. Sums, not means: a cell's
 /// value is then every sample in it weighted alike, the matched filter when each sample is
-/// as noisy as the next. Means weighted a tile pixel that one stray sample fell into as much
-/// as one holding twenty: after a rescale by 0.5 with a basis off by 0.02 %, pixel centres
-/// straddle the two halves of a cell, and the pilot score of such a fold fell from 13 to 11
-/// (exact basis against the estimated one). On 32 images rescaled by 0.5, sums read back 27
-/// against 25; on the 32 attacked test images (rotations, scalings, the combo) the lowest
-/// pilot score of a read-back rose from 12.3 to 15.2.
+/// as noisy as the next. Means would weight a tile pixel that one stray sample fell into as
+/// much as one holding twenty, which matters after a rescale, where pixel centres straddle
+/// the two halves of a cell.
 /// Every `stride`-th pixel of every `stride`-th row is used (1: all).
 fn fold(residual: &Plane, lattice: &Lattice, stride: usize) -> Vec<f32> {
     let t = TILE as f32;
@@ -140,11 +136,10 @@ struct Candidate {
 const FIRST_DECODES: usize = 4;
 /// Lattices refined against the pilots when the first decodes fail.
 const REFINED: usize = 2;
-/// Refining only pays where the pilots already stand out: the best of the ~650 000 (lattice,
-/// symmetry, shift) correlations of an unmarked image scores at most 6.24 (2016 extractions of
-/// the calibration's unmarked images, at 47f25f7 and at efd144d), a marked image after the
-/// suite's hard attacks 8.7 or more (48 marks with the pattern at the SSIM floor). Below this,
-/// refining would cost an unmarked image most of its extraction time.
+/// Refining only pays where the pilots already stand out: this lies between the best pilot
+/// score of an unmarked image (of its ~650 000 lattice, symmetry and shift correlations) and
+/// that of a marked image after hard attacks. Below it, refining would cost an unmarked image
+/// most of its extraction time.
 const REFINE_MIN_PILOT: f32 = 6.5;
 
 /// What every candidate is scored against: the keyed layout and the pilots' spectrum.

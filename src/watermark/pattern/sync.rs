@@ -305,8 +305,7 @@ pub(crate) fn find_lattices(
     // peak and its quarter turn span the lattice. After a rotation, a rescale and a JPEG
     // re-encoding, the new block grid's peaks outshine the tile's, and the tile's own basis
     // peaks can sit at 3 times the noise, below the strong ones the pairs are formed from;
-    // a lattice summed over all its points still stands out (z-score 16-26 against 14 for
-    // the best wrong one in the 16 marks where this was measured).
+    // a lattice summed over all its points still stands out.
     pairs.extend(
         all_peaks
             .iter()
@@ -432,9 +431,8 @@ fn binomial_blur_circular(plane: &Plane) -> Plane {
 
 /// Coordinate ascent of the lattice's score over its basis (steps of 1, 1/2, 1/4, 1/8 sample).
 /// The least-squares fit trusts every peak near a lattice point; a long period has few points
-/// in the window and one off peak pulls the fit: after a rescale by 2 (256-pixel lattice),
-/// the fit was 1.7 samples off, the fold's pilots scored 6.0 and nothing decoded, where the
-/// true basis scores 25.
+/// in the window and one off peak pulls the fit (after a rescale by 2, a 256-pixel lattice, by
+/// more than a sample: enough to fold the tile out of phase).
 fn polish(acf: &Plane, smooth: &Plane, lattice: Lattice, max_lag: f32, noise: f32) -> Lattice {
     let mut best = lattice;
     // The coarse steps climb the smoothed autocorrelation (wider peaks: a basis 2 samples off
@@ -464,8 +462,7 @@ fn polish(acf: &Plane, smooth: &Plane, lattice: Lattice, max_lag: f32, noise: f3
 }
 
 /// Adds `lattice` to `lattices`, or replaces the same lattice found before when this one
-/// scores higher (a basis fitted better: 0.8 pixel off at the first point, the far points miss
-/// and score a third as much).
+/// scores higher (a basis fitted better: a basis slightly off misses the far points).
 fn keep_stronger(lattices: &mut Vec<Lattice>, lattice: Lattice) {
     match lattices.iter_mut().find(|l| l.same_as(&lattice)) {
         Some(same) if same.strength < lattice.strength => *same = lattice,

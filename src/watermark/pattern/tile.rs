@@ -12,11 +12,8 @@ pub(crate) const TILE_CELLS: usize = 64;
 pub(crate) const TILE: usize = CELL * TILE_CELLS;
 pub(crate) const CELLS: usize = TILE_CELLS * TILE_CELLS;
 /// Pilot cells: they find the phase and symmetry and rank the candidates; the rest carry
-/// data. At a quarter, images rescaled by 0.5 (16 marks on the 8 suite covers) failed to
-/// decode with pilot scores of 13-15, far above the unmarked images' at most 6.3: the data
-/// ran short before the pilots did. At an eighth, 15 of those 16 read back (13 at a quarter),
-/// the weakest read-back scoring 9.4, and rotations, crops, JPEG 50 and the combo all still
-/// read back.
+/// data. An eighth balances the two: with more pilots, marks rescaled by 0.5 still align
+/// (pilot scores far above an unmarked image's) but run short of data to decode.
 pub(crate) const PILOT_CELLS: usize = CELLS / 8;
 /// Bytes of the keyed tag appended to the payload.
 pub(crate) const TAG_BYTES: usize = 6;
@@ -106,17 +103,14 @@ pub struct PatternSettings {
     /// `n` pixels gets them times `sqrt(reference_pixels / n)`, within `size_factor`.
     pub reference_pixels: f32,
     /// Bounds of the size factor (lowest, highest). By default small images get up to 1.5
-    /// times the amplitude and large ones keep it: `dragonfly` (0.79 MP, factor 1.38) then
-    /// read back after a rescale by 0.5 for 6 payloads of 6 (1 of 2 without), at SSIM-Y 0.990.
-    /// Lowering large images' amplitude (factor 0.85 at 2 MP) lost the rotate + rescale + JPEG
-    /// combo on 4 of 8 marks of the 2 MP covers: their lattice was no longer found.
+    /// times the amplitude, so that they survive a rescale by 0.5, and large ones keep it:
+    /// with less, the lattice of a rotated, rescaled and re-encoded large image is lost.
     pub size_factor: (f32, f32),
     /// Lowest SSIM-Y of the output (both layers, luma as the written JPEG gives it back):
-    /// `mark` scales the pattern down until it holds. 0.9905 leaves a margin over the issue's
-    /// 0.99. On the suite's 8 covers its own SSIM (luma computed from 8-bit RGB) came out
-    /// 0.0003 higher than on Y; on the Kodak photo of the tests 0.0008 lower (RGB rounding
-    /// noise differs between cover and output, and flat areas feel it). A floor of 0.991 cost
-    /// `dogs` a rescale by 0.5 for 1 of 8 payloads (raw error rate 16 %); at 0.9905, 8 of 8.
+    /// `mark` scales the pattern down until it holds. 0.9905 leaves a margin over the required
+    /// 0.99, which SSIM measured on luma computed from 8-bit RGB may miss by a little either
+    /// way (RGB rounding noise differs between cover and output); a higher floor costs
+    /// read-backs after a rescale by 0.5.
     pub min_ssim: f64,
 }
 
@@ -131,14 +125,9 @@ impl PatternSettings {
 }
 
 impl Default for PatternSettings {
-    /// Measured with the suite on its 8 covers (both layers embedded): flat 1 / slope 0.3 /
-    /// max 5 read back every attack but scale 0.5 at 41.1 dB mean PSNR (36.0 min) and SSIM-Y
-    /// 0.980; 0.6 / 0.15 / 2.5 gave 44.9 dB and 0.9906 with scale 0.5 at 75 %; these put less
-    /// in flat areas (where SSIM and the eye are most sensitive) and more in texture. With the
-    /// detector and size factor of 47f25f7 they read back every attack of the suite at 43.9
-    /// dB (39.9 min) but SSIM-Y 0.98996 (0.9874 min). The SSIM floor now scales the pattern
-    /// down on 6 of the 8 covers (to 0.80-0.94); the lattice search since then finds the
-    /// weaker pattern after the combo (16 of 16 marks at 0.8 of this amplitude, against 7).
+    /// Little in flat areas, where SSIM and the eye are most sensitive, more in texture; the
+    /// SSIM floor scales the whole pattern down where even this is too much. The figures
+    /// behind these values are in `docs/watermark.md`.
     fn default() -> Self {
         PatternSettings {
             flat: 0.4,

@@ -22,19 +22,20 @@ pub(crate) fn gaussian_kernel(sigma: f32) -> Vec<f32> {
 
 /// Gaussian low-pass of `src` with standard deviation `sigma` pixels.
 pub(crate) fn gaussian_blur(src: &Plane, sigma: f32) -> Plane {
+    if src.width == 0 || src.height == 0 {
+        return Plane::new(src.width, src.height);
+    }
     let taps = gaussian_kernel(sigma);
     let vertical = convolve_vertical(src, &taps);
     convolve_horizontal(&vertical, &taps)
 }
 
-/// Rows of output are weighted sums of whole input rows: contiguous, vectorisable.
+/// Rows of output are weighted sums of whole input rows: contiguous, vectorisable. `src` is
+/// not empty (see [`gaussian_blur`]).
 fn convolve_vertical(src: &Plane, taps: &[f32]) -> Plane {
     let (w, h) = (src.width, src.height);
     let radius = taps.len() / 2;
     let mut out = Plane::new(w, h);
-    if w == 0 || h == 0 {
-        return out;
-    }
     out.data.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
         for (k, &tap) in taps.iter().enumerate() {
             let sy = (y + k).saturating_sub(radius).min(h - 1);
@@ -47,13 +48,11 @@ fn convolve_vertical(src: &Plane, taps: &[f32]) -> Plane {
     out
 }
 
+/// Each output row from its own input row, padded by the edge samples. `src` is not empty.
 fn convolve_horizontal(src: &Plane, taps: &[f32]) -> Plane {
     let (w, h) = (src.width, src.height);
     let radius = taps.len() / 2;
     let mut out = Plane::new(w, h);
-    if w == 0 || h == 0 {
-        return out;
-    }
     out.data
         .par_chunks_mut(w)
         .zip(src.data.par_chunks(w))
