@@ -29,3 +29,42 @@ pub fn coefficient_buffer_bytes(header: &Header) -> u64 {
         })
         .sum()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{Encoder, EncoderSettings};
+    use crate::jpeg::{ColorSpace, read_header};
+
+    /// A 100 x 60 YCbCr 4:2:0 file, baseline (`smallest: false`) or progressive (`true`).
+    fn header(progressive: bool) -> Header {
+        let settings = EncoderSettings {
+            width: 100,
+            height: 60,
+            color: ColorSpace::YCbCr,
+            quality: 75,
+            sampling: vec![(2, 2), (1, 1), (1, 1)],
+            smallest: progressive,
+            density: None,
+        };
+        let samples: Vec<u8> = (0..100 * 60 * 3).map(|i| (i % 251) as u8).collect();
+        let mut encoder = Encoder::start(Vec::new(), &settings, &[]).unwrap();
+        encoder.write_rows(&samples).unwrap();
+        read_header(&encoder.finish().unwrap()[..]).unwrap()
+    }
+
+    #[test]
+    fn progressive_is_multi_scan_and_baseline_is_not() {
+        assert!(is_multi_scan(&header(true)));
+        assert!(!is_multi_scan(&header(false)));
+    }
+
+    /// Luma: 13 x 8 blocks, rounded up to whole MCUs of 2 x 2, 14 x 8; each chroma component
+    /// 7 x 4 blocks (50 x 30 samples); 128 bytes per block.
+    #[test]
+    fn coefficient_buffer_counts_whole_mcus() {
+        let expected = (14 * 8 + 2 * 7 * 4) * 128;
+        assert_eq!(coefficient_buffer_bytes(&header(true)), expected);
+        assert_eq!(coefficient_buffer_bytes(&header(false)), expected);
+    }
+}

@@ -1,11 +1,11 @@
 //! Invisible, keyed watermarks: `mark` hides a 32-byte payload, `verify` checks a claimed one
 //! or extracts it blind.
 //!
-//! Two layers carry the mark. Layer 1 ([`histogram`]) shapes the histogram of the low-pass luma
+//! Two layers carry the mark. Layer 1 (`histogram`) shapes the histogram of the low-pass luma
 //! after a keyed codeword of the payload: it survives geometry and proves a claimed payload.
 //! Layer 2 ([`pattern`]) adds a keyed tile repeated over the image that carries the whole
 //! payload and a tag: it gives the payload back blind. Both share the key ([`Key`], keyed
-//! choices) and the kernels of [`signal`]. This module holds the public flows' options and
+//! choices) and the kernels of `signal`. This module holds the public flows' options and
 //! reports; [`mark()`] and [`verify()`] are in `mark.rs` and `verify.rs`.
 
 mod fit;
