@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use jpgtool::codec::{Decoder, Encoder, EncoderSettings};
 use jpgtool::jpeg::ColorSpace;
-use jpgtool::watermark::lowpass::Plane;
+use jpgtool::watermark::Plane;
 use jpgtool::watermark::{
-    self, ChannelExtremes, Key, MarkOptions, Payload, periodic, verify_luma, verify_planes,
+    self, ChannelExtremes, Key, MarkOptions, Payload, pattern, verify_luma, verify_planes,
 };
 
 use crate::util::{assert_success, corpus, jpgtool};
@@ -176,7 +176,7 @@ fn mark_bytes(input: &[u8], key: &Key, payload: &Payload) -> jpgtool::Result<Vec
     assert!(report.check.matched && report.margin() > 0.0);
     assert!(report.payload_layer_holds());
     // The suite's imperceptibility target, the output's luma against the input's.
-    let ssim = watermark::ssim::mean_ssim(&luma_of(input), &luma_of(&out)).unwrap();
+    let ssim = watermark::mean_ssim(&luma_of(input), &luma_of(&out)).unwrap();
     assert!(ssim >= 0.99, "SSIM-Y {ssim:.4}");
     Ok(out)
 }
@@ -227,7 +227,7 @@ fn marked_photos_match_after_attacks() {
             let attacked = recompress(&attack(&luma), 75);
             let d = verify_luma(&attacked, &key, &payload);
             // Layer 2 reads the exact payload back blind, or nothing: never another payload.
-            let extraction = periodic::extract(&attacked, &key);
+            let extraction = pattern::extract(&attacked, &key);
             let extracted = extraction.payload;
             assert!(
                 extracted.is_none() || extracted == Some(payload),
@@ -325,8 +325,8 @@ fn no_match_without_the_mark_key_or_payload() {
     assert!(verify_luma(&luma, &key, &payload).matched);
     let wrong_key = Key::from_secret(b"another key").unwrap();
     assert!(!verify_luma(&luma, &wrong_key, &payload).matched);
-    assert_eq!(periodic::extract(&luma, &key).payload, Some(payload));
-    assert_eq!(periodic::extract(&luma, &wrong_key).payload, None);
+    assert_eq!(pattern::extract(&luma, &key).payload, Some(payload));
+    assert_eq!(pattern::extract(&luma, &wrong_key).payload, None);
     for b in 0..8u8 {
         assert!(!verify_luma(&luma, &key, &Payload([b.wrapping_add(100); 32])).matched);
     }
@@ -365,7 +365,7 @@ fn mark_refuses_images_that_cannot_carry_it() {
         Ok((report, out)) => {
             assert!(!report.histogram_holds());
             assert_eq!(
-                periodic::extract(&luma_of(&out), &key).payload,
+                pattern::extract(&luma_of(&out), &key).payload,
                 Some(Payload([1; 32]))
             );
         }
@@ -537,7 +537,7 @@ fn calibrate_false_positives() {
             let extremes = (planes.len() == 3).then(|| extremes_of(planes));
             for (k, key) in keys.iter().enumerate() {
                 // Layer 2: nothing read back blind (its tag decides, not a threshold).
-                let extraction = periodic::extract(&planes[0], key);
+                let extraction = pattern::extract(&planes[0], key);
                 assert_eq!(
                     extraction.payload,
                     None,

@@ -1,4 +1,4 @@
-//! Property: watermark detection (`watermark::verify` on JPEG bytes, `verify_luma` and layer 2's blind `periodic::extract` on raw luma planes) never panics, every `Detection` is self-consistent, and no input yields a payload under the fuzz key.
+//! Property: watermark detection (`watermark::verify` on JPEG bytes, `verify_luma` and layer 2's blind `pattern::extract` on raw luma planes) never panics, every `Detection` is self-consistent, and no input yields a payload under the fuzz key.
 //!
 //! Input layout: bytes starting with `FF D8` are a JPEG, verified through the whole pipeline
 //! (header, limits, libjpeg decode, luma, analysis, tone search, then layer 2's extraction:
@@ -16,8 +16,8 @@
 #![no_main]
 
 use jpgtool::Limits;
-use jpgtool::watermark::lowpass::Plane;
-use jpgtool::watermark::periodic::extract;
+use jpgtool::watermark::Plane;
+use jpgtool::watermark::pattern::extract;
 use jpgtool::watermark::{Detection, Key, Payload, VerifyOptions, verify, verify_luma};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;

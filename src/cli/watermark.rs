@@ -200,7 +200,7 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
             "score": round2(report.check.score),
             "threshold": round2(report.check.threshold),
             "margin": round2(report.margin()),
-            "groups_shaped": report.groups[0],
+            "groups_shaped": report.groups.satisfied,
             "groups_occupied": report.check.occupied_groups,
             "histogram_layer": report.histogram_holds(),
             "payload_layer": report.payload_layer_holds(),
@@ -229,7 +229,7 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
             report.check.score,
             report.check.threshold,
             report.margin(),
-            report.groups[0],
+            report.groups.satisfied,
             report.check.groups,
             if report.payload_layer_holds() {
                 "reads back"
@@ -323,7 +323,7 @@ fn print_verdict(
             line["score"] = json!(round2(d.score));
             line["threshold"] = json!(round2(d.threshold));
             line["false_positive_bound"] = json!(d.false_positive_bound);
-            line["search"] = json!(d.tier);
+            line["search"] = json!(d.tier.as_str());
             line["tone_gain"] = json!(d.tone.gain);
             line["tone_offset"] = json!(d.tone.offset);
             line["groups_occupied"] = json!(d.occupied_groups);
@@ -348,7 +348,7 @@ fn print_verdict(
                 out,
                 "{path}: match (payload layer: the payload and its keyed tag read back; \
                  false-positive probability <= {:.1e})",
-                watermark::periodic::FALSE_POSITIVE_BOUND
+                watermark::pattern::FALSE_POSITIVE_BOUND
             )?,
             (None, detection) => {
                 // Only the layers that ran (see --layer) are reported.

@@ -27,6 +27,21 @@ pub struct EncoderSettings {
     pub density: Option<PixelDensity>,
 }
 
+impl EncoderSettings {
+    /// A greyscale baseline JPEG of `width` x `height` at IJG `quality`, no density.
+    pub fn grey(width: usize, height: usize, quality: u8) -> EncoderSettings {
+        EncoderSettings {
+            width,
+            height,
+            color: ColorSpace::Gray,
+            quality,
+            sampling: vec![(1, 1)],
+            smallest: false,
+            density: None,
+        }
+    }
+}
+
 /// Bytes libjpeg buffers for the whole output when `smallest` is on: two coefficient copies
 /// (quantised and unquantised, `jccoefct.c`) of 128 bytes per block of every component.
 pub fn smallest_buffer_bytes(width: u64, height: u64, sampling: &[(u8, u8)]) -> u64 {

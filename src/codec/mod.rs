@@ -4,6 +4,7 @@
 //! of dropping them (the crate's default manager silences them: a file cut in half would decode
 //! "successfully").
 
+mod coefficients;
 mod decoder;
 mod encoder;
 mod library;
@@ -12,6 +13,7 @@ use std::cell::RefCell;
 use std::os::raw::c_int;
 use std::panic::{self, AssertUnwindSafe};
 
+pub use coefficients::{coefficient_buffer_bytes, is_multi_scan};
 pub use decoder::{Decoder, DensityUnit, PixelDensity};
 pub use encoder::{Encoder, EncoderSettings, smallest_buffer_bytes};
 pub use library::{Library, library};

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::codec::{self, Decoder, Encoder, EncoderSettings, Warnings};
 use crate::error::{Error, Result};
-use crate::jpeg::{Header, Process};
+use crate::jpeg::Process;
 use crate::limits::Limits;
 use crate::reencode;
 pub use crate::reencode::{QualitySource, Sampling};
@@ -132,8 +132,7 @@ fn shrink_inner<R: Read, W: Write>(input: R, output: W, options: &Options) -> Re
         )?;
     }
 
-    let multi_scan = frame.kind.process() == Process::Progressive
-        || header.first_scan.components.len() < frame.components.len();
+    let multi_scan = codec::is_multi_scan(&header);
     let use_dc = multi_scan
         && options.dc_only
         && plan.eighths == 1
@@ -175,7 +174,7 @@ fn shrink_inner<R: Read, W: Write>(input: R, output: W, options: &Options) -> Re
     }
 
     if multi_scan {
-        let bytes = coefficient_buffer_bytes(&header);
+        let bytes = codec::coefficient_buffer_bytes(&header);
         budget(
             "libjpeg coefficient buffer for this progressive/multi-scan file in bytes (--max-memory)",
             bytes,
@@ -290,23 +289,4 @@ fn budget(what: &'static str, value: u64, limit: u64) -> Result<()> {
         return Err(Error::LimitExceeded { what, value, limit });
     }
     Ok(())
-}
-
-/// libjpeg's whole-image coefficient buffer for multi-scan input (`jdcoefct.c`): every
-/// component's blocks, rounded up to whole MCUs, 64 coefficients of 2 bytes each.
-pub fn coefficient_buffer_bytes(header: &Header) -> u64 {
-    let frame = &header.frame;
-    let (hmax, vmax) = frame.max_sampling();
-    let (hmax, vmax) = (u64::from(hmax), u64::from(vmax));
-    let (w, h) = (u64::from(frame.width), u64::from(frame.height));
-    frame
-        .components
-        .iter()
-        .map(|c| {
-            let (ch, cv) = (u64::from(c.h), u64::from(c.v));
-            let blocks_w = (w * ch).div_ceil(hmax).div_ceil(8);
-            let blocks_h = (h * cv).div_ceil(vmax).div_ceil(8);
-            blocks_w.next_multiple_of(ch) * blocks_h.next_multiple_of(cv) * 128
-        })
-        .sum()
 }

@@ -39,7 +39,7 @@ impl Key {
     }
 
     /// The 32-byte sub-key for `label` (and `context`, e.g. a payload).
-    pub fn sub_key(&self, label: &str, context: &[u8]) -> [u8; 32] {
+    pub(crate) fn sub_key(&self, label: &str, context: &[u8]) -> [u8; 32] {
         let mut out = [0u8; 32];
         // 32 bytes is far below HKDF-SHA256's 8160-byte limit: the expansion cannot fail.
         self.kdf
@@ -49,18 +49,18 @@ impl Key {
     }
 
     /// A ChaCha20 stream for one keyed choice.
-    pub fn stream(&self, label: &str, context: &[u8]) -> ChaCha20Rng {
+    pub(crate) fn stream(&self, label: &str, context: &[u8]) -> ChaCha20Rng {
         ChaCha20Rng::from_seed(self.sub_key(label, context))
     }
 }
 
 /// A uniform f64 in [0, 1) from a keyed stream (53 random bits).
-pub fn unit(rng: &mut ChaCha20Rng) -> f64 {
+pub(crate) fn unit(rng: &mut ChaCha20Rng) -> f64 {
     (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// `n` signs (+1 / -1), each a fair coin under the key: the codeword of a payload.
-pub fn signs(rng: &mut ChaCha20Rng, n: usize) -> Vec<f32> {
+pub(crate) fn signs(rng: &mut ChaCha20Rng, n: usize) -> Vec<f32> {
     let mut out = Vec::with_capacity(n);
     while out.len() < n {
         let word = rng.next_u64();

@@ -1,97 +1,70 @@
-//! Invisible, keyed watermarks: `mark` hides a 32-byte payload, `verify` checks a claimed one.
+//! Invisible, keyed watermarks: `mark` hides a 32-byte payload, `verify` checks a claimed one
+//! or extracts it blind.
 //!
-//! Layer 1 (this module's histogram layer) writes a keyed pseudo-random codeword of the payload
-//! into the shape of the histogram of the low-pass luma (see [`histogram`]). A histogram does
-//! not depend on where pixels are, so the mark survives rotation, scaling, crops and flips; it
-//! carries 98 raw bits, enough to prove a claimed payload at a false-positive rate of
-//! 1e-8 ([`detect`]) but not to extract 256 bits blind (that is layer 2's job).
+//! Two layers carry the mark. Layer 1 (`histogram`) shapes the histogram of the low-pass luma
+//! after a keyed codeword of the payload: it survives geometry and proves a claimed payload.
+//! Layer 2 ([`pattern`]) adds a keyed tile repeated over the image that carries the whole
+//! payload and a tag: it gives the payload back blind. Both share the key ([`Key`], keyed
+//! choices) and the kernels of `signal`. This module holds the public flows' options and
+//! reports; [`mark()`] and [`verify()`] are in `mark.rs` and `verify.rs`.
 
-pub mod analysis;
-pub mod detect;
-pub mod ecc;
-pub mod embed;
-pub mod histogram;
-pub mod key;
-pub mod lowpass;
-pub mod periodic;
-pub mod ssim;
-pub mod sync;
+mod fit;
+pub(crate) mod histogram;
+mod image;
+mod key;
+mod mark;
+pub mod pattern;
+pub(crate) mod signal;
+mod verify;
 
-use std::io::{Read, Write};
-
-use crate::codec::{self, Decoder, Encoder, EncoderSettings, PixelDensity, Warnings};
-use crate::error::{Error, Result};
-use crate::jpeg::{ColorSpace, Process};
+use crate::codec::Warnings;
 use crate::limits::Limits;
-use crate::reencode::{self, QualitySource, Source};
-pub use analysis::ChannelExtremes;
-pub use detect::Detection;
-pub use embed::{EmbedSettings, GroupState};
-use histogram::Grid;
+use crate::reencode::QualitySource;
+use histogram::embed::GroupState;
+pub use histogram::{
+    ChannelExtremes, Detection, EmbedSettings, Tier, Tone, verify_luma, verify_planes,
+};
 pub use key::{Key, Payload};
-use lowpass::Plane;
-pub use periodic::{Extraction, PatternSettings};
+pub use mark::mark;
+pub use pattern::{Extraction, Lattice, PatternSettings};
+pub use signal::{Plane, mean_ssim};
+pub use verify::verify;
 
 /// `mark` refuses to write a mark whose own output scores below this (the "as is" threshold,
 /// 5.89, plus a margin for what attacks take away): a weak mark would fail silently later.
 pub const REQUIRED_SCORE: f64 = 6.5;
 
-/// The codeword of `payload` under `key`: one ±1 per raw bit of the histogram layer.
-pub fn codeword(key: &Key, payload: &Payload, grid: &Grid) -> Vec<f32> {
-    key::signs(
-        &mut key.stream("histogram codeword", &payload.0),
-        grid.raw_bits(),
-    )
+/// Whether layer 1 holds with margin: matched in the "as is" tier with [`REQUIRED_SCORE`].
+fn histogram_holds(check: &Detection) -> bool {
+    check.tier == Tier::AsIs && check.score >= REQUIRED_SCORE
 }
 
-/// Marks a luma plane (grey levels 0..=255); returns the change to add to it.
-pub fn mark_luma(
-    luma: &Plane,
-    key: &Key,
-    payload: &Payload,
-    settings: &EmbedSettings,
-) -> embed::EmbedOutcome {
-    let grid = Grid::from_key(key);
-    embed::embed(luma, &grid, &codeword(key, payload, &grid), settings)
+/// Layer 1's grey-level groups counted by what the embedding did to them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupCounts {
+    /// Both neighbouring-bin ratios reached.
+    pub satisfied: usize,
+    /// Still short when the passes (or the PSNR budget) ran out.
+    pub short: usize,
+    /// Stopped responding; left as they were.
+    pub given_up: usize,
+    /// Too few smooth pixels to be worth pushing.
+    pub empty: usize,
 }
 
-/// Tests whether a luma plane carries `payload` under `key`.
-pub fn verify_luma(luma: &Plane, key: &Key, payload: &Payload) -> Detection {
-    verify_planes(luma, None, key, payload)
-}
-
-/// Tests whether a luma plane carries `payload` under `key`; `extremes`, the colour image's
-/// brightest and darkest channels, lets the tone search leave out channel-clipped pixels.
-pub fn verify_planes(
-    luma: &Plane,
-    extremes: Option<&ChannelExtremes>,
-    key: &Key,
-    payload: &Payload,
-) -> Detection {
-    verify_lazily(
-        luma,
-        |analysis| extremes.and_then(|e| analysis.colour_masked(e)),
-        key,
-        payload,
-    )
-}
-
-/// [`verify_planes`] with the extremes made only if the tone search gets to the colour mask
-/// (a marked image usually matches before).
-fn verify_lazily(
-    luma: &Plane,
-    colour_masked: impl FnOnce(&analysis::Analysis) -> Option<analysis::Analysis>,
-    key: &Key,
-    payload: &Payload,
-) -> Detection {
-    let analysis = analysis::analyse(luma);
-    let grid = Grid::from_key(key);
-    detect::detect(
-        &analysis,
-        || colour_masked(&analysis),
-        &grid,
-        &codeword(key, payload, &grid),
-    )
+impl GroupCounts {
+    fn count(states: &[GroupState]) -> GroupCounts {
+        let mut counts = GroupCounts::default();
+        for state in states {
+            *match state {
+                GroupState::Satisfied => &mut counts.satisfied,
+                GroupState::Short => &mut counts.short,
+                GroupState::GivenUp => &mut counts.given_up,
+                GroupState::Empty => &mut counts.empty,
+            } += 1;
+        }
+        counts
+    }
 }
 
 /// How to mark.
@@ -124,8 +97,8 @@ pub struct MarkReport {
     pub check: Detection,
     /// The written file through layer 2's blind extraction.
     pub extraction: Extraction,
-    /// Groups by outcome: satisfied, short, given up, empty.
-    pub groups: [usize; 4],
+    /// Layer 1's grey-level groups by what the embedding did to them.
+    pub groups: GroupCounts,
     pub passes: usize,
     pub warnings: Warnings,
 }
@@ -138,128 +111,13 @@ impl MarkReport {
 
     /// Whether layer 1 holds with margin in the written file.
     pub fn histogram_holds(&self) -> bool {
-        self.check.tier == "as is" && self.check.score >= REQUIRED_SCORE
+        histogram_holds(&self.check)
     }
 
     /// Whether layer 2 gives the payload back from the written file.
     pub fn payload_layer_holds(&self) -> bool {
         self.extraction.payload.is_some()
     }
-}
-
-/// Reads a JPEG, marks it and writes the marked JPEG (same size, sampling, metadata; quality
-/// as estimated). Refuses with [`Error::CannotMark`] when the image cannot carry the mark with
-/// margin. The output is complete only when this returns `Ok`.
-pub fn mark<R: Read, W: Write>(
-    input: R,
-    mut output: W,
-    key: &Key,
-    payload: &Payload,
-    options: &MarkOptions,
-) -> Result<(MarkReport, W)> {
-    codec::begin_file(options.strict);
-    let result = (|| -> Result<(MarkReport, W)> {
-        let source = reencode::read_source(input, &options.limits)?;
-        let (quality, quality_source) = reencode::choose_quality(&source.header, options.quality);
-        let sampling = reencode::output_sampling(&source.header, reencode::Sampling::Keep);
-        let (w, h) = (source.header.frame.width, source.header.frame.height);
-        let markers = source.kept_markers((w.into(), h.into()));
-        let mut image = decode(source, &options.limits)?;
-        let luma = image.luma()?;
-        // Layer 2's pattern first: layer 1's closed loop then measures (and shapes) the
-        // histogram of the image that carries it.
-        let mut delta = periodic::pattern(&luma, key, payload, &options.pattern);
-        let with_pattern = Plane {
-            data: luma.data.iter().zip(&delta).map(|(l, d)| l + d).collect(),
-            ..luma.clone()
-        };
-        let outcome = mark_luma(&with_pattern, key, payload, &options.embed);
-        drop(with_pattern);
-        // Then the pattern is scaled down where the output would fall under the SSIM floor.
-        // Layer 1's change stays: it is low-pass, the pattern's scale barely moves the
-        // histogram it shaped, and the written file is checked below all the same.
-        let pattern_scale = fit_to_ssim(
-            &luma,
-            &outcome.delta,
-            &mut delta,
-            quality,
-            options.pattern.min_ssim,
-            &options.limits,
-        )?;
-        delta
-            .iter_mut()
-            .zip(&outcome.delta)
-            .for_each(|(d, h)| *d += h);
-        image.add_to_luma(&delta);
-        drop(delta);
-        let settings = EncoderSettings {
-            width: image.width,
-            height: image.height,
-            color: image.color,
-            quality,
-            sampling,
-            smallest: false,
-            density: image.density.take(),
-        };
-        let mut encoded = Vec::new();
-        let mut encoder = Encoder::start(&mut encoded, &settings, &markers)?;
-        encoder.write_rows(&image.samples)?;
-        encoder.finish()?;
-
-        // Check the file as written, as `verify` will see it.
-        let written = decode(
-            reencode::read_source(&encoded[..], &options.limits)?,
-            &options.limits,
-        )?;
-        let written_luma = written.luma()?;
-        // Only the "as is" tier counts here, and it does not use the colour mask.
-        let check = verify_luma(&written_luma, key, payload);
-        let extraction = periodic::extract(&written_luma, key);
-        let mut groups = [0usize; 4];
-        for g in &outcome.groups {
-            groups[match g {
-                GroupState::Satisfied => 0,
-                GroupState::Short => 1,
-                GroupState::GivenUp => 2,
-                GroupState::Empty => 3,
-            }] += 1;
-        }
-        let histogram_holds = check.tier == "as is" && check.score >= REQUIRED_SCORE;
-        if !histogram_holds && extraction.payload != Some(*payload) {
-            return Err(Error::CannotMark(format!(
-                "neither layer holds in the marked output: the histogram mark scores {:.2}, \
-                 below the required {REQUIRED_SCORE:.1} ({} of {} grey-level groups hold enough \
-                 smooth pixels, {} reached their shape), and the payload pattern cannot be \
-                 read back: the image is too small, too flat, too busy or too dark/bright",
-                check.score,
-                check.occupied_groups,
-                outcome.groups.len(),
-                groups[0]
-            )));
-        }
-        output.write_all(&encoded)?;
-        Ok((
-            MarkReport {
-                width: w.into(),
-                height: h.into(),
-                quality,
-                quality_source,
-                psnr: psnr(&luma, &written_luma),
-                ssim: ssim::mean_ssim(&luma, &written_luma),
-                pattern_scale,
-                check,
-                extraction,
-                groups,
-                passes: outcome.passes,
-                warnings: Warnings::default(),
-            },
-            output,
-        ))
-    })();
-    let warnings = codec::take_warnings();
-    let (mut report, output) = result?;
-    report.warnings = warnings;
-    Ok((report, output))
 }
 
 /// How to verify.
@@ -288,7 +146,7 @@ pub enum Layers {
 pub enum Layer {
     /// Layer 1, the histogram shape (claimed payloads only).
     Histogram,
-    /// Layer 2, the periodic payload pattern.
+    /// Layer 2, the repeated payload pattern.
     Pattern,
 }
 
@@ -333,275 +191,5 @@ impl VerifyReport {
     /// The payload layer 2 extracted, if any.
     pub fn extracted(&self) -> Option<Payload> {
         self.extraction.as_ref().and_then(|e| e.payload)
-    }
-}
-
-/// Reads a JPEG and tests whether it carries `claimed` under `key` (either layer), or with
-/// `claimed` `None` extracts the payload blind (layer 2).
-pub fn verify<R: Read>(
-    input: R,
-    key: &Key,
-    claimed: Option<&Payload>,
-    options: &VerifyOptions,
-) -> Result<VerifyReport> {
-    codec::begin_file(options.strict);
-    let result = (|| -> Result<VerifyReport> {
-        let source = reencode::read_source(input, &options.limits)?;
-        let image = decode(source, &options.limits)?;
-        let luma = image.luma()?;
-        // Layer 2 first: on a marked image it answers in one extraction (70-120 ms at 2 MP),
-        // where layer 1 may have to search every tone before saying no.
-        let histogram_only = claimed.is_some() && options.layers == Layers::Histogram;
-        let extraction = (!histogram_only).then(|| periodic::extract(&luma, key));
-        let confirmed =
-            claimed.is_some() && extraction.as_ref().and_then(|e| e.payload) == claimed.copied();
-        let detection = claimed
-            .filter(|_| options.layers != Layers::Pattern && !confirmed)
-            .map(|payload| {
-                let masked = |analysis: &analysis::Analysis| {
-                    image
-                        .channel_extremes()
-                        .and_then(|e| analysis.colour_masked(&e))
-                };
-                verify_lazily(&luma, masked, key, payload)
-            });
-        Ok(VerifyReport {
-            width: image.width as u32,
-            height: image.height as u32,
-            detection,
-            extraction,
-            warnings: Warnings::default(),
-        })
-    })();
-    let warnings = codec::take_warnings();
-    let mut report = result?;
-    report.warnings = warnings;
-    Ok(report)
-}
-
-/// A whole decoded image, interleaved samples in the file's colour space.
-struct Image {
-    width: usize,
-    height: usize,
-    color: ColorSpace,
-    samples: Vec<u8>,
-    density: Option<PixelDensity>,
-}
-
-/// Bytes of working memory per pixel while marking or verifying: the samples plus at most
-/// eleven f32 planes (luma, the change, two analyses, the colour extremes).
-const WORK_BYTES_PER_PIXEL: u64 = 3 + 11 * 4;
-
-fn decode<R: Read>(source: Source<R>, limits: &Limits) -> Result<Image> {
-    let header = &source.header;
-    let frame = &header.frame;
-    let pixels = u64::from(frame.width) * u64::from(frame.height);
-    limits.check_alloc(pixels * WORK_BYTES_PER_PIXEL)?;
-    let multi_scan = frame.kind.process() == Process::Progressive
-        || header.first_scan.components.len() < frame.components.len();
-    if multi_scan {
-        limits.check_alloc(crate::shrink::coefficient_buffer_bytes(header))?;
-    }
-    let color = header.color_space();
-    if matches!(color, ColorSpace::Cmyk | ColorSpace::Ycck) {
-        return Err(Error::Unsupported(format!(
-            "{} images (watermarks need a luma channel)",
-            color.name()
-        )));
-    }
-    let mut decoder = Decoder::start(source.replay(), 8)?;
-    if decoder.color() != color {
-        return Err(Error::Unsupported(format!(
-            "libjpeg reads this file as {}, jpgtool as {}",
-            decoder.color().name(),
-            color.name()
-        )));
-    }
-    let (width, height) = (decoder.width(), decoder.height());
-    let mut samples = vec![0u8; width * height * decoder.channels()];
-    decoder.read_rows(&mut samples)?;
-    let density = decoder.density().map(|d| PixelDensity {
-        unit: d.unit,
-        x: d.x,
-        y: d.y,
-    });
-    decoder.finish()?;
-    Ok(Image {
-        width,
-        height,
-        color,
-        samples,
-        density,
-    })
-}
-
-impl Image {
-    fn luma(&self) -> Result<Plane> {
-        let data = match self.color {
-            ColorSpace::Gray => self.samples.iter().map(|&v| f32::from(v)).collect(),
-            ColorSpace::YCbCr => self
-                .samples
-                .chunks_exact(3)
-                .map(|p| f32::from(p[0]))
-                .collect(),
-            ColorSpace::Rgb => self
-                .samples
-                .chunks_exact(3)
-                .map(|p| {
-                    0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2])
-                })
-                .collect(),
-            other => return Err(Error::Unsupported(format!("{} images", other.name()))),
-        };
-        Ok(Plane {
-            width: self.width,
-            height: self.height,
-            data,
-        })
-    }
-
-    /// The brightest and darkest colour channel per pixel; `None` for grey images.
-    fn channel_extremes(&self) -> Option<ChannelExtremes> {
-        match self.color {
-            ColorSpace::Rgb => Some(ChannelExtremes::from_rgb(
-                self.width,
-                self.height,
-                &self.samples,
-            )),
-            ColorSpace::YCbCr => Some(ChannelExtremes::from_ycbcr(
-                self.width,
-                self.height,
-                &self.samples,
-            )),
-            _ => None,
-        }
-    }
-
-    /// Adds a luma change: to Y (or grey), or equally to R, G and B.
-    fn add_to_luma(&mut self, delta: &[f32]) {
-        let channels = codec::channels(self.color);
-        let luma_only = self.color != ColorSpace::Rgb;
-        for (pixel, &d) in self.samples.chunks_exact_mut(channels).zip(delta) {
-            let targets = if luma_only {
-                &mut pixel[..1]
-            } else {
-                &mut pixel[..]
-            };
-            for v in targets {
-                *v = (f32::from(*v) + d).round().clamp(0.0, 255.0) as u8;
-            }
-        }
-    }
-}
-
-/// Passes at most spent fitting the pattern to the SSIM floor.
-const SSIM_FIT_PASSES: usize = 4;
-/// A fit within this much above the floor is close enough.
-const SSIM_FIT_SLACK: f64 = 0.0005;
-
-/// Scales `pattern` down until luma with it and with `fixed`, written as a JPEG of `quality`
-/// and read back, has an SSIM of at least `min_ssim` against `luma`, and not much more. Returns
-/// the scale applied (1 when the floor holds as is). The JPEG matters: re-quantising the
-/// coefficients the pattern moves off the cover's lattice costs as much SSIM again as the
-/// pattern (on `fig` 0.0092 for the pattern alone, 0.0125 through the JPEG), and how that part
-/// shrinks with the amplitude depends on the image (between the first and the third power in
-/// the 8 covers measured): so the loss is measured, and the scale found by a secant on log loss
-/// against log scale. Each pass encodes and decodes luma alone, as grey: a YCbCr encoder
-/// writes the same luma (the same SSIM to 5 digits on a 3 MP photo); for the rare RGB-coded
-/// file it is an estimate, and the written file's own SSIM is reported either way.
-fn fit_to_ssim(
-    luma: &Plane,
-    fixed: &[f32],
-    pattern: &mut [f32],
-    quality: u8,
-    min_ssim: f64,
-    limits: &Limits,
-) -> Result<f32> {
-    let target_loss = 1.0 - min_ssim;
-    let mut scale = 1.0f64;
-    // The largest scale measured to hold, and the last point measured.
-    let mut holding: Option<f64> = None;
-    let mut last: Option<(f64, f64)> = None;
-    for _ in 0..SSIM_FIT_PASSES {
-        let Some(ssim) = ssim_through_jpeg(luma, fixed, pattern, scale as f32, quality, limits)?
-        else {
-            return Ok(1.0);
-        };
-        let loss = (1.0 - ssim).max(1e-9);
-        if ssim >= min_ssim {
-            holding = Some(holding.map_or(scale, |h: f64| h.max(scale)));
-            if scale == 1.0 || ssim < min_ssim + SSIM_FIT_SLACK {
-                break;
-            }
-        }
-        // loss = c scale^k: k from the last two points, else 1.5 (between the linear and the
-        // quadratic cases); aim 2 % under the target loss.
-        let power = last
-            .filter(|&(s, _)| (s - scale).abs() > 1e-3)
-            .map_or(1.5, |(s, l)| {
-                ((l / loss).ln() / (s / scale).ln()).clamp(1.0, 4.0)
-            });
-        last = Some((scale, loss));
-        scale = (scale * (0.98 * target_loss / loss).powf(1.0 / power)).min(1.0);
-        if holding.is_some_and(|h| scale <= h) {
-            break;
-        }
-    }
-    // Unmeasured when no pass held: the last step's estimate.
-    let scale = holding.unwrap_or(scale) as f32;
-    if scale < 1.0 {
-        pattern.iter_mut().for_each(|d| *d *= scale);
-    }
-    Ok(scale)
-}
-
-/// SSIM of `luma` plus `fixed` plus `scale` x `pattern`, written as a grey JPEG of `quality`
-/// and read back, against `luma` (`None` for images under one SSIM window).
-fn ssim_through_jpeg(
-    luma: &Plane,
-    fixed: &[f32],
-    pattern: &[f32],
-    scale: f32,
-    quality: u8,
-    limits: &Limits,
-) -> Result<Option<f64>> {
-    let samples: Vec<u8> = luma
-        .data
-        .iter()
-        .zip(fixed.iter().zip(pattern))
-        .map(|(l, (f, p))| (l + f + scale * p).round().clamp(0.0, 255.0) as u8)
-        .collect();
-    let settings = EncoderSettings {
-        width: luma.width,
-        height: luma.height,
-        color: ColorSpace::Gray,
-        quality,
-        sampling: vec![(1, 1)],
-        smallest: false,
-        density: None,
-    };
-    let mut encoded = Vec::new();
-    let mut encoder = Encoder::start(&mut encoded, &settings, &[])?;
-    encoder.write_rows(&samples)?;
-    encoder.finish()?;
-    drop(samples);
-    let written = decode(reencode::read_source(&encoded[..], limits)?, limits)?.luma()?;
-    Ok(ssim::mean_ssim(luma, &written))
-}
-
-/// PSNR of `b` against `a`, dB (infinite when equal).
-pub fn psnr(a: &Plane, b: &Plane) -> f64 {
-    let n = a.data.len().min(b.data.len()).max(1);
-    let mse: f64 = a
-        .data
-        .iter()
-        .zip(&b.data)
-        .map(|(&x, &y)| f64::from(x - y).powi(2))
-        .sum::<f64>()
-        / n as f64;
-    if mse == 0.0 {
-        f64::INFINITY
-    } else {
-        10.0 * (255.0f64 * 255.0 / mse).log10()
     }
 }

@@ -1,5 +1,6 @@
 //! The error-correcting code of the payload layer: a rate-1/3 convolutional code of constraint
-//! length 7 (generators 133, 171, 165 octal, the code of `watermark-capacity.md` section 6),
+//! length 7 (generators 133, 171, 165 octal, the standard K = 7 rate-1/3 code, whose free
+//! distance of 15 corrects the raw error rates a resampled mark leaves),
 //! decoded by soft-decision list Viterbi: the likeliest few messages, of which the payload
 //! layer's tag picks the right one ([`decode`] is the plain single-path decoder).
 //!
@@ -7,16 +8,16 @@
 //! Viterbi decoder, and the whole code is 64 states and a traceback table.
 
 /// Bits of the encoder's shift register, the new one included.
-pub const CONSTRAINT: usize = 7;
+pub(crate) const CONSTRAINT: usize = 7;
 /// Zero bits appended so the decoder ends in the all-zero state.
-pub const TAIL: usize = CONSTRAINT - 1;
+pub(crate) const TAIL: usize = CONSTRAINT - 1;
 const STATES: usize = 1 << TAIL;
 const GENERATORS: [u32; 3] = [0o133, 0o171, 0o165];
 /// Coded bits per message bit.
-pub const RATE_INVERSE: usize = GENERATORS.len();
+pub(crate) const RATE_INVERSE: usize = GENERATORS.len();
 
 /// Coded length of a message of `bits` bits.
-pub const fn coded_len(bits: usize) -> usize {
+pub(crate) const fn coded_len(bits: usize) -> usize {
     (bits + TAIL) * RATE_INVERSE
 }
 
@@ -26,7 +27,7 @@ fn outputs(register: usize) -> [bool; RATE_INVERSE] {
 }
 
 /// Encodes `message`, tail included: `coded_len(message.len())` bits.
-pub fn encode(message: &[bool]) -> Vec<bool> {
+pub(crate) fn encode(message: &[bool]) -> Vec<bool> {
     let mut state = 0usize;
     let mut out = Vec::with_capacity(coded_len(message.len()));
     for &bit in message.iter().chain(&[false; TAIL]) {
@@ -40,7 +41,8 @@ pub fn encode(message: &[bool]) -> Vec<bool> {
 /// Decodes soft values (one per coded bit; positive means 1, the magnitude is the confidence)
 /// into the most likely message of `message_len` bits: plain Viterbi, the list of one. Returns
 /// `None` when `soft` has the wrong length.
-pub fn decode(soft: &[f32], message_len: usize) -> Option<Vec<bool>> {
+#[cfg(test)]
+pub(crate) fn decode(soft: &[f32], message_len: usize) -> Option<Vec<bool>> {
     decode_list(soft, message_len, 1)?.into_iter().next()
 }
 
@@ -50,7 +52,7 @@ pub fn decode(soft: &[f32], message_len: usize) -> Option<Vec<bool>> {
 /// found when it is anywhere in the list, which it is at noise levels where it is often not
 /// the single best path. Returns `None` when `soft` has the wrong length or `list` is not in
 /// 1..=256.
-pub fn decode_list(soft: &[f32], message_len: usize, list: usize) -> Option<Vec<Vec<bool>>> {
+pub(crate) fn decode_list(soft: &[f32], message_len: usize, list: usize) -> Option<Vec<Vec<bool>>> {
     if soft.len() != coded_len(message_len) || !(1..=256).contains(&list) {
         return None;
     }
@@ -172,8 +174,7 @@ mod tests {
         assert!(decode(&[0.0; 5], 1).is_none());
     }
 
-    /// The code's known operating range (`watermark-capacity.md` section 6, and any coding
-    /// text: hard-decision K = 7 rate 1/3 corrects a few percent of flips): 304-bit messages
+    /// The code's known operating range (any coding text: hard-decision K = 7 rate 1/3 corrects a few percent of flips): 304-bit messages
     /// through a binary symmetric channel decode exactly every time at 4 % flips, and most of
     /// the time at 8 %. Trials are seeded, so the counts are reproducible.
     #[test]

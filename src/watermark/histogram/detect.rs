@@ -8,54 +8,82 @@
 //! weighted sum of random signs with unit-norm weights, whatever the soft values are, and
 //! Bentkus and Dzindzalieta (Bernoulli 21(2), 2015) bound its tail by `C Q(t)`: the standard
 //! normal tail times `C = 1 / (4 Q(sqrt 2)) = 3.178`, the smallest constant that holds for
-//! every weight vector. (Hoeffding's `exp(-t^2/2)`, used before, is about 0.25 looser in `t`
-//! at these rates.) A tier of `K` candidates (union bound) at budget `a` gets the threshold
+//! every weight vector (Hoeffding's `exp(-t^2/2)` is about 0.25 looser in `t` at these
+//! rates). A tier of `K` candidates (union bound) at budget `a` gets the threshold
 //! `t` with `K C Q(t) = a`.
 
 use super::analysis::{Analysis, SMOOTH_LIMIT};
-use super::histogram::{FineHistogram, Grid, Tone, group_counts, tone_score};
+use super::carrier::{FineHistogram, Grid, Tone, group_counts, tone_score};
 
 /// The false-positive rate the decision is built for, per image and payload.
-pub const FALSE_POSITIVE_RATE: f64 = 1e-8;
+pub(crate) const FALSE_POSITIVE_RATE: f64 = 1e-8;
 
-/// A set of tone candidates tried together.
-pub struct Tier {
-    pub name: &'static str,
-    pub tones: Vec<Tone>,
-    /// Its share of [`FALSE_POSITIVE_RATE`].
-    pub budget: f64,
+/// Which set of tone candidates decided a [`Detection`], cheapest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    /// The image's tones unchanged (geometry and compression need no tone search).
+    AsIs,
+    /// Brightness offsets.
+    Brightness,
+    /// Contrast gains about a pivot grey, with offsets.
+    Contrast,
 }
 
 impl Tier {
+    /// The tier's name as the CLI and its JSON print it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::AsIs => "as is",
+            Tier::Brightness => "brightness",
+            Tier::Contrast => "contrast",
+        }
+    }
+}
+
+impl std::fmt::Display for Tier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A set of tone candidates tried together.
+pub(crate) struct ToneTier {
+    pub(crate) tier: Tier,
+    pub(crate) tones: Vec<Tone>,
+    /// Its share of [`FALSE_POSITIVE_RATE`].
+    pub(crate) budget: f64,
+}
+
+impl ToneTier {
     /// The score at which the chance that an unmarked image reaches it on one of this tier's
     /// candidates is the tier's budget, each tone being tried on `views` analyses.
-    pub fn threshold(&self, views: usize) -> f64 {
+    pub(crate) fn threshold(&self, views: usize) -> f64 {
         score_for_tail(self.budget / (self.tones.len() * views) as f64)
     }
 
     /// Bound on the chance that an image without the payload scores `score` or more on one of
     /// this tier's candidates (each tone tried on `views` analyses), at most 1.
-    pub fn false_positive_bound(&self, score: f64, views: usize) -> f64 {
+    pub(crate) fn false_positive_bound(&self, score: f64, views: usize) -> f64 {
         ((self.tones.len() * views) as f64 * sign_sum_tail(score)).min(1.0)
     }
 }
 
 /// Bentkus and Dzindzalieta's constant: `P(sum a_i e_i >= t) <= C Q(t)` for random signs `e_i`
 /// and `sum a_i^2 <= 1`, and no smaller constant holds for all weights.
-pub const SIGN_SUM_CONSTANT: f64 = 3.178_66;
+pub(crate) const SIGN_SUM_CONSTANT: f64 = 3.178_66;
 
 /// The standard normal upper tail `Q(t) = P(N(0, 1) >= t)`.
-pub fn normal_tail(t: f64) -> f64 {
+pub(crate) fn normal_tail(t: f64) -> f64 {
     0.5 * libm::erfc(t / std::f64::consts::SQRT_2)
 }
 
 /// Bound on `P(sum a_i e_i >= t)` for a unit-norm weighted sum of random signs, at most 1.
-pub fn sign_sum_tail(t: f64) -> f64 {
+pub(crate) fn sign_sum_tail(t: f64) -> f64 {
     (SIGN_SUM_CONSTANT * normal_tail(t)).min(1.0)
 }
 
 /// The `t` at which [`sign_sum_tail`] equals `p` (0 < p < 1), by bisection.
-pub fn score_for_tail(p: f64) -> f64 {
+pub(crate) fn score_for_tail(p: f64) -> f64 {
     let (mut lo, mut hi) = (0.0f64, 40.0f64);
     for _ in 0..100 {
         let mid = 0.5 * (lo + hi);
@@ -69,7 +97,7 @@ pub fn score_for_tail(p: f64) -> f64 {
 }
 
 /// The tiers, cheapest first: geometry and compression need no tone search at all.
-pub fn tiers() -> Vec<Tier> {
+pub(crate) fn tiers() -> Vec<ToneTier> {
     let offsets = |lo: f32, hi: f32| {
         let steps = ((hi - lo) / 0.5).round() as i32;
         (0..=steps).map(move |i| lo + i as f32 * 0.5)
@@ -89,18 +117,18 @@ pub fn tiers() -> Vec<Tier> {
         );
     }
     vec![
-        Tier {
-            name: "as is",
+        ToneTier {
+            tier: Tier::AsIs,
             tones: vec![Tone::IDENTITY],
             budget: 0.6 * FALSE_POSITIVE_RATE,
         },
-        Tier {
-            name: "brightness",
+        ToneTier {
+            tier: Tier::Brightness,
             tones: brightness,
             budget: 0.3 * FALSE_POSITIVE_RATE,
         },
-        Tier {
-            name: "contrast",
+        ToneTier {
+            tier: Tier::Contrast,
             tones: contrast,
             budget: 0.1 * FALSE_POSITIVE_RATE,
         },
@@ -118,7 +146,7 @@ pub struct Detection {
     /// Bound on the chance that an image without this payload scores this high in this tier
     /// (candidates counted): `K C Q(score)`, at most 1.
     pub false_positive_bound: f64,
-    pub tier: &'static str,
+    pub tier: Tier,
     pub tone: Tone,
     /// Groups holding at least 100 counted pixels, of `groups`.
     pub occupied_groups: usize,
@@ -126,7 +154,7 @@ pub struct Detection {
 }
 
 /// The histogram of the counted pixels of `analysis` for a candidate contrast `gain`.
-pub fn counted_histogram(analysis: &Analysis, gain: f32) -> FineHistogram {
+pub(crate) fn counted_histogram(analysis: &Analysis, gain: f32) -> FineHistogram {
     FineHistogram::new(
         analysis
             .low
@@ -141,7 +169,7 @@ pub fn counted_histogram(analysis: &Analysis, gain: f32) -> FineHistogram {
 /// [`counted_histogram`] for each of `gains`, in one pass over the pixels: a pixel counted at
 /// one gain is counted at every larger one (its activity is below a larger limit), so each
 /// pixel lands in the histogram of the smallest gain that counts it, and those add up.
-pub fn counted_histograms(analysis: &Analysis, gains: &[f32]) -> Vec<FineHistogram> {
+pub(crate) fn counted_histograms(analysis: &Analysis, gains: &[f32]) -> Vec<FineHistogram> {
     let mut order: Vec<usize> = (0..gains.len()).collect();
     order.sort_by(|&a, &b| gains[a].total_cmp(&gains[b]));
     // The same limits, in f32, as `Analysis::weights` compares with.
@@ -179,12 +207,9 @@ pub fn counted_histograms(analysis: &Analysis, gains: &[f32]) -> Vec<FineHistogr
 /// The tone tiers of a colour image also look at `colour_masked()`, the analysis that leaves
 /// out pixels with a clipped colour channel, each candidate tone with and without the mask
 /// (twice the candidates): brightness and contrast applied to R, G and B bend luma where a
-/// channel clips. Measured on 10 covers x 4 keys (35 marked pairs): contrast 1.2 verified 19
-/// without the mask, 20 with it (mean margin -0.21 -> 0.04), while brightness +20 and the combo
-/// attack each lost a pair to the thresholds the extra candidates raise by 0.1; the mask alone
-/// lost 2 cropped rotations that the unmasked tone search had recovered, hence both. It is made
-/// only when the "as is" tier fails.
-pub fn detect(
+/// channel clips. The mask helps contrast changes but loses cropped rotations that the unmasked
+/// search recovers, hence both views; it is made only when the "as is" tier fails.
+pub(crate) fn detect(
     analysis: &Analysis,
     colour_masked: impl FnOnce() -> Option<Analysis>,
     grid: &Grid,
@@ -249,7 +274,7 @@ pub fn detect(
             score,
             threshold,
             false_positive_bound: tier.false_positive_bound(score, views.len()),
-            tier: tier.name,
+            tier: tier.tier,
             tone,
             occupied_groups,
             groups: grid.groups,
@@ -285,11 +310,11 @@ mod tests {
             assert!(tier.threshold(2) > tier.threshold(1));
             for views in [1, 2] {
                 let at = tier.false_positive_bound(tier.threshold(views), views);
-                assert!((at / tier.budget - 1.0).abs() < 1e-6, "{}: {at}", tier.name);
+                assert!((at / tier.budget - 1.0).abs() < 1e-6, "{}: {at}", tier.tier);
             }
             eprintln!(
                 "{}: {} tones, thresholds {:.2} (one view), {:.2} (two)",
-                tier.name,
+                tier.tier,
                 tier.tones.len(),
                 tier.threshold(1),
                 tier.threshold(2)
@@ -301,7 +326,7 @@ mod tests {
     #[test]
     fn one_pass_histograms_equal_per_gain_ones() {
         use super::super::analysis::analyse;
-        use super::super::lowpass::Plane;
+        use crate::watermark::signal::Plane;
         let luma = Plane::from_fn(300, 200, |x, y| {
             let ramp = 40.0 + x as f32 * 0.5 + y as f32 * 0.2;
             let texture = ((x as f32 * 0.7).sin() + (y as f32 * 0.9).cos()) * 3.0;

@@ -4,48 +4,10 @@
 
 use rayon::prelude::*;
 
-/// A single-channel image of f32 samples, row-major.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Plane {
-    pub width: usize,
-    pub height: usize,
-    pub data: Vec<f32>,
-}
-
-impl Plane {
-    pub fn new(width: usize, height: usize) -> Plane {
-        Plane {
-            width,
-            height,
-            data: vec![0.0; width * height],
-        }
-    }
-
-    pub fn from_fn(width: usize, height: usize, mut f: impl FnMut(usize, usize) -> f32) -> Plane {
-        let mut data = Vec::with_capacity(width * height);
-        for y in 0..height {
-            for x in 0..width {
-                data.push(f(x, y));
-            }
-        }
-        Plane {
-            width,
-            height,
-            data,
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.data.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
-    }
-}
+use super::Plane;
 
 /// Normalised Gaussian taps for `sigma`, radius `ceil(3 sigma)` (at least 1).
-pub fn gaussian_kernel(sigma: f32) -> Vec<f32> {
+pub(crate) fn gaussian_kernel(sigma: f32) -> Vec<f32> {
     let radius = (3.0 * sigma).ceil().max(1.0) as usize;
     let mut taps: Vec<f32> = (0..=2 * radius)
         .map(|i| {
@@ -59,20 +21,21 @@ pub fn gaussian_kernel(sigma: f32) -> Vec<f32> {
 }
 
 /// Gaussian low-pass of `src` with standard deviation `sigma` pixels.
-pub fn gaussian_blur(src: &Plane, sigma: f32) -> Plane {
+pub(crate) fn gaussian_blur(src: &Plane, sigma: f32) -> Plane {
+    if src.width == 0 || src.height == 0 {
+        return Plane::new(src.width, src.height);
+    }
     let taps = gaussian_kernel(sigma);
     let vertical = convolve_vertical(src, &taps);
     convolve_horizontal(&vertical, &taps)
 }
 
-/// Rows of output are weighted sums of whole input rows: contiguous, vectorisable.
+/// Rows of output are weighted sums of whole input rows: contiguous, vectorisable. `src` is
+/// not empty (see [`gaussian_blur`]).
 fn convolve_vertical(src: &Plane, taps: &[f32]) -> Plane {
     let (w, h) = (src.width, src.height);
     let radius = taps.len() / 2;
     let mut out = Plane::new(w, h);
-    if w == 0 || h == 0 {
-        return out;
-    }
     out.data.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
         for (k, &tap) in taps.iter().enumerate() {
             let sy = (y + k).saturating_sub(radius).min(h - 1);
@@ -85,13 +48,11 @@ fn convolve_vertical(src: &Plane, taps: &[f32]) -> Plane {
     out
 }
 
+/// Each output row from its own input row, padded by the edge samples. `src` is not empty.
 fn convolve_horizontal(src: &Plane, taps: &[f32]) -> Plane {
     let (w, h) = (src.width, src.height);
     let radius = taps.len() / 2;
     let mut out = Plane::new(w, h);
-    if w == 0 || h == 0 {
-        return out;
-    }
     out.data
         .par_chunks_mut(w)
         .zip(src.data.par_chunks(w))
@@ -113,7 +74,7 @@ fn convolve_horizontal(src: &Plane, taps: &[f32]) -> Plane {
 }
 
 /// |grad L| by central differences (one-sided at the borders).
-pub fn gradient_magnitude(src: &Plane) -> Plane {
+pub(crate) fn gradient_magnitude(src: &Plane) -> Plane {
     let (w, h) = (src.width, src.height);
     let mut out = Plane::new(w, h);
     if w == 0 || h == 0 {
@@ -138,7 +99,7 @@ pub fn gradient_magnitude(src: &Plane) -> Plane {
 
 /// Grows the `true` pixels of `mask` by `radius` in every direction (a square structuring
 /// element, in two separable passes of O(pixels)).
-pub fn dilate(mask: &[bool], width: usize, height: usize, radius: usize) -> Vec<bool> {
+pub(crate) fn dilate(mask: &[bool], width: usize, height: usize, radius: usize) -> Vec<bool> {
     if radius == 0 || width == 0 || height == 0 {
         return mask.to_vec();
     }

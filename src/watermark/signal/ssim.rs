@@ -6,7 +6,7 @@
 
 use rayon::prelude::*;
 
-use super::lowpass::{Plane, gaussian_kernel};
+use super::{Plane, gaussian_kernel};
 
 const SIGMA: f32 = 1.5;
 const C1: f32 = (0.01 * 255.0) * (0.01 * 255.0);

@@ -2,29 +2,29 @@
 //! counted (valid and smooth). The marker and the detector run exactly this code, so whatever
 //! an attack does to the image, both sides agree on the rules.
 
-use super::lowpass::{Plane, dilate, gaussian_blur, gradient_magnitude};
+use crate::watermark::signal::{Plane, dilate, gaussian_blur, gradient_magnitude};
 
 /// Low-pass sigma at one megapixel of valid area; it scales with sqrt(area) so that a rescaled
 /// image is smoothed by the same amount relative to its content.
-pub const SIGMA_AT_ONE_MEGAPIXEL: f32 = 1.5;
+pub(crate) const SIGMA_AT_ONE_MEGAPIXEL: f32 = 1.5;
 /// Samples of `G_1 * Y` at or below this are padding (rotation fill, letterboxing) or crushed
 /// shadows; at or above `BRIGHT` clipped highlights. Both are left out with a margin.
-pub const DARK: f32 = 6.0;
-pub const BRIGHT: f32 = 250.0;
+pub(crate) const DARK: f32 = 6.0;
+pub(crate) const BRIGHT: f32 = 250.0;
 /// Smooth pixels change `L` by less than this many grey levels across one sigma: there a value
 /// remap of `L` survives the detector's own low-pass.
-pub const SMOOTH_LIMIT: f32 = 1.5;
+pub(crate) const SMOOTH_LIMIT: f32 = 1.5;
 
 /// The analysis of one luma plane.
-pub struct Analysis {
-    pub sigma: f32,
-    pub low: Plane,
+pub(crate) struct Analysis {
+    pub(crate) sigma: f32,
+    pub(crate) low: Plane,
     /// `G_sigma(|grad L| sigma)`: pixels below [`SMOOTH_LIMIT`] are counted (see [`weights`]).
-    pub activity: Plane,
+    pub(crate) activity: Plane,
     /// The valid mask of [`valid_mask`].
-    pub valid: Vec<bool>,
+    pub(crate) valid: Vec<bool>,
     /// Pixels inside the valid range before the margin (this sets sigma).
-    pub valid_pixels: usize,
+    pub(crate) valid_pixels: usize,
     /// Luma's own out-of-range pixels, before the margin (the start of a colour-masked mask).
     luma_invalid: Vec<bool>,
 }
@@ -33,14 +33,14 @@ impl Analysis {
     /// Weights of the pixels as an image whose contrast was multiplied by `gain` sees them:
     /// its gradients, and so its activity, are `gain` times the marked image's, so the
     /// smoothness limit scales with it and the same pixels are counted.
-    pub fn weights(&self, gain: f32) -> impl Iterator<Item = f32> + '_ {
+    pub(crate) fn weights(&self, gain: f32) -> impl Iterator<Item = f32> + '_ {
         weights(&self.activity, &self.valid, SMOOTH_LIMIT * gain)
     }
 
     /// The same analysis with channel-clipped pixels (`extremes`) also left out: only the mask
     /// differs (sigma follows luma's valid area), so the low-pass and activity planes are
     /// shared rather than recomputed. `None` when `extremes` does not fit the image.
-    pub fn colour_masked(&self, extremes: &ChannelExtremes) -> Option<Analysis> {
+    pub(crate) fn colour_masked(&self, extremes: &ChannelExtremes) -> Option<Analysis> {
         let (w, h) = (self.low.width, self.low.height);
         if extremes.brightest.len() != w * h || extremes.darkest.len() != w * h {
             return None;
@@ -59,7 +59,7 @@ impl Analysis {
 }
 
 /// Sigma for an image whose valid area is `valid_pixels`.
-pub fn sigma_for(valid_pixels: usize) -> f32 {
+pub(crate) fn sigma_for(valid_pixels: usize) -> f32 {
     (SIGMA_AT_ONE_MEGAPIXEL * (valid_pixels as f32 / 1e6).sqrt()).max(0.5)
 }
 
@@ -135,7 +135,10 @@ impl ChannelExtremes {
 /// The valid mask (true = usable) and sigma: padding and clipped pixels (luma, or any colour
 /// channel when `extremes` is given), grown by 3 sigma, and a 3-sigma frame at the border are
 /// out.
-pub fn valid_mask(luma: &Plane, extremes: Option<&ChannelExtremes>) -> (Vec<bool>, f32, usize) {
+pub(crate) fn valid_mask(
+    luma: &Plane,
+    extremes: Option<&ChannelExtremes>,
+) -> (Vec<bool>, f32, usize) {
     let (invalid, valid_pixels) = luma_out_of_range(luma);
     let mut invalid = invalid;
     if let Some(e) =
@@ -189,21 +192,20 @@ fn grow_invalid(invalid: &[bool], w: usize, h: usize, sigma: f32) -> Vec<bool> {
 }
 
 /// Weights of the pixels in `valid`: 1 where the activity `a = G_sigma(|grad L| * sigma)` is
-/// below [`SMOOTH_LIMIT`], else 0. (Weights that fade out with `a` were measured too: lower
-/// scores on the 8 suite covers, so the cut stays hard.)
-pub fn pixel_weights(low: &Plane, sigma: f32, valid: &[bool]) -> Vec<f32> {
+/// below [`SMOOTH_LIMIT`], else 0. The cut is hard: weights that fade out with `a` score lower.
+pub(crate) fn pixel_weights(low: &Plane, sigma: f32, valid: &[bool]) -> Vec<f32> {
     weights(&activity(low, sigma), valid, SMOOTH_LIMIT).collect()
 }
 
 /// `G_sigma(|grad L| sigma)`: how much `L` changes across one sigma, locally averaged.
-pub fn activity(low: &Plane, sigma: f32) -> Plane {
+pub(crate) fn activity(low: &Plane, sigma: f32) -> Plane {
     let mut activity = gradient_magnitude(low);
     activity.data.iter_mut().for_each(|g| *g *= sigma);
     gaussian_blur(&activity, sigma)
 }
 
 /// 1 for valid pixels whose activity is below `limit`, else 0.
-pub fn weights<'a>(
+pub(crate) fn weights<'a>(
     activity: &'a Plane,
     valid: &'a [bool],
     limit: f32,
@@ -217,7 +219,7 @@ pub fn weights<'a>(
 
 /// The whole analysis of a luma plane (0..=255 scale); [`Analysis::colour_masked`] adds a
 /// colour image's channel clipping.
-pub fn analyse(luma: &Plane) -> Analysis {
+pub(crate) fn analyse(luma: &Plane) -> Analysis {
     let (luma_invalid, valid_pixels) = luma_out_of_range(luma);
     let sigma = sigma_for(valid_pixels);
     let valid = grow_invalid(&luma_invalid, luma.width, luma.height, sigma);

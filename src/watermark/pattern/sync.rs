@@ -5,16 +5,15 @@
 //! eight symmetries (rotations by 90 degrees, mirrors) applies are found later against the
 //! keyed pilot cells.
 
-use rustfft::FftPlanner;
 use rustfft::num_complex::Complex32;
 
-use super::lowpass::Plane;
+use crate::watermark::signal::{Fft2, Plane};
 
 /// Largest autocorrelation window side: 1024 samples hold at least four periods of the tile at
 /// twice its size, and keep the FFT at 8 MiB whatever the image size.
-pub const MAX_WINDOW: usize = 1024;
+pub(crate) const MAX_WINDOW: usize = 1024;
 /// Lags shorter than this are the host image's own correlation, not the lattice.
-pub const MIN_LAG: f32 = 24.0;
+pub(crate) const MIN_LAG: f32 = 24.0;
 /// Peaks considered when forming basis pairs.
 const PEAKS: usize = 24;
 /// Peaks, strongest first, each completed to a square lattice by its quarter turn.
@@ -37,7 +36,7 @@ pub struct Lattice {
 
 impl Lattice {
     /// Whether both lattices have the same points (within 2 pixels at the basis vectors).
-    pub fn same_as(&self, other: &Lattice) -> bool {
+    pub(crate) fn same_as(&self, other: &Lattice) -> bool {
         let area = cross(self.u, self.v).abs();
         (cross(other.u, other.v).abs() - area).abs() < 0.02 * area
             && [self.u, self.v].iter().all(|p| {
@@ -48,7 +47,7 @@ impl Lattice {
     }
 
     /// The square lattice of period `period` on the pixel axes (no geometric change).
-    pub fn axis_aligned(period: f32) -> Lattice {
+    pub(crate) fn axis_aligned(period: f32) -> Lattice {
         Lattice {
             u: [period, 0.0],
             v: [0.0, period],
@@ -57,49 +56,9 @@ impl Lattice {
     }
 }
 
-/// A 2-D FFT on a row-major buffer of `width` x `height`, forward or inverse (unnormalised).
-pub struct Fft2 {
-    width: usize,
-    height: usize,
-    row: std::sync::Arc<dyn rustfft::Fft<f32>>,
-    column: std::sync::Arc<dyn rustfft::Fft<f32>>,
-}
-
-impl Fft2 {
-    pub fn new(width: usize, height: usize, inverse: bool) -> Fft2 {
-        let mut planner = FftPlanner::new();
-        let (row, column) = if inverse {
-            (
-                planner.plan_fft_inverse(width),
-                planner.plan_fft_inverse(height),
-            )
-        } else {
-            (
-                planner.plan_fft_forward(width),
-                planner.plan_fft_forward(height),
-            )
-        };
-        Fft2 {
-            width,
-            height,
-            row,
-            column,
-        }
-    }
-
-    pub fn process(&self, data: &mut [Complex32]) {
-        debug_assert_eq!(data.len(), self.width * self.height);
-        self.row.process(data);
-        let mut transposed = vec![Complex32::default(); data.len()];
-        transpose::transpose(data, &mut transposed, self.width, self.height);
-        self.column.process(&mut transposed);
-        transpose::transpose(&transposed, data, self.height, self.width);
-    }
-}
-
 /// Which spectral lines [`autocorrelations`] zeroes before transforming back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Notch {
+pub(crate) enum Notch {
     /// None.
     Nothing,
     /// The frequency axes and the multiples of 1/8 cycle per pixel: purely horizontal or
@@ -112,7 +71,7 @@ pub enum Notch {
 /// Circular autocorrelations of the central window of `residual` (at most [`MAX_WINDOW`] per
 /// side, zero-padded to a power of two) after spectral whitening, one per `notches` entry,
 /// normalised so that lag 0 is 1. Lag `(dx, dy)` is at `(dx mod w, dy mod h)`.
-pub fn autocorrelations(residual: &Plane, notches: &[Notch]) -> Vec<Plane> {
+pub(crate) fn autocorrelations(residual: &Plane, notches: &[Notch]) -> Vec<Plane> {
     let (w, h) = (residual.width, residual.height);
     let win_w = w.min(MAX_WINDOW);
     let win_h = h.min(MAX_WINDOW);
@@ -280,7 +239,7 @@ fn cross(a: Vector, b: Vector) -> f32 {
 }
 
 /// Length of a vector.
-pub fn norm(a: Vector) -> f32 {
+pub(crate) fn norm(a: Vector) -> f32 {
     (a[0] * a[0] + a[1] * a[1]).sqrt()
 }
 
@@ -305,7 +264,12 @@ fn reduce(mut u: Vector, mut v: Vector) -> (Vector, Vector) {
 /// completed to a square, and from the index-2 supersets of the strongest. Each is refined by
 /// least squares on the peaks it explains and scored by the autocorrelation summed over its
 /// points within the window (a z-score); the ones kept are polished on that score.
-pub fn find_lattices(acf: &Plane, min_period: f32, max_period: f32, keep: usize) -> Vec<Lattice> {
+pub(crate) fn find_lattices(
+    acf: &Plane,
+    min_period: f32,
+    max_period: f32,
+    keep: usize,
+) -> Vec<Lattice> {
     let max_lag = (acf.width.min(acf.height) as f32 / 2.0 - 2.0).max(MIN_LAG);
     let noise = spread(acf, max_lag);
     // Peaks under twice the noise's spread cannot be lattice points the fit relies on.
@@ -341,8 +305,7 @@ pub fn find_lattices(acf: &Plane, min_period: f32, max_period: f32, keep: usize)
     // peak and its quarter turn span the lattice. After a rotation, a rescale and a JPEG
     // re-encoding, the new block grid's peaks outshine the tile's, and the tile's own basis
     // peaks can sit at 3 times the noise, below the strong ones the pairs are formed from;
-    // a lattice summed over all its points still stands out (z-score 16-26 against 14 for
-    // the best wrong one in the 16 marks where this was measured).
+    // a lattice summed over all its points still stands out.
     pairs.extend(
         all_peaks
             .iter()
@@ -468,9 +431,8 @@ fn binomial_blur_circular(plane: &Plane) -> Plane {
 
 /// Coordinate ascent of the lattice's score over its basis (steps of 1, 1/2, 1/4, 1/8 sample).
 /// The least-squares fit trusts every peak near a lattice point; a long period has few points
-/// in the window and one off peak pulls the fit: after a rescale by 2 (256-pixel lattice),
-/// the fit was 1.7 samples off, the fold's pilots scored 6.0 and nothing decoded, where the
-/// true basis scores 25.
+/// in the window and one off peak pulls the fit (after a rescale by 2, a 256-pixel lattice, by
+/// more than a sample: enough to fold the tile out of phase).
 fn polish(acf: &Plane, smooth: &Plane, lattice: Lattice, max_lag: f32, noise: f32) -> Lattice {
     let mut best = lattice;
     // The coarse steps climb the smoothed autocorrelation (wider peaks: a basis 2 samples off
@@ -500,8 +462,7 @@ fn polish(acf: &Plane, smooth: &Plane, lattice: Lattice, max_lag: f32, noise: f3
 }
 
 /// Adds `lattice` to `lattices`, or replaces the same lattice found before when this one
-/// scores higher (a basis fitted better: 0.8 pixel off at the first point, the far points miss
-/// and score a third as much).
+/// scores higher (a basis fitted better: a basis slightly off misses the far points).
 fn keep_stronger(lattices: &mut Vec<Lattice>, lattice: Lattice) {
     match lattices.iter_mut().find(|l| l.same_as(&lattice)) {
         Some(same) if same.strength < lattice.strength => *same = lattice,

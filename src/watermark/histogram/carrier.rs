@@ -4,38 +4,35 @@
 //! rotation, scaling, crops or flips; brightness and contrast are undone by mapping the grid's
 //! edges through a candidate gain and offset.
 
-use super::key::{Key, unit};
+use crate::watermark::key::{Key, unit};
 
 /// Width of a bin in grey levels. The verify score grows with the square root of the number of
-/// raw bits, so narrow bins pay until JPEG noise fills them. JPEG 50 quantises an 8x8 block's
-/// mean in steps of 2 grey levels (DC step 16), which combs 1-level bins: measured on the
-/// suite's 8 covers, 1.5 levels (98 raw bits) verified 6 of 7 marked covers after JPEG 50
-/// against 4 of 7 at 1 level (148 bits) and 6 of 6 at 2 levels (74 bits, one cover more
-/// refused), and 0.5 levels (296 bits) collapsed under JPEG 50.
-pub const BIN_WIDTH: f32 = 1.5;
+/// raw bits, so narrow bins pay until JPEG noise fills them: JPEG 50 quantises an 8x8 block's
+/// mean in steps of 2 grey levels (DC step 16), which combs 1-level bins. 1.5 levels (98 raw
+/// bits) is the narrowest width that survives JPEG 50 (figures in `docs/watermark.md`).
+pub(crate) const BIN_WIDTH: f32 = 1.5;
 /// The grid starts here (plus the keyed offset).
-pub const GRID_START: f32 = 16.0;
+pub(crate) const GRID_START: f32 = 16.0;
 /// The grid ends before this (plus the keyed offset): 49 groups of 3 bins of 1.5 levels.
-pub const GRID_END: f32 = 238.0;
+pub(crate) const GRID_END: f32 = 238.0;
 /// Soft values are clipped here (ln 1.35): a ratio beyond what the marker aims for carries no
-/// more evidence, and equal magnitudes maximise the normalised correlation (measured: clipping
-/// at 0.3 scored 0.3-0.9 higher than at 1 or 3).
-pub const SOFT_CLIP: f32 = 0.3;
+/// more evidence, and equal magnitudes maximise the normalised correlation.
+pub(crate) const SOFT_CLIP: f32 = 0.3;
 
 /// The keyed bin grid.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Grid {
+pub(crate) struct Grid {
     /// Keyed sub-bin offset in [0, width).
-    pub offset: f32,
+    pub(crate) offset: f32,
     /// Bin width in grey levels.
-    pub width: f32,
+    pub(crate) width: f32,
     /// Number of 3-bin groups.
-    pub groups: usize,
+    pub(crate) groups: usize,
 }
 
 impl Grid {
     /// A grid of `width`-level bins from `GRID_START + offset` to before `GRID_END + offset`.
-    pub fn new(width: f32, offset: f32) -> Grid {
+    pub(crate) fn new(width: f32, offset: f32) -> Grid {
         Grid {
             offset,
             width,
@@ -43,23 +40,23 @@ impl Grid {
         }
     }
 
-    pub fn from_key(key: &Key) -> Grid {
+    pub(crate) fn from_key(key: &Key) -> Grid {
         let offset = unit(&mut key.stream("histogram grid offset", b"")) as f32 * BIN_WIDTH;
         Grid::new(BIN_WIDTH, offset)
     }
 
     /// Raw bits carried: two per group.
-    pub fn raw_bits(&self) -> usize {
+    pub(crate) fn raw_bits(&self) -> usize {
         2 * self.groups
     }
 
     /// Edge `k` (0..=3*groups) in the marked image's grey levels.
-    pub fn edge(&self, k: usize) -> f32 {
+    pub(crate) fn edge(&self, k: usize) -> f32 {
         GRID_START + self.offset + k as f32 * self.width
     }
 
     /// The group and bin-in-group of a value, if it lies on the grid.
-    pub fn locate(&self, value: f32) -> Option<(usize, usize)> {
+    pub(crate) fn locate(&self, value: f32) -> Option<(usize, usize)> {
         let position = (value - GRID_START - self.offset) / self.width;
         if !(0.0..(3 * self.groups) as f32).contains(&position) {
             return None;
@@ -95,25 +92,25 @@ const FINE_HIGH: f32 = 320.0;
 /// Cumulative fine histogram of the counted low-pass values: counting a candidate grid is then
 /// O(edges), not O(pixels).
 #[derive(Debug, PartialEq)]
-pub struct FineHistogram {
+pub(crate) struct FineHistogram {
     cumulative: Vec<f64>,
 }
 
 impl FineHistogram {
     /// Number of fine bins.
-    pub const BINS: usize = ((FINE_HIGH - FINE_LOW) * FINE_PER_LEVEL) as usize;
+    pub(crate) const BINS: usize = ((FINE_HIGH - FINE_LOW) * FINE_PER_LEVEL) as usize;
 
     /// The fine bin of `v`, if it lies in the histogram's range.
-    pub fn bin(v: f32) -> Option<usize> {
+    pub(crate) fn bin(v: f32) -> Option<usize> {
         let position = (v - FINE_LOW) * FINE_PER_LEVEL;
         // `as usize` truncates, which is the floor for the non-negative positions let through
-        // (NaN fails the test); libm's floorf, which the baseline x86-64 target calls rather
-        // than inlines, was 5 % of verify's time.
+        // (NaN fails the test), without a call to libm's floorf, which the baseline x86-64
+        // target does not inline, in verify's hottest loop.
         (position >= 0.0 && position < Self::BINS as f32).then_some(position as usize)
     }
 
     /// From (value, weight) pairs.
-    pub fn new(values: impl Iterator<Item = (f32, f32)>) -> FineHistogram {
+    pub(crate) fn new(values: impl Iterator<Item = (f32, f32)>) -> FineHistogram {
         let mut counts = vec![0f64; Self::BINS];
         for (v, weight) in values {
             if let Some(i) = Self::bin(v) {
@@ -124,7 +121,7 @@ impl FineHistogram {
     }
 
     /// From per-bin counts ([`Self::BINS`] of them).
-    pub fn from_counts(counts: impl IntoIterator<Item = f64>) -> FineHistogram {
+    pub(crate) fn from_counts(counts: impl IntoIterator<Item = f64>) -> FineHistogram {
         let mut cumulative = Vec::with_capacity(Self::BINS + 1);
         let mut total = 0.0;
         cumulative.push(0.0);
@@ -136,7 +133,7 @@ impl FineHistogram {
     }
 
     /// Values below `v` (linear within a fine bin).
-    pub fn below(&self, v: f32) -> f64 {
+    pub(crate) fn below(&self, v: f32) -> f64 {
         let position = (v - FINE_LOW) * FINE_PER_LEVEL;
         if position <= 0.0 {
             return 0.0;
@@ -150,13 +147,14 @@ impl FineHistogram {
         self.cumulative[i] + frac * (self.cumulative[i + 1] - self.cumulative[i])
     }
 
-    pub fn total(&self) -> f64 {
+    #[cfg(test)]
+    pub(crate) fn total(&self) -> f64 {
         *self.cumulative.last().expect("never empty")
     }
 }
 
 /// Counts of each group's three bins, the grid seen through `tone`.
-pub fn group_counts(hist: &FineHistogram, grid: &Grid, tone: Tone) -> Vec<[f64; 3]> {
+pub(crate) fn group_counts(hist: &FineHistogram, grid: &Grid, tone: Tone) -> Vec<[f64; 3]> {
     let below: Vec<f64> = (0..=3 * grid.groups)
         .map(|k| hist.below(tone.apply(grid.edge(k))))
         .collect();
@@ -172,7 +170,8 @@ pub fn group_counts(hist: &FineHistogram, grid: &Grid, tone: Tone) -> Vec<[f64; 
 /// the left bin is fuller. The prior `k` (a fraction of the mean bin count) shrinks groups with
 /// few pixels towards 0: their ratios are mostly noise, and in a normalised correlation a noisy
 /// large value costs more than it brings.
-pub fn soft_values(counts: &[[f64; 3]]) -> Vec<f32> {
+#[cfg(test)]
+pub(crate) fn soft_values(counts: &[[f64; 3]]) -> Vec<f32> {
     let total: f64 = counts.iter().flatten().sum();
     let k = (SOFT_PRIOR * total / (3 * counts.len().max(1)) as f64).max(1.0);
     let mut soft = Vec::with_capacity(2 * counts.len());
@@ -186,12 +185,12 @@ pub fn soft_values(counts: &[[f64; 3]]) -> Vec<f32> {
 }
 
 /// The prior of [`soft_values`] as a fraction of the mean bin count.
-pub const SOFT_PRIOR: f64 = 0.1;
+pub(crate) const SOFT_PRIOR: f64 = 0.1;
 
 /// `correlation(&soft_values(&group_counts(hist, grid, tone)), codeword)` in one pass and
 /// without allocating: the detector's tone search calls it about 700 times per image. Each
 /// bin's `ln(c + k)` is taken once and serves both pairs it belongs to.
-pub fn tone_score(hist: &FineHistogram, grid: &Grid, tone: Tone, codeword: &[f32]) -> f64 {
+pub(crate) fn tone_score(hist: &FineHistogram, grid: &Grid, tone: Tone, codeword: &[f32]) -> f64 {
     let bins = 3 * grid.groups;
     let mut below = hist.below(tone.apply(grid.edge(0)));
     let total = hist.below(tone.apply(grid.edge(bins))) - below;
@@ -230,7 +229,8 @@ pub fn tone_score(hist: &FineHistogram, grid: &Grid, tone: Tone, codeword: &[f32
 /// Normalised correlation of soft values with a ±1 codeword: `sum(b r) / |r|`. For a codeword
 /// of fair coins independent of the image its tail is bounded whatever the soft values are
 /// (see [`super::detect::sign_sum_tail`]).
-pub fn correlation(soft: &[f32], codeword: &[f32]) -> f64 {
+#[cfg(test)]
+pub(crate) fn correlation(soft: &[f32], codeword: &[f32]) -> f64 {
     let norm: f64 = soft
         .iter()
         .map(|&r| f64::from(r) * f64::from(r))
@@ -320,7 +320,7 @@ mod tests {
                 .collect();
             let hist = FineHistogram::new(values.into_iter());
             let grid = Grid::new(1.0, unit(&mut rng) as f32);
-            let codeword = super::super::key::signs(&mut rng, grid.raw_bits());
+            let codeword = crate::watermark::key::signs(&mut rng, grid.raw_bits());
             for tone in [
                 Tone::IDENTITY,
                 Tone {
@@ -360,7 +360,7 @@ mod tests {
         let mut rng = key.stream("tail test", b"");
         let trials = 20_000;
         let scores: Vec<f64> = (0..trials)
-            .map(|_| correlation(&soft, &super::super::key::signs(&mut rng, n)))
+            .map(|_| correlation(&soft, &crate::watermark::key::signs(&mut rng, n)))
             .collect();
         for t in [2.0f64, 3.0] {
             let tail = scores.iter().filter(|&&s| s >= t).count() as f64 / trials as f64;

@@ -1,0 +1,91 @@
+//! Fits layer 2's pattern to the SSIM floor: the written JPEG's luma, not the change alone,
+//! is held to [`PatternSettings::min_ssim`](super::PatternSettings::min_ssim).
+
+use super::image::{decode_luma, encode};
+use super::signal::{Plane, mean_ssim};
+use crate::codec::EncoderSettings;
+use crate::error::Result;
+use crate::limits::Limits;
+
+/// Passes at most spent fitting the pattern to the SSIM floor.
+const SSIM_FIT_PASSES: usize = 4;
+/// A fit within this much above the floor is close enough.
+const SSIM_FIT_SLACK: f64 = 0.0005;
+
+/// Scales `pattern` down until luma with it and with `fixed`, written as a JPEG of `quality`
+/// and read back, has an SSIM of at least `min_ssim` against `luma`, and not much more. Returns
+/// the scale applied (1 when the floor holds as is). The JPEG matters: re-quantising the
+/// coefficients the pattern moves off the cover's quantisation lattice costs SSIM on top of the
+/// pattern's own, and how that part shrinks with the amplitude depends on the image (between
+/// the first and the third power): so the loss is measured, and the scale found by a secant on
+/// log loss against log scale. Each pass encodes and decodes luma alone, as grey: a YCbCr
+/// encoder writes the same luma; for the rare RGB-coded file it is an estimate, and the
+/// written file's own SSIM is reported either way.
+pub(super) fn fit_to_ssim(
+    luma: &Plane,
+    fixed: &[f32],
+    pattern: &mut [f32],
+    quality: u8,
+    min_ssim: f64,
+    limits: &Limits,
+) -> Result<f32> {
+    let target_loss = 1.0 - min_ssim;
+    let mut scale = 1.0f64;
+    // The largest scale measured to hold, and the last point measured.
+    let mut holding: Option<f64> = None;
+    let mut last: Option<(f64, f64)> = None;
+    for _ in 0..SSIM_FIT_PASSES {
+        let Some(ssim) = ssim_through_jpeg(luma, fixed, pattern, scale as f32, quality, limits)?
+        else {
+            return Ok(1.0);
+        };
+        let loss = (1.0 - ssim).max(1e-9);
+        if ssim >= min_ssim {
+            holding = Some(holding.map_or(scale, |h: f64| h.max(scale)));
+            if scale == 1.0 || ssim < min_ssim + SSIM_FIT_SLACK {
+                break;
+            }
+        }
+        // loss = c scale^k: k from the last two points, else 1.5 (between the linear and the
+        // quadratic cases); aim 2 % under the target loss.
+        let power = last
+            .filter(|&(s, _)| (s - scale).abs() > 1e-3)
+            .map_or(1.5, |(s, l)| {
+                ((l / loss).ln() / (s / scale).ln()).clamp(1.0, 4.0)
+            });
+        last = Some((scale, loss));
+        scale = (scale * (0.98 * target_loss / loss).powf(1.0 / power)).min(1.0);
+        if holding.is_some_and(|h| scale <= h) {
+            break;
+        }
+    }
+    // Unmeasured when no pass held: the last step's estimate.
+    let scale = holding.unwrap_or(scale) as f32;
+    if scale < 1.0 {
+        pattern.iter_mut().for_each(|d| *d *= scale);
+    }
+    Ok(scale)
+}
+
+/// SSIM of `luma` plus `fixed` plus `scale` x `pattern`, written as a grey JPEG of `quality`
+/// and read back, against `luma` (`None` for images under one SSIM window).
+fn ssim_through_jpeg(
+    luma: &Plane,
+    fixed: &[f32],
+    pattern: &[f32],
+    scale: f32,
+    quality: u8,
+    limits: &Limits,
+) -> Result<Option<f64>> {
+    let samples: Vec<u8> = luma
+        .data
+        .iter()
+        .zip(fixed.iter().zip(pattern))
+        .map(|(l, (f, p))| (l + f + scale * p).round().clamp(0.0, 255.0) as u8)
+        .collect();
+    let settings = EncoderSettings::grey(luma.width, luma.height, quality);
+    let encoded = encode(&settings, &[], &samples)?;
+    drop(samples);
+    let written = decode_luma(&encoded, limits)?;
+    Ok(mean_ssim(luma, &written))
+}

@@ -1,0 +1,82 @@
+//! Layer 1, the histogram layer: a keyed pseudo-random codeword of the payload written into the
+//! shape of the histogram of the low-pass luma ([`carrier`]). A histogram does not depend on
+//! where pixels are, so the mark survives rotation, scaling, crops and flips; it carries 98 raw
+//! bits, enough to prove a claimed payload at a false-positive rate of 1e-8 ([`detect`]) but
+//! not to extract 256 bits blind (that is layer 2's job, [`super::pattern`]).
+//!
+//! [`analysis`] is what both sides measure, [`embed`] the closed loop that shapes the
+//! histogram, [`detect`] the test of a claimed payload.
+
+pub(crate) mod analysis;
+pub(crate) mod carrier;
+pub(crate) mod detect;
+pub(crate) mod embed;
+
+use analysis::Analysis;
+pub use analysis::ChannelExtremes;
+use carrier::Grid;
+pub use carrier::Tone;
+pub use detect::{Detection, Tier};
+use embed::EmbedOutcome;
+pub use embed::EmbedSettings;
+
+use super::key::{self, Key, Payload};
+use super::signal::Plane;
+
+/// The codeword of `payload` under `key`: one ±1 per raw bit of the histogram layer.
+fn codeword(key: &Key, payload: &Payload, grid: &Grid) -> Vec<f32> {
+    key::signs(
+        &mut key.stream("histogram codeword", &payload.0),
+        grid.raw_bits(),
+    )
+}
+
+/// Marks a luma plane (grey levels 0..=255); returns the change to add to it.
+pub(crate) fn mark_luma(
+    luma: &Plane,
+    key: &Key,
+    payload: &Payload,
+    settings: &EmbedSettings,
+) -> EmbedOutcome {
+    let grid = Grid::from_key(key);
+    embed::embed(luma, &grid, &codeword(key, payload, &grid), settings)
+}
+
+/// Tests whether a luma plane carries `payload` under `key`.
+pub fn verify_luma(luma: &Plane, key: &Key, payload: &Payload) -> Detection {
+    verify_planes(luma, None, key, payload)
+}
+
+/// Tests whether a luma plane carries `payload` under `key`; `extremes`, the colour image's
+/// brightest and darkest channels, lets the tone search leave out channel-clipped pixels.
+pub fn verify_planes(
+    luma: &Plane,
+    extremes: Option<&ChannelExtremes>,
+    key: &Key,
+    payload: &Payload,
+) -> Detection {
+    verify_lazily(
+        luma,
+        |analysis| extremes.and_then(|e| analysis.colour_masked(e)),
+        key,
+        payload,
+    )
+}
+
+/// [`verify_planes`] with the extremes made only if the tone search gets to the colour mask
+/// (a marked image usually matches before).
+pub(crate) fn verify_lazily(
+    luma: &Plane,
+    colour_masked: impl FnOnce(&Analysis) -> Option<Analysis>,
+    key: &Key,
+    payload: &Payload,
+) -> Detection {
+    let analysis = analysis::analyse(luma);
+    let grid = Grid::from_key(key);
+    detect::detect(
+        &analysis,
+        || colour_masked(&analysis),
+        &grid,
+        &codeword(key, payload, &grid),
+    )
+}

@@ -1,0 +1,145 @@
+//! A whole decoded image as `mark` and `verify` hold it, its luma plane, and the changes `mark`
+//! writes back into its samples.
+
+use std::io::Read;
+
+use super::histogram::ChannelExtremes;
+use super::signal::Plane;
+use crate::codec::{self, Decoder, Encoder, EncoderSettings, PixelDensity};
+use crate::error::{Error, Result};
+use crate::jpeg::ColorSpace;
+use crate::limits::Limits;
+use crate::reencode::{self, Source};
+
+/// A whole decoded image, interleaved samples in the file's colour space.
+pub(super) struct Image {
+    pub(super) width: usize,
+    pub(super) height: usize,
+    pub(super) color: ColorSpace,
+    pub(super) samples: Vec<u8>,
+    pub(super) density: Option<PixelDensity>,
+}
+
+/// Bytes of working memory per pixel while marking or verifying: the samples plus at most
+/// eleven f32 planes (luma, the change, two analyses, the colour extremes).
+const WORK_BYTES_PER_PIXEL: u64 = 3 + 11 * 4;
+
+/// Decodes a whole image for marking or verifying, after checking its working memory against
+/// `limits`; CMYK and YCCK files are refused (no luma channel).
+pub(super) fn decode<R: Read>(source: Source<R>, limits: &Limits) -> Result<Image> {
+    let header = &source.header;
+    let frame = &header.frame;
+    let pixels = u64::from(frame.width) * u64::from(frame.height);
+    limits.check_alloc(pixels * WORK_BYTES_PER_PIXEL)?;
+    if codec::is_multi_scan(header) {
+        limits.check_alloc(codec::coefficient_buffer_bytes(header))?;
+    }
+    let color = header.color_space();
+    if matches!(color, ColorSpace::Cmyk | ColorSpace::Ycck) {
+        return Err(Error::Unsupported(format!(
+            "{} images (watermarks need a luma channel)",
+            color.name()
+        )));
+    }
+    let mut decoder = Decoder::start(source.replay(), 8)?;
+    if decoder.color() != color {
+        return Err(Error::Unsupported(format!(
+            "libjpeg reads this file as {}, jpgtool as {}",
+            decoder.color().name(),
+            color.name()
+        )));
+    }
+    let (width, height) = (decoder.width(), decoder.height());
+    let mut samples = vec![0u8; width * height * decoder.channels()];
+    decoder.read_rows(&mut samples)?;
+    let density = decoder.density().map(|d| PixelDensity {
+        unit: d.unit,
+        x: d.x,
+        y: d.y,
+    });
+    decoder.finish()?;
+    Ok(Image {
+        width,
+        height,
+        color,
+        samples,
+        density,
+    })
+}
+
+impl Image {
+    pub(super) fn luma(&self) -> Result<Plane> {
+        let data = match self.color {
+            ColorSpace::Gray => self.samples.iter().map(|&v| f32::from(v)).collect(),
+            ColorSpace::YCbCr => self
+                .samples
+                .chunks_exact(3)
+                .map(|p| f32::from(p[0]))
+                .collect(),
+            ColorSpace::Rgb => self
+                .samples
+                .chunks_exact(3)
+                .map(|p| {
+                    0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2])
+                })
+                .collect(),
+            other => return Err(Error::Unsupported(format!("{} images", other.name()))),
+        };
+        Ok(Plane {
+            width: self.width,
+            height: self.height,
+            data,
+        })
+    }
+
+    /// The brightest and darkest colour channel per pixel; `None` for grey images.
+    pub(super) fn channel_extremes(&self) -> Option<ChannelExtremes> {
+        match self.color {
+            ColorSpace::Rgb => Some(ChannelExtremes::from_rgb(
+                self.width,
+                self.height,
+                &self.samples,
+            )),
+            ColorSpace::YCbCr => Some(ChannelExtremes::from_ycbcr(
+                self.width,
+                self.height,
+                &self.samples,
+            )),
+            _ => None,
+        }
+    }
+
+    /// Adds a luma change: to Y (or grey), or equally to R, G and B.
+    pub(super) fn add_to_luma(&mut self, delta: &[f32]) {
+        let channels = codec::channels(self.color);
+        let luma_only = self.color != ColorSpace::Rgb;
+        for (pixel, &d) in self.samples.chunks_exact_mut(channels).zip(delta) {
+            let targets = if luma_only {
+                &mut pixel[..1]
+            } else {
+                &mut pixel[..]
+            };
+            for v in targets {
+                *v = (f32::from(*v) + d).round().clamp(0.0, 255.0) as u8;
+            }
+        }
+    }
+}
+
+/// Encodes interleaved `samples` as a JPEG in memory.
+pub(super) fn encode(
+    settings: &EncoderSettings,
+    markers: &[(u8, Vec<u8>)],
+    samples: &[u8],
+) -> Result<Vec<u8>> {
+    let mut encoded = Vec::new();
+    let mut encoder = Encoder::start(&mut encoded, settings, markers)?;
+    encoder.write_rows(samples)?;
+    encoder.finish()?;
+    Ok(encoded)
+}
+
+/// The luma of a JPEG held in memory, decoded as [`decode`] does.
+pub(super) fn decode_luma(jpeg: &[u8], limits: &Limits) -> Result<Plane> {
+    decode(reencode::read_source(jpeg, limits)?, limits)?.luma()
+}

@@ -1,0 +1,188 @@
+//! The `mark` flow, step by step: decode, make both layers' change ([`embed_both_layers`]),
+//! write it into the samples, encode, check the written file as `verify` would, and refuse it
+//! unless one layer holds.
+
+use std::io::{Read, Write};
+
+use super::fit::fit_to_ssim;
+use super::histogram::{self, embed::GroupState};
+use super::image::{Image, decode, decode_luma, encode};
+use super::signal::{Plane, mean_ssim};
+use super::{
+    Detection, Extraction, GroupCounts, Key, MarkOptions, MarkReport, Payload, REQUIRED_SCORE,
+    histogram_holds, pattern, verify_luma,
+};
+use crate::codec::{self, EncoderSettings, Warnings};
+use crate::error::{Error, Result};
+use crate::reencode;
+
+/// Reads a JPEG, marks it and writes the marked JPEG (same size, sampling, metadata; quality
+/// as estimated). Refuses with [`Error::CannotMark`] when the image cannot carry the mark with
+/// margin. The output is complete only when this returns `Ok`.
+pub fn mark<R: Read, W: Write>(
+    input: R,
+    output: W,
+    key: &Key,
+    payload: &Payload,
+    options: &MarkOptions,
+) -> Result<(MarkReport, W)> {
+    codec::begin_file(options.strict);
+    let result = mark_file(input, output, key, payload, options);
+    let warnings = codec::take_warnings();
+    let (mut report, output) = result?;
+    report.warnings = warnings;
+    Ok((report, output))
+}
+
+/// [`mark`] without the per-file warning bookkeeping.
+fn mark_file<R: Read, W: Write>(
+    input: R,
+    mut output: W,
+    key: &Key,
+    payload: &Payload,
+    options: &MarkOptions,
+) -> Result<(MarkReport, W)> {
+    let source = reencode::read_source(input, &options.limits)?;
+    let (quality, quality_source) = reencode::choose_quality(&source.header, options.quality);
+    let sampling = reencode::output_sampling(&source.header, reencode::Sampling::Keep);
+    let (width, height) = (source.header.frame.width, source.header.frame.height);
+    let markers = source.kept_markers((width.into(), height.into()));
+    let mut image = decode(source, &options.limits)?;
+    let luma = image.luma()?;
+    let change = embed_both_layers(&luma, key, payload, quality, options)?;
+    image.add_to_luma(&change.delta);
+    drop(change.delta);
+    let encoded = encode_marked(&mut image, quality, sampling, &markers)?;
+
+    // Check the file as written, as `verify` will see it. Only the "as is" tier counts here,
+    // and it does not use the colour mask.
+    let written_luma = decode_luma(&encoded, &options.limits)?;
+    let check = verify_luma(&written_luma, key, payload);
+    let extraction = pattern::extract(&written_luma, key);
+    let groups = GroupCounts::count(&change.groups);
+    refuse_unless_a_layer_holds(&check, &extraction, payload, groups, change.groups.len())?;
+    output.write_all(&encoded)?;
+    Ok((
+        MarkReport {
+            width: width.into(),
+            height: height.into(),
+            quality,
+            quality_source,
+            psnr: psnr(&luma, &written_luma),
+            ssim: mean_ssim(&luma, &written_luma),
+            pattern_scale: change.pattern_scale,
+            check,
+            extraction,
+            groups,
+            passes: change.passes,
+            warnings: Warnings::default(),
+        },
+        output,
+    ))
+}
+
+/// Both layers' change to luma, and what making it did.
+struct Change {
+    /// Per luma sample, grey levels: the fitted pattern plus layer 1's change.
+    delta: Vec<f32>,
+    /// What the pattern's amplitude was multiplied by to keep the SSIM floor.
+    pattern_scale: f32,
+    /// Layer 1's groups, by what the embedding did to each.
+    groups: Vec<GroupState>,
+    /// Layer 1's closed-loop passes.
+    passes: usize,
+}
+
+/// Layer 2's pattern first: layer 1's closed loop then measures (and shapes) the histogram of
+/// the image that carries it. Then the pattern is scaled down where the output would fall
+/// under the SSIM floor. Layer 1's change stays: it is low-pass, the pattern's scale barely
+/// moves the histogram it shaped, and the written file is checked all the same.
+fn embed_both_layers(
+    luma: &Plane,
+    key: &Key,
+    payload: &Payload,
+    quality: u8,
+    options: &MarkOptions,
+) -> Result<Change> {
+    let mut delta = pattern::pattern(luma, key, payload, &options.pattern);
+    let with_pattern = Plane {
+        data: luma.data.iter().zip(&delta).map(|(l, d)| l + d).collect(),
+        ..luma.clone()
+    };
+    let outcome = histogram::mark_luma(&with_pattern, key, payload, &options.embed);
+    drop(with_pattern);
+    let pattern_scale = fit_to_ssim(
+        luma,
+        &outcome.delta,
+        &mut delta,
+        quality,
+        options.pattern.min_ssim,
+        &options.limits,
+    )?;
+    delta
+        .iter_mut()
+        .zip(&outcome.delta)
+        .for_each(|(d, h)| *d += h);
+    Ok(Change {
+        delta,
+        pattern_scale,
+        groups: outcome.groups,
+        passes: outcome.passes,
+    })
+}
+
+/// Encodes the marked image with the input's size, sampling, density and kept markers.
+fn encode_marked(
+    image: &mut Image,
+    quality: u8,
+    sampling: Vec<(u8, u8)>,
+    markers: &[(u8, Vec<u8>)],
+) -> Result<Vec<u8>> {
+    let settings = EncoderSettings {
+        width: image.width,
+        height: image.height,
+        color: image.color,
+        quality,
+        sampling,
+        smallest: false,
+        density: image.density.take(),
+    };
+    encode(&settings, markers, &image.samples)
+}
+
+/// A written file where neither layer holds would fail silently later: refuse it.
+fn refuse_unless_a_layer_holds(
+    check: &Detection,
+    extraction: &Extraction,
+    payload: &Payload,
+    groups: GroupCounts,
+    group_total: usize,
+) -> Result<()> {
+    if histogram_holds(check) || extraction.payload == Some(*payload) {
+        return Ok(());
+    }
+    Err(Error::CannotMark(format!(
+        "neither layer holds in the marked output: the histogram mark scores {:.2}, \
+         below the required {REQUIRED_SCORE:.1} ({} of {} grey-level groups hold enough \
+         smooth pixels, {} reached their shape), and the payload pattern cannot be \
+         read back: the image is too small, too flat, too busy or too dark/bright",
+        check.score, check.occupied_groups, group_total, groups.satisfied
+    )))
+}
+
+/// PSNR of `b` against `a`, dB (infinite when equal).
+fn psnr(a: &Plane, b: &Plane) -> f64 {
+    let n = a.data.len().min(b.data.len()).max(1);
+    let mse: f64 = a
+        .data
+        .iter()
+        .zip(&b.data)
+        .map(|(&x, &y)| f64::from(x - y).powi(2))
+        .sum::<f64>()
+        / n as f64;
+    if mse == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (255.0f64 * 255.0 / mse).log10()
+    }
+}

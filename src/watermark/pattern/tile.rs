@@ -1,0 +1,244 @@
+//! The payload tile: its keyed layout of pilot and data cells, the framed message it carries,
+//! and the pattern `mark` adds to luma (the tile repeated, its amplitude following texture).
+
+use super::ecc;
+use crate::watermark::key::{self, Key, Payload};
+use crate::watermark::signal::{Plane, gaussian_blur};
+
+/// Pixels per cell side: one sample of the level-1 Haar approximation band.
+pub(crate) const CELL: usize = 2;
+pub(crate) const TILE_CELLS: usize = 64;
+/// Tile side in pixels.
+pub(crate) const TILE: usize = CELL * TILE_CELLS;
+pub(crate) const CELLS: usize = TILE_CELLS * TILE_CELLS;
+/// Pilot cells: they find the phase and symmetry and rank the candidates; the rest carry
+/// data. An eighth balances the two: with more pilots, marks rescaled by 0.5 still align
+/// (pilot scores far above an unmarked image's) but run short of data to decode.
+pub(crate) const PILOT_CELLS: usize = CELLS / 8;
+/// Bytes of the keyed tag appended to the payload.
+pub(crate) const TAG_BYTES: usize = 6;
+pub(crate) const MESSAGE_BITS: usize = 8 * (32 + TAG_BYTES);
+pub(crate) const CODED_BITS: usize = ecc::coded_len(MESSAGE_BITS);
+/// The keyed roles of the tile's cells.
+pub(crate) struct Layout {
+    /// Pilot sign per cell, 0 for data cells.
+    pub(crate) pilot: Vec<f32>,
+    /// Coded bit carried per cell (data cells only).
+    pub(crate) bit: Vec<u16>,
+    /// Spreading sign per cell (data cells only).
+    pub(crate) sign: Vec<f32>,
+}
+
+impl Layout {
+    pub(crate) fn from_key(key: &Key) -> Layout {
+        let mut rng = key.stream("payload tile", b"");
+        let mut order: Vec<usize> = (0..CELLS).collect();
+        for i in (1..CELLS).rev() {
+            let j = (key::unit(&mut rng) * (i + 1) as f64) as usize;
+            order.swap(i, j.min(i));
+        }
+        let pilot_signs = key::signs(&mut key.stream("payload pilots", b""), PILOT_CELLS);
+        let data_signs = key::signs(&mut key.stream("payload spread", b""), CELLS);
+        let mut layout = Layout {
+            pilot: vec![0.0; CELLS],
+            bit: vec![0; CELLS],
+            sign: vec![0.0; CELLS],
+        };
+        for (rank, &cell) in order.iter().enumerate() {
+            if rank < PILOT_CELLS {
+                layout.pilot[cell] = pilot_signs[rank];
+            } else {
+                let k = rank - PILOT_CELLS;
+                layout.bit[cell] = (k % CODED_BITS) as u16;
+                layout.sign[cell] = data_signs[k];
+            }
+        }
+        layout
+    }
+
+    /// The ±1 value of every cell for a coded message.
+    pub(crate) fn cells(&self, coded: &[bool]) -> Vec<f32> {
+        (0..CELLS)
+            .map(|c| {
+                if self.pilot[c] != 0.0 {
+                    self.pilot[c]
+                } else if coded[usize::from(self.bit[c])] {
+                    self.sign[c]
+                } else {
+                    -self.sign[c]
+                }
+            })
+            .collect()
+    }
+}
+
+/// The keyed tag of `payload`: an HKDF-SHA256 (HMAC) output, so only the key holder can make
+/// one that verifies.
+pub(crate) fn tag(key: &Key, payload: &Payload) -> [u8; TAG_BYTES] {
+    let full = key.sub_key("payload tag", &payload.0);
+    std::array::from_fn(|i| full[i])
+}
+
+/// Payload and tag as bits, most significant first.
+pub(crate) fn message(key: &Key, payload: &Payload) -> Vec<bool> {
+    payload
+        .0
+        .iter()
+        .chain(&tag(key, payload))
+        .flat_map(|&byte| (0..8).rev().map(move |b| byte >> b & 1 == 1))
+        .collect()
+}
+
+/// How strong the pattern is.
+#[derive(Debug, Clone, Copy)]
+pub struct PatternSettings {
+    /// Amplitude in flat areas, grey levels.
+    pub flat: f32,
+    /// Extra amplitude per grey level of local texture (RMS of fine detail).
+    pub slope: f32,
+    /// Largest amplitude.
+    pub max: f32,
+    /// The three amplitudes above are for an image of this many pixels. The detector's SNR
+    /// grows with the amplitude times the square root of the number of tiles, so an image of
+    /// `n` pixels gets them times `sqrt(reference_pixels / n)`, within `size_factor`.
+    pub reference_pixels: f32,
+    /// Bounds of the size factor (lowest, highest). By default small images get up to 1.5
+    /// times the amplitude, so that they survive a rescale by 0.5, and large ones keep it:
+    /// with less, the lattice of a rotated, rescaled and re-encoded large image is lost.
+    pub size_factor: (f32, f32),
+    /// Lowest SSIM-Y of the output (both layers, luma as the written JPEG gives it back):
+    /// `mark` scales the pattern down until it holds. 0.9905 leaves a margin over the required
+    /// 0.99, which SSIM measured on luma computed from 8-bit RGB may miss by a little either
+    /// way (RGB rounding noise differs between cover and output); a higher floor costs
+    /// read-backs after a rescale by 0.5.
+    pub min_ssim: f64,
+}
+
+impl PatternSettings {
+    /// The amplitude multiplier for an image of `pixels` pixels.
+    pub(crate) fn size_factor(&self, pixels: usize) -> f32 {
+        let (lowest, highest) = self.size_factor;
+        (self.reference_pixels / pixels.max(1) as f32)
+            .sqrt()
+            .clamp(lowest, highest.max(lowest))
+    }
+}
+
+impl Default for PatternSettings {
+    /// Little in flat areas, where SSIM and the eye are most sensitive, more in texture; the
+    /// SSIM floor scales the whole pattern down where even this is too much. The figures
+    /// behind these values are in `docs/watermark.md`.
+    fn default() -> Self {
+        PatternSettings {
+            flat: 0.4,
+            slope: 0.25,
+            max: 3.0,
+            reference_pixels: 1.5e6,
+            size_factor: (1.0, 1.5),
+            min_ssim: 0.9905,
+        }
+    }
+}
+
+/// Local RMS of fine detail (luma minus its 1-pixel low-pass), averaged over a few pixels.
+fn texture(luma: &Plane) -> Plane {
+    local_rms(&fine_detail(luma), 2.0)
+}
+
+/// Luma minus its 1-pixel Gaussian low-pass.
+pub(crate) fn fine_detail(luma: &Plane) -> Plane {
+    let low = gaussian_blur(luma, 1.0);
+    let mut detail = luma.clone();
+    for (d, l) in detail.data.iter_mut().zip(&low.data) {
+        *d -= l;
+    }
+    detail
+}
+
+/// The square root of the `sigma`-Gaussian mean of `detail` squared.
+pub(crate) fn local_rms(detail: &Plane, sigma: f32) -> Plane {
+    let mut energy = detail.clone();
+    energy.data.iter_mut().for_each(|v| *v *= *v);
+    let mut rms = gaussian_blur(&energy, sigma);
+    rms.data.iter_mut().for_each(|v| *v = v.sqrt());
+    rms
+}
+
+/// The payload pattern to add to `luma`.
+pub(crate) fn pattern(luma: &Plane, key: &Key, payload: &Payload, s: &PatternSettings) -> Vec<f32> {
+    let cells = Layout::from_key(key).cells(&ecc::encode(&message(key, payload)));
+    let texture = texture(luma);
+    let w = luma.width;
+    let factor = s.size_factor(luma.len());
+    let (flat, slope, max) = (s.flat * factor, s.slope * factor, s.max * factor);
+    texture
+        .data
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| {
+            let (x, y) = (i % w, i / w);
+            let cell = (y / CELL % TILE_CELLS) * TILE_CELLS + x / CELL % TILE_CELLS;
+            (flat + slope * t).min(max) * cells[cell]
+        })
+        .collect()
+}
+
+/// Bits, most significant first, as bytes.
+pub(crate) fn bytes_of(bits: &[bool]) -> Vec<u8> {
+    bits.chunks(8)
+        .map(|byte| byte.iter().fold(0u8, |acc, &b| acc << 1 | u8::from(b)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_uses_every_coded_bit_three_or_four_times() {
+        let layout = Layout::from_key(&Key::from_secret(b"k").unwrap());
+        let mut uses = vec![0; CODED_BITS];
+        let mut pilots = 0;
+        for c in 0..CELLS {
+            if layout.pilot[c] != 0.0 {
+                pilots += 1;
+            } else {
+                uses[usize::from(layout.bit[c])] += 1;
+            }
+        }
+        assert_eq!(pilots, PILOT_CELLS);
+        assert!(uses.iter().all(|&u| (3..=4).contains(&u)), "{uses:?}");
+    }
+
+    /// sqrt(reference / pixels), within the bounds: exact values at a few sizes.
+    #[test]
+    fn size_factor_follows_the_square_root_of_area() {
+        let s = PatternSettings::default();
+        assert_eq!(s.size_factor(1_500_000), 1.0);
+        assert!((s.size_factor(750_000) - 2f32.sqrt()).abs() < 1e-6);
+        assert_eq!(s.size_factor(100_000), 1.5);
+        assert_eq!(s.size_factor(12_000_000), 1.0);
+        assert_eq!(s.size_factor(0), 1.5);
+        let both_ways = PatternSettings {
+            size_factor: (0.5, 2.0),
+            ..s
+        };
+        assert!((both_ways.size_factor(6_000_000) - 0.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn message_frames_payload_then_tag() {
+        let key = Key::from_secret(b"k").unwrap();
+        let payload = Payload([0xa5; 32]);
+        let bits = message(&key, &payload);
+        assert_eq!(bits.len(), MESSAGE_BITS);
+        assert_eq!(bytes_of(&bits[..256]), vec![0xa5; 32]);
+        assert_eq!(bytes_of(&bits[256..]), tag(&key, &payload).to_vec());
+        // The tag depends on key and payload.
+        assert_ne!(tag(&key, &payload), tag(&key, &Payload([0xa4; 32])));
+        assert_ne!(
+            tag(&key, &payload),
+            tag(&Key::from_secret(b"k2").unwrap(), &payload)
+        );
+    }
+}

@@ -1,0 +1,46 @@
+//! A 2-D FFT (rows, then columns through a transpose) on complex f32 samples.
+
+use std::sync::Arc;
+
+use rustfft::num_complex::Complex32;
+use rustfft::{Fft, FftPlanner};
+
+/// A 2-D FFT on a row-major buffer of `width` x `height`, forward or inverse (unnormalised).
+pub(crate) struct Fft2 {
+    width: usize,
+    height: usize,
+    row: Arc<dyn Fft<f32>>,
+    column: Arc<dyn Fft<f32>>,
+}
+
+impl Fft2 {
+    pub(crate) fn new(width: usize, height: usize, inverse: bool) -> Fft2 {
+        let mut planner = FftPlanner::new();
+        let (row, column) = if inverse {
+            (
+                planner.plan_fft_inverse(width),
+                planner.plan_fft_inverse(height),
+            )
+        } else {
+            (
+                planner.plan_fft_forward(width),
+                planner.plan_fft_forward(height),
+            )
+        };
+        Fft2 {
+            width,
+            height,
+            row,
+            column,
+        }
+    }
+
+    pub(crate) fn process(&self, data: &mut [Complex32]) {
+        debug_assert_eq!(data.len(), self.width * self.height);
+        self.row.process(data);
+        let mut transposed = vec![Complex32::default(); data.len()];
+        transpose::transpose(data, &mut transposed, self.width, self.height);
+        self.column.process(&mut transposed);
+        transpose::transpose(&transposed, data, self.height, self.width);
+    }
+}
