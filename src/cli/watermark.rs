@@ -11,6 +11,7 @@ use serde_json::json;
 use super::limits::LimitArgs;
 use super::{EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE};
 use jpgtool::atomic::write_atomically;
+use jpgtool::watermark::key::{MIN_PASSPHRASE_LEN, SecretKind};
 use jpgtool::watermark::{
     self, Key, Layer, Layers, MarkOptions, Payload, VerifyOptions, VerifyReport,
 };
@@ -19,40 +20,84 @@ use jpgtool::watermark::{
 const MAX_KEY_FILE: u64 = 1 << 20;
 
 #[derive(clap::Args)]
+#[group(required = true, multiple = false)]
 pub struct KeyArgs {
-    /// Secret passphrase (prefer --key-file: command lines are visible to other users).
-    #[arg(
-        long,
-        value_name = "K",
-        required_unless_present = "key_file",
-        conflicts_with = "key_file"
-    )]
+    /// Secret passphrase. Visible to other users in `ps` and /proc: prefer --key-file or
+    /// --key-env (a warning says so).
+    #[arg(long, value_name = "K")]
     key: Option<String>,
 
-    /// File whose bytes are the secret key.
+    /// File holding the key: 32 random bytes (e.g. `head -c 32 /dev/urandom > FILE`), used as
+    /// they are, or a passphrase, of which one trailing newline (LF or CRLF) is dropped, so that
+    /// `echo secret > FILE` works as `--key secret` does.
     #[arg(long, value_name = "FILE")]
     key_file: Option<PathBuf>,
+
+    /// Name of an environment variable holding the passphrase.
+    #[arg(long, value_name = "VAR")]
+    key_env: Option<String>,
 }
 
 impl KeyArgs {
-    fn key(&self) -> anyhow::Result<Key> {
-        let secret = match (&self.key, &self.key_file) {
-            (Some(k), _) => k.as_bytes().to_vec(),
-            (None, Some(path)) => {
-                let file = File::open(path).with_context(|| path.display().to_string())?;
-                let mut bytes = Vec::new();
-                file.take(MAX_KEY_FILE + 1)
-                    .read_to_end(&mut bytes)
-                    .with_context(|| path.display().to_string())?;
-                if bytes.len() as u64 > MAX_KEY_FILE {
-                    bail!("{}: key file larger than 1 MiB", path.display());
-                }
-                bytes
+    /// The key, after the warnings its source deserves. `strict` turns a short passphrase from a
+    /// warning into a refusal.
+    fn key(&self, strict: bool) -> anyhow::Result<Key> {
+        let secret = match (&self.key, &self.key_file, &self.key_env) {
+            (Some(k), _, _) => {
+                eprintln!(
+                    "jpgtool: warning: a key given with --key is visible to other users (ps, \
+                     /proc); prefer --key-file or --key-env"
+                );
+                k.as_bytes().to_vec()
             }
-            (None, None) => bail!("give --key or --key-file"),
+            (None, Some(path), _) => read_key_file(path)?,
+            (None, None, Some(var)) => match std::env::var(var) {
+                Ok(value) => value.into_bytes(),
+                Err(std::env::VarError::NotPresent) => {
+                    bail!("--key-env {var}: no such environment variable")
+                }
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    bail!("--key-env {var}: the variable is not valid UTF-8")
+                }
+            },
+            (None, None, None) => bail!("give --key-file, --key-env or --key"),
         };
+        if SecretKind::of(&secret) == SecretKind::Passphrase && secret.len() < MIN_PASSPHRASE_LEN {
+            let message = format!(
+                "the passphrase has {} bytes: short passphrases can be guessed from one marked \
+                 image; use {MIN_PASSPHRASE_LEN} or more, or a key file of 32 random bytes",
+                secret.len()
+            );
+            if strict {
+                bail!("{message} (refused with --strict)");
+            }
+            eprintln!("jpgtool: warning: {message}");
+        }
         Ok(Key::from_secret(&secret)?)
     }
+}
+
+/// A key file's bytes: raw keys as they are, text with one trailing newline dropped.
+fn read_key_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let file = File::open(path).with_context(|| path.display().to_string())?;
+    let mut bytes = Vec::new();
+    file.take(MAX_KEY_FILE + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| path.display().to_string())?;
+    if bytes.len() as u64 > MAX_KEY_FILE {
+        bail!("{}: key file larger than 1 MiB", path.display());
+    }
+    if SecretKind::of(&bytes) == SecretKind::Passphrase {
+        if bytes.ends_with(b"\r\n") {
+            bytes.truncate(bytes.len() - 2);
+        } else if bytes.ends_with(b"\n") {
+            bytes.pop();
+        }
+    }
+    if bytes.is_empty() {
+        bail!("{}: the key file is empty", path.display());
+    }
+    Ok(bytes)
 }
 
 #[derive(clap::Args)]
@@ -149,7 +194,7 @@ enum LayerArg {
 }
 
 pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
-    let key = args.key.key()?;
+    let key = args.key.key(args.strict)?;
     let Some(payload) = args.payload.payload()? else {
         bail!("give the payload with --payload HEX64 or --text S");
     };
@@ -251,7 +296,7 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let key = args.key.key()?;
+    let key = args.key.key(args.strict)?;
     let claimed = args.payload.payload()?;
     let options = VerifyOptions {
         limits: args.limits.limits(),

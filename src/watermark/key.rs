@@ -1,10 +1,18 @@
 //! The secret key and the 32-byte payload, and every keyed choice derived from them.
 //!
-//! The secret (a passphrase or a key file's bytes) goes through HKDF-SHA256 once; each keyed
-//! choice then expands its own sub-key with a distinct label and seeds a ChaCha20 stream, so
-//! no two choices share randomness and none reveals another. HKDF does no key stretching: a
-//! passphrase should be long, or a key file used.
+//! A passphrase is first stretched by Argon2id ([`STRETCH_MEMORY_KIB`] of memory,
+//! [`STRETCH_PASSES`] passes, one lane): anyone holding a marked image can test guesses at the
+//! passphrase offline, and each guess then costs that memory and a fifth of a second instead of
+//! one hash. A raw key of 32 random bytes needs no stretching and skips it. The resulting 32-byte
+//! master secret goes through HKDF-SHA256 once; each keyed choice then expands its own sub-key
+//! with a distinct label and seeds a ChaCha20 stream, so no two choices share randomness and
+//! none reveals another.
+//!
+//! The stretch uses a fixed salt: extraction must derive the key before it has read anything,
+//! so there is nowhere to keep a per-image salt. A precomputed dictionary therefore serves
+//! against every jpgtool user, but each of its entries still costs a full memory-hard stretch.
 
+use argon2::{Algorithm, Argon2, Params, Version};
 use hkdf::Hkdf;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
@@ -15,10 +23,50 @@ use crate::error::{Error, Result};
 /// Domain separation for every sub-key: changing it changes every mark.
 const SALT: &[u8] = b"jpgtool watermark v1";
 
+/// Salt of the passphrase stretch (see the module doc for why it is fixed).
+const STRETCH_SALT: &[u8] = b"jpgtool watermark passphrase v2";
+
+/// Argon2id memory per passphrase stretch, in KiB (64 MiB).
+pub const STRETCH_MEMORY_KIB: u32 = 64 * 1024;
+
+/// Argon2id passes over that memory.
+pub const STRETCH_PASSES: u32 = 3;
+
+/// Passphrases shorter than this many bytes are too easy to guess, even stretched: the CLI
+/// warns (or refuses with `--strict`).
+pub const MIN_PASSPHRASE_LEN: usize = 12;
+
 /// A watermarking key.
 #[derive(Clone)]
 pub struct Key {
     kdf: Hkdf<Sha256>,
+}
+
+/// What kind of secret a key was made from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretKind {
+    /// Exactly 32 bytes that are not text: used as they are, without stretching.
+    Raw,
+    /// Anything else: a passphrase, stretched by Argon2id.
+    Passphrase,
+}
+
+impl SecretKind {
+    /// Raw when the secret is exactly 32 bytes and not text (random bytes are text by chance
+    /// with odds under 1e-13); a passphrase otherwise. Text is UTF-8 without control
+    /// characters, but for one trailing newline (a 31-character passphrase written by `echo`).
+    pub fn of(secret: &[u8]) -> SecretKind {
+        let body = secret
+            .strip_suffix(b"\r\n")
+            .or_else(|| secret.strip_suffix(b"\n"))
+            .unwrap_or(secret);
+        let text = std::str::from_utf8(body).is_ok_and(|s| !s.chars().any(char::is_control));
+        if secret.len() == 32 && !text {
+            SecretKind::Raw
+        } else {
+            SecretKind::Passphrase
+        }
+    }
 }
 
 impl std::fmt::Debug for Key {
@@ -28,14 +76,33 @@ impl std::fmt::Debug for Key {
 }
 
 impl Key {
-    /// A key from secret bytes (a passphrase's UTF-8 or a key file). Empty secrets are refused.
+    /// A key from secret bytes: a raw key of 32 random bytes is used as it is, anything else is
+    /// a passphrase and is stretched ([`SecretKind::of`] decides). Empty secrets are refused.
     pub fn from_secret(secret: &[u8]) -> Result<Key> {
-        if secret.is_empty() {
+        match SecretKind::of(secret) {
+            SecretKind::Raw => {
+                let mut raw = [0u8; 32];
+                raw.copy_from_slice(secret);
+                Ok(Key::from_raw(&raw))
+            }
+            SecretKind::Passphrase => Key::from_passphrase(secret),
+        }
+    }
+
+    /// A key from a passphrase, stretched by Argon2id. Empty passphrases are refused.
+    pub fn from_passphrase(passphrase: &[u8]) -> Result<Key> {
+        if passphrase.is_empty() {
             return Err(Error::Unsupported("an empty watermark key".into()));
         }
-        Ok(Key {
+        Ok(Key::from_raw(&stretch(passphrase)?))
+    }
+
+    /// A key from 32 random bytes (a key file made by e.g. `head -c 32 /dev/urandom`): no
+    /// stretching, since there is nothing to guess.
+    pub fn from_raw(secret: &[u8; 32]) -> Key {
+        Key {
             kdf: Hkdf::<Sha256>::new(Some(SALT), secret),
-        })
+        }
     }
 
     /// The 32-byte sub-key for `label` (and `context`, e.g. a payload).
@@ -52,6 +119,17 @@ impl Key {
     pub(crate) fn stream(&self, label: &str, context: &[u8]) -> ChaCha20Rng {
         ChaCha20Rng::from_seed(self.sub_key(label, context))
     }
+}
+
+/// Argon2id (version 0x13) of a passphrase under the fixed salt: the 32-byte master secret.
+fn stretch(passphrase: &[u8]) -> Result<[u8; 32]> {
+    let params = Params::new(STRETCH_MEMORY_KIB, STRETCH_PASSES, 1, Some(32))
+        .expect("constant Argon2 parameters are valid");
+    let mut master = [0u8; 32];
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password_into(passphrase, STRETCH_SALT, &mut master)
+        .map_err(|e| Error::Unsupported(format!("watermark key: {e}")))?;
+    Ok(master)
 }
 
 /// A uniform f64 in [0, 1) from a keyed stream (53 random bits).
@@ -140,6 +218,45 @@ mod tests {
         );
     }
 
+    /// The stretch is standard Argon2id: the reference C implementation (Python's argon2-cffi,
+    /// `hash_secret_raw(p, salt, time_cost=3, memory_cost=65536, parallelism=1, hash_len=32,
+    /// type=Type.ID, version=19)`) gives the same 32 bytes.
+    #[test]
+    fn stretch_matches_the_argon2_reference_implementation() {
+        assert_eq!(
+            stretch(b"correct horse battery staple").unwrap().to_vec(),
+            hex("ea2b05154d985783eae9a37fec8aa9fc8c339a7cd8eac872b8618ad21b9ab1f2")
+        );
+    }
+
+    #[test]
+    fn raw_keys_are_32_bytes_that_are_not_text() {
+        let mut random = [0u8; 32];
+        for (i, b) in random.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(151).wrapping_add(7);
+        }
+        assert_eq!(SecretKind::of(&random), SecretKind::Raw);
+        assert_eq!(SecretKind::of(&random[..31]), SecretKind::Passphrase);
+        assert_eq!(SecretKind::of(&[b'a'; 32]), SecretKind::Passphrase);
+        assert_eq!(
+            SecretKind::of(&[&[b'a'; 31][..], b"\n"].concat()),
+            SecretKind::Passphrase
+        );
+        assert_eq!(
+            SecretKind::of("é".repeat(16).as_bytes()),
+            SecretKind::Passphrase
+        );
+        // A raw key is used as it is; the same bytes as a passphrase would be stretched.
+        assert_eq!(
+            Key::from_secret(&random).unwrap().sub_key("grid", b""),
+            Key::from_raw(&random).sub_key("grid", b"")
+        );
+        assert_ne!(
+            Key::from_passphrase(&random).unwrap().sub_key("grid", b""),
+            Key::from_raw(&random).sub_key("grid", b"")
+        );
+    }
+
     #[test]
     fn sub_keys_are_separated_by_label_context_and_secret() {
         let a = Key::from_secret(b"secret").unwrap();
@@ -154,6 +271,7 @@ mod tests {
         // The label/context boundary is unambiguous ("ab"+"c" differs from "a"+"bc").
         assert_ne!(a.sub_key("ab", b"c"), a.sub_key("a", b"bc"));
         assert!(Key::from_secret(b"").is_err());
+        assert!(Key::from_passphrase(b"").is_err());
     }
 
     /// The codeword signs are fair and uncorrelated: over 200 payloads x 74 signs the mean is
