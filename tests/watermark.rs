@@ -463,6 +463,111 @@ fn cli_mark_and_verify() {
     assert_eq!(leftovers.len(), 1, "only marked.jpg remains");
 }
 
+/// The three ways to give a key name the same key: `--key`, a key file written by `echo` (one
+/// trailing newline dropped, LF or CRLF) and `--key-env`; `--key` warns that command lines are
+/// visible; a short passphrase warns, and `--strict` refuses it; a raw key file of 32 random
+/// bytes is a key of its own.
+#[test]
+fn keys_from_the_command_line_a_file_or_the_environment_agree() {
+    let Some(paths) = cover_paths() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let input = paths[0].to_str().unwrap();
+    let out = dir.path().join("marked.jpg");
+    let out = out.to_str().unwrap();
+    let hex = "a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5";
+    let passphrase = "correct horse battery staple";
+    let lf = dir.path().join("lf.key");
+    std::fs::write(&lf, format!("{passphrase}\n")).unwrap();
+    let crlf = dir.path().join("crlf.key");
+    std::fs::write(&crlf, format!("{passphrase}\r\n")).unwrap();
+    let raw = dir.path().join("raw.key");
+    std::fs::write(
+        &raw,
+        (0..32u8)
+            .map(|i| i.wrapping_mul(151) ^ 0x5c)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        jpgtool()
+            .args(args)
+            .env("JPGTOOL_TEST_KEY", passphrase)
+            .output()
+            .unwrap()
+    };
+    let o = run(&[
+        "mark",
+        input,
+        "-o",
+        out,
+        "--key-file",
+        lf.to_str().unwrap(),
+        "--payload",
+        hex,
+    ]);
+    assert_success(&o);
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("warning"));
+    for key in [
+        vec!["--key", passphrase],
+        vec!["--key-file", crlf.to_str().unwrap()],
+        vec!["--key-env", "JPGTOOL_TEST_KEY"],
+    ] {
+        let o = run(&[&["verify", out, "--payload", hex][..], &key].concat());
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{key:?}: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(
+            key[0] == "--key",
+            stderr.contains("visible to other users"),
+            "{stderr}"
+        );
+    }
+    // The raw key file is another key: no match, and no warning about its length.
+    let o = run(&[
+        "verify",
+        out,
+        "--payload",
+        hex,
+        "--key-file",
+        raw.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("warning"));
+    // Short passphrases: a warning, or a refusal (exit 2, nothing written) with --strict.
+    let o = run(&["verify", out, "--payload", hex, "--key", "short"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("5 bytes"));
+    let strict_out = dir.path().join("strict.jpg");
+    let o = run(&[
+        "mark",
+        input,
+        "-o",
+        strict_out.to_str().unwrap(),
+        "--key",
+        "short",
+        "--payload",
+        hex,
+        "--strict",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--strict"));
+    assert!(!strict_out.exists());
+    let o = run(&[
+        "verify",
+        out,
+        "--payload",
+        hex,
+        "--key-env",
+        "JPGTOOL_NO_SUCH_VARIABLE",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("JPGTOOL_NO_SUCH_VARIABLE"));
+}
+
 /// False-positive calibration (run by hand: `cargo test --release --test tests calibrate --
 /// --ignored --nocapture`, 25-50 minutes): every real/large corpus photo (72), whole and in
 /// 13 variants (3 crops, scales 0.3/0.5/0.75, stretch 1.1, rotations 5 and 20 expanded, a flip,

@@ -11,9 +11,10 @@ use serde_json::json;
 use super::limits::LimitArgs;
 use super::{EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE};
 use jpgtool::atomic::write_atomically;
-use jpgtool::watermark::key::{MIN_PASSPHRASE_LEN, SecretKind};
+
 use jpgtool::watermark::{
-    self, Key, Layer, Layers, MarkOptions, Payload, VerifyOptions, VerifyReport,
+    self, Key, Layer, Layers, MIN_PASSPHRASE_LEN, MarkOptions, Payload, SecretKind, VerifyOptions,
+    VerifyReport,
 };
 
 /// Largest key file read (a key, not a data file).
