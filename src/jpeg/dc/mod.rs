@@ -148,27 +148,22 @@ impl<I: Input> Parser<I> {
 fn check_supported(header: &Header) -> Result<()> {
     let frame = &header.frame;
     let kind = frame.kind;
-    if kind.process() != Process::Progressive || kind.is_hierarchical() || header.hierarchical {
-        return Err(Error::Unsupported(format!(
+    let refusal = if kind.process() != Process::Progressive
+        || kind.is_hierarchical()
+        || header.hierarchical
+    {
+        format!(
             "DC-only decoding needs a progressive frame (SOF2), not {}",
             kind.name()
-        )));
-    }
-    if kind.is_arithmetic() {
-        return Err(Error::Unsupported(
-            "DC-only decoding of arithmetic-coded progressive JPEG (SOF10)".into(),
-        ));
-    }
-    if frame.precision != 8 {
-        return Err(Error::Unsupported(format!(
-            "DC-only decoding of {}-bit samples",
-            frame.precision
-        )));
-    }
-    if frame.height == 0 {
-        return Err(Error::Unsupported(
-            "an image height given by a DNL marker".into(),
-        ));
-    }
-    Ok(())
+        )
+    } else if kind.is_arithmetic() {
+        "DC-only decoding of arithmetic-coded progressive JPEG (SOF10)".into()
+    } else if frame.precision != 8 {
+        format!("DC-only decoding of {}-bit samples", frame.precision)
+    } else if frame.height == 0 {
+        "an image height given by a DNL marker".into()
+    } else {
+        return Ok(());
+    };
+    Err(Error::Unsupported(refusal))
 }

@@ -120,18 +120,9 @@ fn assert_matches_libjpeg(bytes: &[u8], header: &Header, image: &DcImage, what: 
     let frame = &header.frame;
     assert_eq!(w, usize::from(frame.width).div_ceil(8), "{what}");
     assert_eq!(h, usize::from(frame.height).div_ceil(8), "{what}");
-    let hmax = frame
-        .components
-        .iter()
-        .map(|c| usize::from(c.h))
-        .max()
-        .unwrap();
-    let vmax = frame
-        .components
-        .iter()
-        .map(|c| usize::from(c.v))
-        .max()
-        .unwrap();
+    let (hmax, vmax) = frame.components.iter().fold((0, 0), |(h, v), c| {
+        (h.max(usize::from(c.h)), v.max(usize::from(c.v)))
+    });
     for (c, samples) in reference.iter().enumerate() {
         let comp = frame.components[c];
         let plane = &image.planes[c];
@@ -167,6 +158,23 @@ fn assert_matches_libjpeg(bytes: &[u8], header: &Header, image: &DcImage, what: 
             }
         }
     }
+}
+
+/// A 4:2:0 progressive file with a restart marker after every MCU.
+fn with_restarts(seed: u64) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    cjpeg(
+        dir.path(),
+        &ppm(203, 141, seed),
+        &["-progressive", "-restart", "1"],
+    )
+}
+
+/// Where the first marker `code` at or after `from` stands in `bytes`.
+fn marker_at(bytes: &[u8], from: usize, code: u8) -> usize {
+    (from..bytes.len() - 1)
+        .find(|&i| bytes[i] == 0xFF && bytes[i + 1] == code)
+        .unwrap()
 }
 
 /// Generates the test files with cjpeg; returns (description, JPEG bytes).
@@ -321,12 +329,7 @@ fn truncated_files_decode_like_libjpeg_or_fail_cleanly() {
 
 #[test]
 fn damaged_restart_markers_resync_like_libjpeg() {
-    let dir = tempfile::tempdir().unwrap();
-    let good = cjpeg(
-        dir.path(),
-        &ppm(203, 141, 11),
-        &["-progressive", "-restart", "1"],
-    );
+    let good = with_restarts(11);
     // Restart markers inside DC scans (damage in AC scans does not reach the DC planes).
     let mut rst_positions = Vec::new();
     let (mut i, mut in_dc) = (2, false);
@@ -402,9 +405,7 @@ fn later_dqt_does_not_change_the_latched_quantizer() {
     let good = cjpeg(dir.path(), &ppm(64, 48, 3), &["-progressive", "-grayscale"]);
     let (header, image) = decode(&good).unwrap();
     // Insert a DQT of all ones for table 0 before the second scan.
-    let second_sos = (header.scan_offset as usize..good.len() - 1)
-        .find(|&i| good[i] == 0xFF && good[i + 1] == markers::SOS)
-        .unwrap();
+    let second_sos = marker_at(&good, header.scan_offset as usize, markers::SOS);
     let mut bytes = good[..second_sos].to_vec();
     bytes.extend([0xFF, markers::DQT, 0x00, 0x43, 0x00]);
     bytes.extend([1u8; 64]);
@@ -416,12 +417,7 @@ fn later_dqt_does_not_change_the_latched_quantizer() {
 
 #[test]
 fn garbage_after_the_header_never_panics() {
-    let dir = tempfile::tempdir().unwrap();
-    let good = cjpeg(
-        dir.path(),
-        &ppm(203, 141, 21),
-        &["-progressive", "-restart", "1"],
-    );
+    let good = with_restarts(21);
     let header = decode(&good).unwrap().0;
     let head = &good[..header.scan_offset as usize];
     let mut rng = Rng(12345);
@@ -464,9 +460,7 @@ fn garbage_after_the_header_never_panics() {
 fn undefined_huffman_table_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let good = cjpeg(dir.path(), &ppm(64, 48, 4), &["-progressive"]);
-    let sos = (0..good.len() - 1)
-        .find(|&i| good[i] == 0xFF && good[i + 1] == markers::SOS)
-        .unwrap();
+    let sos = marker_at(&good, 0, markers::SOS);
     let mut bytes = good.clone();
     // SOS: length (2), Ns, then Cs and Td|Ta of the first component.
     bytes[sos + 6] = 0x30 | (bytes[sos + 6] & 15);
@@ -483,9 +477,7 @@ fn undefined_huffman_table_is_an_error() {
 fn dc_and_ac_in_one_progressive_scan_is_a_format_error() {
     let dir = tempfile::tempdir().unwrap();
     let mut bytes = cjpeg(dir.path(), &ppm(32, 16, 2), &["-progressive"]);
-    let sos = (0..bytes.len() - 1)
-        .find(|&i| bytes[i] == 0xFF && bytes[i + 1] == markers::SOS)
-        .unwrap();
+    let sos = marker_at(&bytes, 0, markers::SOS);
     // After the length, Ns and Ns pairs: Ss, Se.
     let ns = usize::from(bytes[sos + 4]);
     bytes[sos + 6 + 2 * ns] = 63;
@@ -504,9 +496,7 @@ fn refuses_what_it_does_not_handle() {
     let baseline = cjpeg(dir.path(), &ppm(32, 16, 1), &[]);
     assert!(matches!(decode(&baseline), Err(Error::Unsupported(_))));
     let mut twelve = cjpeg(dir.path(), &ppm(32, 16, 1), &["-progressive"]);
-    let sof = (0..twelve.len() - 1)
-        .find(|&i| twelve[i] == 0xFF && twelve[i + 1] == 0xC2)
-        .unwrap();
+    let sof = marker_at(&twelve, 0, 0xC2);
     twelve[sof + 4] = 12;
     assert!(matches!(decode(&twelve), Err(Error::Unsupported(_))));
     let limits = Limits {
