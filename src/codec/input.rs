@@ -42,14 +42,14 @@ impl<R: Read> Source<R> {
 
 /// Passes reads through while keeping a copy of everything read, so that bytes consumed to
 /// parse the header can be replayed to libjpeg. Refuses headers above `limit` bytes.
-pub(crate) struct Recorder<R> {
+struct Recorder<R> {
     inner: R,
     seen: Vec<u8>,
     limit: u64,
 }
 
 impl<R: Read> Recorder<R> {
-    pub(crate) fn new(inner: R, limit: u64) -> Self {
+    fn new(inner: R, limit: u64) -> Self {
         Recorder {
             inner,
             seen: Vec::new(),
@@ -57,7 +57,7 @@ impl<R: Read> Recorder<R> {
         }
     }
 
-    pub(crate) fn into_parts(self) -> (Vec<u8>, R) {
+    fn into_parts(self) -> (Vec<u8>, R) {
         (self.seen, self.inner)
     }
 }

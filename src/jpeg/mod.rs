@@ -1,6 +1,7 @@
 //! The JPEG format layer: a segment walker from SOI to the first SOS, one parser per segment, and
-//! a pass over the entropy-coded data that finds where the image ends. It knows nothing of codecs,
-//! pixels or the command line.
+//! a pass over the entropy-coded data that finds where the image ends; below it, `scan` reads
+//! entropy-coded data and [`dc`] decodes the DC coefficients of progressive frames. It knows
+//! nothing of codecs, pixels or the command line.
 
 pub mod dc;
 pub mod input;
@@ -166,8 +167,8 @@ pub fn read_header_seekable<R: Read + Seek>(reader: R) -> Result<Header> {
     Parser::new(Seekable::new(reader)).read_header()
 }
 
-/// The segment walker. `read_header` stops after the first scan header; `find_image_end` may then
-/// continue to EOI.
+/// The segment walker. `read_header` stops after the first scan header; `find_image_end` or
+/// `decode_dc` may then continue to EOI.
 pub struct Parser<I> {
     cur: Cursor<I>,
 }

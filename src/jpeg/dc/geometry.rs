@@ -1,7 +1,7 @@
 //! Block counts of a frame (T.81 A.2) and the zeroed DC planes they call for.
 
-use super::super::segments::Frame;
 use crate::error::{Error, Result};
+use crate::jpeg::Frame;
 use crate::limits::Limits;
 
 /// Block counts of the frame (T.81 A.2).
