@@ -10,11 +10,13 @@
 //! assert_eq!(estimate.quality.map(|q| q.min), Some(75.0));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! [`inspect_file`] (from [`quality`]) gives one file's header facts, quality estimate and bits
+//! per pixel, as `jpgtool quality` reports them.
 
 pub mod atomic;
 pub mod codec;
 pub mod error;
-pub mod inspect;
 pub mod jpeg;
 pub mod limits;
 pub mod quality;
@@ -23,5 +25,5 @@ pub mod shrink;
 pub mod watermark;
 
 pub use error::{Error, Problem, Result};
-pub use inspect::{Inspection, inspect_file};
 pub use limits::Limits;
+pub use quality::{Inspection, inspect_file};

@@ -2,11 +2,13 @@
 //! inside [`guard`], because libjpeg reports fatal errors by unwinding through its frames, and
 //! every decoder and encoder uses our own error manager, which counts libjpeg's warnings instead
 //! of dropping them (the crate's default manager silences them: a file cut in half would decode
-//! "successfully").
+//! "successfully"). The adapters that feed libjpeg its input (the header read ahead of it and
+//! replayed, the buffer it reads from) live in `input`.
 
 mod coefficients;
 mod decoder;
 mod encoder;
+pub(crate) mod input;
 mod library;
 
 use std::cell::RefCell;
@@ -55,7 +57,7 @@ thread_local! {
 
 /// Turns an error of the input reader (a limit it enforces) into the `io::Error` it returns,
 /// remembering the original so that [`guard`] reports it instead of libjpeg's "read error".
-pub(crate) fn source_error(err: Error) -> std::io::Error {
+fn source_error(err: Error) -> std::io::Error {
     let message = err.to_string();
     IO_ERROR.with(|e| *e.borrow_mut() = Some(err));
     std::io::Error::other(message)

@@ -15,6 +15,8 @@ pub const APP0: u8 = 0xE0;
 pub const APP15: u8 = 0xEF;
 pub const COM: u8 = 0xFE;
 pub const TEM: u8 = 0x01;
+/// RST0; RSTn is RST0 + n.
+pub const RST0: u8 = 0xD0;
 /// JPEG-LS start of frame (ITU-T T.87), a different codec that shares JPEG's marker syntax.
 pub const SOF55: u8 = 0xF7;
 /// JPEG-LS parameters segment (T.87).

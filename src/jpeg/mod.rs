@@ -1,11 +1,13 @@
 //! The JPEG format layer: a segment walker from SOI to the first SOS, one parser per segment, and
-//! a pass over the entropy-coded data that finds where the image ends. It knows nothing of codecs,
-//! pixels or the command line.
+//! a pass over the entropy-coded data that finds where the image ends; below it, `scan` reads
+//! entropy-coded data and [`dc`] decodes the DC coefficients of progressive frames. It knows
+//! nothing of codecs, pixels or the command line.
 
 pub mod dc;
 pub mod input;
 pub mod markers;
 pub mod metadata;
+mod scan;
 pub mod segments;
 mod sniff;
 pub mod zigzag;
@@ -18,6 +20,7 @@ pub use segments::{Component, Frame, HuffmanTable, QuantTable, ScanComponent, Sc
 
 use crate::error::{Error, Problem, Result};
 use input::Cursor;
+use scan::Stop;
 use segments::AppKind;
 
 /// Colour model of the decoded samples, decided the way libjpeg does (`jdapimin.c`): JFIF and
@@ -164,8 +167,8 @@ pub fn read_header_seekable<R: Read + Seek>(reader: R) -> Result<Header> {
     Parser::new(Seekable::new(reader)).read_header()
 }
 
-/// The segment walker. `read_header` stops after the first scan header; `find_image_end` may then
-/// continue to EOI.
+/// The segment walker. `read_header` stops after the first scan header; `find_image_end` or
+/// `decode_dc` may then continue to EOI.
 pub struct Parser<I> {
     cur: Cursor<I>,
 }
@@ -402,82 +405,30 @@ impl<I: Input> Parser<I> {
     pub fn find_image_end(&mut self) -> Result<ImageEnd> {
         let start = self.cur.offset;
         let mut scans = 1u32;
-        let mut pending_ff = false;
+        let end = |offset: u64, found_eoi: bool, scans: u32| ImageEnd {
+            coded_bytes: offset - start,
+            found_eoi,
+            scans,
+            end_offset: offset,
+        };
         loop {
-            let buf = match self.cur.input.fill_buf() {
-                Ok(buf) => buf,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            };
-            if buf.is_empty() {
-                return Ok(ImageEnd {
-                    coded_bytes: self.cur.offset - start,
-                    found_eoi: false,
-                    scans,
-                    end_offset: self.cur.offset,
-                });
-            }
-            let mut i = 0;
-            let mut marker = None;
-            while i < buf.len() {
-                if pending_ff {
-                    let code = buf[i];
-                    i += 1;
-                    match code {
-                        0xFF => continue,
-                        0x00 => pending_ff = false,
-                        c if markers::is_rst(c) => pending_ff = false,
-                        c => {
-                            pending_ff = false;
-                            marker = Some(c);
-                            break;
-                        }
-                    }
-                } else {
-                    match memchr::memchr(0xFF, &buf[i..]) {
-                        Some(pos) => {
-                            i += pos + 1;
-                            pending_ff = true;
-                        }
-                        None => i = buf.len(),
-                    }
-                }
-            }
-            self.cur.input.consume(i);
-            self.cur.offset += i as u64;
-            match marker {
-                None => {}
-                Some(markers::EOI) => {
-                    return Ok(ImageEnd {
-                        coded_bytes: self.cur.offset - start,
-                        found_eoi: true,
-                        scans,
-                        end_offset: self.cur.offset,
-                    });
-                }
-                Some(m) if markers::is_sof(m) || m == markers::SOI => {
+            let (stop, _) = scan::find_marker(&mut self.cur, true)?;
+            match stop {
+                Stop::Eof => return Ok(end(self.cur.offset, false, scans)),
+                Stop::Marker(markers::EOI) => return Ok(end(self.cur.offset, true, scans)),
+                Stop::Marker(m) if markers::is_sof(m) || m == markers::SOI => {
                     // A frame or image inside the data: the stream is broken here; stop.
-                    return Ok(ImageEnd {
-                        coded_bytes: self.cur.offset - 2 - start,
-                        found_eoi: false,
-                        scans,
-                        end_offset: self.cur.offset - 2,
-                    });
+                    return Ok(end(self.cur.offset - 2, false, scans));
                 }
-                Some(m) if markers::is_standalone(m) => {}
-                Some(m) => {
+                Stop::Marker(m) if markers::is_standalone(m) => {}
+                Stop::Marker(m) => {
                     if m == markers::SOS {
                         scans = scans.saturating_add(1);
                     }
                     match self.skip_segment(m, 0) {
                         Ok(_) => {}
                         Err(Error::Truncated { .. }) => {
-                            return Ok(ImageEnd {
-                                coded_bytes: self.cur.offset - start,
-                                found_eoi: false,
-                                scans,
-                                end_offset: self.cur.offset,
-                            });
+                            return Ok(end(self.cur.offset, false, scans));
                         }
                         Err(e) => return Err(e),
                     }

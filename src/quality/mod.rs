@@ -4,13 +4,18 @@
 //! Annex K, mozjpeg's nine sets), a fingerprint of a known fixed table set (Photoshop), or an
 //! IJG-equivalent quality from the geometric mean of the luma table's ratios to Annex K, which
 //! is always marked approximate. There is no silent default.
+//!
+//! [`inspect_file`] puts the estimate beside a file's header facts and bits per pixel: what
+//! `jpgtool quality` reports.
 
 mod fingerprints;
+mod inspect;
 pub mod invert;
 pub mod tables;
 
 use crate::jpeg::{ColorSpace, Header, Process, QuantTable};
 pub use fingerprints::{FINGERPRINTS, Fingerprint};
+pub use inspect::{Inspection, inspect_file};
 use invert::{ScaleRange, clamp_for, quality_for_scale, solve_scale};
 use tables::MOZJPEG;
 

@@ -3,9 +3,9 @@
 use std::fs::File;
 use std::path::Path;
 
+use super::Estimate;
 use crate::error::Result;
 use crate::jpeg::{Header, ImageEnd, Parser, Seekable};
-use crate::quality::{self, Estimate};
 
 /// Everything known about one file after reading its headers (and, if asked, walking to EOI).
 #[derive(Debug, Clone)]
@@ -50,7 +50,7 @@ pub fn inspect_file(path: &Path, measure_bpp: bool) -> Result<Inspection> {
     } else {
         None
     };
-    let estimate = quality::estimate(&header);
+    let estimate = super::estimate(&header);
     Ok(Inspection {
         header,
         estimate,
