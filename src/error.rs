@@ -13,14 +13,22 @@ pub enum Error {
     /// The JPEG stream breaks a rule of ITU-T T.81 that we cannot work around.
     #[error("malformed JPEG at byte {offset} in {segment}: {problem}")]
     Format {
+        /// File offset of the offending byte or segment.
         offset: u64,
+        /// The segment or structure being read (e.g. `DQT`, `scan data`).
         segment: &'static str,
+        /// What is wrong.
         problem: Problem,
     },
 
     /// The stream ended before the part we needed.
     #[error("file ends early: needed more bytes at byte {offset} in {segment}")]
-    Truncated { offset: u64, segment: &'static str },
+    Truncated {
+        /// File offset where more bytes were needed.
+        offset: u64,
+        /// The segment or structure being read.
+        segment: &'static str,
+    },
 
     /// A valid JPEG feature that this stage does not handle.
     #[error("unsupported: {0}")]
@@ -29,8 +37,11 @@ pub enum Error {
     /// A size or count above the configured [`Limits`](crate::Limits).
     #[error("{what} is {value}, above the limit of {limit} (raise it with the matching option)")]
     LimitExceeded {
+        /// What was measured (e.g. `pixel count`).
         what: &'static str,
+        /// The value the file asked for.
         value: u64,
+        /// The configured bound it exceeds.
         limit: u64,
     },
 
@@ -66,7 +77,12 @@ pub enum Problem {
     /// A segment length field below 2 or past the data it should cover.
     BadLength(u16),
     /// A field holds a value that the standard does not allow.
-    BadValue { field: &'static str, value: u32 },
+    BadValue {
+        /// The field's name as T.81 gives it.
+        field: &'static str,
+        /// The value found.
+        value: u32,
+    },
     /// A second SOF, or a second SOI before the first scan.
     Duplicate(&'static str),
     /// A segment that must come earlier is missing.
@@ -76,7 +92,10 @@ pub enum Problem {
     /// A component refers to a quantization table that was never defined.
     UndefinedTable(u8),
     /// A quantization table entry of zero, which would divide by zero.
-    ZeroQuantizer { table: u8 },
+    ZeroQuantizer {
+        /// The table slot, 0..=3.
+        table: u8,
+    },
     /// Huffman code counts that add up to more codes than values or than fit in 16 bits.
     BadHuffmanTable,
 }
@@ -99,4 +118,5 @@ impl fmt::Display for Problem {
     }
 }
 
+/// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

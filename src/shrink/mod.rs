@@ -79,19 +79,31 @@ pub enum DecodePath {
     /// libjpeg, one row batch at a time (sequential, interleaved input).
     Streaming,
     /// libjpeg with its whole-image coefficient buffer (progressive or multi-scan input).
-    Buffered { coefficient_bytes: u64 },
+    Buffered {
+        /// Bytes of the coefficient buffer.
+        coefficient_bytes: u64,
+    },
     /// jpgtool's own DC-only decoder (progressive input at 1/8).
-    DcOnly { dc_bytes: u64 },
+    DcOnly {
+        /// Bytes of the DC planes.
+        dc_bytes: u64,
+    },
 }
 
 /// What was done.
 #[derive(Debug, Clone)]
 pub struct Report {
+    /// Input size in pixels.
     pub input: (u32, u32),
+    /// Output size in pixels.
     pub output: (u32, u32),
+    /// How the size was reached (DCT scale, then resampling).
     pub plan: Plan,
+    /// Output quality.
     pub quality: u8,
+    /// Where the output quality came from.
     pub quality_source: QualitySource,
+    /// Which decoder did the work.
     pub path: DecodePath,
     /// libjpeg's (and the DC decoder's) warnings: data was corrupt or truncated.
     pub warnings: Warnings,
