@@ -578,12 +578,15 @@ fn keys_from_the_command_line_a_file_or_the_environment_agree() {
 #[test]
 #[ignore]
 fn calibrate_false_positives() {
-    // The repository's real photos, plus the 12-22 MP photos of a full corpus beside the
-    // repository when there is one (a long campaign, not a test CI runs).
-    let shared_large = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/large");
-    let mut files: Vec<PathBuf> = [corpus().join("real"), shared_large]
+    // The repository's real photos, plus the folders listed in JPGTOOL_CALIBRATION_DIRS
+    // (colon-separated; e.g. the 12-22 MP photos of a full corpus): a long campaign run by hand.
+    let extra = std::env::var("JPGTOOL_CALIBRATION_DIRS").unwrap_or_default();
+    let dirs: Vec<PathBuf> = std::iter::once(corpus().join("real"))
+        .chain(extra.split(':').filter(|d| !d.is_empty()).map(PathBuf::from))
+        .collect();
+    let mut files: Vec<PathBuf> = dirs
         .iter()
-        .filter(|d| d.is_dir())
+        .inspect(|d| assert!(d.is_dir(), "{}: not a folder", d.display()))
         .flat_map(|d| std::fs::read_dir(d).unwrap())
         .map(|e| e.unwrap().path())
         .collect();
