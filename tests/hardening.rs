@@ -7,7 +7,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use crate::util::{
-    assert_success, cjpeg, jpgtool, require_shared_corpus, sorted_files, test_rgb, write_pnm,
+    assert_success, cjpeg, jpgtool, names_in, require_shared_corpus, sorted_files, test_rgb,
+    write_pnm,
 };
 
 /// Every command gets this long per file (a hang would exceed it by far: the slowest file here
@@ -299,15 +300,6 @@ fn run_script(script: &str, args: &[&std::ffi::OsStr]) -> (Option<i32>, String, 
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 /// `DIR/in.jpg`: 1024x768, q95, about 100 KB (its outputs are well over 16 KiB).

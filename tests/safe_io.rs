@@ -5,7 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::util::{assert_success, cjpeg, jpgtool, test_rgb, write_pnm};
+use crate::util::{assert_success, cjpeg, jpgtool, names_in, test_rgb, write_pnm};
 
 /// `DIR/NAME.jpg` from a generated `width` x `height` photo-like image.
 fn generated(dir: &Path, name: &str, width: usize, height: usize) -> PathBuf {
@@ -30,14 +30,35 @@ fn width_of(path: &Path) -> u16 {
     jpgtool::jpeg::read_header(&bytes[..]).unwrap().frame.width
 }
 
-/// Every name in `dir`, sorted.
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
+const IN_PLACE_QUARTER: [&str; 5] = ["shrink", "--quiet", "--in-place", "--scale", "1/4"];
+
+/// A folder with `NAME.jpg` (`width` x `height`) and `out/OUTPUT` holding `old`: an existing
+/// output for a run to replace. Returns (folder, input, out/, out/OUTPUT).
+fn with_existing_output(
+    name: &str,
+    (width, height): (usize, usize),
+    output: &str,
+    old: &[u8],
+) -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = generated(dir.path(), name, width, height);
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let output = out_dir.join(output);
+    std::fs::write(&output, old).unwrap();
+    (dir, input, out_dir, output)
+}
+
+/// `jpgtool shrink --quiet EXTRA INPUT -o OUTPUT`.
+fn shrink_to(extra: &[&str], input: &Path, output: &Path) -> std::process::Output {
+    jpgtool()
+        .args(["shrink", "--quiet"])
+        .args(extra)
+        .arg(input)
+        .arg("-o")
+        .arg(output)
+        .output()
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]
@@ -47,12 +68,8 @@ fn in_place_through_a_symlink_shrinks_the_target_and_keeps_the_link() {
     set_mode(&target, 0o640);
     let link = dir.path().join("link.jpg");
     std::os::unix::fs::symlink("target.jpg", &link).unwrap();
-    let out = jpgtool()
-        .args(["shrink", "--quiet", "--in-place", "--scale", "1/4"])
-        .arg(&link)
-        .output()
-        .unwrap();
-    assert_success(&out);
+    let out = jpgtool().args(IN_PLACE_QUARTER).arg(&link).output();
+    assert_success(&out.unwrap());
     let meta = std::fs::symlink_metadata(&link).unwrap();
     assert!(meta.file_type().is_symlink(), "the link was replaced");
     assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("target.jpg"));
@@ -83,33 +100,17 @@ fn in_place_through_two_links_to_one_file_shrinks_it_once() {
 
 #[test]
 fn an_overwritten_output_keeps_its_mode() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = generated(dir.path(), "in", 320, 240);
-    set_mode(&input, 0o644);
-    let output = dir.path().join("out.jpg");
-    std::fs::write(&output, b"an older output").unwrap();
+    let (dir, input, _, output) =
+        with_existing_output("in", (320, 240), "out.jpg", b"an older output");
     set_mode(&output, 0o640);
-    let out = jpgtool()
-        .args(["shrink", "--quiet", "--scale", "1/2"])
-        .arg(&input)
-        .arg("-o")
-        .arg(&output)
-        .output()
-        .unwrap();
-    assert_success(&out);
+    set_mode(&input, 0o644);
+    assert_success(&shrink_to(&["--scale", "1/2"], &input, &output));
     assert_eq!(width_of(&output), 160, "not replaced");
     assert_eq!(mode(&output), 0o640);
     // A new output takes the input's mode (with write access for the owner).
-    let fresh = dir.path().join("fresh.jpg");
+    let fresh = dir.path().join("out/fresh.jpg");
     set_mode(&input, 0o444);
-    let out = jpgtool()
-        .args(["shrink", "--quiet", "--scale", "1/2"])
-        .arg(&input)
-        .arg("-o")
-        .arg(&fresh)
-        .output()
-        .unwrap();
-    assert_success(&out);
+    assert_success(&shrink_to(&["--scale", "1/2"], &input, &fresh));
     assert_eq!(mode(&fresh), 0o644);
 }
 
@@ -219,13 +220,8 @@ fn wait_for_unnamed_output(pid: u32, dir: &Path) -> bool {
 /// of a dead process is removed by the next run into the folder.
 #[test]
 fn signals_during_shrink_leave_no_file_and_the_old_output_intact() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = generated(dir.path(), "big", 8000, 6000);
-    let out_dir = dir.path().join("out");
-    std::fs::create_dir(&out_dir).unwrap();
-    let output = out_dir.join("big.jpg");
     let old = b"the previous output".to_vec();
-    std::fs::write(&output, &old).unwrap();
+    let (dir, input, out_dir, output) = with_existing_output("big", (8000, 6000), "big.jpg", &old);
     let before = names_in(&out_dir);
     for (signal, number, code) in [
         ("TERM", 15, Some(143)),
@@ -265,14 +261,7 @@ fn signals_during_shrink_leave_no_file_and_the_old_output_intact() {
     let stale = out_dir.join(format!(".jpgtool-{dead}-a1b2c3.part"));
     std::fs::write(&stale, b"partial").unwrap();
     let small = generated(dir.path(), "small", 64, 48);
-    let out = jpgtool()
-        .args(["shrink", "--quiet"])
-        .arg(&small)
-        .arg("-o")
-        .arg(out_dir.join("small.jpg"))
-        .output()
-        .unwrap();
-    assert_success(&out);
+    assert_success(&shrink_to(&[], &small, &out_dir.join("small.jpg")));
     assert!(!stale.exists(), "the stale temporary file was kept");
     assert_eq!(names_in(&out_dir), ["big.jpg", "small.jpg"]);
 }
@@ -280,12 +269,8 @@ fn signals_during_shrink_leave_no_file_and_the_old_output_intact() {
 /// mark ends at once on SIGTERM (exit 143) and leaves nothing; an existing output is intact.
 #[test]
 fn sigterm_during_mark_leaves_no_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = generated(dir.path(), "cover", 2400, 1600);
-    let out_dir = dir.path().join("out");
-    std::fs::create_dir(&out_dir).unwrap();
-    let output = out_dir.join("marked.jpg");
-    std::fs::write(&output, b"old").unwrap();
+    let (_dir, input, out_dir, output) =
+        with_existing_output("cover", (2400, 1600), "marked.jpg", b"old");
     let child = jpgtool()
         .args(["mark", "--key", "k", "--text", "t"])
         .arg(&input)
@@ -316,13 +301,7 @@ fn an_unwritable_output_folder_is_named_in_the_error() {
         eprintln!("skipped: permissions are not enforced for this user");
         return;
     }
-    let out = jpgtool()
-        .args(["shrink", "--quiet"])
-        .arg(&input)
-        .arg("-o")
-        .arg(locked.join("out.jpg"))
-        .output()
-        .unwrap();
+    let out = shrink_to(&[], &input, &locked.join("out.jpg"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
