@@ -199,6 +199,11 @@ impl Temp {
                 Err(e) => return Err(e),
             }
         }
+        Temp::named(dir)
+    }
+
+    /// A named `.jpgtool-<pid>-<random>.part` file in `dir`.
+    fn named(dir: &Path) -> io::Result<Temp> {
         let prefix = own_prefix();
         let mut builder = named_builder(&prefix);
         #[cfg(unix)]
@@ -546,6 +551,31 @@ mod tests {
         assert_eq!(remove_stale(dir.path()).unwrap(), 1);
         assert!(!stale.exists());
         assert!(live.exists() && old_style.exists() && other.exists());
+    }
+
+    /// The fallback where O_TMPFILE is missing: the named file carries our process id while it
+    /// is written, replaces the destination, and is removed when `no_clobber` refuses.
+    #[test]
+    fn the_named_fallback_commits_and_cleans_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.jpg");
+        fs::write(&dest, b"old").unwrap();
+        let temp = Temp::named(dir.path()).unwrap();
+        temp.file().write_all(b"new").unwrap();
+        let names = leftovers(dir.path());
+        assert_eq!(names.len(), 1);
+        assert!(names[0].starts_with(&own_prefix()), "{names:?}");
+        assert_eq!(stamped_pid(OsStr::new(&names[0])), Some(std::process::id()));
+        temp.commit(dir.path(), &dest, false).unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"new");
+        assert!(leftovers(dir.path()).is_empty());
+
+        let temp = Temp::named(dir.path()).unwrap();
+        temp.file().write_all(b"newer").unwrap();
+        let err = temp.commit(dir.path(), &dest, true).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&dest).unwrap(), b"new");
+        assert!(leftovers(dir.path()).is_empty());
     }
 
     #[test]

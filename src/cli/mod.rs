@@ -8,7 +8,6 @@ mod watermark;
 
 use std::io;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
 
@@ -85,7 +84,9 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// (a command that writes one file and cannot poll for a stop); otherwise the first signal asks
 /// the work to stop at the next row batch and the second ends the process at once. A signal
 /// that was ignored when jpgtool started (`nohup`, a background job) stays ignored.
+#[cfg(unix)]
 pub fn handle_signals(immediate: bool) {
+    use std::sync::atomic::{AtomicBool, Ordering};
     static IMMEDIATE: AtomicBool = AtomicBool::new(false);
     IMMEDIATE.store(immediate, Ordering::SeqCst);
     extern "C" fn on_signal(signal: libc::c_int) {
@@ -107,6 +108,10 @@ pub fn handle_signals(immediate: bool) {
         }
     }
 }
+
+/// Elsewhere, Ctrl-C ends the process with the system's default action.
+#[cfg(not(unix))]
+pub fn handle_signals(_immediate: bool) {}
 
 /// The exit code after a stop request (128 + signal), if there was one.
 pub fn interrupted_code() -> Option<u8> {
