@@ -438,11 +438,17 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn failure_leaves_destination_untouched_and_no_temp_file() {
+    /// A temporary folder with `out.jpg` holding "old".
+    fn dest_holding_old() -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("out.jpg");
         fs::write(&dest, b"old").unwrap();
+        (dir, dest)
+    }
+
+    #[test]
+    fn failure_leaves_destination_untouched_and_no_temp_file() {
+        let (dir, dest) = dest_holding_old();
         let result: Result<()> = write_atomically(&dest, &WriteOptions::default(), |w| {
             w.write_all(&[1u8; 100_000])?;
             Err(Error::Codec("stopped".into()))
@@ -454,9 +460,7 @@ mod tests {
 
     #[test]
     fn success_replaces_destination() {
-        let dir = tempfile::tempdir().unwrap();
-        let dest = dir.path().join("out.jpg");
-        fs::write(&dest, b"old").unwrap();
+        let (dir, dest) = dest_holding_old();
         write_atomically(
             &dest,
             &WriteOptions::default(),
@@ -469,9 +473,7 @@ mod tests {
 
     #[test]
     fn no_clobber_keeps_an_existing_destination() {
-        let dir = tempfile::tempdir().unwrap();
-        let dest = dir.path().join("out.jpg");
-        fs::write(&dest, b"old").unwrap();
+        let (dir, dest) = dest_holding_old();
         let options = WriteOptions {
             no_clobber: true,
             ..WriteOptions::default()
@@ -557,9 +559,7 @@ mod tests {
     /// is written, replaces the destination, and is removed when `no_clobber` refuses.
     #[test]
     fn the_named_fallback_commits_and_cleans_up() {
-        let dir = tempfile::tempdir().unwrap();
-        let dest = dir.path().join("out.jpg");
-        fs::write(&dest, b"old").unwrap();
+        let (dir, dest) = dest_holding_old();
         let temp = Temp::named(dir.path()).unwrap();
         temp.file().write_all(b"new").unwrap();
         let names = leftovers(dir.path());
