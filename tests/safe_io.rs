@@ -209,10 +209,11 @@ fn wait_for_output(pid: u32, dir: &Path) -> Option<Writing> {
     while started.elapsed() < Duration::from_secs(60) {
         let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
         for fd in fds.flatten() {
-            if let Ok(target) = std::fs::read_link(fd.path()) {
-                if target.starts_with(dir) && target.to_string_lossy().ends_with("(deleted)") {
-                    return Some(Writing::Unnamed);
-                }
+            if let Ok(target) = std::fs::read_link(fd.path())
+                && target.starts_with(dir)
+                && target.to_string_lossy().ends_with("(deleted)")
+            {
+                return Some(Writing::Unnamed);
             }
         }
         if names_in(dir).iter().any(|n| n.starts_with(&own)) {
