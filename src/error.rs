@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::io;
+use std::path::PathBuf;
 
 /// Everything the library can fail with. The binary adds the file name with `anyhow` context.
 #[derive(Debug, thiserror::Error)]
@@ -52,20 +53,35 @@ pub enum Error {
     /// The image cannot carry a watermark with margin (too small, flat, dark or bright).
     #[error("cannot mark this image: {0}")]
     CannotMark(String),
-    /// Stopped on request (Ctrl-C) before the output was complete.
+    /// Stopped by a signal (SIGINT, SIGTERM, SIGHUP) before the output was complete.
     #[error("interrupted")]
     Interrupted,
 
-    /// The operating system failed us.
-    #[error("I/O error: {0}")]
+    /// The output file could not be written, synced or given its name (a full disk, a quota,
+    /// a read-only folder); names the output, since the input was fine.
+    #[error("cannot write {}: {err}", path.display())]
+    Output { path: PathBuf, err: io::Error },
+
+    /// The operating system failed us. Shown as its own message ("No such file or directory
+    /// (os error 2)"): the binary puts the file name in front, and a prefix added nothing.
+    #[error("{0}")]
     Io(io::Error),
 }
 
 // Not `#[from]`: that would also make the io::Error the `source`, and `{:#}` would print its
 // message twice.
+// An io::Error that carries one of ours (a limit that a reader adapter enforces, returned as
+// `io::Error::other(Error::LimitExceeded { .. })`) becomes that error again, so the message is
+// "scan count is ..." and not "I/O error: scan count is ...".
 impl From<io::Error> for Error {
     fn from(err: io::Error) -> Self {
-        Error::Io(err)
+        if !err.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            return Error::Io(err);
+        }
+        match err.into_inner().map(|inner| inner.downcast::<Error>()) {
+            Some(Ok(ours)) => *ours,
+            _ => unreachable!("the inner error was checked to be ours"),
+        }
     }
 }
 

@@ -373,7 +373,7 @@ fn mark_refuses_images_that_cannot_carry_it() {
 }
 
 /// The CLI: mark then verify (exit 0, "match"), a wrong payload (exit 1, "no match"), a missing
-/// file (exit 2), blind extraction ("found <hex>" with the key, "not found" with another), and a
+/// file (exit 1: not confirmed either), blind extraction ("found <hex>" with the key, "not found" with another), and a
 /// refused mark leaves no output file.
 #[test]
 fn cli_mark_and_verify() {
@@ -427,7 +427,8 @@ fn cli_mark_and_verify() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["match"], true);
     let o = run(&["verify", "/nonexistent.jpg", "--key", "k", "--payload", hex]);
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent.jpg: No such file"));
     // Blind: the payload comes back with the key; another key finds nothing.
     let o = run(&["verify", out.to_str().unwrap(), "--key", "cli key"]);
     assert_success(&o);
@@ -441,8 +442,10 @@ fn cli_mark_and_verify() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["found"], false);
     assert_eq!(v["payload"], serde_json::Value::Null);
+    // The output is the input: this file cannot be processed (exit 1, as in shrink).
     let o = run(&["mark", input, "-o", input, "--key", "k", "--payload", hex]);
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--in-place"));
     // A refused mark: exit 1, a message naming the file, no output, no temporary file.
     let tiny = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/sample-q75.jpg");
     let refused = dir.path().join("refused.jpg");
@@ -582,7 +585,12 @@ fn calibrate_false_positives() {
     // (colon-separated; e.g. the 12-22 MP photos of a full corpus): a long campaign run by hand.
     let extra = std::env::var("JPGTOOL_CALIBRATION_DIRS").unwrap_or_default();
     let dirs: Vec<PathBuf> = std::iter::once(corpus().join("real"))
-        .chain(extra.split(':').filter(|d| !d.is_empty()).map(PathBuf::from))
+        .chain(
+            extra
+                .split(':')
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from),
+        )
         .collect();
     let mut files: Vec<PathBuf> = dirs
         .iter()

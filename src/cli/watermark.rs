@@ -9,9 +9,8 @@ use anyhow::{Context, bail};
 use serde_json::json;
 
 use super::limits::LimitArgs;
-use super::{EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE};
-use jpgtool::atomic::write_atomically;
-
+use super::{EXIT_OK, EXIT_SOME_FAILED};
+use jpgtool::atomic::{WriteOptions, write_atomically};
 use jpgtool::watermark::{
     self, Key, Layer, Layers, MIN_PASSPHRASE_LEN, MarkOptions, Payload, SecretKind, VerifyOptions,
     VerifyReport,
@@ -132,9 +131,15 @@ pub struct MarkArgs {
     #[arg(short, long, value_name = "OUT", required_unless_present = "in_place")]
     output: Option<PathBuf>,
 
-    /// Replace the input by the marked file (atomically: a failure keeps the original).
+    /// Replace the input by the marked file (atomically: a failure keeps the original; a
+    /// symbolic link is kept and its target replaced, with the target's permissions).
     #[arg(long, conflicts_with = "output")]
     in_place: bool,
+
+    /// Leave an existing output alone: say so (stderr, `"skipped": true` with --json) and exit
+    /// 0 without marking. An existing output is otherwise replaced, keeping its permissions.
+    #[arg(short = 'n', long, conflicts_with = "in_place")]
+    no_clobber: bool,
 
     #[command(flatten)]
     key: KeyArgs,
@@ -199,18 +204,41 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
     let Some(payload) = args.payload.payload()? else {
         bail!("give the payload with --payload HEX64 or --text S");
     };
+    // Marking cannot stop half-way and resume, so a signal ends the process at once; the
+    // unnamed output file vanishes with it.
+    super::handle_signals(true);
     let output = args.output.clone().unwrap_or_else(|| args.input.clone());
     let name = || args.input.display().to_string();
-    let input = File::open(&args.input).with_context(name)?;
-    let metadata = input.metadata().with_context(name)?;
+    // From here on a failure concerns this file: exit 1, as in every command.
+    let failed = |message: String| -> anyhow::Result<ExitCode> {
+        eprintln!("jpgtool: {}: {message}", name());
+        if args.json {
+            println!(
+                "{}",
+                json!({"input": name(), "output": output.display().to_string(),
+                       "ok": false, "error": message})
+            );
+        }
+        Ok(ExitCode::from(EXIT_SOME_FAILED))
+    };
+    if args.no_clobber && std::fs::symlink_metadata(&output).is_ok() {
+        return skipped(&args.input, &output, args.json);
+    }
+    let input = match File::open(&args.input) {
+        Ok(file) => file,
+        Err(err) => return failed(err.to_string()),
+    };
+    let metadata = match input.metadata() {
+        Ok(metadata) => metadata,
+        Err(err) => return failed(err.to_string()),
+    };
     if !args.in_place
         && (output == args.input || same_file::is_same_file(&args.input, &output).unwrap_or(false))
     {
-        bail!(
-            "{}: the output {} is the input file; use --in-place to replace it",
-            name(),
+        return failed(format!(
+            "the output {} is the input file; use --in-place to replace it",
             output.display()
-        );
+        ));
     }
     let options = MarkOptions {
         quality: args.quality,
@@ -218,17 +246,24 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
         strict: args.strict,
         ..MarkOptions::default()
     };
-    let result = write_atomically(&output, Some(metadata.permissions()), |writer| {
+    let write_options = WriteOptions {
+        permissions: Some(metadata.permissions()),
+        no_clobber: args.no_clobber,
+    };
+    let result = write_atomically(&output, &write_options, |writer| {
         let (report, _) =
             watermark::mark(io::BufReader::new(&input), writer, &key, &payload, &options)?;
         Ok(report)
     });
     let report = match result {
         Ok(report) => report,
-        Err(err) => {
-            eprintln!("jpgtool: {}: {err}", name());
-            return Ok(ExitCode::from(EXIT_SOME_FAILED));
+        // Created by someone else while we worked: kept, as asked.
+        Err(jpgtool::Error::Output { err, .. })
+            if args.no_clobber && err.kind() == io::ErrorKind::AlreadyExists =>
+        {
+            return skipped(&args.input, &output, args.json);
         }
+        Err(err) => return failed(err.to_string()),
     };
     warn_damaged(&args.input, &report.warnings);
     let mut out = io::stdout().lock();
@@ -296,6 +331,21 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(EXIT_OK))
 }
 
+/// `--no-clobber` met an existing output: said on stderr (and in JSON), and done (exit 0).
+fn skipped(input: &Path, output: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    eprintln!(
+        "jpgtool: {}: {} exists; skipped (--no-clobber)",
+        input.display(),
+        output.display()
+    );
+    if json {
+        let line = json!({"input": input.display().to_string(),
+                          "output": output.display().to_string(), "ok": true, "skipped": true});
+        writeln!(io::stdout().lock(), "{line}")?;
+    }
+    Ok(ExitCode::from(EXIT_OK))
+}
+
 pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let key = args.key.key(args.strict)?;
     let claimed = args.payload.payload()?;
@@ -334,9 +384,8 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(ExitCode::from(if any_error {
-        EXIT_USAGE
-    } else if any_miss {
+    // A file that could not be read is not confirmed either: 1, as for no match.
+    Ok(ExitCode::from(if any_error || any_miss {
         EXIT_SOME_FAILED
     } else {
         EXIT_OK
