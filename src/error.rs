@@ -60,7 +60,12 @@ pub enum Error {
     /// The output file could not be written, synced or given its name (a full disk, a quota,
     /// a read-only folder); names the output, since the input was fine.
     #[error("cannot write {}: {err}", path.display())]
-    Output { path: PathBuf, err: io::Error },
+    Output {
+        /// The output path.
+        path: PathBuf,
+        /// What the operating system said.
+        err: io::Error,
+    },
 
     /// The operating system failed us. Shown as its own message ("No such file or directory
     /// (os error 2)"): the binary puts the file name in front, and a prefix added nothing.

@@ -68,7 +68,9 @@ pub(crate) fn sigma_for(valid_pixels: usize) -> f32 {
 /// luma affinely (a red clipped by 10 levels bends luma by 3), so the detector's tone search
 /// leaves such pixels out, like clipped luma (see [`super::detect::detect`]).
 pub struct ChannelExtremes {
+    /// The largest of R, G and B at each pixel.
     pub brightest: Plane,
+    /// The smallest of R, G and B at each pixel.
     pub darkest: Plane,
 }
 

@@ -69,11 +69,14 @@ impl Grid {
 /// A map from the marked image's grey levels to the observed ones: `observed = gain * v + offset`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tone {
+    /// Contrast factor.
     pub gain: f32,
+    /// Brightness offset, in grey levels.
     pub offset: f32,
 }
 
 impl Tone {
+    /// No tone change.
     pub const IDENTITY: Tone = Tone {
         gain: 1.0,
         offset: 0.0,

@@ -138,18 +138,23 @@ pub(crate) fn tiers() -> Vec<ToneTier> {
 /// The outcome of testing one payload.
 #[derive(Debug, Clone)]
 pub struct Detection {
+    /// True when the score reached the threshold of its tier.
     pub matched: bool,
     /// Normalised correlation of the deciding tier (the first that matched, else the tier
     /// closest to its threshold).
     pub score: f64,
+    /// The threshold of the deciding tier.
     pub threshold: f64,
     /// Bound on the chance that an image without this payload scores this high in this tier
     /// (candidates counted): `K C Q(score)`, at most 1.
     pub false_positive_bound: f64,
+    /// The deciding tier.
     pub tier: Tier,
+    /// The tone candidate that scored best in that tier.
     pub tone: Tone,
     /// Groups holding at least 100 counted pixels, of `groups`.
     pub occupied_groups: usize,
+    /// Groups of bins that carry the codeword.
     pub groups: usize,
 }
 

@@ -20,6 +20,7 @@ pub struct EmbedSettings {
     pub cap: f32,
     /// Half-width of the emptied valley around each bin edge inside a group, in grey levels.
     pub guard: f32,
+    /// Most closed-loop passes (remap, re-measure).
     pub max_passes: usize,
     /// Stop before the luma PSNR of the change falls below this (dB).
     pub min_psnr: f32,

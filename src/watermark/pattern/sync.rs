@@ -28,7 +28,9 @@ pub type Vector = [f32; 2];
 /// autocorrelation peaks on it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Lattice {
+    /// First basis vector, in pixels.
     pub u: Vector,
+    /// Second basis vector, in pixels.
     pub v: Vector,
     /// Autocorrelation summed over the lattice points, over the noise of such a sum.
     pub strength: f32,

@@ -12,12 +12,16 @@ pub use ssim::mean_ssim;
 /// A single-channel image of f32 samples, row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plane {
+    /// Samples per row.
     pub width: usize,
+    /// Rows.
     pub height: usize,
+    /// `width * height` samples, row after row.
     pub data: Vec<f32>,
 }
 
 impl Plane {
+    /// A plane of zeros.
     pub fn new(width: usize, height: usize) -> Plane {
         Plane {
             width,
@@ -26,6 +30,7 @@ impl Plane {
         }
     }
 
+    /// A plane whose sample at (x, y) is `f(x, y)`.
     pub fn from_fn(width: usize, height: usize, mut f: impl FnMut(usize, usize) -> f32) -> Plane {
         let mut data = Vec::with_capacity(width * height);
         for y in 0..height {
@@ -40,10 +45,12 @@ impl Plane {
         }
     }
 
+    /// Number of samples.
     pub fn len(&self) -> usize {
         self.data.len()
     }
 
+    /// True when the plane has no samples.
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
     }
