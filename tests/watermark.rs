@@ -545,17 +545,12 @@ fn keys_from_the_command_line_a_file_or_the_environment_agree() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("5 bytes"));
     let strict_out = dir.path().join("strict.jpg");
+    let strict = ["--strict", "-o", strict_out.to_str().unwrap()];
     let o = run(&[
-        "mark",
-        input,
-        "-o",
-        strict_out.to_str().unwrap(),
-        "--key",
-        "short",
-        "--payload",
-        hex,
-        "--strict",
-    ]);
+        &["mark", input, "--key", "short", "--payload", hex][..],
+        &strict,
+    ]
+    .concat());
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--strict"));
     assert!(!strict_out.exists());
