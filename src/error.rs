@@ -48,7 +48,10 @@ pub enum Error {
          leave neither payload readable",
         if *payload_found { ", a payload reads back" } else { "" }
     )]
-    AlreadyMarked { pilot_score: f32, payload_found: bool },
+    AlreadyMarked {
+        pilot_score: f32,
+        payload_found: bool,
+    },
     /// Stopped on request (Ctrl-C) before the output was complete.
     #[error("interrupted")]
     Interrupted,

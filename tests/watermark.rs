@@ -706,7 +706,11 @@ fn calibrate_false_positives() {
 #[ignore]
 fn calibrate_remark_refusal() {
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    let dirs = [corpus().join("real"), shared.join("real"), shared.join("large")];
+    let dirs = [
+        corpus().join("real"),
+        shared.join("real"),
+        shared.join("large"),
+    ];
     let keys = [
         Key::from_secret(b"refusal calibration key 1").unwrap(),
         Key::from_secret(b"refusal calibration key 2").unwrap(),
@@ -719,7 +723,11 @@ fn calibrate_remark_refusal() {
         for v in 0..UNMARKED_VARIANTS {
             let luma = unmarked_variant(&photo, v).swap_remove(0);
             let luma = Plane {
-                data: luma.data.iter().map(|x| x.round().clamp(0.0, 255.0)).collect(),
+                data: luma
+                    .data
+                    .iter()
+                    .map(|x| x.round().clamp(0.0, 255.0))
+                    .collect(),
                 ..luma
             };
             images += 1;

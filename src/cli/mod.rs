@@ -42,7 +42,8 @@ enum Command {
     /// Hide a keyed, invisible 32-byte payload in a JPEG (survives rotation, scaling, crops,
     /// flips and recompression).
     Mark(watermark::MarkArgs),
-    /// Check whether JPEGs carry a payload under a key: "match" (exit 0) or "no match" (exit 1).
+    /// Check whether JPEGs carry a payload under a key: "match" (exit 0), "no match" (exit 1),
+    /// or a mark whose payload cannot be read (exit 3).
     Verify(watermark::VerifyArgs),
     /// Print a shell completion script to stdout (e.g. `jpgtool completions bash >
     /// /etc/bash_completion.d/jpgtool`).

@@ -148,12 +148,12 @@ fn parse_scale(text: &str) -> Result<u8, String> {
     Ok((8 * num / den) as u8)
 }
 
-/// One input and where its output goes.
-struct Job {
-    input: PathBuf,
-    output: PathBuf,
+/// One input and where its output goes (also `mark`'s).
+pub(super) struct Job {
+    pub(super) input: PathBuf,
+    pub(super) output: PathBuf,
     /// `--in-place`: the output replaces the input on purpose.
-    in_place: bool,
+    pub(super) in_place: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -183,7 +183,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     });
 
-    let (jobs, mut failures) = plan_jobs(&args)?;
+    let (jobs, mut failures) = plan_jobs(
+        &args.paths,
+        args.output.as_deref(),
+        args.in_place,
+        args.recursive,
+        !args.json,
+    )?;
     let show_progress = !args.quiet && !args.json && io::stderr().is_terminal();
     let batch_bar = (show_progress && jobs.len() > 1).then(|| {
         let bar = ProgressBar::new(jobs.len() as u64);
@@ -290,26 +296,33 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }))
 }
 
-/// Expands the operands and decides each output path. Operand errors are printed and counted.
-fn plan_jobs(args: &Args) -> anyhow::Result<(Vec<Job>, usize)> {
+/// Expands the operands and decides each output path (`-o -` allowed with one input when
+/// `stdout_ok`). Operand errors are printed and counted.
+pub(super) fn plan_jobs(
+    operands: &[PathBuf],
+    output: Option<&Path>,
+    in_place: bool,
+    recursive: bool,
+    stdout_ok: bool,
+) -> anyhow::Result<(Vec<Job>, usize)> {
     let mut jobs = Vec::new();
     let mut failures = 0;
-    let many = args.paths.len() > 1 || args.paths.iter().any(|p| p.is_dir() || p == Path::new("-"));
-    let out_dir = match &args.output {
+    let many = operands.len() > 1 || operands.iter().any(|p| p.is_dir() || p == Path::new("-"));
+    let out_dir = match output {
         Some(out) if many || out.is_dir() || out.as_os_str().to_string_lossy().ends_with('/') => {
-            Some(out.clone())
+            Some(out.to_path_buf())
         }
         _ => None,
     };
-    if many && !args.in_place && out_dir.is_none() {
+    if many && !in_place && out_dir.is_none() {
         bail!("several inputs need an output folder: -o DIR");
     }
-    if args.output.as_deref() == Some(Path::new("-")) && (many || args.json) {
+    if output == Some(Path::new("-")) && (many || !stdout_ok) {
         bail!("-o - (stdout) takes one input file and no --json");
     }
     let mut taken = HashSet::new();
-    for operand in &args.paths {
-        for item in paths::expand(vec![operand.clone()], args.recursive) {
+    for operand in operands {
+        for item in paths::expand(vec![operand.clone()], recursive) {
             let input = match item {
                 Item::File(path) => path,
                 Item::Failed(path, err) => {
@@ -318,7 +331,7 @@ fn plan_jobs(args: &Args) -> anyhow::Result<(Vec<Job>, usize)> {
                     continue;
                 }
             };
-            let output = if args.in_place {
+            let output = if in_place {
                 input.clone()
             } else if let Some(dir) = &out_dir {
                 let relative = if operand.is_dir() {
@@ -328,7 +341,7 @@ fn plan_jobs(args: &Args) -> anyhow::Result<(Vec<Job>, usize)> {
                 };
                 dir.join(relative)
             } else {
-                args.output.clone().unwrap_or_default()
+                output.map(Path::to_path_buf).unwrap_or_default()
             };
             if !taken.insert(output.clone()) {
                 failures += 1;
@@ -342,7 +355,7 @@ fn plan_jobs(args: &Args) -> anyhow::Result<(Vec<Job>, usize)> {
             jobs.push(Job {
                 input,
                 output,
-                in_place: args.in_place,
+                in_place,
             });
         }
     }
@@ -394,7 +407,7 @@ fn shrink_file(job: &Job, options: &Options) -> anyhow::Result<Report> {
 
 /// The input's permissions, plus write access for the owner (a read-only original should not
 /// make a read-only copy that the next run cannot replace).
-fn output_permissions(input: &std::fs::Metadata) -> std::fs::Permissions {
+pub(super) fn output_permissions(input: &std::fs::Metadata) -> std::fs::Permissions {
     let mut permissions = input.permissions();
     #[cfg(unix)]
     {

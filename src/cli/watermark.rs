@@ -1,21 +1,28 @@
 //! `jpgtool mark` and `jpgtool verify`.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
 use serde_json::json;
 
 use super::limits::LimitArgs;
+use super::shrink::{Job, output_permissions, plan_jobs};
 use super::{EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE};
 use jpgtool::atomic::write_atomically;
 
 use jpgtool::watermark::{
-    self, Key, Layer, Layers, MIN_PASSPHRASE_LEN, MarkOptions, Payload, SecretKind, VerifyOptions,
-    VerifyReport,
+    self, Key, Layer, Layers, MIN_PASSPHRASE_LEN, MarkOptions, MarkReport, Payload, SecretKind,
+    VerifyOptions, VerifyReport,
 };
+
+/// `verify`: at least one file carries this key's pattern (its pilots stand out) but no
+/// payload's tag verifies, and no file failed.
+pub const EXIT_UNREADABLE: u8 = 3;
 
 /// Largest key file read (a key, not a data file).
 const MAX_KEY_FILE: u64 = 1 << 20;
@@ -124,17 +131,29 @@ impl PayloadArgs {
 
 #[derive(clap::Args)]
 pub struct MarkArgs {
-    /// The JPEG to mark.
-    #[arg(value_name = "IN")]
-    input: PathBuf,
+    /// JPEG files and folders to mark; `-` reads a list of paths from stdin.
+    #[arg(required = true, value_name = "IN")]
+    inputs: Vec<PathBuf>,
 
-    /// Where to write the marked JPEG (never the input itself; see --in-place).
+    /// Where to write the marked JPEG: a file (one input file) or a folder (several inputs or a
+    /// folder; created if missing; outputs keep their names). Never the input itself; see
+    /// --in-place.
     #[arg(short, long, value_name = "OUT", required_unless_present = "in_place")]
     output: Option<PathBuf>,
 
-    /// Replace the input by the marked file (atomically: a failure keeps the original).
+    /// Replace each input by the marked file (atomically: a failure keeps the original).
     #[arg(long, conflicts_with = "output")]
     in_place: bool,
+
+    /// Descend into sub-folders (mirrored under the output folder).
+    #[arg(short, long)]
+    recursive: bool,
+
+    /// Mark even an image that already carries a mark under this key. Refused by default:
+    /// two payloads under one key leave neither readable. (A mark under another key cannot be
+    /// seen without that key, so it is not refused.)
+    #[arg(long)]
+    force: bool,
 
     #[command(flatten)]
     key: KeyArgs,
@@ -153,12 +172,30 @@ pub struct MarkArgs {
     #[arg(long)]
     strict: bool,
 
-    /// One JSON object on stdout.
+    /// No progress bar and no per-file lines (errors and warnings are still printed).
+    #[arg(long)]
+    quiet: bool,
+
+    /// One JSON object per file on stdout.
     #[arg(long)]
     json: bool,
+
+    /// Files marked at the same time (default: one per core).
+    #[arg(short = 'j', long, value_name = "N")]
+    threads: Option<usize>,
 }
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Verdicts: with --payload, \"match\" (exit 0), \"no match\" (exit 1), or \
+                        \"no match\" with the pattern present and its payload unreadable (exit \
+                        3); blind, \"found HEX\" (exit 0), \"not found\" (exit 1), or \"mark \
+                        present, payload unreadable\" (exit 3): the key's pattern stands out \
+                        (pilot score >= 7.5) but no payload's tag verifies: damaged, or several \
+                        payloads under one key (an image marked twice, copies averaged). Exit 2: \
+                        some file could not be read. Over several files the highest of 2, 3, 1 \
+                        applies, in that order."
+)]
 pub struct VerifyArgs {
     /// JPEG files to check.
     #[arg(required = true, value_name = "IN")]
@@ -195,43 +232,136 @@ enum LayerArg {
 }
 
 pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
+    // One key derivation (Argon2id, about 0.25 s) for every file.
     let key = args.key.key(args.strict)?;
     let Some(payload) = args.payload.payload()? else {
         bail!("give the payload with --payload HEX64 or --text S");
     };
-    let output = args.output.clone().unwrap_or_else(|| args.input.clone());
-    let name = || args.input.display().to_string();
-    let input = File::open(&args.input).with_context(name)?;
-    let metadata = input.metadata().with_context(name)?;
-    if !args.in_place
-        && (output == args.input || same_file::is_same_file(&args.input, &output).unwrap_or(false))
-    {
+    if args.output.as_deref() == Some(Path::new("-")) {
+        bail!("mark writes files: -o - (stdout) is not supported");
+    }
+    let (jobs, mut failures) = plan_jobs(
+        &args.inputs,
+        args.output.as_deref(),
+        args.in_place,
+        args.recursive,
+        false,
+    )?;
+    if let Some(job) = jobs.iter().find(|j| {
+        !j.in_place
+            && (j.output == j.input
+                || same_file::is_same_file(&j.input, &j.output).unwrap_or(false))
+    }) {
         bail!(
             "{}: the output {} is the input file; use --in-place to replace it",
-            name(),
-            output.display()
+            job.input.display(),
+            job.output.display()
         );
     }
     let options = MarkOptions {
         quality: args.quality,
         limits: args.limits.limits(),
         strict: args.strict,
+        force: args.force,
         ..MarkOptions::default()
     };
-    let result = write_atomically(&output, Some(metadata.permissions()), |writer| {
-        let (report, _) =
-            watermark::mark(io::BufReader::new(&input), writer, &key, &payload, &options)?;
-        Ok(report)
-    });
-    let report = match result {
-        Ok(report) => report,
-        Err(err) => {
-            eprintln!("jpgtool: {}: {err}", name());
-            return Ok(ExitCode::from(EXIT_SOME_FAILED));
-        }
-    };
-    warn_damaged(&args.input, &report.warnings);
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = args.threads {
+        pool = pool.num_threads(n);
+    }
+    let pool = pool.build().context("starting worker threads")?;
+    let bar =
+        (!args.quiet && !args.json && jobs.len() > 1 && io::stderr().is_terminal()).then(|| {
+            ProgressBar::new(jobs.len() as u64).with_style(
+                ProgressStyle::with_template("{bar:40} {pos}/{len} marked {elapsed}/{eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            )
+        });
     let mut out = io::stdout().lock();
+    // Files are marked a few at a time per worker and reported in input order.
+    for group in jobs.chunks(2 * pool.current_num_threads().max(1)) {
+        let results: Vec<anyhow::Result<MarkReport>> = pool.install(|| {
+            group
+                .par_iter()
+                .map(|job| {
+                    let result = mark_file(job, &key, &payload, &options);
+                    if let Some(bar) = &bar {
+                        bar.inc(1);
+                    }
+                    result
+                })
+                .collect()
+        });
+        for (job, result) in group.iter().zip(results) {
+            let mut print = || -> anyhow::Result<()> {
+                match &result {
+                    Ok(report) => {
+                        warn_damaged(&job.input, &report.warnings);
+                        print_marked(&mut out, job, report, &args)
+                    }
+                    Err(err) => {
+                        eprintln!("jpgtool: {err:#}");
+                        if args.json {
+                            let line = json!({"input": job.input.display().to_string(),
+                                              "ok": false, "error": format!("{err:#}")});
+                            writeln!(out, "{line}")?;
+                        }
+                        Ok(())
+                    }
+                }
+            };
+            match &bar {
+                Some(bar) => bar.suspend(&mut print)?,
+                None => print()?,
+            }
+            failures += usize::from(result.is_err());
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(ExitCode::from(if failures > 0 {
+        EXIT_SOME_FAILED
+    } else {
+        EXIT_OK
+    }))
+}
+
+/// Marks one file into its output, written atomically; errors name the input.
+fn mark_file(
+    job: &Job,
+    key: &Key,
+    payload: &Payload,
+    options: &MarkOptions,
+) -> anyhow::Result<MarkReport> {
+    let name = || job.input.display().to_string();
+    let input = File::open(&job.input).with_context(name)?;
+    let metadata = input.metadata().with_context(name)?;
+    if let Some(dir) = job.output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    }
+    write_atomically(&job.output, Some(output_permissions(&metadata)), |writer| {
+        let (report, _) =
+            watermark::mark(io::BufReader::new(&input), writer, key, payload, options)?;
+        Ok(report)
+    })
+    .map_err(|err| {
+        let hint = matches!(err, jpgtool::Error::AlreadyMarked { .. })
+            .then_some("; --force marks it anyway")
+            .unwrap_or_default();
+        anyhow::anyhow!("{}: {err}{hint}", name())
+    })
+}
+
+/// One line (or JSON object) for a marked file.
+fn print_marked(
+    out: &mut impl Write,
+    job: &Job,
+    report: &MarkReport,
+    args: &MarkArgs,
+) -> anyhow::Result<()> {
+    let name = || job.input.display().to_string();
+    let output = &job.output;
     if args.json {
         let line = json!({
             "input": name(),
@@ -254,7 +384,7 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
             "warnings": report.warnings.count,
         });
         writeln!(out, "{line}")?;
-    } else {
+    } else if !args.quiet {
         writeln!(
             out,
             "{} -> {}: marked, PSNR {:.1} dB and SSIM {} (luma), q{}; histogram layer {}: score \
@@ -293,7 +423,7 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
             },
         )?;
     }
-    Ok(ExitCode::from(EXIT_OK))
+    Ok(())
 }
 
 pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
@@ -308,7 +438,7 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             LayerArg::Pattern => Layers::Pattern,
         },
     };
-    let (mut any_error, mut any_miss) = (false, false);
+    let (mut any_error, mut any_miss, mut any_unreadable) = (false, false, false);
     let mut out = io::stdout().lock();
     for path in &args.inputs {
         let result = File::open(path).map_err(jpgtool::Error::Io).and_then(|f| {
@@ -317,11 +447,11 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         match result {
             Ok(report) => {
                 warn_damaged(path, &report.warnings);
-                let found = match &claimed {
-                    Some(payload) => report.confirmed_by(payload).is_some(),
-                    None => report.extracted().is_some(),
-                };
-                any_miss |= !found;
+                match verdict(&report, claimed.as_ref()) {
+                    Verdict::Yes => {}
+                    Verdict::No => any_miss = true,
+                    Verdict::Unreadable => any_unreadable = true,
+                }
                 print_verdict(&mut out, path, &report, claimed.as_ref(), args.json)?;
             }
             Err(err) => {
@@ -336,6 +466,8 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::from(if any_error {
         EXIT_USAGE
+    } else if any_unreadable {
+        EXIT_UNREADABLE
     } else if any_miss {
         EXIT_SOME_FAILED
     } else {
@@ -343,7 +475,34 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }))
 }
 
-/// One line per file: "match"/"no match" for a claimed payload, "found"/"not found" blind.
+/// `verify`'s answer for one file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// The claimed payload matched, or a payload was read back blind.
+    Yes,
+    /// No match, or nothing found.
+    No,
+    /// No match or nothing read back, but the key's pattern is present (pilot score at least
+    /// [`watermark::pattern::PRESENT_MIN_PILOT`]) with no payload whose tag verifies.
+    Unreadable,
+}
+
+fn verdict(report: &VerifyReport, claimed: Option<&Payload>) -> Verdict {
+    let yes = match claimed {
+        Some(payload) => report.confirmed_by(payload).is_some(),
+        None => report.extracted().is_some(),
+    };
+    if yes {
+        Verdict::Yes
+    } else if report.extraction.as_ref().is_some_and(|e| e.unreadable()) {
+        Verdict::Unreadable
+    } else {
+        Verdict::No
+    }
+}
+
+/// One line per file: "match"/"no match" for a claimed payload, "found"/"not found" blind,
+/// and "payload unreadable" when the key's pattern is present but no payload reads back.
 fn print_verdict(
     out: &mut impl Write,
     path: &Path,
@@ -352,6 +511,7 @@ fn print_verdict(
     json: bool,
 ) -> anyhow::Result<()> {
     let extraction = report.extraction.as_ref();
+    let verdict = verdict(report, claimed);
     if json {
         let mut line = json!({
             "input": path.display().to_string(),
@@ -365,6 +525,13 @@ fn print_verdict(
             line["found"] = json!(report.extracted().is_some());
             line["payload"] = json!(report.extracted().map(|p| p.to_hex()));
         }
+        line["verdict"] = json!(match (verdict, claimed.is_some()) {
+            (Verdict::Yes, true) => "match",
+            (Verdict::No, true) => "no_match",
+            (Verdict::Yes, false) => "found",
+            (Verdict::No, false) => "not_found",
+            (Verdict::Unreadable, _) => "unreadable",
+        });
         if let Some(d) = &report.detection {
             line["score"] = json!(round2(d.score));
             line["threshold"] = json!(round2(d.threshold));
@@ -408,6 +575,10 @@ fn print_verdict(
                 if let Some(e) = extraction {
                     parts.push(match e.payload {
                         Some(_) => "payload layer: another payload".to_string(),
+                        None if verdict == Verdict::Unreadable => format!(
+                            "payload layer: mark present, payload unreadable (pilot score {:.1})",
+                            e.pilot_score
+                        ),
                         None => "payload layer: nothing read back".to_string(),
                     });
                 }
@@ -416,6 +587,11 @@ fn print_verdict(
         },
         None => match report.extracted() {
             Some(payload) => writeln!(out, "{path}: found {}", payload.to_hex())?,
+            None if verdict == Verdict::Unreadable => writeln!(
+                out,
+                "{path}: mark present, payload unreadable (pilot score {:.1})",
+                extraction.map_or(0.0, |e| e.pilot_score)
+            )?,
             None => writeln!(
                 out,
                 "{path}: not found (best pilot score {:.1})",
