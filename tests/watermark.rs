@@ -550,6 +550,123 @@ fn cli_mark_and_verify() {
     assert_eq!(leftovers.len(), 1, "only marked.jpg remains");
 }
 
+/// `mark` refuses an image already marked under its key: exit 1, a message naming the file and
+/// its pilot score (at least [`pattern::PRESENT_MIN_PILOT`]), no output. `--force` marks it;
+/// under another key it is accepted: a mark cannot be seen without its key.
+#[test]
+fn cli_mark_refuses_an_image_marked_under_its_key() {
+    let cover = &cover_paths().unwrap()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (dir.path().join("first.jpg"), dir.path().join("second.jpg"));
+    let mark = |input: &Path, output: &Path, key: &str, payload: &str, force: bool| {
+        let mut cmd = jpgtool();
+        cmd.args(["mark", "--key", key, "--payload", payload])
+            .arg(input)
+            .arg("-o")
+            .arg(output);
+        if force {
+            cmd.arg("--force");
+        }
+        cmd.output().unwrap()
+    };
+    let (a, b) = (&"a".repeat(64), &"b".repeat(64));
+    assert_success(&mark(cover, &first, "remark test key", a, false));
+    let o = mark(&first, &second, "remark test key", b, false);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("first.jpg: already marked under this key"),
+        "{stderr}"
+    );
+    let score: f32 = stderr
+        .split("pilot score ")
+        .nth(1)
+        .and_then(|rest| rest.split([',', ')']).next())
+        .and_then(|number| number.parse().ok())
+        .unwrap_or_else(|| panic!("no pilot score in {stderr}"));
+    assert!(score >= 7.5, "{stderr}");
+    assert!(!second.exists());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    assert_success(&mark(&first, &second, "remark test key", b, true));
+    assert!(second.exists());
+    let third = dir.path().join("third.jpg");
+    assert_success(&mark(&first, &third, "another remark key", b, false));
+    let o = jpgtool()
+        .args(["verify", "--key", "another remark key"])
+        .arg(&third)
+        .output()
+        .unwrap();
+    assert_success(&o);
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&format!(": found {b}")));
+}
+
+/// `mark` on several inputs and folders: outputs under the same names in the `-o` folder
+/// (sub-folders mirrored with `-r`), one line or JSON object per file in input order, and exit 1
+/// when one file is refused while the others are still marked.
+#[test]
+fn cli_mark_marks_several_files_into_a_folder() {
+    let covers = cover_paths().unwrap();
+    let tiny = corpus().join("sample-q75.jpg");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let hex = "0123456789abcdef".repeat(4);
+    let key = ["--key", "batch test key", "--payload", &hex];
+    let o = jpgtool()
+        .arg("mark")
+        .args(key)
+        .args([&covers[0], &tiny, &covers[1]])
+        .args(["-j", "2", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    for (line, cover) in lines.iter().zip([&covers[0], &covers[1]]) {
+        let name = cover.file_name().unwrap();
+        assert!(line.contains(": marked, PSNR"), "{line}");
+        assert!(
+            line.contains(&out.join(name).display().to_string()),
+            "{line}"
+        );
+        let o = jpgtool()
+            .args(["verify", "--key", "batch test key"])
+            .arg(out.join(name))
+            .output()
+            .unwrap();
+        assert!(String::from_utf8_lossy(&o.stdout).contains(&format!(": found {hex}")));
+    }
+    assert!(String::from_utf8_lossy(&o.stderr).contains("sample-q75.jpg: cannot mark"));
+    assert!(!out.join("sample-q75.jpg").exists());
+
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("sub")).unwrap();
+    std::fs::copy(&covers[2], tree.join("sub/photo.jpg")).unwrap();
+    std::fs::copy(&tiny, tree.join("tiny.jpg")).unwrap();
+    let marked = dir.path().join("marked");
+    let o = jpgtool()
+        .arg("mark")
+        .args(key)
+        .arg(&tree)
+        .args(["-r", "--json", "-o"])
+        .arg(&marked)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let objects: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(objects.len(), 2);
+    assert_eq!(
+        (&objects[0]["ok"], &objects[1]["ok"]),
+        (&true.into(), &false.into())
+    );
+    assert!(marked.join("sub/photo.jpg").exists());
+    assert!(!marked.join("tiny.jpg").exists());
+}
+
 /// The three ways to give a key name the same key: `--key`, a key file written by `echo` (one
 /// trailing newline dropped, LF or CRLF) and `--key-env`; `--key` warns that command lines are
 /// visible; a short passphrase warns, and `--strict` refuses it; a raw key file of 32 random
