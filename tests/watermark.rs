@@ -396,7 +396,7 @@ fn several_payloads_under_one_key_are_never_read_as_one() {
     let averaged: Vec<u8> = sa
         .iter()
         .zip(&sb)
-        .map(|(&x, &y)| ((u16::from(x) + u16::from(y) + 1) / 2) as u8)
+        .map(|(&x, &y)| (u16::from(x) + u16::from(y)).div_ceil(2) as u8)
         .collect();
     let settings = EncoderSettings {
         width: w,
@@ -513,6 +513,7 @@ fn cli_mark_and_verify() {
     ]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["match"], true);
+    assert_eq!(v["verdict"], "match");
     let o = run(&["verify", "/nonexistent.jpg", "--key", "k", "--payload", hex]);
     assert_eq!(o.status.code(), Some(2));
     // Blind: the payload comes back with the key; another key finds nothing.
@@ -528,6 +529,7 @@ fn cli_mark_and_verify() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["found"], false);
     assert_eq!(v["payload"], serde_json::Value::Null);
+    assert_eq!(v["verdict"], "not_found");
     let o = run(&["mark", input, "-o", input, "--key", "k", "--payload", hex]);
     assert_eq!(o.status.code(), Some(2));
     // A refused mark: exit 1, a message naming the file, no output, no temporary file.
