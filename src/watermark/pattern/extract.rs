@@ -399,9 +399,12 @@ mod tests {
         });
         let found = extract(&marked, &key);
         assert_eq!(found.payload, Some(payload), "{found:?}");
+        assert!(found.mark_present() && !found.unreadable());
         let other = extract(&marked, &Key::from_secret(b"other").unwrap());
         assert_eq!(other.payload, None);
+        assert!(!other.mark_present(), "{other:?}");
         let unmarked = extract(&luma, &key);
         assert_eq!(unmarked.payload, None);
+        assert!(!unmarked.mark_present(), "{unmarked:?}");
     }
 }
