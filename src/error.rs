@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::io;
+use std::path::PathBuf;
 
 /// Everything the library can fail with. The binary adds the file name with `anyhow` context.
 #[derive(Debug, thiserror::Error)]
@@ -13,14 +14,22 @@ pub enum Error {
     /// The JPEG stream breaks a rule of ITU-T T.81 that we cannot work around.
     #[error("malformed JPEG at byte {offset} in {segment}: {problem}")]
     Format {
+        /// File offset of the offending byte or segment.
         offset: u64,
+        /// The segment or structure being read (e.g. `DQT`, `scan data`).
         segment: &'static str,
+        /// What is wrong.
         problem: Problem,
     },
 
     /// The stream ended before the part we needed.
     #[error("file ends early: needed more bytes at byte {offset} in {segment}")]
-    Truncated { offset: u64, segment: &'static str },
+    Truncated {
+        /// File offset where more bytes were needed.
+        offset: u64,
+        /// The segment or structure being read.
+        segment: &'static str,
+    },
 
     /// A valid JPEG feature that this stage does not handle.
     #[error("unsupported: {0}")]
@@ -29,8 +38,11 @@ pub enum Error {
     /// A size or count above the configured [`Limits`](crate::Limits).
     #[error("{what} is {value}, above the limit of {limit} (raise it with the matching option)")]
     LimitExceeded {
+        /// What was measured (e.g. `pixel count`).
         what: &'static str,
+        /// The value the file asked for.
         value: u64,
+        /// The configured bound it exceeds.
         limit: u64,
     },
 
@@ -52,20 +64,35 @@ pub enum Error {
         pilot_score: f32,
         payload_found: bool,
     },
-    /// Stopped on request (Ctrl-C) before the output was complete.
+    /// Stopped by a signal (SIGINT, SIGTERM, SIGHUP) before the output was complete.
     #[error("interrupted")]
     Interrupted,
 
-    /// The operating system failed us.
-    #[error("I/O error: {0}")]
+    /// The output file could not be written, synced or given its name (a full disk, a quota,
+    /// a read-only folder); names the output, since the input was fine.
+    #[error("cannot write {}: {err}", path.display())]
+    Output { path: PathBuf, err: io::Error },
+
+    /// The operating system failed us. Shown as its own message ("No such file or directory
+    /// (os error 2)"): the binary puts the file name in front, and a prefix added nothing.
+    #[error("{0}")]
     Io(io::Error),
 }
 
 // Not `#[from]`: that would also make the io::Error the `source`, and `{:#}` would print its
 // message twice.
+// An io::Error that carries one of ours (a limit that a reader adapter enforces, returned as
+// `io::Error::other(Error::LimitExceeded { .. })`) becomes that error again, so the message is
+// "scan count is ..." and not "I/O error: scan count is ...".
 impl From<io::Error> for Error {
     fn from(err: io::Error) -> Self {
-        Error::Io(err)
+        if !err.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            return Error::Io(err);
+        }
+        match err.into_inner().map(|inner| inner.downcast::<Error>()) {
+            Some(Ok(ours)) => *ours,
+            _ => unreachable!("the inner error was checked to be ours"),
+        }
     }
 }
 
@@ -77,7 +104,12 @@ pub enum Problem {
     /// A segment length field below 2 or past the data it should cover.
     BadLength(u16),
     /// A field holds a value that the standard does not allow.
-    BadValue { field: &'static str, value: u32 },
+    BadValue {
+        /// The field's name as T.81 gives it.
+        field: &'static str,
+        /// The value found.
+        value: u32,
+    },
     /// A second SOF, or a second SOI before the first scan.
     Duplicate(&'static str),
     /// A segment that must come earlier is missing.
@@ -87,7 +119,10 @@ pub enum Problem {
     /// A component refers to a quantization table that was never defined.
     UndefinedTable(u8),
     /// A quantization table entry of zero, which would divide by zero.
-    ZeroQuantizer { table: u8 },
+    ZeroQuantizer {
+        /// The table slot, 0..=3.
+        table: u8,
+    },
     /// Huffman code counts that add up to more codes than values or than fit in 16 bits.
     BadHuffmanTable,
 }
@@ -110,4 +145,5 @@ impl fmt::Display for Problem {
     }
 }
 
+/// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -65,6 +65,7 @@ pub enum Sampling {
 /// Where the output quality came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QualitySource {
+    /// Given by the caller (`-q`).
     Given,
     /// From the source's tables (see [`crate::quality`]).
     Estimated,

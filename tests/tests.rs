@@ -6,6 +6,7 @@ mod corpus;
 mod ground_truth;
 mod hardening;
 mod regressions;
+mod safe_io;
 mod shrink;
 mod util;
 mod watermark;

@@ -73,3 +73,13 @@ pub fn assert_success(out: &std::process::Output) {
 pub fn jpgtool() -> Command {
     Command::new(env!("CARGO_BIN_EXE_jpgtool"))
 }
+
+/// Every name in `dir` (files, folders, hidden ones), sorted.
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}

@@ -12,20 +12,33 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-/// Every input was read.
+/// Every input was processed (outputs skipped by `--no-clobber` count as done).
 pub const EXIT_OK: u8 = 0;
-/// At least one input could not be read; the others were processed.
+/// At least one input could not be processed (missing, unreadable, not a JPEG, above a limit,
+/// its output could not be written); the others were. For `verify`, also: no match.
 pub const EXIT_SOME_FAILED: u8 = 1;
-/// Bad arguments, or a failure before any input was processed.
+/// Bad arguments (unknown or conflicting options, a bad value, an unreadable --key-file):
+/// nothing was processed.
 pub const EXIT_USAGE: u8 = 2;
+
+/// The exit codes, as `--help` shows them (and docs/exit-codes.md explains them).
+const EXIT_CODES: &str = "\
+Exit status (the same for every command; see docs/exit-codes.md):
+  0      every file was processed (an output skipped by --no-clobber counts as done)
+  1      at least one file could not be processed (missing, unreadable, not a JPEG, above a
+         limit, or its output could not be written); the others were. verify: also no match
+  2      usage: unknown or conflicting options, a bad value; nothing was processed
+  3      verify: no file failed, and some file carries the key's pattern (pilot score >= 7.5)
+         but no payload reads back (damaged, or several payloads under one key)
+  128+N  stopped by signal N: 130 SIGINT (Ctrl-C), 143 SIGTERM, 129 SIGHUP. Finished outputs
+         are complete; no partial or temporary file is left";
 
 #[derive(Parser)]
 #[command(
     name = "jpgtool",
     version,
     about = "Works on JPEG files in their own domain: markers, tables, coefficients",
-    after_help = "Exit codes: 0 all done, 1 some input failed (or, for verify, did not match), \
-                  2 usage error. `jpgtool help COMMAND` for each command's own details."
+    after_help = EXIT_CODES
 )]
 struct Cli {
     #[command(subcommand)]
@@ -35,15 +48,27 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Estimate each file's encoder quality from its quantization tables (headers only).
+    #[command(after_help = EXIT_CODES)]
     Quality(quality::Args),
     /// Downscale JPEGs in the DCT domain (1/2, 1/4, 1/8, any M/8, or any size), streaming row
     /// batches from decoder to encoder in memory independent of image height.
+    #[command(after_help = EXIT_CODES)]
     Shrink(shrink::Args),
     /// Hide a keyed, invisible 32-byte payload in a JPEG (survives rotation, scaling, crops,
     /// flips and recompression).
+    #[command(after_help = EXIT_CODES)]
     Mark(watermark::MarkArgs),
     /// Check whether JPEGs carry a payload under a key: "match" (exit 0), "no match" (exit 1),
     /// or a mark whose payload cannot be read (exit 3).
+    ///
+    /// Verdicts: with --payload, "match" (exit 0), "no match" (exit 1), or "no match" with the
+    /// pattern present and its payload unreadable (exit 3); blind, "found HEX" (exit 0), "not
+    /// found" (exit 1), or "mark present, payload unreadable" (exit 3): the key's pattern stands
+    /// out (pilot score >= 7.5; unmarked images score at most 6.24) but no payload's tag
+    /// verifies: the mark is damaged, or the image holds several payloads under one key (marked
+    /// twice, or copies averaged). Over several files: 1 if any could not be read, else 3 if any
+    /// mark is unreadable, else 1 if any did not match, else 0.
+    #[command(after_help = EXIT_CODES)]
     Verify(watermark::VerifyArgs),
     /// Print a shell completion script to stdout (e.g. `jpgtool completions bash >
     /// /etc/bash_completion.d/jpgtool`).
@@ -78,4 +103,43 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
         e.downcast_ref::<io::Error>().is_some_and(broken)
             || matches!(e.downcast_ref::<jpgtool::Error>(), Some(jpgtool::Error::Io(e)) if broken(e))
     })
+}
+
+/// Handles SIGINT, SIGTERM and SIGHUP through [`jpgtool::atomic::request_stop`]: the process
+/// ends with 128 + the signal's number, and no temporary file is left. `immediate`: end at once
+/// (a command that writes one file and cannot poll for a stop); otherwise the first signal asks
+/// the work to stop at the next row batch and the second ends the process at once. A signal
+/// that was ignored when jpgtool started (`nohup`, a background job) stays ignored.
+#[cfg(unix)]
+pub fn handle_signals(immediate: bool) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static IMMEDIATE: AtomicBool = AtomicBool::new(false);
+    IMMEDIATE.store(immediate, Ordering::SeqCst);
+    extern "C" fn on_signal(signal: libc::c_int) {
+        jpgtool::atomic::request_stop(signal, IMMEDIATE.load(Ordering::SeqCst));
+    }
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: the handler only touches atomics and calls _exit (async-signal-safe); the
+        // sigaction structs are initialised before use.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(signal, &action, &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+            {
+                libc::sigaction(signal, &old, std::ptr::null_mut());
+            }
+        }
+    }
+}
+
+/// Elsewhere, Ctrl-C ends the process with the system's default action.
+#[cfg(not(unix))]
+pub fn handle_signals(_immediate: bool) {}
+
+/// The exit code after a stop request (128 + signal), if there was one.
+pub fn interrupted_code() -> Option<u8> {
+    jpgtool::atomic::stop_signal().and_then(|s| u8::try_from(128 + s).ok())
 }

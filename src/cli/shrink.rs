@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -16,11 +16,8 @@ use serde_json::json;
 use super::limits::LimitArgs;
 use super::paths::{self, Item};
 use super::{EXIT_OK, EXIT_SOME_FAILED};
-use jpgtool::atomic::write_atomically;
+use jpgtool::atomic::{WriteOptions, write_atomically};
 use jpgtool::shrink::{self, DecodePath, Filter, Options, QualitySource, Report, Sampling, Target};
-
-/// Exit code after Ctrl-C (128 + SIGINT), as shells report it.
-const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -33,9 +30,16 @@ pub struct Args {
     #[arg(short, long, value_name = "OUT", required_unless_present = "in_place")]
     output: Option<PathBuf>,
 
-    /// Replace each input by its shrunk version (atomically: a failure keeps the original).
+    /// Replace each input by its shrunk version (atomically: a failure keeps the original; a
+    /// symbolic link is kept and its target replaced, with the target's permissions).
     #[arg(long, conflicts_with = "output")]
     in_place: bool,
+
+    /// Leave existing outputs alone: skip their inputs (said on stderr, `"skipped": true` with
+    /// --json) and count them as done (exit 0). An existing output is otherwise replaced,
+    /// keeping its permissions.
+    #[arg(short = 'n', long, conflicts_with = "in_place")]
+    no_clobber: bool,
 
     /// Descend into sub-folders (mirrored under the output folder).
     #[arg(short, long)]
@@ -148,12 +152,21 @@ fn parse_scale(text: &str) -> Result<u8, String> {
     Ok((8 * num / den) as u8)
 }
 
+/// What became of one job that did not fail.
+enum Done {
+    Shrunk(Report),
+    /// `--no-clobber` and the output exists.
+    Skipped,
+}
+
 /// One input and where its output goes (also `mark`'s).
 pub(super) struct Job {
     pub(super) input: PathBuf,
     pub(super) output: PathBuf,
     /// `--in-place`: the output replaces the input on purpose.
     pub(super) in_place: bool,
+    /// `--no-clobber`: an existing output is kept.
+    pub(super) no_clobber: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -175,18 +188,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let pool = pool.build().context("starting worker threads")?;
 
-    static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-    // A second Ctrl-C exits at once; temporary files are then left behind (named .jpgtool-*).
-    let _ = ctrlc::set_handler(|| {
-        if INTERRUPTED.swap(true, Ordering::SeqCst) {
-            std::process::exit(i32::from(EXIT_INTERRUPTED));
-        }
-    });
+    // SIGINT, SIGTERM, SIGHUP: stop at the next row batch; a second signal ends the process at
+    // once. Either way no temporary file is left (see jpgtool::atomic).
+    super::handle_signals(false);
+    let interrupted = jpgtool::atomic::stop_flag();
 
     let (jobs, mut failures) = plan_jobs(
         &args.paths,
         args.output.as_deref(),
         args.in_place,
+        args.no_clobber,
         args.recursive,
         !args.json,
     )?;
@@ -234,18 +245,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         strict: args.strict,
         dc_only: args.decoder == DecoderArg::Auto,
         limits: args.limits.limits(),
-        cancel: Some(&INTERRUPTED),
+        cancel: Some(interrupted),
         progress: Some(&row_progress),
     };
 
     // Not locked for the whole run: with `-o -` a worker thread writes the image to stdout.
     let mut out = io::BufWriter::new(io::stdout());
     for batch in jobs.chunks(64) {
-        let results: Vec<anyhow::Result<Report>> = pool.install(|| {
+        let results: Vec<anyhow::Result<Done>> = pool.install(|| {
             batch
                 .par_iter()
                 .map(|job| {
-                    if INTERRUPTED.load(Ordering::Relaxed) {
+                    if interrupted.load(Ordering::Relaxed) {
                         return Err(jpgtool::Error::Interrupted)
                             .with_context(|| job.input.display().to_string());
                     }
@@ -259,11 +270,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         });
         for (job, result) in batch.iter().zip(results) {
             match result {
-                Ok(report) => {
+                Ok(Done::Shrunk(report)) => {
                     if let Some(bar) = &row_bar {
                         bar.finish_and_clear();
                     }
                     report_ok(&mut out, &args, job, &report)?
+                }
+                Ok(Done::Skipped) => {
+                    out.flush()?;
+                    eprintln!(
+                        "jpgtool: {}: {} exists; skipped (--no-clobber)",
+                        job.input.display(),
+                        job.output.display()
+                    );
+                    if args.json {
+                        let line = json!({"input": job.input.display().to_string(),
+                                          "output": job.output.display().to_string(),
+                                          "ok": true, "skipped": true});
+                        writeln!(out, "{line}")?;
+                    }
                 }
                 Err(err) => {
                     failures += 1;
@@ -285,9 +310,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(bar) = batch_bar {
         bar.finish_and_clear();
     }
-    if INTERRUPTED.load(Ordering::SeqCst) {
+    if let Some(code) = super::interrupted_code() {
         eprintln!("jpgtool: interrupted; finished outputs are complete, no partial file left");
-        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+        return Ok(ExitCode::from(code));
     }
     Ok(ExitCode::from(if failures > 0 {
         EXIT_SOME_FAILED
@@ -302,6 +327,7 @@ pub(super) fn plan_jobs(
     operands: &[PathBuf],
     output: Option<&Path>,
     in_place: bool,
+    no_clobber: bool,
     recursive: bool,
     stdout_ok: bool,
 ) -> anyhow::Result<(Vec<Job>, usize)> {
@@ -332,7 +358,9 @@ pub(super) fn plan_jobs(
                 }
             };
             let output = if in_place {
-                input.clone()
+                // Through a symbolic link: the target is replaced and the link kept; two links
+                // to one file are one job.
+                std::fs::canonicalize(&input).unwrap_or_else(|_| input.clone())
             } else if let Some(dir) = &out_dir {
                 let relative = if operand.is_dir() {
                     input.strip_prefix(operand).unwrap_or(&input).to_path_buf()
@@ -356,14 +384,19 @@ pub(super) fn plan_jobs(
                 input,
                 output,
                 in_place,
+                no_clobber,
             });
         }
     }
     Ok((jobs, failures))
 }
 
-fn shrink_file(job: &Job, options: &Options) -> anyhow::Result<Report> {
+fn shrink_file(job: &Job, options: &Options) -> anyhow::Result<Done> {
     let name = || job.input.display().to_string();
+    let to_stdout = job.output == Path::new("-");
+    if job.no_clobber && !to_stdout && std::fs::symlink_metadata(&job.output).is_ok() {
+        return Ok(Done::Skipped);
+    }
     let input = File::open(&job.input).with_context(name)?;
     let metadata = input.metadata().with_context(name)?;
     if !job.in_place
@@ -376,7 +409,7 @@ fn shrink_file(job: &Job, options: &Options) -> anyhow::Result<Report> {
             job.output.display()
         );
     }
-    let report = if job.output == Path::new("-") {
+    let report = if to_stdout {
         // A pipe cannot be written atomically; a failure leaves a partial stream and exit 1.
         let stdout = io::stdout();
         let mut writer = io::BufWriter::with_capacity(256 << 10, stdout.lock());
@@ -387,11 +420,23 @@ fn shrink_file(job: &Job, options: &Options) -> anyhow::Result<Report> {
         if let Some(dir) = job.output.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
         }
-        write_atomically(&job.output, Some(output_permissions(&metadata)), |writer| {
+        let write_options = WriteOptions {
+            permissions: Some(output_permissions(&metadata)),
+            no_clobber: job.no_clobber,
+        };
+        let result = write_atomically(&job.output, &write_options, |writer| {
             let (report, _) = shrink::shrink(&input, writer, options)?;
             Ok(report)
-        })
-        .with_context(name)?
+        });
+        match result {
+            // Created by someone else while we worked: kept, as asked.
+            Err(jpgtool::Error::Output { err, .. })
+                if job.no_clobber && err.kind() == io::ErrorKind::AlreadyExists =>
+            {
+                return Ok(Done::Skipped);
+            }
+            result => result.with_context(name)?,
+        }
     };
     if report.warnings.count > 0 {
         eprintln!(
@@ -402,11 +447,12 @@ fn shrink_file(job: &Job, options: &Options) -> anyhow::Result<Report> {
             if report.warnings.count == 1 { "" } else { "s" }
         );
     }
-    Ok(report)
+    Ok(Done::Shrunk(report))
 }
 
-/// The input's permissions, plus write access for the owner (a read-only original should not
-/// make a read-only copy that the next run cannot replace).
+/// The permissions of a new output: the input's, plus write access for the owner (a read-only
+/// original should not make a read-only copy that the next run cannot replace). An existing
+/// output keeps its own (see `WriteOptions::permissions`).
 pub(super) fn output_permissions(input: &std::fs::Metadata) -> std::fs::Permissions {
     let mut permissions = input.permissions();
     #[cfg(unix)]

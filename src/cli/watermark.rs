@@ -12,9 +12,8 @@ use serde_json::json;
 
 use super::limits::LimitArgs;
 use super::shrink::{Job, output_permissions, plan_jobs};
-use super::{EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE};
-use jpgtool::atomic::write_atomically;
-
+use super::{EXIT_OK, EXIT_SOME_FAILED};
+use jpgtool::atomic::{WriteOptions, write_atomically};
 use jpgtool::watermark::{
     self, Key, Layer, Layers, MIN_PASSPHRASE_LEN, MarkOptions, MarkReport, Payload, SecretKind,
     VerifyOptions, VerifyReport,
@@ -141,9 +140,16 @@ pub struct MarkArgs {
     #[arg(short, long, value_name = "OUT", required_unless_present = "in_place")]
     output: Option<PathBuf>,
 
-    /// Replace each input by the marked file (atomically: a failure keeps the original).
+    /// Replace each input by the marked file (atomically: a failure keeps the original; a
+    /// symbolic link is kept and its target replaced, with the target's permissions).
     #[arg(long, conflicts_with = "output")]
     in_place: bool,
+
+    /// Leave existing outputs alone: skip their inputs (said on stderr, `"skipped": true` with
+    /// --json) and count them as done (exit 0). An existing output is otherwise replaced,
+    /// keeping its permissions.
+    #[arg(short = 'n', long, conflicts_with = "in_place")]
+    no_clobber: bool,
 
     /// Descend into sub-folders (mirrored under the output folder).
     #[arg(short, long)]
@@ -186,16 +192,6 @@ pub struct MarkArgs {
 }
 
 #[derive(clap::Args)]
-#[command(
-    after_help = "Verdicts: with --payload, \"match\" (exit 0), \"no match\" (exit 1), or \
-                        \"no match\" with the pattern present and its payload unreadable (exit \
-                        3); blind, \"found HEX\" (exit 0), \"not found\" (exit 1), or \"mark \
-                        present, payload unreadable\" (exit 3): the key's pattern stands out \
-                        (pilot score >= 7.5) but no payload's tag verifies: damaged, or several \
-                        payloads under one key (an image marked twice, copies averaged). Exit 2: \
-                        some file could not be read. Over several files the highest of 2, 3, 1 \
-                        applies, in that order."
-)]
 pub struct VerifyArgs {
     /// JPEG files to check.
     #[arg(required = true, value_name = "IN")]
@@ -244,20 +240,13 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
         &args.inputs,
         args.output.as_deref(),
         args.in_place,
+        args.no_clobber,
         args.recursive,
         false,
     )?;
-    if let Some(job) = jobs.iter().find(|j| {
-        !j.in_place
-            && (j.output == j.input
-                || same_file::is_same_file(&j.input, &j.output).unwrap_or(false))
-    }) {
-        bail!(
-            "{}: the output {} is the input file; use --in-place to replace it",
-            job.input.display(),
-            job.output.display()
-        );
-    }
+    // Marking cannot stop half-way and resume, so a signal ends the process at once; the
+    // unnamed output files vanish with it.
+    super::handle_signals(true);
     let options = MarkOptions {
         quality: args.quality,
         limits: args.limits.limits(),
@@ -280,7 +269,7 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
     let mut out = io::stdout().lock();
     // Files are marked a few at a time per worker and reported in input order.
     for group in jobs.chunks(2 * pool.current_num_threads().max(1)) {
-        let results: Vec<anyhow::Result<MarkReport>> = pool.install(|| {
+        let results: Vec<anyhow::Result<Option<MarkReport>>> = pool.install(|| {
             group
                 .par_iter()
                 .map(|job| {
@@ -295,14 +284,16 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
         for (job, result) in group.iter().zip(results) {
             let mut print = || -> anyhow::Result<()> {
                 match &result {
-                    Ok(report) => {
+                    Ok(Some(report)) => {
                         warn_damaged(&job.input, &report.warnings);
                         print_marked(&mut out, job, report, &args)
                     }
+                    Ok(None) => skipped(&mut out, &job.input, &job.output, args.json),
                     Err(err) => {
                         eprintln!("jpgtool: {err:#}");
                         if args.json {
                             let line = json!({"input": job.input.display().to_string(),
+                                              "output": job.output.display().to_string(),
                                               "ok": false, "error": format!("{err:#}")});
                             writeln!(out, "{line}")?;
                         }
@@ -327,30 +318,57 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
     }))
 }
 
-/// Marks one file into its output, written atomically; errors name the input.
+/// Marks one file into its output, written atomically (`None`: skipped by `--no-clobber`);
+/// errors name the input.
 fn mark_file(
     job: &Job,
     key: &Key,
     payload: &Payload,
     options: &MarkOptions,
-) -> anyhow::Result<MarkReport> {
+) -> anyhow::Result<Option<MarkReport>> {
     let name = || job.input.display().to_string();
+    if job.no_clobber && std::fs::symlink_metadata(&job.output).is_ok() {
+        return Ok(None);
+    }
     let input = File::open(&job.input).with_context(name)?;
     let metadata = input.metadata().with_context(name)?;
+    if !job.in_place
+        && (job.output == job.input
+            || same_file::is_same_file(&job.input, &job.output).unwrap_or(false))
+    {
+        bail!(
+            "{}: the output {} is the input file; use --in-place to replace it",
+            name(),
+            job.output.display()
+        );
+    }
     if let Some(dir) = job.output.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     }
-    write_atomically(&job.output, Some(output_permissions(&metadata)), |writer| {
+    let write_options = WriteOptions {
+        permissions: Some(output_permissions(&metadata)),
+        no_clobber: job.no_clobber,
+    };
+    let result = write_atomically(&job.output, &write_options, |writer| {
         let (report, _) =
             watermark::mark(io::BufReader::new(&input), writer, key, payload, options)?;
         Ok(report)
-    })
-    .map_err(|err| {
-        let hint = matches!(err, jpgtool::Error::AlreadyMarked { .. })
-            .then_some("; --force marks it anyway")
-            .unwrap_or_default();
-        anyhow::anyhow!("{}: {err}{hint}", name())
-    })
+    });
+    match result {
+        Ok(report) => Ok(Some(report)),
+        // Created by someone else while we worked: kept, as asked.
+        Err(jpgtool::Error::Output { err, .. })
+            if job.no_clobber && err.kind() == io::ErrorKind::AlreadyExists =>
+        {
+            Ok(None)
+        }
+        Err(err) => {
+            let hint = matches!(err, jpgtool::Error::AlreadyMarked { .. })
+                .then_some("; --force marks it anyway")
+                .unwrap_or_default();
+            bail!("{}: {err}{hint}", name())
+        }
+    }
 }
 
 /// One line (or JSON object) for a marked file.
@@ -426,6 +444,21 @@ fn print_marked(
     Ok(())
 }
 
+/// `--no-clobber` met an existing output: said on stderr (and in JSON), and done (exit 0).
+fn skipped(out: &mut impl Write, input: &Path, output: &Path, json: bool) -> anyhow::Result<()> {
+    eprintln!(
+        "jpgtool: {}: {} exists; skipped (--no-clobber)",
+        input.display(),
+        output.display()
+    );
+    if json {
+        let line = json!({"input": input.display().to_string(),
+                          "output": output.display().to_string(), "ok": true, "skipped": true});
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
 pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let key = args.key.key(args.strict)?;
     let claimed = args.payload.payload()?;
@@ -464,8 +497,10 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    // A file that could not be read is not confirmed either: 1, as for no match; 3 only when
+    // every file was read.
     Ok(ExitCode::from(if any_error {
-        EXIT_USAGE
+        EXIT_SOME_FAILED
     } else if any_unreadable {
         EXIT_UNREADABLE
     } else if any_miss {

@@ -55,14 +55,17 @@ impl<R: BufRead> Decoder<R> {
         self.width
     }
 
+    /// Image height in pixels, after any scaling.
     pub fn height(&self) -> usize {
         self.height
     }
 
+    /// Colour space of the rows returned (no conversion is done).
     pub fn color(&self) -> ColorSpace {
         self.color
     }
 
+    /// Samples per pixel of the rows returned.
     pub fn channels(&self) -> usize {
         super::channels(self.color)
     }

@@ -11,7 +11,9 @@ use crate::jpeg::ColorSpace;
 
 /// What the encoder writes.
 pub struct EncoderSettings {
+    /// Image width in pixels.
     pub width: usize,
+    /// Image height in pixels.
     pub height: usize,
     /// Colour space of the rows given and of the file written (no conversion).
     pub color: ColorSpace,

@@ -14,6 +14,7 @@ pub trait Input: BufRead {
 pub struct Streamed<R>(BufReader<R>);
 
 impl<R: Read> Streamed<R> {
+    /// Wraps `reader` in an 8 KiB buffer.
     pub fn new(reader: R) -> Self {
         Streamed(BufReader::with_capacity(8 * 1024, reader))
     }
@@ -48,6 +49,7 @@ pub struct Seekable<R> {
 }
 
 impl<R: Read + Seek> Seekable<R> {
+    /// Wraps `reader` in an 8 KiB buffer; skips seek.
     pub fn new(reader: R) -> Self {
         Self::with_capacity(8 * 1024, reader)
     }

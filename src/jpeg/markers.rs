@@ -1,19 +1,34 @@
 //! Marker codes (T.81 Table B.1) and the frame types that SOFn markers announce.
 
+/// Start of image.
 pub const SOI: u8 = 0xD8;
+/// End of image.
 pub const EOI: u8 = 0xD9;
+/// Start of scan.
 pub const SOS: u8 = 0xDA;
+/// Define quantization tables.
 pub const DQT: u8 = 0xDB;
+/// Define number of lines (a height given after the first scan).
 pub const DNL: u8 = 0xDC;
+/// Define restart interval.
 pub const DRI: u8 = 0xDD;
+/// Define hierarchical progression.
 pub const DHP: u8 = 0xDE;
+/// Expand reference components (hierarchical).
 pub const EXP: u8 = 0xDF;
+/// Define Huffman tables.
 pub const DHT: u8 = 0xC4;
+/// Reserved for JPEG extensions (not a frame, although it sits among the SOFn codes).
 pub const JPG: u8 = 0xC8;
+/// Define arithmetic coding conditioning.
 pub const DAC: u8 = 0xCC;
+/// First application segment (APP0, JFIF).
 pub const APP0: u8 = 0xE0;
+/// Last application segment.
 pub const APP15: u8 = 0xEF;
+/// Comment.
 pub const COM: u8 = 0xFE;
+/// For temporary private use in arithmetic coding; stands alone (no length).
 pub const TEM: u8 = 0x01;
 /// RST0; RSTn is RST0 + n.
 pub const RST0: u8 = 0xD0;
@@ -80,9 +95,13 @@ pub struct FrameKind {
 /// How the DCT coefficients (or samples, for lossless) are ordered into scans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Process {
+    /// Baseline sequential DCT (SOF0): 8-bit, Huffman, at most two tables of each class.
     Baseline,
+    /// Extended sequential DCT (SOF1, SOF9): 8- or 12-bit, four tables.
     ExtendedSequential,
+    /// Progressive DCT (SOF2, SOF10): coefficients in spectral bands and bit planes.
     Progressive,
+    /// Lossless (SOF3, SOF11): predictive, no DCT.
     Lossless,
 }
 
@@ -92,6 +111,7 @@ impl FrameKind {
         self.marker - 0xC0
     }
 
+    /// The coding process this frame type announces.
     pub fn process(self) -> Process {
         match self.number() & 3 {
             0 if self.number() == 0 => Process::Baseline,

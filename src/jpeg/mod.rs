@@ -27,14 +27,20 @@ use segments::AppKind;
 /// Adobe APP14 first, then component ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColorSpace {
+    /// One component.
     Gray,
+    /// Luma and two colour differences (JFIF).
     YCbCr,
+    /// Three components stored as R, G, B.
     Rgb,
+    /// Four components, Adobe CMYK.
     Cmyk,
+    /// Four components, Adobe YCCK (YCbCr of CMY, plus K).
     Ycck,
 }
 
 impl ColorSpace {
+    /// The name reports use: `gray`, `YCbCr`, `RGB`, `CMYK`, `YCCK`.
     pub fn name(self) -> &'static str {
         match self {
             ColorSpace::Gray => "gray",
@@ -49,17 +55,23 @@ impl ColorSpace {
 /// Everything in a JPEG stream up to and including the first scan header.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Header {
+    /// The frame header (SOFn).
     pub frame: Frame,
     /// The quantization tables in force when the first scan starts, by slot.
     pub quant_tables: [Option<QuantTable>; 4],
     /// Huffman tables defined before the first scan; a redefinition of a (class, slot) replaces it.
     pub huffman_tables: Vec<HuffmanTable>,
+    /// The header of the first scan (SOS).
     pub first_scan: ScanHeader,
     /// Restart interval in MCUs; 0 when there is none.
     pub restart_interval: u16,
+    /// A JFIF APP0 segment is present.
     pub jfif: bool,
+    /// An EXIF APP1 segment is present.
     pub exif: bool,
+    /// An ICC profile (APP2) is present.
     pub icc: bool,
+    /// An XMP packet (APP1) is present.
     pub xmp: bool,
     /// An MPF segment: the file carries further images (MPO, Ultra HDR) after its own EOI.
     pub mpf: bool,
@@ -178,6 +190,7 @@ fn truncated(offset: u64, segment: &'static str) -> Error {
 }
 
 impl<I: Input> Parser<I> {
+    /// A parser positioned at the start of `input`.
     pub fn new(input: I) -> Self {
         Parser {
             cur: Cursor::new(input),

@@ -17,6 +17,7 @@ pub struct QuantTable {
 /// One frame component (T.81 B.2.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Component {
+    /// Component identifier, as scans refer to it.
     pub id: u8,
     /// Horizontal sampling factor, 1..=4.
     pub h: u8,
@@ -29,12 +30,15 @@ pub struct Component {
 /// The frame header (SOFn).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
+    /// Which SOFn marker announced the frame.
     pub kind: FrameKind,
     /// Sample precision in bits (8 or 12 for DCT frames, 2..=16 for lossless).
     pub precision: u8,
+    /// Width in pixels (never zero in an accepted frame).
     pub width: u16,
     /// Zero when the height is given later by a DNL marker.
     pub height: u16,
+    /// The components, in frame order.
     pub components: Vec<Component>,
 }
 
@@ -53,9 +57,11 @@ impl Frame {
 pub struct HuffmanTable {
     /// 0 = DC (or lossless), 1 = AC.
     pub class: u8,
+    /// Destination slot, 0..=3.
     pub slot: u8,
     /// Number of codes of each length 1..=16.
     pub counts: [u8; 16],
+    /// The symbols, in order of increasing code length.
     pub values: Vec<u8>,
 }
 
@@ -64,18 +70,24 @@ pub struct HuffmanTable {
 pub struct ScanComponent {
     /// Index into `Frame::components`.
     pub index: usize,
+    /// DC Huffman (or conditioning) table slot.
     pub dc_table: u8,
+    /// AC Huffman (or conditioning) table slot.
     pub ac_table: u8,
 }
 
 /// A scan header (SOS, T.81 B.2.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScanHeader {
+    /// The components coded in this scan, 1..=4.
     pub components: Vec<ScanComponent>,
     /// Spectral selection start (or predictor, for lossless).
     pub ss: u8,
+    /// Spectral selection end.
     pub se: u8,
+    /// Successive approximation: the bit position of the previous scan of this band (0 on the first).
     pub ah: u8,
+    /// Successive approximation: the bit position this scan codes (point transform).
     pub al: u8,
 }
 
@@ -320,21 +332,29 @@ pub fn parse_dri(payload: &[u8], offset: u64) -> Result<u16> {
 /// What an APPn segment identified itself as, from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppKind {
+    /// JFIF APP0.
     Jfif,
+    /// EXIF APP1.
     Exif,
+    /// XMP packet in APP1.
     Xmp,
+    /// ICC profile chunk in APP2.
     Icc,
+    /// Multi-Picture Format index in APP2 (MPO, Ultra HDR).
     Mpf,
     /// Adobe APP14 with its colour transform flag (0 none, 1 YCbCr, 2 YCCK).
     Adobe {
+        /// 0 none, 1 YCbCr, 2 YCCK.
         transform: u8,
     },
     /// Photoshop APP13 image resources (IRB), which may carry the Save As quality.
     Photoshop,
     /// Photoshop "Save for Web" APP12 segment with its quality setting.
     Ducky {
+        /// The quality setting stored in the segment, when readable.
         quality: Option<u32>,
     },
+    /// Any other application segment.
     Other,
 }
 

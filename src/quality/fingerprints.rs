@@ -12,6 +12,7 @@ pub struct Fingerprint {
 }
 
 #[rustfmt::skip]
+/// Every fingerprinted table set, each with the corpus file it was taken from and the setting that file declares.
 pub static FINGERPRINTS: &[Fingerprint] = &[
     // Source: corpus/edge/pillow-pil_sample_cmyk.jpg (APP13 0x0406 = 8 -> Save As 12)
     //   written by: Adobe Photoshop CS Macintosh

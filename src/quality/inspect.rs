@@ -10,8 +10,11 @@ use crate::jpeg::{Header, ImageEnd, Parser, Seekable};
 /// Everything known about one file after reading its headers (and, if asked, walking to EOI).
 #[derive(Debug, Clone)]
 pub struct Inspection {
+    /// The headers up to the first scan.
     pub header: Header,
+    /// The quality estimate from the tables.
     pub estimate: Estimate,
+    /// The file size in bytes.
     pub file_bytes: u64,
     /// Present when bits per pixel were asked for.
     pub image_end: Option<ImageEnd>,

@@ -12,11 +12,14 @@ const MAX_SCALE: u64 = 1_000_000;
 /// A closed interval of integer scale factors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScaleRange {
+    /// Smallest scale factor in the range.
     pub lo: u32,
+    /// Largest scale factor in the range.
     pub hi: u32,
 }
 
 impl ScaleRange {
+    /// The scales in both ranges; `None` when they do not overlap.
     pub fn intersect(self, other: ScaleRange) -> Option<ScaleRange> {
         let (lo, hi) = (self.lo.max(other.lo), self.hi.min(other.hi));
         (lo <= hi).then_some(ScaleRange { lo, hi })

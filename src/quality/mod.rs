@@ -71,6 +71,7 @@ pub enum Confidence {
 }
 
 impl Confidence {
+    /// The name reports use: `exact`, `fingerprint` or `approximate`.
     pub fn name(self) -> &'static str {
         match self {
             Confidence::Exact => "exact",
@@ -84,7 +85,9 @@ impl Confidence {
 /// encoder used a non-integer quality or linear scale.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QualityRange {
+    /// Lowest quality of the range.
     pub min: f64,
+    /// Highest quality of the range (equal to `min` for a single value).
     pub max: f64,
 }
 
@@ -103,6 +106,7 @@ impl QualityRange {
         }
     }
 
+    /// True when the range is one quality.
     pub fn is_single(&self) -> bool {
         self.min == self.max
     }
@@ -127,7 +131,9 @@ pub struct TableLayout {
 /// The estimate for one image.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Estimate {
+    /// The table family the tables belong to.
     pub family: Family,
+    /// How the quality was found.
     pub confidence: Confidence,
     /// Luma quality on the family's own scale (the IJG scale for unknown and fingerprinted
     /// tables); `None` for lossless files.
@@ -142,6 +148,7 @@ pub struct Estimate {
     pub nearest: Option<(Family, f64, f64)>,
     /// True when some entry sits at 255 and no unclamped scale explains it (a baseline encoder).
     pub clamped: bool,
+    /// Which tables the components use.
     pub layout: TableLayout,
 }
 

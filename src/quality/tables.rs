@@ -4,7 +4,9 @@
 
 /// A pair of base tables that an encoder scales by its quality setting.
 pub struct BaseTables {
+    /// The luma base table.
     pub luma: [u16; 64],
+    /// The chroma base table.
     pub chroma: [u16; 64],
 }
 

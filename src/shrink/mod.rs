@@ -79,19 +79,31 @@ pub enum DecodePath {
     /// libjpeg, one row batch at a time (sequential, interleaved input).
     Streaming,
     /// libjpeg with its whole-image coefficient buffer (progressive or multi-scan input).
-    Buffered { coefficient_bytes: u64 },
+    Buffered {
+        /// Bytes of the coefficient buffer.
+        coefficient_bytes: u64,
+    },
     /// jpgtool's own DC-only decoder (progressive input at 1/8).
-    DcOnly { dc_bytes: u64 },
+    DcOnly {
+        /// Bytes of the DC planes.
+        dc_bytes: u64,
+    },
 }
 
 /// What was done.
 #[derive(Debug, Clone)]
 pub struct Report {
+    /// Input size in pixels.
     pub input: (u32, u32),
+    /// Output size in pixels.
     pub output: (u32, u32),
+    /// How the size was reached (DCT scale, then resampling).
     pub plan: Plan,
+    /// Output quality.
     pub quality: u8,
+    /// Where the output quality came from.
     pub quality_source: QualitySource,
+    /// Which decoder did the work.
     pub path: DecodePath,
     /// libjpeg's (and the DC decoder's) warnings: data was corrupt or truncated.
     pub warnings: Warnings,
@@ -99,6 +111,19 @@ pub struct Report {
 
 /// Reads a JPEG from `input` and writes the shrunk JPEG to `output`. The output is complete
 /// only when this returns `Ok`; on error the caller discards what was written.
+///
+/// ```
+/// use jpgtool::shrink::{Options, Target, shrink};
+///
+/// // A 227x149 photo to a quarter of its size, into memory. M/8 scales round up (ceil(W*M/8)).
+/// let input = std::fs::read("corpus/sample-q75.jpg")?;
+/// let options = Options { target: Target::Eighths(2), ..Options::default() };
+/// let (report, jpeg) = shrink(&input[..], Vec::new(), &options)?;
+/// assert_eq!((report.input, report.output), ((227, 149), (57, 38)));
+/// assert_eq!(report.quality, 75); // the source's own quality, read from its tables
+/// assert_eq!(jpgtool::jpeg::read_header(&jpeg[..])?.frame.width, 57);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn shrink<R: Read, W: Write>(input: R, output: W, options: &Options) -> Result<(Report, W)> {
     codec::begin_file(options.strict);
     let result = shrink_inner(input, output, options);

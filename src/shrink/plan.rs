@@ -41,6 +41,7 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// True when a resampler finishes what the DCT scaling started.
     pub fn resamples(&self) -> bool {
         self.decoded != self.output
     }

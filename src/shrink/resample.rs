@@ -97,6 +97,7 @@ pub struct Resampler<S> {
 }
 
 impl<S: RowSink> Resampler<S> {
+    /// A resampler from `input` to `output` pixels of `channels` samples, writing rows to `sink`.
     pub fn new(
         sink: S,
         channels: usize,
@@ -122,6 +123,7 @@ impl<S: RowSink> Resampler<S> {
         }
     }
 
+    /// The sink, once every row has been pushed.
     pub fn into_sink(self) -> S {
         self.sink
     }

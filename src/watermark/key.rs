@@ -37,6 +37,19 @@ pub const STRETCH_PASSES: u32 = 3;
 pub const MIN_PASSPHRASE_LEN: usize = 12;
 
 /// A watermarking key.
+///
+/// ```
+/// use jpgtool::watermark::{Key, SecretKind};
+///
+/// // 32 random bytes (a key file) are used as they are; anything else is a passphrase and is
+/// // stretched by Argon2id, which takes a fifth of a second.
+/// let raw: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(151) ^ 0x5c);
+/// assert_eq!(SecretKind::of(&raw), SecretKind::Raw);
+/// assert_eq!(SecretKind::of(b"correct horse battery staple\n"), SecretKind::Passphrase);
+/// let key = Key::from_secret(&raw)?;
+/// # let _ = key;
+/// # Ok::<(), jpgtool::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Key {
     kdf: Hkdf<Sha256>,
@@ -150,6 +163,16 @@ pub(crate) fn signs(rng: &mut ChaCha20Rng, n: usize) -> Vec<f32> {
 }
 
 /// The 32 bytes a watermark carries.
+///
+/// ```
+/// use jpgtool::watermark::Payload;
+///
+/// let payload = Payload::from_text("(c) 2026 Jane Doe")?;
+/// assert_eq!(&payload.0[..4], b"(c) ");
+/// assert_eq!(Payload::from_hex(&payload.to_hex())?, payload);
+/// assert!(Payload::from_text(&"x".repeat(33)).is_err()); // 32 bytes at most
+/// # Ok::<(), jpgtool::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Payload(pub [u8; 32]);
 

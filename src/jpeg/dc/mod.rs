@@ -27,6 +27,7 @@ pub struct DcPlane {
     /// Blocks per row and rows of blocks, padded to whole MCUs (T.81 A.2.4), i.e.
     /// mcus_x * h and mcus_y * v, where mcus_x = ceil(width / (8*hmax)), mcus_y = ceil(height / (8*vmax)).
     pub blocks_wide: usize,
+    /// Rows of blocks (see `blocks_wide`).
     pub blocks_high: usize,
     /// Quantized DC coefficient per block, row-major (successive-approximation bits combined).
     pub dc: Vec<i16>,
