@@ -606,8 +606,9 @@ fn cli_mark_refuses_an_image_marked_under_its_key() {
 }
 
 /// `mark` on several inputs and folders: outputs under the same names in the `-o` folder
-/// (sub-folders mirrored with `-r`), one line or JSON object per file in input order, and exit 1
-/// when one file is refused while the others are still marked.
+/// (sub-folders mirrored with `-r`), one line or JSON object per file in input order, exit 1
+/// when one file is refused while the others are still marked, and `-n` skipping existing
+/// outputs.
 #[test]
 fn cli_mark_marks_several_files_into_a_folder() {
     let covers = cover_paths().unwrap();
@@ -644,6 +645,32 @@ fn cli_mark_marks_several_files_into_a_folder() {
     }
     assert!(String::from_utf8_lossy(&o.stderr).contains("sample-q75.jpg: cannot mark"));
     assert!(!out.join("sample-q75.jpg").exists());
+    // -n: both outputs exist, so both inputs are skipped (said, counted as done), kept as they are.
+    let before: Vec<Vec<u8>> = [&covers[0], &covers[1]]
+        .iter()
+        .map(|c| std::fs::read(out.join(c.file_name().unwrap())).unwrap())
+        .collect();
+    let o = jpgtool()
+        .arg("mark")
+        .args(key)
+        .args([&covers[0], &covers[1]])
+        .args(["-n", "--json", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let skipped: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(skipped.len(), 2);
+    assert!(skipped.iter().all(|v| v["skipped"] == true));
+    for (cover, bytes) in [&covers[0], &covers[1]].iter().zip(before) {
+        assert_eq!(
+            std::fs::read(out.join(cover.file_name().unwrap())).unwrap(),
+            bytes
+        );
+    }
 
     let tree = dir.path().join("tree");
     std::fs::create_dir_all(tree.join("sub")).unwrap();

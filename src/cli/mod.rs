@@ -64,7 +64,7 @@ enum Command {
     /// Verdicts: with --payload, "match" (exit 0), "no match" (exit 1), or "no match" with the
     /// pattern present and its payload unreadable (exit 3); blind, "found HEX" (exit 0), "not
     /// found" (exit 1), or "mark present, payload unreadable" (exit 3): the key's pattern stands
-    /// out (pilot score >= 7.5; unmarked images score at most 6.24) but no payload's tag
+    /// out (pilot score >= 7.5; unmarked images score at most 6.38) but no payload's tag
     /// verifies: the mark is damaged, or the image holds several payloads under one key (marked
     /// twice, or copies averaged). Over several files: 1 if any could not be read, else 3 if any
     /// mark is unreadable, else 1 if any did not match, else 0.
