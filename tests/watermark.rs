@@ -650,19 +650,25 @@ fn cli_mark_marks_several_files_into_a_folder() {
         .iter()
         .map(|c| std::fs::read(out.join(c.file_name().unwrap())).unwrap())
         .collect();
-    let o = jpgtool()
-        .arg("mark")
-        .args(key)
-        .args([&covers[0], &covers[1]])
-        .args(["-n", "--json", "-o"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
-    let skipped: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    // `mark --json` with these operands: the exit code and one object per file.
+    let mark_json = |operands: &[&Path], more: &[&str], out: &Path| {
+        let o = jpgtool()
+            .arg("mark")
+            .args(key)
+            .args(operands)
+            .args(more)
+            .args(["--json", "-o"])
+            .arg(out)
+            .output()
+            .unwrap();
+        let objects: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (o.status.code(), objects)
+    };
+    let (code, skipped) = mark_json(&[&covers[0], &covers[1]], &["-n"], &out);
+    assert_eq!(code, Some(0));
     assert_eq!(skipped.len(), 2);
     assert!(skipped.iter().all(|v| v["skipped"] == true));
     for (cover, bytes) in [&covers[0], &covers[1]].iter().zip(before) {
@@ -677,19 +683,8 @@ fn cli_mark_marks_several_files_into_a_folder() {
     std::fs::copy(&covers[2], tree.join("sub/photo.jpg")).unwrap();
     std::fs::copy(&tiny, tree.join("tiny.jpg")).unwrap();
     let marked = dir.path().join("marked");
-    let o = jpgtool()
-        .arg("mark")
-        .args(key)
-        .arg(&tree)
-        .args(["-r", "--json", "-o"])
-        .arg(&marked)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    let objects: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (code, objects) = mark_json(&[&tree], &["-r"], &marked);
+    assert_eq!(code, Some(1));
     assert_eq!(objects.len(), 2);
     assert_eq!(
         (&objects[0]["ok"], &objects[1]["ok"]),
@@ -880,6 +875,11 @@ fn unmarked_variant(planes: &[Plane], v: usize) -> Vec<Plane> {
 }
 const UNMARKED_VARIANTS: usize = 14;
 
+/// The calibrations' two keys: passphrases `NAME 1` and `NAME 2`.
+fn two_keys(name: &str) -> [Key; 2] {
+    [1, 2].map(|i| Key::from_secret(format!("{name} {i}").as_bytes()).unwrap())
+}
+
 /// False-positive calibration (run by hand: `cargo test --release --test tests calibrate --
 /// --ignored --nocapture`, 25-50 minutes): every real/large corpus photo (72), whole and in
 /// 13 variants (3 crops, scales 0.3/0.5/0.75, stretch 1.1, rotations 5 and 20 expanded, a flip,
@@ -890,10 +890,7 @@ const UNMARKED_VARIANTS: usize = 14;
 #[test]
 #[ignore]
 fn calibrate_false_positives() {
-    let keys = [
-        Key::from_secret(b"calibration key 1").unwrap(),
-        Key::from_secret(b"calibration key 2").unwrap(),
-    ];
+    let keys = two_keys("calibration key");
     let mut scores: Vec<f64> = Vec::new();
     let mut pilot_scores: Vec<f32> = Vec::new();
     let mut images = 0;
@@ -946,16 +943,13 @@ fn calibrate_false_positives() {
 
 /// `mark`'s refusal to mark again (layer 2's blind extraction on its input) on unmarked
 /// images: the [`calibration_dirs`] photos (run with JPGTOOL_CALIBRATION_DIRS naming a full
-/// corpus's `real` and `large` folders), each in the [`unmarked_variant`]s, rounded to 8 bits as a decoder
-/// gives them, under 2 keys. None may be refused; prints the highest pilot scores against
+/// corpus's `real` and `large` folders), each in the [`unmarked_variant`]s, rounded to 8 bits
+/// as a decoder gives them, under 2 keys. None may be refused; prints the highest pilot scores against
 /// [`pattern::PRESENT_MIN_PILOT`] (a long campaign, not a test CI runs).
 #[test]
 #[ignore]
 fn calibrate_remark_refusal() {
-    let keys = [
-        Key::from_secret(b"refusal calibration key 1").unwrap(),
-        Key::from_secret(b"refusal calibration key 2").unwrap(),
-    ];
+    let keys = two_keys("refusal calibration key");
     let (mut images, mut photos) = (0, 0);
     let mut refused = Vec::new();
     let mut pilot_scores: Vec<(f32, String)> = Vec::new();

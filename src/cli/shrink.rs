@@ -25,25 +25,8 @@ pub struct Args {
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
 
-    /// Output file (one input file; `-` for stdout) or folder (several inputs or a folder;
-    /// created if missing). Outputs never replace their input.
-    #[arg(short, long, value_name = "OUT", required_unless_present = "in_place")]
-    output: Option<PathBuf>,
-
-    /// Replace each input by its shrunk version (atomically: a failure keeps the original; a
-    /// symbolic link is kept and its target replaced, with the target's permissions).
-    #[arg(long, conflicts_with = "output")]
-    in_place: bool,
-
-    /// Leave existing outputs alone: skip their inputs (said on stderr, `"skipped": true` with
-    /// --json) and count them as done (exit 0). An existing output is otherwise replaced,
-    /// keeping its permissions.
-    #[arg(short = 'n', long, conflicts_with = "in_place")]
-    no_clobber: bool,
-
-    /// Descend into sub-folders (mirrored under the output folder).
-    #[arg(short, long)]
-    recursive: bool,
+    #[command(flatten)]
+    outputs: OutputArgs,
 
     /// Scale as a fraction M/8: 1/2, 1/4, 1/8, 3/8 .. 7/8 (pure DCT scaling, ceil(W*M/8)).
     /// Default: 1/2 when no size option is given.
@@ -111,6 +94,31 @@ pub struct Args {
     /// Files shrunk at the same time (default: one per core). Memory is bounded per file.
     #[arg(short = 'j', long, value_name = "N")]
     threads: Option<usize>,
+}
+
+/// Where outputs go (`shrink` and `mark`).
+#[derive(clap::Args)]
+pub(super) struct OutputArgs {
+    /// Output file (one input file; `-` for stdout with `shrink`) or folder (several inputs or a
+    /// folder; created if missing; outputs keep the inputs' names). Outputs never replace their
+    /// input.
+    #[arg(short, long, value_name = "OUT", required_unless_present = "in_place")]
+    pub(super) output: Option<PathBuf>,
+
+    /// Replace each input by its output (atomically: a failure keeps the original; a symbolic
+    /// link is kept and its target replaced, with the target's permissions).
+    #[arg(long, conflicts_with = "output")]
+    in_place: bool,
+
+    /// Leave existing outputs alone: skip their inputs (said on stderr, `"skipped": true` with
+    /// --json) and count them as done (exit 0). An existing output is otherwise replaced,
+    /// keeping its permissions.
+    #[arg(short = 'n', long, conflicts_with = "in_place")]
+    no_clobber: bool,
+
+    /// Descend into sub-folders (mirrored under the output folder).
+    #[arg(short, long)]
+    recursive: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -193,14 +201,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     super::handle_signals(false);
     let interrupted = jpgtool::atomic::stop_flag();
 
-    let (jobs, mut failures) = plan_jobs(
-        &args.paths,
-        args.output.as_deref(),
-        args.in_place,
-        args.no_clobber,
-        args.recursive,
-        !args.json,
-    )?;
+    let (jobs, mut failures) = plan_jobs(&args.paths, &args.outputs, !args.json)?;
     let show_progress = !args.quiet && !args.json && io::stderr().is_terminal();
     let batch_bar = (show_progress && jobs.len() > 1).then(|| {
         let bar = ProgressBar::new(jobs.len() as u64);
@@ -325,12 +326,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// `stdout_ok`). Operand errors are printed and counted.
 pub(super) fn plan_jobs(
     operands: &[PathBuf],
-    output: Option<&Path>,
-    in_place: bool,
-    no_clobber: bool,
-    recursive: bool,
+    outputs: &OutputArgs,
     stdout_ok: bool,
 ) -> anyhow::Result<(Vec<Job>, usize)> {
+    let OutputArgs {
+        output,
+        in_place,
+        no_clobber,
+        recursive,
+    } = outputs;
+    let (output, in_place, no_clobber) = (output.as_deref(), *in_place, *no_clobber);
     let mut jobs = Vec::new();
     let mut failures = 0;
     let many = operands.len() > 1 || operands.iter().any(|p| p.is_dir() || p == Path::new("-"));
@@ -348,7 +353,7 @@ pub(super) fn plan_jobs(
     }
     let mut taken = HashSet::new();
     for operand in operands {
-        for item in paths::expand(vec![operand.clone()], recursive) {
+        for item in paths::expand(vec![operand.clone()], *recursive) {
             let input = match item {
                 Item::File(path) => path,
                 Item::Failed(path, err) => {
@@ -397,18 +402,7 @@ fn shrink_file(job: &Job, options: &Options) -> anyhow::Result<Done> {
     if job.no_clobber && !to_stdout && std::fs::symlink_metadata(&job.output).is_ok() {
         return Ok(Done::Skipped);
     }
-    let input = File::open(&job.input).with_context(name)?;
-    let metadata = input.metadata().with_context(name)?;
-    if !job.in_place
-        && (job.output == job.input
-            || same_file::is_same_file(&job.input, &job.output).unwrap_or(false))
-    {
-        bail!(
-            "{}: the output {} is the input file; use --in-place to replace it",
-            name(),
-            job.output.display()
-        );
-    }
+    let (input, metadata) = open_input(job)?;
     let report = if to_stdout {
         // A pipe cannot be written atomically; a failure leaves a partial stream and exit 1.
         let stdout = io::stdout();
@@ -448,6 +442,24 @@ fn shrink_file(job: &Job, options: &Options) -> anyhow::Result<Done> {
         );
     }
     Ok(Done::Shrunk(report))
+}
+
+/// Opens a job's input; an output that is the input itself (without `--in-place`) fails it.
+pub(super) fn open_input(job: &Job) -> anyhow::Result<(File, std::fs::Metadata)> {
+    let name = || job.input.display().to_string();
+    let input = File::open(&job.input).with_context(name)?;
+    let metadata = input.metadata().with_context(name)?;
+    if !job.in_place
+        && (job.output == job.input
+            || same_file::is_same_file(&job.input, &job.output).unwrap_or(false))
+    {
+        bail!(
+            "{}: the output {} is the input file; use --in-place to replace it",
+            name(),
+            job.output.display()
+        );
+    }
+    Ok((input, metadata))
 }
 
 /// The permissions of a new output: the input's, plus write access for the owner (a read-only

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use serde_json::json;
 
 use super::limits::LimitArgs;
-use super::shrink::{Job, output_permissions, plan_jobs};
+use super::shrink::{Job, OutputArgs, open_input, output_permissions, plan_jobs};
 use super::{EXIT_OK, EXIT_SOME_FAILED};
 use jpgtool::atomic::{WriteOptions, write_atomically};
 use jpgtool::watermark::{
@@ -134,26 +134,8 @@ pub struct MarkArgs {
     #[arg(required = true, value_name = "IN")]
     inputs: Vec<PathBuf>,
 
-    /// Where to write the marked JPEG: a file (one input file) or a folder (several inputs or a
-    /// folder; created if missing; outputs keep their names). Never the input itself; see
-    /// --in-place.
-    #[arg(short, long, value_name = "OUT", required_unless_present = "in_place")]
-    output: Option<PathBuf>,
-
-    /// Replace each input by the marked file (atomically: a failure keeps the original; a
-    /// symbolic link is kept and its target replaced, with the target's permissions).
-    #[arg(long, conflicts_with = "output")]
-    in_place: bool,
-
-    /// Leave existing outputs alone: skip their inputs (said on stderr, `"skipped": true` with
-    /// --json) and count them as done (exit 0). An existing output is otherwise replaced,
-    /// keeping its permissions.
-    #[arg(short = 'n', long, conflicts_with = "in_place")]
-    no_clobber: bool,
-
-    /// Descend into sub-folders (mirrored under the output folder).
-    #[arg(short, long)]
-    recursive: bool,
+    #[command(flatten)]
+    outputs: OutputArgs,
 
     /// Mark even an image that already carries a mark under this key. Refused by default:
     /// two payloads under one key leave neither readable. (A mark under another key cannot be
@@ -233,17 +215,10 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
     let Some(payload) = args.payload.payload()? else {
         bail!("give the payload with --payload HEX64 or --text S");
     };
-    if args.output.as_deref() == Some(Path::new("-")) {
+    if args.outputs.output.as_deref() == Some(Path::new("-")) {
         bail!("mark writes files: -o - (stdout) is not supported");
     }
-    let (jobs, mut failures) = plan_jobs(
-        &args.inputs,
-        args.output.as_deref(),
-        args.in_place,
-        args.no_clobber,
-        args.recursive,
-        false,
-    )?;
+    let (jobs, mut failures) = plan_jobs(&args.inputs, &args.outputs, false)?;
     // Marking cannot stop half-way and resume, so a signal ends the process at once; the
     // unnamed output files vanish with it.
     super::handle_signals(true);
@@ -330,18 +305,7 @@ fn mark_file(
     if job.no_clobber && std::fs::symlink_metadata(&job.output).is_ok() {
         return Ok(None);
     }
-    let input = File::open(&job.input).with_context(name)?;
-    let metadata = input.metadata().with_context(name)?;
-    if !job.in_place
-        && (job.output == job.input
-            || same_file::is_same_file(&job.input, &job.output).unwrap_or(false))
-    {
-        bail!(
-            "{}: the output {} is the input file; use --in-place to replace it",
-            name(),
-            job.output.display()
-        );
-    }
+    let (input, metadata) = open_input(job)?;
     if let Some(dir) = job.output.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     }
