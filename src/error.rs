@@ -53,6 +53,17 @@ pub enum Error {
     /// The image cannot carry a watermark with margin (too small, flat, dark or bright).
     #[error("cannot mark this image: {0}")]
     CannotMark(String),
+    /// The image already carries a mark under this key (layer 2's pattern stands out, or its
+    /// payload reads back): a second payload would leave neither readable blind.
+    #[error(
+        "already marked under this key (pilot score {pilot_score:.1}{}): a second mark would \
+         leave neither payload readable",
+        if *payload_found { ", a payload reads back" } else { "" }
+    )]
+    AlreadyMarked {
+        pilot_score: f32,
+        payload_found: bool,
+    },
     /// Stopped by a signal (SIGINT, SIGTERM, SIGHUP) before the output was complete.
     #[error("interrupted")]
     Interrupted,

@@ -28,6 +28,8 @@ Exit status (the same for every command; see docs/exit-codes.md):
   1      at least one file could not be processed (missing, unreadable, not a JPEG, above a
          limit, or its output could not be written); the others were. verify: also no match
   2      usage: unknown or conflicting options, a bad value; nothing was processed
+  3      verify: no file failed, and some file carries the key's pattern (pilot score >= 7.5)
+         but no payload reads back (damaged, or several payloads under one key)
   128+N  stopped by signal N: 130 SIGINT (Ctrl-C), 143 SIGTERM, 129 SIGHUP. Finished outputs
          are complete; no partial or temporary file is left";
 
@@ -56,7 +58,16 @@ enum Command {
     /// flips and recompression).
     #[command(after_help = EXIT_CODES)]
     Mark(watermark::MarkArgs),
-    /// Check whether JPEGs carry a payload under a key: "match" (exit 0) or "no match" (exit 1).
+    /// Check whether JPEGs carry a payload under a key: "match" (exit 0), "no match" (exit 1),
+    /// or a mark whose payload cannot be read (exit 3).
+    ///
+    /// Verdicts: with --payload, "match" (exit 0), "no match" (exit 1), or "no match" with the
+    /// pattern present and its payload unreadable (exit 3); blind, "found HEX" (exit 0), "not
+    /// found" (exit 1), or "mark present, payload unreadable" (exit 3): the key's pattern stands
+    /// out (pilot score >= 7.5; unmarked images score at most 6.38) but no payload's tag
+    /// verifies: the mark is damaged, or the image holds several payloads under one key (marked
+    /// twice, or copies averaged). Over several files: 1 if any could not be read, else 3 if any
+    /// mark is unreadable, else 1 if any did not match, else 0.
     #[command(after_help = EXIT_CODES)]
     Verify(watermark::VerifyArgs),
     /// Print a shell completion script to stdout (e.g. `jpgtool completions bash >

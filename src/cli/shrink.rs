@@ -25,25 +25,8 @@ pub struct Args {
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
 
-    /// Output file (one input file; `-` for stdout) or folder (several inputs or a folder;
-    /// created if missing). Outputs never replace their input.
-    #[arg(short, long, value_name = "OUT", required_unless_present = "in_place")]
-    output: Option<PathBuf>,
-
-    /// Replace each input by its shrunk version (atomically: a failure keeps the original; a
-    /// symbolic link is kept and its target replaced, with the target's permissions).
-    #[arg(long, conflicts_with = "output")]
-    in_place: bool,
-
-    /// Leave existing outputs alone: skip their inputs (said on stderr, `"skipped": true` with
-    /// --json) and count them as done (exit 0). An existing output is otherwise replaced,
-    /// keeping its permissions.
-    #[arg(short = 'n', long, conflicts_with = "in_place")]
-    no_clobber: bool,
-
-    /// Descend into sub-folders (mirrored under the output folder).
-    #[arg(short, long)]
-    recursive: bool,
+    #[command(flatten)]
+    outputs: OutputArgs,
 
     /// Scale as a fraction M/8: 1/2, 1/4, 1/8, 3/8 .. 7/8 (pure DCT scaling, ceil(W*M/8)).
     /// Default: 1/2 when no size option is given.
@@ -113,6 +96,31 @@ pub struct Args {
     threads: Option<usize>,
 }
 
+/// Where outputs go (`shrink` and `mark`).
+#[derive(clap::Args)]
+pub(super) struct OutputArgs {
+    /// Output file (one input file; `-` for stdout with `shrink`) or folder (several inputs or a
+    /// folder; created if missing; outputs keep the inputs' names). Outputs never replace their
+    /// input.
+    #[arg(short, long, value_name = "OUT", required_unless_present = "in_place")]
+    pub(super) output: Option<PathBuf>,
+
+    /// Replace each input by its output (atomically: a failure keeps the original; a symbolic
+    /// link is kept and its target replaced, with the target's permissions).
+    #[arg(long, conflicts_with = "output")]
+    in_place: bool,
+
+    /// Leave existing outputs alone: skip their inputs (said on stderr, `"skipped": true` with
+    /// --json) and count them as done (exit 0). An existing output is otherwise replaced,
+    /// keeping its permissions.
+    #[arg(short = 'n', long, conflicts_with = "in_place")]
+    no_clobber: bool,
+
+    /// Descend into sub-folders (mirrored under the output folder).
+    #[arg(short, long)]
+    recursive: bool,
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum SamplingArg {
     Keep,
@@ -159,14 +167,14 @@ enum Done {
     Skipped,
 }
 
-/// One input and where its output goes.
-struct Job {
-    input: PathBuf,
-    output: PathBuf,
+/// One input and where its output goes (also `mark`'s).
+pub(super) struct Job {
+    pub(super) input: PathBuf,
+    pub(super) output: PathBuf,
     /// `--in-place`: the output replaces the input on purpose.
-    in_place: bool,
+    pub(super) in_place: bool,
     /// `--no-clobber`: an existing output is kept.
-    no_clobber: bool,
+    pub(super) no_clobber: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -193,7 +201,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     super::handle_signals(false);
     let interrupted = jpgtool::atomic::stop_flag();
 
-    let (jobs, mut failures) = plan_jobs(&args)?;
+    let (jobs, mut failures) = plan_jobs(&args.paths, &args.outputs, !args.json)?;
     let show_progress = !args.quiet && !args.json && io::stderr().is_terminal();
     let batch_bar = (show_progress && jobs.len() > 1).then(|| {
         let bar = ProgressBar::new(jobs.len() as u64);
@@ -314,26 +322,38 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }))
 }
 
-/// Expands the operands and decides each output path. Operand errors are printed and counted.
-fn plan_jobs(args: &Args) -> anyhow::Result<(Vec<Job>, usize)> {
+/// Expands the operands and decides each output path (`-o -` allowed with one input when
+/// `stdout_ok`). Operand errors are printed and counted.
+pub(super) fn plan_jobs(
+    operands: &[PathBuf],
+    outputs: &OutputArgs,
+    stdout_ok: bool,
+) -> anyhow::Result<(Vec<Job>, usize)> {
+    let OutputArgs {
+        output,
+        in_place,
+        no_clobber,
+        recursive,
+    } = outputs;
+    let (output, in_place, no_clobber) = (output.as_deref(), *in_place, *no_clobber);
     let mut jobs = Vec::new();
     let mut failures = 0;
-    let many = args.paths.len() > 1 || args.paths.iter().any(|p| p.is_dir() || p == Path::new("-"));
-    let out_dir = match &args.output {
+    let many = operands.len() > 1 || operands.iter().any(|p| p.is_dir() || p == Path::new("-"));
+    let out_dir = match output {
         Some(out) if many || out.is_dir() || out.as_os_str().to_string_lossy().ends_with('/') => {
-            Some(out.clone())
+            Some(out.to_path_buf())
         }
         _ => None,
     };
-    if many && !args.in_place && out_dir.is_none() {
+    if many && !in_place && out_dir.is_none() {
         bail!("several inputs need an output folder: -o DIR");
     }
-    if args.output.as_deref() == Some(Path::new("-")) && (many || args.json) {
+    if output == Some(Path::new("-")) && (many || !stdout_ok) {
         bail!("-o - (stdout) takes one input file and no --json");
     }
     let mut taken = HashSet::new();
-    for operand in &args.paths {
-        for item in paths::expand(vec![operand.clone()], args.recursive) {
+    for operand in operands {
+        for item in paths::expand(vec![operand.clone()], *recursive) {
             let input = match item {
                 Item::File(path) => path,
                 Item::Failed(path, err) => {
@@ -342,7 +362,7 @@ fn plan_jobs(args: &Args) -> anyhow::Result<(Vec<Job>, usize)> {
                     continue;
                 }
             };
-            let output = if args.in_place {
+            let output = if in_place {
                 // Through a symbolic link: the target is replaced and the link kept; two links
                 // to one file are one job.
                 std::fs::canonicalize(&input).unwrap_or_else(|_| input.clone())
@@ -354,7 +374,7 @@ fn plan_jobs(args: &Args) -> anyhow::Result<(Vec<Job>, usize)> {
                 };
                 dir.join(relative)
             } else {
-                args.output.clone().unwrap_or_default()
+                output.map(Path::to_path_buf).unwrap_or_default()
             };
             if !taken.insert(output.clone()) {
                 failures += 1;
@@ -368,8 +388,8 @@ fn plan_jobs(args: &Args) -> anyhow::Result<(Vec<Job>, usize)> {
             jobs.push(Job {
                 input,
                 output,
-                in_place: args.in_place,
-                no_clobber: args.no_clobber,
+                in_place,
+                no_clobber,
             });
         }
     }
@@ -382,18 +402,7 @@ fn shrink_file(job: &Job, options: &Options) -> anyhow::Result<Done> {
     if job.no_clobber && !to_stdout && std::fs::symlink_metadata(&job.output).is_ok() {
         return Ok(Done::Skipped);
     }
-    let input = File::open(&job.input).with_context(name)?;
-    let metadata = input.metadata().with_context(name)?;
-    if !job.in_place
-        && (job.output == job.input
-            || same_file::is_same_file(&job.input, &job.output).unwrap_or(false))
-    {
-        bail!(
-            "{}: the output {} is the input file; use --in-place to replace it",
-            name(),
-            job.output.display()
-        );
-    }
+    let (input, metadata) = open_input(job)?;
     let report = if to_stdout {
         // A pipe cannot be written atomically; a failure leaves a partial stream and exit 1.
         let stdout = io::stdout();
@@ -435,10 +444,28 @@ fn shrink_file(job: &Job, options: &Options) -> anyhow::Result<Done> {
     Ok(Done::Shrunk(report))
 }
 
+/// Opens a job's input; an output that is the input itself (without `--in-place`) fails it.
+pub(super) fn open_input(job: &Job) -> anyhow::Result<(File, std::fs::Metadata)> {
+    let name = || job.input.display().to_string();
+    let input = File::open(&job.input).with_context(name)?;
+    let metadata = input.metadata().with_context(name)?;
+    if !job.in_place
+        && (job.output == job.input
+            || same_file::is_same_file(&job.input, &job.output).unwrap_or(false))
+    {
+        bail!(
+            "{}: the output {} is the input file; use --in-place to replace it",
+            name(),
+            job.output.display()
+        );
+    }
+    Ok((input, metadata))
+}
+
 /// The permissions of a new output: the input's, plus write access for the owner (a read-only
 /// original should not make a read-only copy that the next run cannot replace). An existing
 /// output keeps its own (see `WriteOptions::permissions`).
-fn output_permissions(input: &std::fs::Metadata) -> std::fs::Permissions {
+pub(super) fn output_permissions(input: &std::fs::Metadata) -> std::fs::Permissions {
     let mut permissions = input.permissions();
     #[cfg(unix)]
     {

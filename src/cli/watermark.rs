@@ -1,20 +1,27 @@
 //! `jpgtool mark` and `jpgtool verify`.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
 use serde_json::json;
 
 use super::limits::LimitArgs;
+use super::shrink::{Job, OutputArgs, open_input, output_permissions, plan_jobs};
 use super::{EXIT_OK, EXIT_SOME_FAILED};
 use jpgtool::atomic::{WriteOptions, write_atomically};
 use jpgtool::watermark::{
-    self, Key, Layer, Layers, MIN_PASSPHRASE_LEN, MarkOptions, Payload, SecretKind, VerifyOptions,
-    VerifyReport,
+    self, Key, Layer, Layers, MIN_PASSPHRASE_LEN, MarkOptions, MarkReport, Payload, SecretKind,
+    VerifyOptions, VerifyReport,
 };
+
+/// `verify`: at least one file carries this key's pattern (its pilots stand out) but no
+/// payload's tag verifies, and no file failed.
+pub const EXIT_UNREADABLE: u8 = 3;
 
 /// Largest key file read (a key, not a data file).
 const MAX_KEY_FILE: u64 = 1 << 20;
@@ -123,23 +130,18 @@ impl PayloadArgs {
 
 #[derive(clap::Args)]
 pub struct MarkArgs {
-    /// The JPEG to mark.
-    #[arg(value_name = "IN")]
-    input: PathBuf,
+    /// JPEG files and folders to mark; `-` reads a list of paths from stdin.
+    #[arg(required = true, value_name = "IN")]
+    inputs: Vec<PathBuf>,
 
-    /// Where to write the marked JPEG (never the input itself; see --in-place).
-    #[arg(short, long, value_name = "OUT", required_unless_present = "in_place")]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    outputs: OutputArgs,
 
-    /// Replace the input by the marked file (atomically: a failure keeps the original; a
-    /// symbolic link is kept and its target replaced, with the target's permissions).
-    #[arg(long, conflicts_with = "output")]
-    in_place: bool,
-
-    /// Leave an existing output alone: say so (stderr, `"skipped": true` with --json) and exit
-    /// 0 without marking. An existing output is otherwise replaced, keeping its permissions.
-    #[arg(short = 'n', long, conflicts_with = "in_place")]
-    no_clobber: bool,
+    /// Mark even an image that already carries a mark under this key. Refused by default:
+    /// two payloads under one key leave neither readable. (A mark under another key cannot be
+    /// seen without that key, so it is not refused.)
+    #[arg(long)]
+    force: bool,
 
     #[command(flatten)]
     key: KeyArgs,
@@ -158,9 +160,17 @@ pub struct MarkArgs {
     #[arg(long)]
     strict: bool,
 
-    /// One JSON object on stdout.
+    /// No progress bar and no per-file lines (errors and warnings are still printed).
+    #[arg(long)]
+    quiet: bool,
+
+    /// One JSON object per file on stdout.
     #[arg(long)]
     json: bool,
+
+    /// Files marked at the same time (default: one per core).
+    #[arg(short = 'j', long, value_name = "N")]
+    threads: Option<usize>,
 }
 
 #[derive(clap::Args)]
@@ -200,73 +210,140 @@ enum LayerArg {
 }
 
 pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
+    // One key derivation (Argon2id, about 0.25 s) for every file.
     let key = args.key.key(args.strict)?;
     let Some(payload) = args.payload.payload()? else {
         bail!("give the payload with --payload HEX64 or --text S");
     };
+    if args.outputs.output.as_deref() == Some(Path::new("-")) {
+        bail!("mark writes files: -o - (stdout) is not supported");
+    }
+    let (jobs, mut failures) = plan_jobs(&args.inputs, &args.outputs, false)?;
     // Marking cannot stop half-way and resume, so a signal ends the process at once; the
-    // unnamed output file vanishes with it.
+    // unnamed output files vanish with it.
     super::handle_signals(true);
-    let output = args.output.clone().unwrap_or_else(|| args.input.clone());
-    let name = || args.input.display().to_string();
-    // From here on a failure concerns this file: exit 1, as in every command.
-    let failed = |message: String| -> anyhow::Result<ExitCode> {
-        eprintln!("jpgtool: {}: {message}", name());
-        if args.json {
-            println!(
-                "{}",
-                json!({"input": name(), "output": output.display().to_string(),
-                       "ok": false, "error": message})
-            );
-        }
-        Ok(ExitCode::from(EXIT_SOME_FAILED))
-    };
-    if args.no_clobber && std::fs::symlink_metadata(&output).is_ok() {
-        return skipped(&args.input, &output, args.json);
-    }
-    let input = match File::open(&args.input) {
-        Ok(file) => file,
-        Err(err) => return failed(err.to_string()),
-    };
-    let metadata = match input.metadata() {
-        Ok(metadata) => metadata,
-        Err(err) => return failed(err.to_string()),
-    };
-    if !args.in_place
-        && (output == args.input || same_file::is_same_file(&args.input, &output).unwrap_or(false))
-    {
-        return failed(format!(
-            "the output {} is the input file; use --in-place to replace it",
-            output.display()
-        ));
-    }
     let options = MarkOptions {
         quality: args.quality,
         limits: args.limits.limits(),
         strict: args.strict,
+        force: args.force,
         ..MarkOptions::default()
     };
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = args.threads {
+        pool = pool.num_threads(n);
+    }
+    let pool = pool.build().context("starting worker threads")?;
+    let bar =
+        (!args.quiet && !args.json && jobs.len() > 1 && io::stderr().is_terminal()).then(|| {
+            ProgressBar::new(jobs.len() as u64).with_style(
+                ProgressStyle::with_template("{bar:40} {pos}/{len} marked {elapsed}/{eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            )
+        });
+    let mut out = io::stdout().lock();
+    // Files are marked a few at a time per worker and reported in input order.
+    for group in jobs.chunks(2 * pool.current_num_threads().max(1)) {
+        let results: Vec<anyhow::Result<Option<MarkReport>>> = pool.install(|| {
+            group
+                .par_iter()
+                .map(|job| {
+                    let result = mark_file(job, &key, &payload, &options);
+                    if let Some(bar) = &bar {
+                        bar.inc(1);
+                    }
+                    result
+                })
+                .collect()
+        });
+        for (job, result) in group.iter().zip(results) {
+            let mut print = || -> anyhow::Result<()> {
+                match &result {
+                    Ok(Some(report)) => {
+                        warn_damaged(&job.input, &report.warnings);
+                        print_marked(&mut out, job, report, &args)
+                    }
+                    Ok(None) => skipped(&mut out, &job.input, &job.output, args.json),
+                    Err(err) => {
+                        eprintln!("jpgtool: {err:#}");
+                        if args.json {
+                            let line = json!({"input": job.input.display().to_string(),
+                                              "output": job.output.display().to_string(),
+                                              "ok": false, "error": format!("{err:#}")});
+                            writeln!(out, "{line}")?;
+                        }
+                        Ok(())
+                    }
+                }
+            };
+            match &bar {
+                Some(bar) => bar.suspend(&mut print)?,
+                None => print()?,
+            }
+            failures += usize::from(result.is_err());
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(ExitCode::from(if failures > 0 {
+        EXIT_SOME_FAILED
+    } else {
+        EXIT_OK
+    }))
+}
+
+/// Marks one file into its output, written atomically (`None`: skipped by `--no-clobber`);
+/// errors name the input.
+fn mark_file(
+    job: &Job,
+    key: &Key,
+    payload: &Payload,
+    options: &MarkOptions,
+) -> anyhow::Result<Option<MarkReport>> {
+    let name = || job.input.display().to_string();
+    if job.no_clobber && std::fs::symlink_metadata(&job.output).is_ok() {
+        return Ok(None);
+    }
+    let (input, metadata) = open_input(job)?;
+    if let Some(dir) = job.output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    }
     let write_options = WriteOptions {
-        permissions: Some(metadata.permissions()),
-        no_clobber: args.no_clobber,
+        permissions: Some(output_permissions(&metadata)),
+        no_clobber: job.no_clobber,
     };
-    let result = write_atomically(&output, &write_options, |writer| {
+    let result = write_atomically(&job.output, &write_options, |writer| {
         let (report, _) =
-            watermark::mark(io::BufReader::new(&input), writer, &key, &payload, &options)?;
+            watermark::mark(io::BufReader::new(&input), writer, key, payload, options)?;
         Ok(report)
     });
-    let report = match result {
-        Ok(report) => report,
+    match result {
+        Ok(report) => Ok(Some(report)),
         // Created by someone else while we worked: kept, as asked.
         Err(jpgtool::Error::Output { err, .. })
-            if args.no_clobber && err.kind() == io::ErrorKind::AlreadyExists =>
+            if job.no_clobber && err.kind() == io::ErrorKind::AlreadyExists =>
         {
-            return skipped(&args.input, &output, args.json);
+            Ok(None)
         }
-        Err(err) => return failed(err.to_string()),
-    };
-    warn_damaged(&args.input, &report.warnings);
-    let mut out = io::stdout().lock();
+        Err(err) => {
+            let hint = matches!(err, jpgtool::Error::AlreadyMarked { .. })
+                .then_some("; --force marks it anyway")
+                .unwrap_or_default();
+            bail!("{}: {err}{hint}", name())
+        }
+    }
+}
+
+/// One line (or JSON object) for a marked file.
+fn print_marked(
+    out: &mut impl Write,
+    job: &Job,
+    report: &MarkReport,
+    args: &MarkArgs,
+) -> anyhow::Result<()> {
+    let name = || job.input.display().to_string();
+    let output = &job.output;
     if args.json {
         let line = json!({
             "input": name(),
@@ -289,7 +366,7 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
             "warnings": report.warnings.count,
         });
         writeln!(out, "{line}")?;
-    } else {
+    } else if !args.quiet {
         writeln!(
             out,
             "{} -> {}: marked, PSNR {:.1} dB and SSIM {} (luma), q{}; histogram layer {}: score \
@@ -328,11 +405,11 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
             },
         )?;
     }
-    Ok(ExitCode::from(EXIT_OK))
+    Ok(())
 }
 
 /// `--no-clobber` met an existing output: said on stderr (and in JSON), and done (exit 0).
-fn skipped(input: &Path, output: &Path, json: bool) -> anyhow::Result<ExitCode> {
+fn skipped(out: &mut impl Write, input: &Path, output: &Path, json: bool) -> anyhow::Result<()> {
     eprintln!(
         "jpgtool: {}: {} exists; skipped (--no-clobber)",
         input.display(),
@@ -341,9 +418,9 @@ fn skipped(input: &Path, output: &Path, json: bool) -> anyhow::Result<ExitCode> 
     if json {
         let line = json!({"input": input.display().to_string(),
                           "output": output.display().to_string(), "ok": true, "skipped": true});
-        writeln!(io::stdout().lock(), "{line}")?;
+        writeln!(out, "{line}")?;
     }
-    Ok(ExitCode::from(EXIT_OK))
+    Ok(())
 }
 
 pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
@@ -358,7 +435,7 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             LayerArg::Pattern => Layers::Pattern,
         },
     };
-    let (mut any_error, mut any_miss) = (false, false);
+    let (mut any_error, mut any_miss, mut any_unreadable) = (false, false, false);
     let mut out = io::stdout().lock();
     for path in &args.inputs {
         let result = File::open(path).map_err(jpgtool::Error::Io).and_then(|f| {
@@ -367,11 +444,11 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         match result {
             Ok(report) => {
                 warn_damaged(path, &report.warnings);
-                let found = match &claimed {
-                    Some(payload) => report.confirmed_by(payload).is_some(),
-                    None => report.extracted().is_some(),
-                };
-                any_miss |= !found;
+                match verdict(&report, claimed.as_ref()) {
+                    Verdict::Yes => {}
+                    Verdict::No => any_miss = true,
+                    Verdict::Unreadable => any_unreadable = true,
+                }
                 print_verdict(&mut out, path, &report, claimed.as_ref(), args.json)?;
             }
             Err(err) => {
@@ -384,15 +461,47 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    // A file that could not be read is not confirmed either: 1, as for no match.
-    Ok(ExitCode::from(if any_error || any_miss {
+    // A file that could not be read is not confirmed either: 1, as for no match; 3 only when
+    // every file was read.
+    Ok(ExitCode::from(if any_error {
+        EXIT_SOME_FAILED
+    } else if any_unreadable {
+        EXIT_UNREADABLE
+    } else if any_miss {
         EXIT_SOME_FAILED
     } else {
         EXIT_OK
     }))
 }
 
-/// One line per file: "match"/"no match" for a claimed payload, "found"/"not found" blind.
+/// `verify`'s answer for one file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// The claimed payload matched, or a payload was read back blind.
+    Yes,
+    /// No match, or nothing found.
+    No,
+    /// No match or nothing read back, but the key's pattern is present (pilot score at least
+    /// [`watermark::pattern::PRESENT_MIN_PILOT`]) with no payload whose tag verifies.
+    Unreadable,
+}
+
+fn verdict(report: &VerifyReport, claimed: Option<&Payload>) -> Verdict {
+    let yes = match claimed {
+        Some(payload) => report.confirmed_by(payload).is_some(),
+        None => report.extracted().is_some(),
+    };
+    if yes {
+        Verdict::Yes
+    } else if report.extraction.as_ref().is_some_and(|e| e.unreadable()) {
+        Verdict::Unreadable
+    } else {
+        Verdict::No
+    }
+}
+
+/// One line per file: "match"/"no match" for a claimed payload, "found"/"not found" blind,
+/// and "payload unreadable" when the key's pattern is present but no payload reads back.
 fn print_verdict(
     out: &mut impl Write,
     path: &Path,
@@ -401,6 +510,7 @@ fn print_verdict(
     json: bool,
 ) -> anyhow::Result<()> {
     let extraction = report.extraction.as_ref();
+    let verdict = verdict(report, claimed);
     if json {
         let mut line = json!({
             "input": path.display().to_string(),
@@ -414,6 +524,13 @@ fn print_verdict(
             line["found"] = json!(report.extracted().is_some());
             line["payload"] = json!(report.extracted().map(|p| p.to_hex()));
         }
+        line["verdict"] = json!(match (verdict, claimed.is_some()) {
+            (Verdict::Yes, true) => "match",
+            (Verdict::No, true) => "no_match",
+            (Verdict::Yes, false) => "found",
+            (Verdict::No, false) => "not_found",
+            (Verdict::Unreadable, _) => "unreadable",
+        });
         if let Some(d) = &report.detection {
             line["score"] = json!(round2(d.score));
             line["threshold"] = json!(round2(d.threshold));
@@ -457,6 +574,10 @@ fn print_verdict(
                 if let Some(e) = extraction {
                     parts.push(match e.payload {
                         Some(_) => "payload layer: another payload".to_string(),
+                        None if verdict == Verdict::Unreadable => format!(
+                            "payload layer: mark present, payload unreadable (pilot score {:.1})",
+                            e.pilot_score
+                        ),
                         None => "payload layer: nothing read back".to_string(),
                     });
                 }
@@ -465,6 +586,11 @@ fn print_verdict(
         },
         None => match report.extracted() {
             Some(payload) => writeln!(out, "{path}: found {}", payload.to_hex())?,
+            None if verdict == Verdict::Unreadable => writeln!(
+                out,
+                "{path}: mark present, payload unreadable (pilot score {:.1})",
+                extraction.map_or(0.0, |e| e.pilot_score)
+            )?,
             None => writeln!(
                 out,
                 "{path}: not found (best pilot score {:.1})",

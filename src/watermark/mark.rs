@@ -17,8 +17,10 @@ use crate::error::{Error, Result};
 use crate::reencode;
 
 /// Reads a JPEG, marks it and writes the marked JPEG (same size, sampling, metadata; quality
-/// as estimated). Refuses with [`Error::CannotMark`] when the image cannot carry the mark with
-/// margin. The output is complete only when this returns `Ok`.
+/// as estimated). Refuses with [`Error::AlreadyMarked`] when layer 2's blind extraction finds
+/// this key's mark in the input (unless `options.force`), and with [`Error::CannotMark`] when
+/// the image cannot carry the mark with margin. The output is complete only when this returns
+/// `Ok`.
 pub fn mark<R: Read, W: Write>(
     input: R,
     output: W,
@@ -49,6 +51,9 @@ fn mark_file<R: Read, W: Write>(
     let markers = source.kept_markers((width.into(), height.into()));
     let mut image = decode(source, &options.limits)?;
     let luma = image.luma()?;
+    if !options.force {
+        refuse_if_marked(&luma, key)?;
+    }
     let change = embed_both_layers(&luma, key, payload, quality, options)?;
     image.add_to_luma(&change.delta);
     drop(change.delta);
@@ -148,6 +153,19 @@ fn encode_marked(
         density: image.density.take(),
     };
     encode(&settings, markers, &image.samples)
+}
+
+/// An image that already carries this key's mark: a second payload would leave neither
+/// readable (the pilots add up, the data cells disagree), so refuse it.
+fn refuse_if_marked(luma: &Plane, key: &Key) -> Result<()> {
+    let found = pattern::extract(luma, key);
+    if found.mark_present() {
+        return Err(Error::AlreadyMarked {
+            pilot_score: found.pilot_score,
+            payload_found: found.payload.is_some(),
+        });
+    }
+    Ok(())
 }
 
 /// A written file where neither layer holds would fail silently later: refuse it.

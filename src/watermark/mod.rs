@@ -78,6 +78,10 @@ pub struct MarkOptions {
     pub embed: EmbedSettings,
     /// Layer 2's strength.
     pub pattern: PatternSettings,
+    /// Mark even an image that already carries a mark under this key (by default refused with
+    /// [`Error::AlreadyMarked`](crate::Error::AlreadyMarked): two payloads under one key leave
+    /// neither readable blind). Default: false.
+    pub force: bool,
 }
 
 /// What `mark` did.

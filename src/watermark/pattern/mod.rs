@@ -21,7 +21,7 @@ pub(crate) mod extract;
 pub(crate) mod sync;
 pub(crate) mod tile;
 
-pub use extract::{Extraction, FALSE_POSITIVE_BOUND, extract};
+pub use extract::{Extraction, FALSE_POSITIVE_BOUND, PRESENT_MIN_PILOT, extract};
 pub use sync::Lattice;
 pub use tile::PatternSettings;
 pub(crate) use tile::pattern;
