@@ -23,6 +23,11 @@
 #            with -attenuate 0.2: standard deviation 4 grey levels at mid grey), quality 80
 #   webp75   WebP at quality 75 and back (cwebp -q 75, dwebp), handed to verify as a quality
 #            95 4:4:4 JPEG (jpgtool reads JPEG only)
+# Lab attacks, only with --only (to check that a carrier change keeps what the attack suite
+# measures; meant for covers of about 2 MP, like the suite's): jpeg50 (quality 50), scale0.5
+# (Lanczos, q90), rot5crop (rotate 5 degrees, bicubic, cropped back to the original size,
+# q90), crop25 (keep the bottom-right 75 % x 75 %, q90), combo (rotate 5 cropped, scale 0.8,
+# q75), hflip (q90). All ImageMagick, 4:2:0.
 #
 # The key is a fixed 32-byte file (KEY_FILE, default: written once into OUT_DIR from a fixed
 # string) and each cover gets its own payload: the SHA-256 of its file name.
@@ -81,11 +86,12 @@ fi
 [[ -x $JPGTOOL ]] || die "JPGTOOL is not executable: $JPGTOOL"
 
 all_pipelines="r1600q85 r1600q72 r1600q60 r1080q85 r1080q72 r1080q60 r720q85 r720q72 r720q60 dq40 print webp75"
+lab_pipelines="jpeg50 scale0.5 rot5crop crop25 combo hflip"
 pipelines=$all_pipelines
 if [[ -n $only ]]; then
     pipelines=${only//,/ }
     for p in $pipelines; do
-        [[ " $all_pipelines " == *" $p "* ]] || die "unknown pipeline: $p (known: $all_pipelines)"
+        [[ " $all_pipelines $lab_pipelines " == *" $p "* ]] || die "unknown pipeline: $p (known: $all_pipelines $lab_pipelines)"
     done
 fi
 
@@ -127,6 +133,28 @@ attack() {
             nice -n "$NICE" dwebp -quiet "$tmp.webp" -ppm -o "$tmp.ppm"
             nice -n "$NICE" cjpeg -quality 95 -sample 1x1 "$tmp.ppm" > "$dst"
             rm -f "$tmp.webp" "$tmp.ppm"
+            ;;
+        jpeg50)
+            nice -n "$NICE" convert "$in" -sampling-factor 4:2:0 -quality 50 "$dst"
+            ;;
+        scale0.5)
+            nice -n "$NICE" convert "$in" -filter Lanczos -resize 50% -sampling-factor 4:2:0 \
+                -quality 90 "$dst"
+            ;;
+        rot5crop)
+            nice -n "$NICE" convert "$in" -virtual-pixel black -interpolate bicubic -distort SRT 5 \
+                -sampling-factor 4:2:0 -quality 90 "$dst"
+            ;;
+        crop25)
+            nice -n "$NICE" convert "$in" -gravity southeast -crop 75%x75%+0+0 +repage \
+                -sampling-factor 4:2:0 -quality 90 "$dst"
+            ;;
+        combo)
+            nice -n "$NICE" convert "$in" -virtual-pixel black -interpolate bicubic -distort SRT 5 \
+                -filter Lanczos -resize 80% -sampling-factor 4:2:0 -quality 75 "$dst"
+            ;;
+        hflip)
+            nice -n "$NICE" convert "$in" -flop -sampling-factor 4:2:0 -quality 90 "$dst"
             ;;
         *)
             echo "wm-upload: unknown pipeline $p" >&2
