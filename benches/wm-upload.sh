@@ -32,7 +32,8 @@
 # The key is a fixed 32-byte file (KEY_FILE, default: written once into OUT_DIR from a fixed
 # string) and each cover gets its own payload: the SHA-256 of its file name.
 #
-# Env: JPGTOOL (default target/release/jpgtool, built if missing), KEY_FILE, NICE (default 10).
+# Env: JPGTOOL (default: target/release/jpgtool, built first with cargo build --release),
+#      KEY_FILE, NICE (default 10).
 set -euo pipefail
 
 usage() {
@@ -80,8 +81,10 @@ for tool in convert identify cjpeg djpeg cwebp dwebp /usr/bin/time sha256sum xar
 done
 python=$(command -v python3) || die "needs python3 (to read the JSON outputs)"
 if [[ -z ${JPGTOOL:-} ]]; then
+    # Always build: a target/ left over from another checkout holds a binary of other code
+    # (marks under another key derivation, say), and cargo is quick when it is fresh.
+    (cd "$root" && nice -n "${NICE:-10}" cargo build --release --quiet) || die "cargo build failed"
     JPGTOOL=$root/target/release/jpgtool
-    [[ -x $JPGTOOL ]] || (cd "$root" && cargo build --release --quiet) || die "cargo build failed"
 fi
 [[ -x $JPGTOOL ]] || die "JPGTOOL is not executable: $JPGTOOL"
 
