@@ -9,7 +9,8 @@
 #
 #   COVERS_DIR  folder of JPEG covers (*.jpg, *.jpeg; not recursive)
 #   OUT_DIR     created if missing; gets report.md, marks.tsv, reads.tsv (and controls.tsv),
-#               and one work folder per cover (marked file, attacked files, JSON outputs)
+#               and one work folder per cover (the marked file, the JSON outputs, error logs;
+#               attacked files are deleted once verified)
 #   --jobs N    covers processed at once (default 1; each job is one process at a time)
 #   --controls  also send every unmarked cover through the pipelines and extract blind with
 #               the same key: nothing may be found; the pilot scores show the noise floor
