@@ -61,7 +61,9 @@ pub enum Error {
         if *payload_found { ", a payload reads back" } else { "" }
     )]
     AlreadyMarked {
+        /// The pilot score of the pattern found.
         pilot_score: f32,
+        /// Whether a payload's tag also verified.
         payload_found: bool,
     },
     /// Stopped by a signal (SIGINT, SIGTERM, SIGHUP) before the output was complete.

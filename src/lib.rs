@@ -14,6 +14,8 @@
 //! [`inspect_file`] (from [`quality`]) gives one file's header facts, quality estimate and bits
 //! per pixel, as `jpgtool quality` reports them.
 
+#![warn(missing_docs)]
+
 pub mod atomic;
 pub mod codec;
 pub mod error;

@@ -72,9 +72,11 @@ impl GroupCounts {
 pub struct MarkOptions {
     /// Output IJG quality. Default: the input's estimated quality.
     pub quality: Option<u8>,
+    /// Bounds on what the input may make us allocate. Default: [`Limits::default`].
     pub limits: Limits,
     /// Fail on the first libjpeg warning (corrupt or truncated input). Default: false.
     pub strict: bool,
+    /// Layer 1's embedding.
     pub embed: EmbedSettings,
     /// Layer 2's strength.
     pub pattern: PatternSettings,
@@ -87,9 +89,13 @@ pub struct MarkOptions {
 /// What `mark` did.
 #[derive(Debug, Clone)]
 pub struct MarkReport {
+    /// Image width in pixels.
     pub width: u32,
+    /// Image height in pixels.
     pub height: u32,
+    /// Quality of the written file.
     pub quality: u8,
+    /// Where that quality came from.
     pub quality_source: QualitySource,
     /// Luma PSNR of the written file against the input, dB (mark and re-encoding together).
     pub psnr: f64,
@@ -103,7 +109,9 @@ pub struct MarkReport {
     pub extraction: Extraction,
     /// Layer 1's grey-level groups by what the embedding did to them.
     pub groups: GroupCounts,
+    /// Closed-loop passes layer 1's embedding took.
     pub passes: usize,
+    /// libjpeg's warnings on the input (corrupt or truncated data).
     pub warnings: Warnings,
 }
 
@@ -127,7 +135,9 @@ impl MarkReport {
 /// How to verify.
 #[derive(Debug, Clone, Default)]
 pub struct VerifyOptions {
+    /// Bounds on what the input may make us allocate. Default: [`Limits::default`].
     pub limits: Limits,
+    /// Fail on the first libjpeg warning (corrupt or truncated input). Default: false.
     pub strict: bool,
     /// Which layers may confirm a claimed payload (blind extraction always uses layer 2).
     pub layers: Layers,
@@ -155,6 +165,7 @@ pub enum Layer {
 }
 
 impl Layer {
+    /// The name reports use: `histogram` or `pattern`.
     pub fn name(self) -> &'static str {
         match self {
             Layer::Histogram => "histogram",
@@ -166,13 +177,16 @@ impl Layer {
 /// What `verify` found.
 #[derive(Debug, Clone)]
 pub struct VerifyReport {
+    /// Image width in pixels.
     pub width: u32,
+    /// Image height in pixels.
     pub height: u32,
     /// Layer 1's test of the claimed payload (`None` for blind extraction, or when layer 2
     /// already confirmed it).
     pub detection: Option<Detection>,
     /// Layer 2's blind extraction (`None` with `Layers::Histogram`).
     pub extraction: Option<Extraction>,
+    /// libjpeg's warnings on the input (corrupt or truncated data).
     pub warnings: Warnings,
 }
 

@@ -66,7 +66,7 @@ pub(crate) fn sigma_for(valid_pixels: usize) -> f32 {
 /// The brightest and darkest of R, G and B at each pixel of a colour image. Where a channel
 /// clips, a brightness or contrast change applied to R, G and B (as editors do) no longer moves
 /// luma affinely (a red clipped by 10 levels bends luma by 3), so the detector's tone search
-/// leaves such pixels out, like clipped luma (see [`super::detect::detect`]).
+/// leaves such pixels out, like clipped luma (see the detector in `histogram::detect`).
 pub struct ChannelExtremes {
     /// The largest of R, G and B at each pixel.
     pub brightest: Plane,
