@@ -16,7 +16,7 @@ const SSIM_FIT_SLACK: f64 = 0.0005;
 /// and read back, has an SSIM of at least `min_ssim` against `luma`, and not much more. Returns
 /// the scale applied (1 when the floor holds as is). The JPEG matters: re-quantising the
 /// coefficients the pattern moves off the cover's quantisation lattice costs SSIM on top of the
-/// pattern's own, and how that part shrinks with the amplitude depends on the image (between
+/// pattern's own, and how that part falls with the amplitude depends on the image (between
 /// the first and the third power): so the loss is measured, and the scale found by a secant on
 /// log loss against log scale. Each pass encodes and decodes luma alone, as grey: a YCbCr
 /// encoder writes the same luma; for the rare RGB-coded file it is an estimate, and the

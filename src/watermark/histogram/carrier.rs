@@ -170,7 +170,7 @@ pub(crate) fn group_counts(hist: &FineHistogram, grid: &Grid, tone: Tone) -> Vec
 }
 
 /// Soft raw bits: `ln((c_j + k) / (c_{j+1} + k))` per neighbouring pair, clipped. Positive means
-/// the left bin is fuller. The prior `k` (a fraction of the mean bin count) shrinks groups with
+/// the left bin is fuller. The prior `k` (a fraction of the mean bin count) pulls groups with
 /// few pixels towards 0: their ratios are mostly noise, and in a normalised correlation a noisy
 /// large value costs more than it brings.
 #[cfg(test)]
