@@ -28,6 +28,7 @@ const LIMITS: Limits = Limits {
     max_pixels: 65_536,
     max_alloc: 16 << 20,
     max_scans: 100,
+    max_metadata: 1 << 20,
 };
 
 fn key() -> &'static Key {

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# floods.sh [-m MB] [-t SECONDS] [-d DIR]
+#
+# Peak memory of every command (quality, shrink, mark, verify) on hostile inputs, with the
+# default limits:
+#   com      a 640x480 photo with MB (default 200) megabytes of COM segments before SOF
+#   app      the same with APP11 segments
+#   dht      its DHT segment repeated 1,000,000 times (about 0.4 GB)
+#   dqt      its DQT segment repeated 1,000,000 times
+#   endless  SOI, 700 random bytes (fixed seed), then /dev/zero, on stdin (as /dev/stdin)
+#   endscan  the photo's real header up to its first scan, then /dev/zero, on stdin
+# Prints one row per (input, command): peak RSS (GNU time's %M), exit status, wall time and the
+# first line of stderr. Each run is stopped after SECONDS (default 60; exit 124 = timed out).
+# JPGTOOL: the binary (default: target/release/jpgtool). The files go to DIR (default: a
+# temporary folder, removed at the end).
+set -euo pipefail
+
+MB=200
+TIMEOUT=60
+DIR=""
+while getopts "m:t:d:" opt; do
+    case $opt in
+        m) MB=$OPTARG ;;
+        t) TIMEOUT=$OPTARG ;;
+        d) DIR=$OPTARG ;;
+        *) echo "usage: $0 [-m MB] [-t SECONDS] [-d DIR]" >&2; exit 2 ;;
+    esac
+done
+
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+JPGTOOL=${JPGTOOL:-$HERE/target/release/jpgtool}
+if [ -z "$DIR" ]; then
+    DIR=$(mktemp -d)
+    trap 'rm -rf "$DIR"' EXIT
+fi
+mkdir -p "$DIR"
+
+# A 640x480 photo with EXIF, from the corpus.
+"$JPGTOOL" shrink -q 85 --width 640 "$HERE/corpus/real/exif-samples-mobile-jolla.jpg" \
+    -o "$DIR/base.jpg" 2>/dev/null
+python3 "$HERE/benches/support/floods.py" "$DIR/base.jpg" "$DIR" "$MB"
+python3 -c 'import random,sys; random.seed(22); sys.stdout.buffer.write(bytes(random.randrange(256) for _ in range(700)))' \
+    >"$DIR/rand700.bin"
+
+KEY=(--key "flood bench" --text "issue 22")
+command_line() {
+    case $1 in
+        quality) echo "quality $2" ;;
+        shrink) echo "shrink $2 -o $DIR/out-shrink.jpg" ;;
+        mark) echo "mark $2 -o $DIR/out-mark.jpg" ;;
+        verify) echo "verify $2" ;;
+    esac
+}
+feed() {
+    case $1 in
+        endless) printf '\xff\xd8'; cat "$DIR/rand700.bin"; cat /dev/zero ;;
+        endscan) cat "$DIR/head.bin"; cat /dev/zero ;;
+    esac
+}
+
+printf '%-8s %-8s %9s %5s %7s  %s\n' input command "RSS MiB" exit seconds "stderr (first line)"
+for input in com app dht dqt endless endscan; do
+    for cmd in quality shrink mark verify; do
+        case $input in
+            endless | endscan) path=/dev/stdin ;;
+            *) path=$DIR/$input.jpg ;;
+        esac
+        # shellcheck disable=SC2046
+        set -- $(command_line "$cmd" "$path")
+        extra=()
+        if [ "$cmd" = mark ] || [ "$cmd" = verify ]; then extra=("${KEY[@]}"); fi
+        start=$(date +%s.%N)
+        set +e
+        case $input in
+            endless | endscan)
+                feed "$input" 2>/dev/null | /usr/bin/time -f %M -o "$DIR/rss" \
+                    timeout "$TIMEOUT" "$JPGTOOL" "$@" "${extra[@]}" >/dev/null 2>"$DIR/err"
+                status=${PIPESTATUS[1]} ;;
+            *)
+                /usr/bin/time -f %M -o "$DIR/rss" \
+                    timeout "$TIMEOUT" "$JPGTOOL" "$@" "${extra[@]}" >/dev/null 2>"$DIR/err"
+                status=$? ;;
+        esac
+        set -e
+        end=$(date +%s.%N)
+        rss=$(grep -E '^[0-9]+$' "$DIR/rss" | tail -1)
+        printf '%-8s %-8s %9.1f %5s %7.1f  %s\n' "$input" "$cmd" "$(echo "$rss / 1024" | bc -l)" \
+            "$status" "$(echo "$end - $start" | bc -l)" "$(head -c 150 "$DIR/err" | head -1)"
+        rm -f "$DIR"/out-*.jpg
+    done
+done
