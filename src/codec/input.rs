@@ -232,3 +232,40 @@ impl<R: Read> BufRead for FullBuffer<R> {
         self.pos = (self.pos + amount).min(self.len);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_replay_stops_an_endless_stream() {
+        let endless = io::repeat(7);
+        let mut buffer = FullBuffer::new(endless, 4096).with_max_bytes(10_000);
+        let mut sink = Vec::new();
+        let err = io::copy(&mut buffer, &mut sink).unwrap_err();
+        assert!(err.to_string().contains("input bytes"), "{err}");
+        assert!(sink.len() <= 10_000);
+    }
+
+    #[test]
+    fn the_recorded_header_is_bounded_by_the_metadata_limit() {
+        // SOI, then 6.5 MB of COM segments: refused once they pass --max-metadata (1 MiB),
+        // having read no more than the limit, one segment and the parser's read-ahead.
+        let mut com = vec![0xFF, 0xFE, 0xFF, 0xFF];
+        com.resize(65537, b'c');
+        let mut file = vec![0xFF, 0xD8];
+        file.extend(std::iter::repeat_n(com, 100).flatten());
+        let limits = Limits {
+            max_metadata: 1 << 20,
+            ..Limits::default()
+        };
+        let mut input = &file[..];
+        match Source::read(&mut input, &limits) {
+            Err(Error::LimitExceeded { limit, .. }) => assert_eq!(limit, 1 << 20),
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("accepted"),
+        }
+        let read = (file.len() - input.len()) as u64;
+        assert!(read <= (1 << 20) + 65537 + 8192, "{read} bytes read");
+    }
+}

@@ -568,3 +568,128 @@ impl AppsSeen {
         }
     }
 }
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    /// SOI, then `middle`, then a 16x16 grayscale frame with one quantization table and a scan
+    /// header (no DHT: these tests never decode).
+    fn jpeg_with(middle: &[u8]) -> Vec<u8> {
+        let mut bytes = vec![0xFF, 0xD8];
+        bytes.extend_from_slice(middle);
+        bytes.extend_from_slice(&dqt());
+        bytes.extend_from_slice(&[0xFF, 0xC0, 0, 11, 8, 0, 16, 0, 16, 1, 1, 0x11, 0]);
+        bytes.extend_from_slice(&[0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 63, 0]);
+        bytes
+    }
+
+    fn dqt() -> Vec<u8> {
+        let mut segment = vec![0xFF, 0xDB, 0, 67, 0];
+        segment.extend([1u8; 64]);
+        segment
+    }
+
+    fn segment(marker: u8, payload_len: usize) -> Vec<u8> {
+        let mut s = vec![0xFF, marker];
+        s.extend(u16::try_from(payload_len + 2).unwrap().to_be_bytes());
+        s.extend(std::iter::repeat_n(b'm', payload_len));
+        s
+    }
+
+    fn parse(bytes: &[u8], limits: &Limits) -> Result<Header> {
+        Parser::new(Streamed::new(bytes))
+            .with_limits(limits)
+            .read_header()
+    }
+
+    #[test]
+    fn metadata_is_counted_against_max_metadata() {
+        let coms: Vec<u8> = (0..4).flat_map(|_| segment(markers::COM, 1000)).collect();
+        let apps: Vec<u8> = (0..4).flat_map(|_| segment(0xEB, 1000)).collect();
+        let limits = Limits {
+            max_metadata: 4 * 1004,
+            ..Limits::default()
+        };
+        assert!(parse(&jpeg_with(&coms), &limits).is_ok());
+        assert!(parse(&jpeg_with(&apps), &limits).is_ok());
+        let both = [coms, apps].concat();
+        match parse(&jpeg_with(&both), &limits) {
+            Err(Error::LimitExceeded { value, limit, .. }) => {
+                assert_eq!((value, limit), (5 * 1004, 4 * 1004));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_table_flood_is_refused_after_the_fixed_bound() {
+        // 69-byte DQT segments: 15,000 of them (1 MiB) pass, 16,000 do not.
+        let flood = |n: usize| -> Vec<u8> { (0..n).flat_map(|_| dqt()).collect() };
+        let limits = Limits::default();
+        let header = parse(&jpeg_with(&flood(15_000)), &limits).unwrap();
+        assert_eq!(header.quant_tables[0].unwrap().values, [1; 64]);
+        assert!(header.quant_tables[1..].iter().all(Option::is_none));
+        match parse(&jpeg_with(&flood(16_000)), &limits) {
+            Err(Error::Format {
+                problem: Problem::HeaderFlood { bytes, limit },
+                ..
+            }) => assert!(bytes > limit && limit == MAX_HEADER_TABLE_BYTES),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_endless_stream_ends_in_the_header_and_after_it() {
+        // SOI then zeros forever, and 0xFF fill bytes forever: both stop after the bound.
+        for fill in [0x00, 0xFF] {
+            let endless = io::Cursor::new([0xFF, 0xD8]).chain(io::repeat(fill));
+            let mut parser = Parser::new(Streamed::new(endless));
+            match parser.read_header() {
+                Err(Error::Format {
+                    problem: Problem::HeaderFlood { .. },
+                    ..
+                }) => assert!(parser.offset() <= MAX_HEADER_TABLE_BYTES + 2),
+                other => panic!("{other:?}"),
+            }
+        }
+        // A real header, then zeros forever: the walk to EOI stops after what 4 blocks can code.
+        let limits = Limits {
+            max_metadata: 1000,
+            ..Limits::default()
+        };
+        let header = jpeg_with(&[]);
+        let endless = io::Cursor::new(header.clone()).chain(io::repeat(0));
+        let mut parser = Parser::new(Streamed::new(endless)).with_limits(&limits);
+        let frame = parser.read_header().unwrap().frame;
+        let bound = max_data_bytes(&frame, &limits);
+        assert_eq!(bound, 4 * 1024 + 1000 + MAX_HEADER_TABLE_BYTES);
+        match parser.find_image_end() {
+            Err(Error::LimitExceeded { limit, .. }) => {
+                assert_eq!(limit, header.len() as u64 + bound);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_stream_that_cannot_seek_is_skipped_by_reading() {
+        // A Seekable over a reader whose seeks fail (as a pipe's do) still skips metadata.
+        struct NoSeek<R>(R);
+        impl<R: Read> Read for NoSeek<R> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.0.read(buf)
+            }
+        }
+        impl<R> Seek for NoSeek<R> {
+            fn seek(&mut self, _: io::SeekFrom) -> io::Result<u64> {
+                Err(io::ErrorKind::Unsupported.into())
+            }
+        }
+        let bytes = jpeg_with(&segment(markers::COM, 60_000));
+        let header = Parser::new(Seekable::new(NoSeek(&bytes[..])))
+            .read_header()
+            .unwrap();
+        assert_eq!(header.scan_offset, bytes.len() as u64);
+    }
+}
