@@ -5,6 +5,7 @@
 # default limits:
 #   com      a 640x480 photo with MB (default 200) megabytes of COM segments before SOF
 #   app      the same with APP11 segments
+#   com60    60 MB of COM segments: under the default --max-metadata (64 MiB), so carried over
 #   dht      its DHT segment repeated 1,000,000 times (about 0.4 GB)
 #   dqt      its DQT segment repeated 1,000,000 times
 #   endless  SOI, 700 random bytes (fixed seed), then /dev/zero, on stdin (as /dev/stdin)
@@ -59,7 +60,7 @@ feed() {
 }
 
 printf '%-8s %-8s %9s %5s %7s  %s\n' input command "RSS MiB" exit seconds "stderr (first line)"
-for input in com app dht dqt endless endscan; do
+for input in com app com60 dht dqt endless endscan; do
     for cmd in quality shrink mark verify; do
         case $input in
             endless | endscan) path=/dev/stdin ;;
