@@ -62,7 +62,7 @@ fn run(args: &[String], feed: Option<&str>, dir: &Path) -> (Output, Option<u64>)
         .expect("bash");
     let peak = std::fs::read_to_string(&rss)
         .ok()
-        .and_then(|text| text.lines().filter_map(|l| l.trim().parse().ok()).last());
+        .and_then(|text| text.lines().rev().find_map(|l| l.trim().parse().ok()));
     (out, peak)
 }
 
