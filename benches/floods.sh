@@ -1,32 +1,22 @@
 #!/usr/bin/env bash
-# floods.sh [-m MB] [-t SECONDS] [-d DIR]
-#
-# Peak memory of every command (quality, shrink, mark, verify) on hostile inputs, with the
-# default limits:
+# floods.sh: peak memory of every command (quality, shrink, mark, verify) on hostile inputs,
+# with the default limits:
 #   com      a 640x480 photo with MB (default 200) megabytes of COM segments before SOF
 #   app      the same with APP11 segments
 #   com60    60 MB of COM segments: under the default --max-metadata (64 MiB), so carried over
-#   dht      its DHT segment repeated 1,000,000 times (about 0.4 GB)
-#   dqt      its DQT segment repeated 1,000,000 times
+#   dht      its largest DHT segment repeated 1,000,000 times (183 MB)
+#   dqt      its largest DQT segment repeated 1,000,000 times (69 MB)
 #   endless  SOI, 700 random bytes (fixed seed), then /dev/zero, on stdin (as /dev/stdin)
 #   endscan  the photo's real header up to its first scan, then /dev/zero, on stdin
 # Prints one row per (input, command): peak RSS (GNU time's %M), exit status, wall time and the
-# first line of stderr (the key warning of mark and verify left out). Each run is stopped after SECONDS (default 60; exit 124 = timed out).
-# JPGTOOL: the binary (default: target/release/jpgtool). The files go to DIR (default: a
-# temporary folder, removed at the end).
+# first line of stderr (warnings left out). Each run is stopped after TIMEOUT seconds (default
+# 60; exit 124 = timed out). Environment: MB, TIMEOUT, JPGTOOL (the binary, default
+# target/release/jpgtool), DIR (where the files go; default a temporary folder, removed after).
 set -euo pipefail
 
-MB=200
-TIMEOUT=60
-DIR=""
-while getopts "m:t:d:" opt; do
-    case $opt in
-        m) MB=$OPTARG ;;
-        t) TIMEOUT=$OPTARG ;;
-        d) DIR=$OPTARG ;;
-        *) echo "usage: $0 [-m MB] [-t SECONDS] [-d DIR]" >&2; exit 2 ;;
-    esac
-done
+MB=${MB:-200}
+TIMEOUT=${TIMEOUT:-60}
+DIR=${DIR:-}
 
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 JPGTOOL=${JPGTOOL:-$HERE/target/release/jpgtool}
@@ -86,7 +76,7 @@ for input in com app com60 dht dqt endless endscan; do
         end=$(date +%s.%N)
         rss=$(grep -E '^[0-9]+$' "$DIR/rss" | tail -1)
         printf '%-8s %-8s %9.1f %5s %7.1f  %s\n' "$input" "$cmd" "$(echo "$rss / 1024" | bc -l)" \
-            "$status" "$(echo "$end - $start" | bc -l)" "$(grep -v 'warning: a key given' "$DIR/err" | head -1 | cut -c1-150)"
+            "$status" "$(echo "$end - $start" | bc -l)" "$(grep -v 'jpgtool: warning:' "$DIR/err" | head -1 | cut -c1-150)"
         rm -f "$DIR"/out-*.jpg
     done
 done

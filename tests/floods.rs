@@ -5,9 +5,9 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use crate::util::{assert_success, cjpeg, test_rgb, write_pnm};
+use crate::util::{assert_success, cjpeg, jpgtool_in_bash, test_rgb, write_pnm};
 
 const GNU_TIME: &str = "/usr/bin/time";
 
@@ -51,11 +51,7 @@ fn run(args: &[String], feed: Option<&str>, dir: &Path) -> (Output, Option<u64>)
         Some(feed) => format!("{{ {feed}; }} 2>/dev/null | {timed} \"$@\""),
         None => format!("{timed} \"$@\" </dev/null"),
     };
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(script)
-        .arg("bash")
-        .arg(env!("CARGO_BIN_EXE_jpgtool"))
+    let out = jpgtool_in_bash(&script)
         .args(args)
         .env("RSS", &rss)
         .output()
