@@ -10,8 +10,9 @@
 #   endscan  the photo's real header up to its first scan, then /dev/zero, on stdin
 # Prints one row per (input, command): peak RSS (GNU time's %M), exit status, wall time and the
 # first line of stderr (warnings left out). Each run is stopped after TIMEOUT seconds (default
-# 60; exit 124 = timed out). Environment: MB, TIMEOUT, JPGTOOL (the binary, default
-# target/release/jpgtool), DIR (where the files go; default a temporary folder, removed after).
+# 60): exit 124 = timed out, 137 = killed 5 s later because it ignored SIGTERM. Environment:
+# MB, TIMEOUT, JPGTOOL (the binary, default target/release/jpgtool), DIR (where the files go;
+# default a temporary folder, removed after).
 set -euo pipefail
 
 MB=${MB:-200}
@@ -65,11 +66,11 @@ for input in com app com60 dht dqt endless endscan; do
         case $input in
             endless | endscan)
                 feed "$input" 2>/dev/null | /usr/bin/time -f %M -o "$DIR/rss" \
-                    timeout "$TIMEOUT" "$JPGTOOL" "$@" "${extra[@]}" >/dev/null 2>"$DIR/err"
+                    timeout -k 5 "$TIMEOUT" "$JPGTOOL" "$@" "${extra[@]}" >/dev/null 2>"$DIR/err"
                 status=${PIPESTATUS[1]} ;;
             *)
                 /usr/bin/time -f %M -o "$DIR/rss" \
-                    timeout "$TIMEOUT" "$JPGTOOL" "$@" "${extra[@]}" >/dev/null 2>"$DIR/err"
+                    timeout -k 5 "$TIMEOUT" "$JPGTOOL" "$@" "${extra[@]}" >/dev/null 2>"$DIR/err"
                 status=$? ;;
         esac
         set -e
