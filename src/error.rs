@@ -132,6 +132,14 @@ pub enum Problem {
     },
     /// Huffman code counts that add up to more codes than values or than fit in 16 bits.
     BadHuffmanTable,
+    /// More than [`MAX_HEADER_TABLE_BYTES`](crate::limits::MAX_HEADER_TABLE_BYTES) of tables,
+    /// unknown segments and stray bytes before the first scan (a flood of table segments).
+    HeaderFlood {
+        /// Bytes read so far that are not metadata.
+        bytes: u64,
+        /// The fixed bound.
+        limit: u64,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -148,6 +156,11 @@ impl fmt::Display for Problem {
                 write!(f, "quantization table {table} holds a zero entry")
             }
             Problem::BadHuffmanTable => write!(f, "Huffman code counts are inconsistent"),
+            Problem::HeaderFlood { bytes, limit } => write!(
+                f,
+                "{bytes} bytes of tables, unknown segments or stray data before the first scan, \
+                 above the fixed bound of {limit} (real headers take a few KiB)"
+            ),
         }
     }
 }

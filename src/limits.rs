@@ -16,7 +16,19 @@ pub struct Limits {
     pub max_alloc: u64,
     /// Most scans accepted in one file (progressive files have about 10). Default: 1000.
     pub max_scans: u32,
+    /// Most bytes of APPn and COM segments (EXIF, XMP, ICC, comments) accepted before the first
+    /// scan, and again between scans. Re-encoding commands hold them in memory to replay them to
+    /// libjpeg and to carry them into the output; a file with more is refused, not stripped.
+    /// Default: 64 MiB.
+    pub max_metadata: u64,
 }
+
+/// The fixed bound on everything before the first scan that is not metadata: SOI, the frame
+/// and scan headers, DQT, DHT, DRI and other table segments, unknown segments and stray bytes
+/// between segments. Real headers take under 2 KiB (4 DQT of 130 bytes, 8 DHT of at most 275);
+/// the walker keeps only the last table per slot, so this bounds the bytes read (and recorded
+/// for libjpeg) in a flood of table segments or of junk.
+pub const MAX_HEADER_TABLE_BYTES: u64 = 1 << 20;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -26,6 +38,7 @@ impl Default for Limits {
             max_pixels: 1_500_000_000,
             max_alloc: 1 << 30,
             max_scans: 1000,
+            max_metadata: 64 << 20,
         }
     }
 }
@@ -45,6 +58,15 @@ impl Limits {
     /// Checks a planned allocation of `bytes` bytes.
     pub fn check_alloc(&self, bytes: u64) -> Result<()> {
         check("allocation (bytes)", bytes, self.max_alloc)
+    }
+
+    /// Checks the metadata bytes (APPn and COM segments) seen so far.
+    pub fn check_metadata(&self, bytes: u64) -> Result<()> {
+        check(
+            "metadata (APPn and COM segments) in bytes",
+            bytes,
+            self.max_metadata,
+        )
     }
 
     /// Checks the number of scans seen so far.

@@ -7,7 +7,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use crate::util::{
-    assert_success, cjpeg, corpus, jpgtool, names_in, sorted_files, test_rgb, write_pnm,
+    assert_success, cjpeg, corpus, jpgtool, jpgtool_in_bash, names_in, sorted_files, test_rgb,
+    write_pnm,
 };
 
 /// Every command gets this long per file (a hang would exceed it by far: the slowest file here
@@ -284,14 +285,7 @@ fn too_many_scans_are_refused_before_libjpeg_spends_a_pass_on_each() {
 /// What a full disk leaves: runs `jpgtool ARGS` through `bash -c SCRIPT` (the script ends with
 /// `exec` or runs jpgtool itself), returns (exit code, stdout, stderr).
 fn run_script(script: &str, args: &[&std::ffi::OsStr]) -> (Option<i32>, String, String) {
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(script)
-        .arg("bash")
-        .arg(env!("CARGO_BIN_EXE_jpgtool"))
-        .args(args)
-        .output()
-        .expect("bash");
+    let out = jpgtool_in_bash(script).args(args).output().expect("bash");
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -69,6 +69,18 @@ pub fn assert_success(out: &std::process::Output) {
     );
 }
 
+/// `bash -c SCRIPT bash JPGTOOL`: the script runs the binary built for these tests as `"$@"`
+/// (the caller appends jpgtool's arguments).
+pub fn jpgtool_in_bash(script: &str) -> Command {
+    let mut command = Command::new("bash");
+    command
+        .arg("-c")
+        .arg(script)
+        .arg("bash")
+        .arg(env!("CARGO_BIN_EXE_jpgtool"));
+    command
+}
+
 /// The jpgtool binary built for these tests.
 pub fn jpgtool() -> Command {
     Command::new(env!("CARGO_BIN_EXE_jpgtool"))

@@ -20,6 +20,7 @@ const LIMITS: Limits = Limits {
     max_pixels: 4_000_000,
     max_alloc: 16 << 20,
     max_scans: 100,
+    max_metadata: 1 << 20,
 };
 
 fuzz_target!(|data: &[u8]| {

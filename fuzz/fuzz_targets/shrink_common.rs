@@ -24,6 +24,7 @@ pub const LIMITS: Limits = Limits {
     max_pixels: 4_000_000,
     max_alloc: 16 << 20,
     max_scans: 100,
+    max_metadata: 1 << 20,
 };
 
 pub fn options(config: u8) -> Options<'static> {

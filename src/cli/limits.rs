@@ -27,6 +27,29 @@ pub struct LimitArgs {
     /// over the image, so thousands of them are a denial of service).
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_scans)]
     max_scans: u32,
+
+    #[command(flatten)]
+    metadata: MetadataArg,
+}
+
+/// `--max-metadata`, also taken alone by `quality` (which decodes nothing but reads headers).
+#[derive(clap::Args, Debug, Clone)]
+#[command(next_help_heading = "Limits (checked before decoding; raise them for huge files)")]
+pub struct MetadataArg {
+    /// Most bytes of metadata (APPn and COM segments: EXIF, XMP, ICC, comments) accepted in a
+    /// file, held in memory to be carried into the output; a file with more is refused.
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes, default_value = "64M")]
+    max_metadata: u64,
+}
+
+impl MetadataArg {
+    /// The default limits with this metadata bound.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_metadata: self.max_metadata,
+            ..Limits::default()
+        }
+    }
 }
 
 impl LimitArgs {
@@ -37,6 +60,7 @@ impl LimitArgs {
             max_pixels: self.max_pixels,
             max_alloc: self.max_memory,
             max_scans: self.max_scans,
+            max_metadata: self.metadata.max_metadata,
         }
     }
 }

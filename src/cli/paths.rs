@@ -50,6 +50,10 @@ pub fn expand(operands: Vec<PathBuf>, recursive: bool) -> impl Iterator<Item = I
         })
 }
 
+/// The longest path accepted in a list on stdin (Linux's PATH_MAX is 4096): a stream without
+/// separators stops the list there instead of growing one line without end.
+const MAX_LISTED_PATH: usize = 64 << 10;
+
 /// Paths from stdin. NUL separated if the first block holds a NUL byte, else one per line.
 fn stdin_list() -> impl Iterator<Item = Item> {
     let mut input = io::BufReader::with_capacity(64 * 1024, io::stdin().lock());
@@ -57,18 +61,61 @@ fn stdin_list() -> impl Iterator<Item = Item> {
         Ok(buf) if buf.contains(&0) => 0,
         _ => b'\n',
     };
-    input.split(separator).filter_map(move |line| match line {
-        Ok(mut bytes) => {
-            if separator == b'\n' && bytes.last() == Some(&b'\r') {
-                bytes.pop();
+    let mut done = false;
+    std::iter::from_fn(move || {
+        while !done {
+            match read_entry(&mut input, separator, MAX_LISTED_PATH) {
+                Ok(Some(mut bytes)) => {
+                    if separator == b'\n' && bytes.last() == Some(&b'\r') {
+                        bytes.pop();
+                    }
+                    if !bytes.is_empty() {
+                        return Some(Item::File(path_from_bytes(bytes)));
+                    }
+                }
+                Ok(None) => done = true,
+                Err(err) => {
+                    done = true;
+                    return Some(Item::Failed(
+                        PathBuf::from("-"),
+                        anyhow::Error::new(err).context("reading the path list from stdin"),
+                    ));
+                }
             }
-            (!bytes.is_empty()).then(|| Item::File(path_from_bytes(bytes)))
         }
-        Err(err) => Some(Item::Failed(
-            PathBuf::from("-"),
-            anyhow::Error::new(err).context("reading the path list from stdin"),
-        )),
+        None
     })
+}
+
+/// The next `separator`-terminated entry (without the separator), `None` at the end; an
+/// error for an entry over `max` bytes, having read no more than `max` + one buffer.
+fn read_entry(input: &mut impl BufRead, separator: u8, max: usize) -> io::Result<Option<Vec<u8>>> {
+    let mut entry = Vec::new();
+    loop {
+        let buf = match input.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok((!entry.is_empty()).then_some(entry));
+        }
+        let (taken, found) = match memchr::memchr(separator, buf) {
+            Some(at) => (at, true),
+            None => (buf.len(), false),
+        };
+        entry.extend_from_slice(&buf[..taken]);
+        input.consume(taken + usize::from(found));
+        if entry.len() > max {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("an entry is longer than {max} bytes (no separator: not a list of paths?)"),
+            ));
+        }
+        if found {
+            return Ok(Some(entry));
+        }
+    }
 }
 
 #[cfg(unix)]
@@ -85,4 +132,23 @@ fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
 /// Adds the path to an error chain.
 pub fn with_path<T>(result: jpgtool::Result<T>, path: &Path) -> anyhow::Result<T> {
     result.with_context(|| path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_entries_are_split_and_bounded() {
+        let mut list = &b"a.jpg\nb.jpg\n\nlast"[..];
+        let mut entries = Vec::new();
+        while let Some(entry) = read_entry(&mut list, b'\n', 100).unwrap() {
+            entries.push(entry);
+        }
+        assert_eq!(entries, [&b"a.jpg"[..], b"b.jpg", b"", b"last"]);
+        // An endless stream without separators: an error, not an endless line.
+        let mut endless = io::BufReader::new(io::repeat(b'x'));
+        let err = read_entry(&mut endless, b'\n', 1000).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
 }

@@ -9,10 +9,11 @@ use anyhow::Context;
 use rayon::prelude::*;
 use serde_json::{Value, json};
 
+use super::limits::MetadataArg;
 use super::paths::{self, Item};
 use super::{EXIT_OK, EXIT_SOME_FAILED};
 use jpgtool::quality::{Confidence, Family, QualityRange};
-use jpgtool::{Inspection, inspect_file};
+use jpgtool::{Inspection, inspect_file_with};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -58,6 +59,9 @@ pub struct Args {
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
     threads: Option<usize>,
+
+    #[command(flatten)]
+    metadata: MetadataArg,
 }
 
 /// Files handled per parallel batch; output order follows input order batch by batch.
@@ -85,6 +89,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         )?;
     }
 
+    let limits = args.metadata.limits();
     let mut failures = 0usize;
     let mut items = paths::expand(args.paths.clone(), args.recursive).peekable();
     while items.peek().is_some() {
@@ -94,7 +99,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .into_par_iter()
                 .map(|item| match item {
                     Item::File(path) => {
-                        let result = paths::with_path(inspect_file(&path, measure_bpp), &path);
+                        let result =
+                            paths::with_path(inspect_file_with(&path, measure_bpp, &limits), &path);
                         (path, result)
                     }
                     Item::Failed(path, err) => (path, Err(err)),

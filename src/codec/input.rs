@@ -4,8 +4,8 @@
 use std::io::{self, BufRead, Read};
 
 use crate::error::{Error, Result};
-use crate::jpeg::{self, Header};
-use crate::limits::Limits;
+use crate::jpeg::{self, Header, Parser, Streamed};
+use crate::limits::{Limits, MAX_HEADER_TABLE_BYTES};
 
 /// A JPEG whose header has been parsed; `replay()` gives libjpeg the whole stream.
 pub(crate) struct Source<R> {
@@ -14,30 +14,56 @@ pub(crate) struct Source<R> {
     pub prefix: Vec<u8>,
     rest: R,
     max_scans: u32,
+    /// The most bytes libjpeg may read, header included (see [`jpeg::max_data_bytes`]).
+    max_bytes: u64,
 }
 
 impl<R: Read> Source<R> {
     /// Reads the header of `input` ahead of libjpeg, so that any `Read` works and a bad header
-    /// never reaches it; the bytes read are kept for `replay()`. Headers over `limits.max_alloc`
-    /// bytes are refused.
+    /// never reaches it; the bytes read are kept for `replay()`. The parser refuses more than
+    /// `limits.max_metadata` bytes of APPn/COM segments and more than
+    /// [`MAX_HEADER_TABLE_BYTES`] of anything else before the first scan, so the recorded header
+    /// is bounded by their sum (plus the read-ahead, which the recorder also bounds).
     pub(crate) fn read(input: R, limits: &Limits) -> Result<Self> {
-        let mut recorder = Recorder::new(input, limits.max_alloc);
-        let header = jpeg::read_header(&mut recorder)?;
+        let mut recorder = Recorder::new(input, header_bytes_bound(limits));
+        let header = Parser::new(Streamed::new(&mut recorder))
+            .with_limits(limits)
+            .read_header()?;
         let (prefix, rest) = recorder.into_parts();
+        let max_bytes = (header.scan_offset)
+            .saturating_add(jpeg::max_data_bytes(&header.frame, limits))
+            .saturating_add(READ_AHEAD);
         Ok(Source {
             header,
             prefix,
             rest,
             max_scans: limits.max_scans,
+            max_bytes,
         })
     }
 
     /// The whole stream again, through a buffer whose boundaries do not depend on read sizes
     /// and which stops the stream after `limits.max_scans` scans.
     pub(crate) fn replay(self) -> FullBuffer<io::Chain<io::Cursor<Vec<u8>>, R>> {
-        FullBuffer::new(io::Cursor::new(self.prefix).chain(self.rest), 256 << 10)
-            .with_max_scans(self.max_scans)
+        FullBuffer::new(
+            io::Cursor::new(self.prefix).chain(self.rest),
+            READ_AHEAD as usize,
+        )
+        .with_max_scans(self.max_scans)
+        .with_max_bytes(self.max_bytes)
     }
+}
+
+/// The replay buffer's size: libjpeg may be handed this much past the bytes it needs.
+const READ_AHEAD: u64 = 256 << 10;
+
+/// The most header bytes the recorder keeps: what the parser accepts before the first scan,
+/// plus one segment (checked after it is read) and the parser's 8 KiB read-ahead.
+fn header_bytes_bound(limits: &Limits) -> u64 {
+    limits
+        .max_metadata
+        .saturating_add(MAX_HEADER_TABLE_BYTES)
+        .saturating_add(128 << 10)
 }
 
 /// Passes reads through while keeping a copy of everything read, so that bytes consumed to
@@ -96,6 +122,9 @@ pub(crate) struct FullBuffer<R> {
     pending: Option<io::Error>,
     scans: u32,
     max_scans: u32,
+    /// Bytes handed out so far, and the most allowed (an endless stream ends there).
+    total: u64,
+    max_bytes: u64,
     /// The last byte of the previous fill was `FF` (a marker split across fills).
     ends_with_ff: bool,
 }
@@ -110,6 +139,8 @@ impl<R: Read> FullBuffer<R> {
             pending: None,
             scans: 0,
             max_scans: u32::MAX,
+            total: 0,
+            max_bytes: u64::MAX,
             ends_with_ff: false,
         }
     }
@@ -117,6 +148,24 @@ impl<R: Read> FullBuffer<R> {
     pub(crate) fn with_max_scans(mut self, max_scans: u32) -> Self {
         self.max_scans = max_scans;
         self
+    }
+
+    pub(crate) fn with_max_bytes(mut self, max_bytes: u64) -> Self {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// Counts the bytes just filled; an error once there are more than the image can take.
+    fn count_bytes(&mut self) -> io::Result<()> {
+        self.total = self.total.saturating_add(self.len as u64);
+        if self.total > self.max_bytes {
+            return Err(super::source_error(Error::LimitExceeded {
+                what: "input bytes (more than the image's blocks can code, plus --max-metadata)",
+                value: self.total,
+                limit: self.max_bytes,
+            }));
+        }
+        Ok(())
     }
 
     /// Counts the SOS markers in the bytes just filled; an error once there are too many.
@@ -173,6 +222,7 @@ impl<R: Read> BufRead for FullBuffer<R> {
                     Err(e) => return Err(e),
                 }
             }
+            self.count_bytes()?;
             self.count_scans()?;
         }
         Ok(&self.buf[self.pos..self.len])
@@ -180,5 +230,42 @@ impl<R: Read> BufRead for FullBuffer<R> {
 
     fn consume(&mut self, amount: usize) {
         self.pos = (self.pos + amount).min(self.len);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_replay_stops_an_endless_stream() {
+        let endless = io::repeat(7);
+        let mut buffer = FullBuffer::new(endless, 4096).with_max_bytes(10_000);
+        let mut sink = Vec::new();
+        let err = io::copy(&mut buffer, &mut sink).unwrap_err();
+        assert!(err.to_string().contains("input bytes"), "{err}");
+        assert!(sink.len() <= 10_000);
+    }
+
+    #[test]
+    fn the_recorded_header_is_bounded_by_the_metadata_limit() {
+        // SOI, then 6.5 MB of COM segments: refused once they pass --max-metadata (1 MiB),
+        // having read no more than the limit, one segment and the parser's read-ahead.
+        let mut com = vec![0xFF, 0xFE, 0xFF, 0xFF];
+        com.resize(65537, b'c');
+        let mut file = vec![0xFF, 0xD8];
+        file.extend(std::iter::repeat_n(com, 100).flatten());
+        let limits = Limits {
+            max_metadata: 1 << 20,
+            ..Limits::default()
+        };
+        let mut input = &file[..];
+        match Source::read(&mut input, &limits) {
+            Err(Error::LimitExceeded { limit, .. }) => assert_eq!(limit, 1 << 20),
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("accepted"),
+        }
+        let read = (file.len() - input.len()) as u64;
+        assert!(read <= (1 << 20) + 65537 + 8192, "{read} bytes read");
     }
 }

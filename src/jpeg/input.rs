@@ -105,7 +105,8 @@ impl<R: Read + Seek> Input for Seekable<R> {
         // Never seek past the end: report what was really there, as a streamed read would.
         let n = match self.len {
             Some(len) => n.min(len.saturating_sub(self.reader.stream_position()?)),
-            None => n,
+            // Not seekable after all (a pipe or /dev/stdin opened as a file): read and discard.
+            None => return io::copy(&mut (&mut self.reader).take(n), &mut io::sink()),
         };
         let offset = i64::try_from(n).map_err(|_| io::ErrorKind::InvalidInput)?;
         self.reader.seek_relative(offset)?;
@@ -117,11 +118,31 @@ impl<R: Read + Seek> Input for Seekable<R> {
 pub(crate) struct Cursor<I> {
     pub(crate) input: I,
     pub(crate) offset: u64,
+    /// The offset past which the marker search and skips stop with an error: the most the
+    /// image's coded data can take (see [`super::max_data_bytes`]), so that an endless stream
+    /// ends. `u64::MAX` until the header is read.
+    pub(crate) limit: u64,
 }
 
 impl<I: Input> Cursor<I> {
     pub(crate) fn new(input: I) -> Self {
-        Cursor { input, offset: 0 }
+        Cursor {
+            input,
+            offset: 0,
+            limit: u64::MAX,
+        }
+    }
+
+    /// An error once more than `limit` bytes have been consumed.
+    pub(crate) fn check_limit(&self) -> io::Result<()> {
+        if self.offset <= self.limit {
+            return Ok(());
+        }
+        Err(io::Error::other(crate::Error::LimitExceeded {
+            what: "file offset (more than the image's blocks can code, plus --max-metadata)",
+            value: self.offset,
+            limit: self.limit,
+        }))
     }
 
     /// Reads one byte, or `None` at end of input.
@@ -162,6 +183,7 @@ impl<I: Input> Cursor<I> {
     pub(crate) fn skip(&mut self, n: u64) -> io::Result<u64> {
         let skipped = self.input.skip(n)?;
         self.offset += skipped;
+        self.check_limit()?;
         Ok(skipped)
     }
 }

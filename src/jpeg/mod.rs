@@ -19,6 +19,7 @@ pub use markers::{FrameKind, Process};
 pub use segments::{Component, Frame, HuffmanTable, QuantTable, ScanComponent, ScanHeader};
 
 use crate::error::{Error, Problem, Result};
+use crate::limits::{Limits, MAX_HEADER_TABLE_BYTES};
 use input::Cursor;
 use scan::Stop;
 use segments::AppKind;
@@ -169,6 +170,38 @@ pub struct ImageEnd {
     pub end_offset: u64,
 }
 
+/// The most bytes a stream may take from its first scan's data to EOI, past which reading it
+/// is stopped: 1 KiB per 8x8 block and pass (at most 64 Huffman codes of 16 bits, each with at
+/// most 15 extra bits, every byte stuffed: 496 bytes), 16 passes for progressive frames (one
+/// first pass and successive-approximation refinements), plus `limits.max_metadata` for
+/// segments between scans and [`MAX_HEADER_TABLE_BYTES`] for tables and restart markers. Real
+/// files take a few percent of it; an endless stream after a valid header ends there.
+pub fn max_data_bytes(frame: &Frame, limits: &Limits) -> u64 {
+    let (hmax, vmax) = frame.max_sampling();
+    // A DNL frame gives its height later: assume the largest.
+    let height = if frame.height == 0 {
+        u16::MAX
+    } else {
+        frame.height
+    };
+    let mcus_x = u64::from(frame.width).div_ceil(8 * u64::from(hmax));
+    let mcus_y = u64::from(height).div_ceil(8 * u64::from(vmax));
+    let blocks: u64 = frame
+        .components
+        .iter()
+        .map(|c| mcus_x * u64::from(c.h) * mcus_y * u64::from(c.v))
+        .sum();
+    let passes = if frame.kind.process() == Process::Progressive {
+        16
+    } else {
+        1
+    };
+    blocks
+        .saturating_mul(1024 * passes)
+        .saturating_add(limits.max_metadata)
+        .saturating_add(MAX_HEADER_TABLE_BYTES)
+}
+
 /// Reads the header of a JPEG stream from any reader, consuming bytes only up to the first scan.
 pub fn read_header<R: Read>(reader: R) -> Result<Header> {
     Parser::new(Streamed::new(reader)).read_header()
@@ -183,6 +216,19 @@ pub fn read_header_seekable<R: Read + Seek>(reader: R) -> Result<Header> {
 /// `decode_dc` may then continue to EOI.
 pub struct Parser<I> {
     cur: Cursor<I>,
+    limits: Limits,
+}
+
+/// More than [`MAX_HEADER_TABLE_BYTES`] of tables and stray bytes before the first scan.
+fn header_flood(offset: u64, segment: &'static str, bytes: u64) -> Error {
+    Error::Format {
+        offset,
+        segment,
+        problem: Problem::HeaderFlood {
+            bytes,
+            limit: MAX_HEADER_TABLE_BYTES,
+        },
+    }
 }
 
 fn truncated(offset: u64, segment: &'static str) -> Error {
@@ -190,11 +236,19 @@ fn truncated(offset: u64, segment: &'static str) -> Error {
 }
 
 impl<I: Input> Parser<I> {
-    /// A parser positioned at the start of `input`.
+    /// A parser positioned at the start of `input`, with the default [`Limits`].
     pub fn new(input: I) -> Self {
         Parser {
             cur: Cursor::new(input),
+            limits: Limits::default(),
         }
+    }
+
+    /// The same parser under `limits`: `max_metadata` bounds the APPn and COM bytes before the
+    /// first scan, and with the frame size the bytes read after it (see [`max_data_bytes`]).
+    pub fn with_limits(mut self, limits: &Limits) -> Self {
+        self.limits = *limits;
+        self
     }
 
     /// Bytes consumed so far.
@@ -208,18 +262,29 @@ impl<I: Input> Parser<I> {
     }
 
     /// Finds the next marker (T.81 B.1.1.2: any number of 0xFF fill bytes may precede the code).
-    /// Returns the code and the number of non-marker bytes skipped to reach it.
-    fn next_marker(&mut self, segment: &'static str) -> Result<(u8, u64)> {
+    /// Returns the code and the number of non-marker bytes skipped to reach it. `other` bytes
+    /// that are not metadata came before: once they and the bytes searched pass
+    /// [`MAX_HEADER_TABLE_BYTES`], stops with [`Problem::HeaderFlood`] (an endless stream).
+    fn next_marker(&mut self, segment: &'static str, other: u64) -> Result<(u8, u64)> {
         let mut garbage = 0u64;
+        let start = self.cur.offset;
+        let budget = MAX_HEADER_TABLE_BYTES.saturating_sub(other);
         loop {
+            let used = self.cur.offset - start;
+            if used > budget {
+                return Err(header_flood(self.cur.offset, segment, other + used));
+            }
             let b = self.byte(segment)?;
             if b != 0xFF {
                 garbage += 1;
                 continue;
             }
             let mut code = self.byte(segment)?;
-            while code == 0xFF {
+            while code == 0xFF && self.cur.offset - start <= budget {
                 code = self.byte(segment)?;
+            }
+            if code == 0xFF {
+                continue; // over budget: reported at the top
             }
             if code == 0x00 {
                 garbage += 2;
@@ -292,9 +357,17 @@ impl<I: Input> Parser<I> {
         let mut hierarchical = false;
         let mut extraneous_bytes = 0;
         let mut buf = Vec::new();
+        // APPn and COM bytes, bounded by `limits.max_metadata`; everything else before the
+        // first scan is bounded by MAX_HEADER_TABLE_BYTES. The tables keep only the last
+        // definition per slot (T.81 B.2.4), so a flood of them costs reading time, not memory.
+        let mut metadata = 0u64;
 
         loop {
-            let (marker, garbage) = self.next_marker("marker search")?;
+            let other = self.cur.offset - metadata;
+            if other > MAX_HEADER_TABLE_BYTES {
+                return Err(header_flood(self.cur.offset, "header", other));
+            }
+            let (marker, garbage) = self.next_marker("marker search", other)?;
             extraneous_bytes += garbage;
             let marker_at = self.cur.offset - 2;
             match marker {
@@ -350,6 +423,10 @@ impl<I: Input> Parser<I> {
                             }
                         }
                     }
+                    self.cur.limit = self
+                        .cur
+                        .offset
+                        .saturating_add(max_data_bytes(&frame, &self.limits));
                     return Ok(Header {
                         frame,
                         quant_tables,
@@ -380,6 +457,13 @@ impl<I: Input> Parser<I> {
                         let prefix = self.skip_segment(marker, segments::APP_PREFIX_LEN)?;
                         apps.note(segments::identify_app(marker, &prefix));
                     }
+                    metadata += self.cur.offset - marker_at;
+                    self.limits.check_metadata(metadata)?;
+                }
+                markers::COM => {
+                    self.skip_segment(marker, 0)?;
+                    metadata += self.cur.offset - marker_at;
+                    self.limits.check_metadata(metadata)?;
                 }
                 markers::SOI => {
                     return Err(Error::Format {
@@ -406,7 +490,7 @@ impl<I: Input> Parser<I> {
                 }
                 m if markers::is_standalone(m) => {}
                 m => {
-                    // COM, DAC, DNL, EXP, JPG, JPGn and reserved markers: skip by length.
+                    // DAC, DNL, EXP, JPG, JPGn and reserved markers: skip by length.
                     self.skip_segment(m, 0)?;
                 }
             }
@@ -482,5 +566,130 @@ impl AppsSeen {
             AppKind::Ducky { quality } => self.save_for_web_quality = quality,
             AppKind::Photoshop | AppKind::Other => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    /// SOI, then `middle`, then a 16x16 grayscale frame with one quantization table and a scan
+    /// header (no DHT: these tests never decode).
+    fn jpeg_with(middle: &[u8]) -> Vec<u8> {
+        let mut bytes = vec![0xFF, 0xD8];
+        bytes.extend_from_slice(middle);
+        bytes.extend_from_slice(&dqt());
+        bytes.extend_from_slice(&[0xFF, 0xC0, 0, 11, 8, 0, 16, 0, 16, 1, 1, 0x11, 0]);
+        bytes.extend_from_slice(&[0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 63, 0]);
+        bytes
+    }
+
+    fn dqt() -> Vec<u8> {
+        let mut segment = vec![0xFF, 0xDB, 0, 67, 0];
+        segment.extend([1u8; 64]);
+        segment
+    }
+
+    fn segment(marker: u8, payload_len: usize) -> Vec<u8> {
+        let mut s = vec![0xFF, marker];
+        s.extend(u16::try_from(payload_len + 2).unwrap().to_be_bytes());
+        s.extend(std::iter::repeat_n(b'm', payload_len));
+        s
+    }
+
+    fn parse(bytes: &[u8], limits: &Limits) -> Result<Header> {
+        Parser::new(Streamed::new(bytes))
+            .with_limits(limits)
+            .read_header()
+    }
+
+    #[test]
+    fn metadata_is_counted_against_max_metadata() {
+        let coms: Vec<u8> = (0..4).flat_map(|_| segment(markers::COM, 1000)).collect();
+        let apps: Vec<u8> = (0..4).flat_map(|_| segment(0xEB, 1000)).collect();
+        let limits = Limits {
+            max_metadata: 4 * 1004,
+            ..Limits::default()
+        };
+        assert!(parse(&jpeg_with(&coms), &limits).is_ok());
+        assert!(parse(&jpeg_with(&apps), &limits).is_ok());
+        let both = [coms, apps].concat();
+        match parse(&jpeg_with(&both), &limits) {
+            Err(Error::LimitExceeded { value, limit, .. }) => {
+                assert_eq!((value, limit), (5 * 1004, 4 * 1004));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_table_flood_is_refused_after_the_fixed_bound() {
+        // 69-byte DQT segments: 15,000 of them (1 MiB) pass, 16,000 do not.
+        let flood = |n: usize| -> Vec<u8> { (0..n).flat_map(|_| dqt()).collect() };
+        let limits = Limits::default();
+        let header = parse(&jpeg_with(&flood(15_000)), &limits).unwrap();
+        assert_eq!(header.quant_tables[0].unwrap().values, [1; 64]);
+        assert!(header.quant_tables[1..].iter().all(Option::is_none));
+        match parse(&jpeg_with(&flood(16_000)), &limits) {
+            Err(Error::Format {
+                problem: Problem::HeaderFlood { bytes, limit },
+                ..
+            }) => assert!(bytes > limit && limit == MAX_HEADER_TABLE_BYTES),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_endless_stream_ends_in_the_header_and_after_it() {
+        // SOI then zeros forever, and 0xFF fill bytes forever: both stop after the bound.
+        for fill in [0x00, 0xFF] {
+            let endless = io::Cursor::new([0xFF, 0xD8]).chain(io::repeat(fill));
+            let mut parser = Parser::new(Streamed::new(endless));
+            match parser.read_header() {
+                Err(Error::Format {
+                    problem: Problem::HeaderFlood { .. },
+                    ..
+                }) => assert!(parser.offset() <= MAX_HEADER_TABLE_BYTES + 2),
+                other => panic!("{other:?}"),
+            }
+        }
+        // A real header, then zeros forever: the walk to EOI stops after what 4 blocks can code.
+        let limits = Limits {
+            max_metadata: 1000,
+            ..Limits::default()
+        };
+        let header = jpeg_with(&[]);
+        let endless = io::Cursor::new(header.clone()).chain(io::repeat(0));
+        let mut parser = Parser::new(Streamed::new(endless)).with_limits(&limits);
+        let frame = parser.read_header().unwrap().frame;
+        let bound = max_data_bytes(&frame, &limits);
+        assert_eq!(bound, 4 * 1024 + 1000 + MAX_HEADER_TABLE_BYTES);
+        match parser.find_image_end() {
+            Err(Error::LimitExceeded { limit, .. }) => {
+                assert_eq!(limit, header.len() as u64 + bound);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_stream_that_cannot_seek_is_skipped_by_reading() {
+        // A Seekable over a reader whose seeks fail (as a pipe's do) still skips metadata.
+        struct NoSeek<R>(R);
+        impl<R: Read> Read for NoSeek<R> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.0.read(buf)
+            }
+        }
+        impl<R> Seek for NoSeek<R> {
+            fn seek(&mut self, _: io::SeekFrom) -> io::Result<u64> {
+                Err(io::ErrorKind::Unsupported.into())
+            }
+        }
+        let bytes = jpeg_with(&segment(markers::COM, 60_000));
+        let header = Parser::new(Seekable::new(NoSeek(&bytes[..])))
+            .read_header()
+            .unwrap();
+        assert_eq!(header.scan_offset, bytes.len() as u64);
     }
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 use super::Estimate;
 use crate::error::Result;
 use crate::jpeg::{Header, ImageEnd, Parser, Seekable};
+use crate::limits::Limits;
 
 /// Everything known about one file after reading its headers (and, if asked, walking to EOI).
 #[derive(Debug, Clone)]
@@ -41,12 +42,20 @@ impl Inspection {
 
 /// Reads a file's headers and estimates its quality. With `measure_bpp` it also walks the
 /// entropy-coded data to EOI (one sequential pass); without, it reads only up to the first scan.
+/// Under the default [`Limits`]; see [`inspect_file_with`].
 pub fn inspect_file(path: &Path, measure_bpp: bool) -> Result<Inspection> {
+    inspect_file_with(path, measure_bpp, &Limits::default())
+}
+
+/// [`inspect_file`] under `limits`: more than `limits.max_metadata` bytes of APPn/COM segments
+/// are refused, and the walk to EOI stops with an error after [`crate::jpeg::max_data_bytes`]
+/// (the path may be a pipe or `/dev/stdin`, whose stream need not end).
+pub fn inspect_file_with(path: &Path, measure_bpp: bool, limits: &Limits) -> Result<Inspection> {
     let file = File::open(path)?;
     let file_bytes = file.metadata()?.len();
     // Header-only reads stay small; a pass over the whole file reads in larger blocks.
     let capacity = if measure_bpp { 128 * 1024 } else { 8 * 1024 };
-    let mut parser = Parser::new(Seekable::with_capacity(capacity, file));
+    let mut parser = Parser::new(Seekable::with_capacity(capacity, file)).with_limits(limits);
     let header = parser.read_header()?;
     let image_end = if measure_bpp {
         Some(parser.find_image_end()?)

@@ -32,7 +32,7 @@ pub fn run<R: BufRead, W: std::io::Write>(
     sink: EncoderSink<'_, W>,
     options: &Options,
 ) -> Result<W> {
-    let mut parser = Parser::new(Streamed::new(input));
+    let mut parser = Parser::new(Streamed::new(input)).with_limits(&options.limits);
     let header = parser.read_header()?;
     let limits = crate::Limits {
         max_alloc: options.max_memory,

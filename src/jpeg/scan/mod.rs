@@ -79,6 +79,7 @@ pub(crate) fn find_marker<I: Input>(cur: &mut Cursor<I>, in_scan: bool) -> io::R
         }
         cur.input.consume(i);
         cur.offset += i as u64;
+        cur.check_limit()?;
         if let Some(code) = found {
             return Ok((Stop::Marker(code), if in_scan { 0 } else { skipped }));
         }
