@@ -16,7 +16,7 @@ use serde_json::json;
 use super::limits::LimitArgs;
 use super::paths::{self, Item};
 use super::{EXIT_OK, EXIT_SOME_FAILED};
-use jpgtool::atomic::{WriteOptions, write_atomically};
+use jpgtool::atomic::{OutputWriter, WriteOptions, write_atomically};
 use jpgtool::shrink::{self, DecodePath, Filter, Options, QualitySource, Report, Sampling, Target};
 
 #[derive(clap::Args)]
@@ -411,25 +411,13 @@ fn shrink_file(job: &Job, options: &Options) -> anyhow::Result<Done> {
         writer.flush().context("writing to stdout")?;
         report
     } else {
-        if let Some(dir) = job.output.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
-        }
-        let write_options = WriteOptions {
-            permissions: Some(output_permissions(&metadata)),
-            no_clobber: job.no_clobber,
-        };
-        let result = write_atomically(&job.output, &write_options, |writer| {
+        let written = write_output(job, &metadata, |writer| {
             let (report, _) = shrink::shrink(&input, writer, options)?;
             Ok(report)
-        });
-        match result {
-            // Created by someone else while we worked: kept, as asked.
-            Err(jpgtool::Error::Output { err, .. })
-                if job.no_clobber && err.kind() == io::ErrorKind::AlreadyExists =>
-            {
-                return Ok(Done::Skipped);
-            }
-            result => result.with_context(name)?,
+        })?;
+        match written.with_context(name)? {
+            Some(report) => report,
+            None => return Ok(Done::Skipped),
         }
     };
     if report.warnings.count > 0 {
@@ -442,6 +430,33 @@ fn shrink_file(job: &Job, options: &Options) -> anyhow::Result<Done> {
         );
     }
     Ok(Done::Shrunk(report))
+}
+
+/// Writes a job's output atomically, into a folder created if missing, with the permissions
+/// [`output_permissions`] gives. `Ok(None)`: `--no-clobber` met an output that someone else
+/// created while we worked, and kept it. The outer error is the folder's; the inner one the
+/// library's, for the caller to word.
+pub(super) fn write_output<T>(
+    job: &Job,
+    input: &std::fs::Metadata,
+    write: impl FnOnce(&mut OutputWriter<'_>) -> jpgtool::Result<T>,
+) -> anyhow::Result<jpgtool::Result<Option<T>>> {
+    if let Some(dir) = job.output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    }
+    let options = WriteOptions {
+        permissions: Some(output_permissions(input)),
+        no_clobber: job.no_clobber,
+    };
+    Ok(match write_atomically(&job.output, &options, write) {
+        Ok(value) => Ok(Some(value)),
+        Err(jpgtool::Error::Output { err, .. })
+            if job.no_clobber && err.kind() == io::ErrorKind::AlreadyExists =>
+        {
+            Ok(None)
+        }
+        Err(err) => Err(err),
+    })
 }
 
 /// Opens a job's input; an output that is the input itself (without `--in-place`) fails it.

@@ -11,9 +11,8 @@ use rayon::prelude::*;
 use serde_json::json;
 
 use super::limits::LimitArgs;
-use super::shrink::{Job, OutputArgs, open_input, output_permissions, plan_jobs};
+use super::shrink::{Job, OutputArgs, open_input, plan_jobs, write_output};
 use super::{EXIT_OK, EXIT_SOME_FAILED};
-use jpgtool::atomic::{WriteOptions, write_atomically};
 use jpgtool::watermark::{
     self, Key, Layer, Layers, MIN_PASSPHRASE_LEN, MarkOptions, MarkReport, Payload, SecretKind,
     VerifyOptions, VerifyReport,
@@ -306,26 +305,13 @@ fn mark_file(
         return Ok(None);
     }
     let (input, metadata) = open_input(job)?;
-    if let Some(dir) = job.output.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
-    }
-    let write_options = WriteOptions {
-        permissions: Some(output_permissions(&metadata)),
-        no_clobber: job.no_clobber,
-    };
-    let result = write_atomically(&job.output, &write_options, |writer| {
+    let written = write_output(job, &metadata, |writer| {
         let (report, _) =
             watermark::mark(io::BufReader::new(&input), writer, key, payload, options)?;
         Ok(report)
-    });
-    match result {
-        Ok(report) => Ok(Some(report)),
-        // Created by someone else while we worked: kept, as asked.
-        Err(jpgtool::Error::Output { err, .. })
-            if job.no_clobber && err.kind() == io::ErrorKind::AlreadyExists =>
-        {
-            Ok(None)
-        }
+    })?;
+    match written {
+        Ok(report) => Ok(report),
         Err(err) => {
             let hint = matches!(err, jpgtool::Error::AlreadyMarked { .. })
                 .then_some("; --force marks it anyway")
