@@ -209,7 +209,7 @@ enum LayerArg {
 }
 
 pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
-    // One key derivation (Argon2id, about 0.25 s) for every file.
+    // One key derivation (Argon2id, about 0.2 s) for every file.
     let key = args.key.key(args.strict)?;
     let Some(payload) = args.payload.payload()? else {
         bail!("give the payload with --payload HEX64 or --text S");
