@@ -1,6 +1,7 @@
 //! Command-line definition (clap derive) and dispatch; one file per subcommand.
 
 mod help;
+mod jobs;
 mod limits;
 mod paths;
 mod quality;

@@ -1,22 +1,19 @@
 //! `jpgtool shrink`: downscale JPEGs in the DCT domain, one file or whole folders, writing each
 //! output atomically and never over its input unless `--in-place` is given.
 
-use std::collections::HashSet;
-use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde_json::json;
 
+use super::jobs::{Job, OutputArgs, open_input, plan_jobs, write_output};
 use super::limits::LimitArgs;
-use super::paths::{self, Item};
 use super::{EXIT_OK, EXIT_SOME_FAILED};
-use jpgtool::atomic::{OutputWriter, WriteOptions, write_atomically};
 use jpgtool::shrink::{self, DecodePath, Filter, Options, QualitySource, Report, Sampling, Target};
 
 #[derive(clap::Args)]
@@ -96,31 +93,6 @@ pub struct Args {
     threads: Option<usize>,
 }
 
-/// Where outputs go (`shrink` and `mark`).
-#[derive(clap::Args)]
-pub(super) struct OutputArgs {
-    /// Output file (one input file; `-` for stdout with `shrink`) or folder (several inputs or a
-    /// folder; created if missing; outputs keep the inputs' names). Outputs never replace their
-    /// input.
-    #[arg(short, long, value_name = "OUT", required_unless_present = "in_place")]
-    pub(super) output: Option<PathBuf>,
-
-    /// Replace each input by its output (atomically: a failure keeps the original; a symbolic
-    /// link is kept and its target replaced, with the target's permissions).
-    #[arg(long, conflicts_with = "output")]
-    in_place: bool,
-
-    /// Leave existing outputs alone: skip their inputs (said on stderr, `"skipped": true` with
-    /// --json) and count them as done (exit 0). An existing output is otherwise replaced,
-    /// keeping its permissions.
-    #[arg(short = 'n', long, conflicts_with = "in_place")]
-    no_clobber: bool,
-
-    /// Descend into sub-folders (mirrored under the output folder).
-    #[arg(short, long)]
-    recursive: bool,
-}
-
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum SamplingArg {
     Keep,
@@ -165,16 +137,6 @@ enum Done {
     Shrunk(Report),
     /// `--no-clobber` and the output exists.
     Skipped,
-}
-
-/// One input and where its output goes (also `mark`'s).
-pub(super) struct Job {
-    pub(super) input: PathBuf,
-    pub(super) output: PathBuf,
-    /// `--in-place`: the output replaces the input on purpose.
-    pub(super) in_place: bool,
-    /// `--no-clobber`: an existing output is kept.
-    pub(super) no_clobber: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -322,80 +284,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }))
 }
 
-/// Expands the operands and decides each output path (`-o -` allowed with one input when
-/// `stdout_ok`). Operand errors are printed and counted.
-pub(super) fn plan_jobs(
-    operands: &[PathBuf],
-    outputs: &OutputArgs,
-    stdout_ok: bool,
-) -> anyhow::Result<(Vec<Job>, usize)> {
-    let OutputArgs {
-        output,
-        in_place,
-        no_clobber,
-        recursive,
-    } = outputs;
-    let (output, in_place, no_clobber) = (output.as_deref(), *in_place, *no_clobber);
-    let mut jobs = Vec::new();
-    let mut failures = 0;
-    let many = operands.len() > 1 || operands.iter().any(|p| p.is_dir() || p == Path::new("-"));
-    let out_dir = match output {
-        Some(out) if many || out.is_dir() || out.as_os_str().to_string_lossy().ends_with('/') => {
-            Some(out.to_path_buf())
-        }
-        _ => None,
-    };
-    if many && !in_place && out_dir.is_none() {
-        bail!("several inputs need an output folder: -o DIR");
-    }
-    if output == Some(Path::new("-")) && (many || !stdout_ok) {
-        bail!("-o - (stdout) takes one input file and no --json");
-    }
-    let mut taken = HashSet::new();
-    for operand in operands {
-        for item in paths::expand(vec![operand.clone()], *recursive) {
-            let input = match item {
-                Item::File(path) => path,
-                Item::Failed(path, err) => {
-                    failures += 1;
-                    eprintln!("jpgtool: {}: {err:#}", path.display());
-                    continue;
-                }
-            };
-            let output = if in_place {
-                // Through a symbolic link: the target is replaced and the link kept; two links
-                // to one file are one job.
-                std::fs::canonicalize(&input).unwrap_or_else(|_| input.clone())
-            } else if let Some(dir) = &out_dir {
-                let relative = if operand.is_dir() {
-                    input.strip_prefix(operand).unwrap_or(&input).to_path_buf()
-                } else {
-                    PathBuf::from(input.file_name().unwrap_or(input.as_os_str()))
-                };
-                dir.join(relative)
-            } else {
-                output.map(Path::to_path_buf).unwrap_or_default()
-            };
-            if !taken.insert(output.clone()) {
-                failures += 1;
-                eprintln!(
-                    "jpgtool: {}: another input already writes {}; skipped",
-                    input.display(),
-                    output.display()
-                );
-                continue;
-            }
-            jobs.push(Job {
-                input,
-                output,
-                in_place,
-                no_clobber,
-            });
-        }
-    }
-    Ok((jobs, failures))
-}
-
 fn shrink_file(job: &Job, options: &Options) -> anyhow::Result<Done> {
     let name = || job.input.display().to_string();
     let to_stdout = job.output == Path::new("-");
@@ -430,64 +318,6 @@ fn shrink_file(job: &Job, options: &Options) -> anyhow::Result<Done> {
         );
     }
     Ok(Done::Shrunk(report))
-}
-
-/// Writes a job's output atomically, into a folder created if missing, with the permissions
-/// [`output_permissions`] gives. `Ok(None)`: `--no-clobber` met an output that someone else
-/// created while we worked, and kept it. The outer error is the folder's; the inner one the
-/// library's, for the caller to word.
-pub(super) fn write_output<T>(
-    job: &Job,
-    input: &std::fs::Metadata,
-    write: impl FnOnce(&mut OutputWriter<'_>) -> jpgtool::Result<T>,
-) -> anyhow::Result<jpgtool::Result<Option<T>>> {
-    if let Some(dir) = job.output.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
-    }
-    let options = WriteOptions {
-        permissions: Some(output_permissions(input)),
-        no_clobber: job.no_clobber,
-    };
-    Ok(match write_atomically(&job.output, &options, write) {
-        Ok(value) => Ok(Some(value)),
-        Err(jpgtool::Error::Output { err, .. })
-            if job.no_clobber && err.kind() == io::ErrorKind::AlreadyExists =>
-        {
-            Ok(None)
-        }
-        Err(err) => Err(err),
-    })
-}
-
-/// Opens a job's input; an output that is the input itself (without `--in-place`) fails it.
-pub(super) fn open_input(job: &Job) -> anyhow::Result<(File, std::fs::Metadata)> {
-    let name = || job.input.display().to_string();
-    let input = File::open(&job.input).with_context(name)?;
-    let metadata = input.metadata().with_context(name)?;
-    if !job.in_place
-        && (job.output == job.input
-            || same_file::is_same_file(&job.input, &job.output).unwrap_or(false))
-    {
-        bail!(
-            "{}: the output {} is the input file; use --in-place to replace it",
-            name(),
-            job.output.display()
-        );
-    }
-    Ok((input, metadata))
-}
-
-/// The permissions of a new output: the input's, plus write access for the owner (a read-only
-/// original should not make a read-only copy that the next run cannot replace). An existing
-/// output keeps its own (see `WriteOptions::permissions`).
-pub(super) fn output_permissions(input: &std::fs::Metadata) -> std::fs::Permissions {
-    let mut permissions = input.permissions();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        permissions.set_mode(permissions.mode() | 0o200);
-    }
-    permissions
 }
 
 fn report_ok(out: &mut impl Write, args: &Args, job: &Job, report: &Report) -> anyhow::Result<()> {

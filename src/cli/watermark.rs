@@ -10,8 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde_json::json;
 
+use super::jobs::{Job, OutputArgs, open_input, plan_jobs, write_output};
 use super::limits::LimitArgs;
-use super::shrink::{Job, OutputArgs, open_input, plan_jobs, write_output};
 use super::{EXIT_OK, EXIT_SOME_FAILED};
 use jpgtool::watermark::{
     self, Key, Layer, Layers, MIN_PASSPHRASE_LEN, MarkOptions, MarkReport, Payload, SecretKind,
