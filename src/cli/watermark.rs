@@ -15,7 +15,7 @@ use super::limits::LimitArgs;
 use super::{EXIT_OK, EXIT_SOME_FAILED};
 use jpgtool::watermark::{
     self, Key, Layer, Layers, MIN_PASSPHRASE_LEN, MarkOptions, MarkReport, Payload, SecretKind,
-    VerifyOptions, VerifyReport,
+    VerifyOptions, VerifyReport, secret_from_key_file,
 };
 
 /// `verify`: at least one file carries this key's pattern (its pilots stand out) but no
@@ -93,17 +93,7 @@ fn read_key_file(path: &Path) -> anyhow::Result<Vec<u8>> {
     if bytes.len() as u64 > MAX_KEY_FILE {
         bail!("{}: key file larger than 1 MiB", path.display());
     }
-    if SecretKind::of(&bytes) == SecretKind::Passphrase {
-        if bytes.ends_with(b"\r\n") {
-            bytes.truncate(bytes.len() - 2);
-        } else if bytes.ends_with(b"\n") {
-            bytes.pop();
-        }
-    }
-    if bytes.is_empty() {
-        bail!("{}: the key file is empty", path.display());
-    }
-    Ok(bytes)
+    secret_from_key_file(bytes).with_context(|| path.display().to_string())
 }
 
 #[derive(clap::Args)]

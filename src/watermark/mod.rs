@@ -24,7 +24,10 @@ use histogram::embed::GroupState;
 pub use histogram::{
     ChannelExtremes, Detection, EmbedSettings, Tier, Tone, verify_luma, verify_planes,
 };
-pub use key::{Key, MIN_PASSPHRASE_LEN, Payload, STRETCH_MEMORY_KIB, STRETCH_PASSES, SecretKind};
+pub use key::{
+    Key, MIN_PASSPHRASE_LEN, Payload, STRETCH_MEMORY_KIB, STRETCH_PASSES, SecretKind,
+    secret_from_key_file,
+};
 pub use mark::mark;
 pub use pattern::{Extraction, Lattice, PatternSettings};
 pub use signal::{Plane, mean_ssim};
