@@ -54,7 +54,7 @@ key=$out/key
 
 # Hosts: photos of at least 0.25 MP, by name.
 mapfile -t all_hosts < <(for f in "$hosts_dir"/*.jpg; do
-    read -r w h < <(identify -format '%w %h\n' "$f" 2>/dev/null | head -1) || continue
+    read -r w h < <(identify -ping -format '%w %h\n' "$f" 2>/dev/null | head -1) || continue
     [[ -n ${h:-} && $((w * h)) -ge 250000 ]] && echo "$f"
 done | sort)
 
