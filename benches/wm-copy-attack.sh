@@ -10,32 +10,40 @@
 #              name, a host with a source's file name skipped)
 #   SOURCE     photos to mark (at least 3 for the campaign of docs/watermark.md)
 #   --hosts N  hosts per source (default 30)
+#   --all-kinds  four forgeries per host instead of two
+#   --report   only rewrite report.md from the TSV files (e.g. of an interrupted run)
 #
-# For every (source, host) pair the host is resized to the marked source's size and four
-# forgeries are made (benches/support/transplant.py): the residual of a Gaussian blur
-# (ImageMagick `-blur 0x1.5`) and of a 3 x 3 median (a denoiser, `-statistic median 3x3`),
-# each added once and twice (x1, x2). Every forgery goes through `verify` blind and
+# For every (source, host) pair the host is resized to the marked source's size and two
+# forgeries are made (benches/support/transplant.py) from the residual of a Gaussian blur
+# (ImageMagick `-blur 0x1.5`) and of a 3 x 3 median (a denoiser, `-statistic median 3x3`):
+# blur x1 and median x2 on the 1st, 3rd, ... host, blur x2 and median x1 on the others (x1,
+# x2: the residual added once or twice), so that each of the four kinds meets half of the
+# hosts (--all-kinds: all four on every host). Every forgery goes through `verify` blind and
 # `verify --payload` with the source's payload; the campaign's target is 0 "found", 0 "match"
 # and 0 exit 0. The key is 32 random bytes written to OUT_DIR/key (no passphrase stretching);
 # each source's payload is the SHA-256 of its file name.
 #
 # Env: JPGTOOL (default: target/release/jpgtool, built first with cargo build --release),
-#      PYTHON (a python3 with numpy and Pillow), NICE (default 10).
+#      PYTHON (a python3 with numpy and Pillow), NICE (default 10). Needs ImageMagick and jq.
 set -euo pipefail
 
 usage() {
     sed -n '2,20p' "$0" >&2
     exit 2
 }
-[[ $# -ge 3 ]] || usage
+[[ $# -ge 2 ]] || usage
 out=$1
 hosts_dir=$2
 shift 2
 sources=()
 hosts_per_source=30
+all_kinds=0
+report_only=0
 while [[ $# -gt 0 ]]; do
     case $1 in
         --hosts) hosts_per_source=${2:?}; shift 2 ;;
+        --all-kinds) all_kinds=1; shift ;;
+        --report) report_only=1; shift ;;
         -*) usage ;;
         *) sources+=("$1"); shift ;;
     esac
@@ -48,6 +56,7 @@ if [[ -z ${JPGTOOL:-} ]]; then
     JPGTOOL=$root/target/release/jpgtool
 fi
 jpgtool() { nice -n "$nice_level" "$JPGTOOL" "$@"; }
+if [[ $report_only == 0 ]]; then
 mkdir -p "$out/work"
 key=$out/key
 [[ -s $key ]] || head -c 32 /dev/urandom > "$key"
@@ -62,11 +71,8 @@ done | sort)
 verify_line() {
     local json rc=0
     json=$(jpgtool verify "$@" --key-file "$key" --json 2>/dev/null) || rc=$?
-    "$python" -c '
-import json, sys
-d = json.loads(sys.argv[1].strip().splitlines()[-1])
-print("\t".join(str(x) for x in (d.get("verdict"), sys.argv[2], d.get("pilot_score", ""), d.get("score", ""))))
-' "$json" "$rc"
+    printf '%s\n' "$json" | tail -1 |
+        jq -r --arg rc "$rc" '[.verdict, $rc, (.pilot_score // ""), (.score // "")] | map(tostring) | join("\t")'
 }
 
 printf 'source\thost\tresidual\tgain\tpsnr_db\tblind\tblind_exit\tblind_pilot\tblind_score\tclaimed\tclaimed_exit\tclaimed_pilot\tclaimed_score\n' > "$out/forgeries.tsv"
@@ -90,18 +96,27 @@ for src in "${sources[@]}"; do
         [[ $(basename "$host") != "$name" ]] || continue
         used=$((used + 1))
         nice -n "$nice_level" convert "$host" -filter Lanczos -resize "$size!" "$out/work/host.png"
-        for residual in blur median; do
-            for gain in 1 2; do
+        if [[ $all_kinds == 1 ]]; then
+            kinds="blur:1 blur:2 median:1 median:2"
+        elif [[ $((used % 2)) == 1 ]]; then
+            kinds="blur:1 median:2"
+        else
+            kinds="blur:2 median:1"
+        fi
+        for kind in $kinds; do
+            residual=${kind%:*} gain=${kind#*:}
+            {
                 forged=$out/work/forged.jpg
                 psnr=$(nice -n "$nice_level" "$python" "$root/benches/support/transplant.py" \
                     "$marked" "$out/work/$residual.png" "$out/work/host.png" "$gain" "$forged")
                 printf '%s\t%s\t%s\tx%s\t%s\t%s\t%s\n' "$name" "$(basename "$host")" "$residual" "$gain" "$psnr" \
                     "$(verify_line "$forged")" "$(verify_line "$forged" --payload "$payload")" >> "$out/forgeries.tsv"
-            done
+            }
         done
     done
     echo "$name: $used hosts" >&2
 done
+fi
 
 "$python" - "$out" > "$out/report.md" <<'PY'
 import csv, statistics, sys

@@ -264,6 +264,7 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
                 match &result {
                     Ok(Some(report)) => {
                         warn_damaged(&job.input, &report.warnings);
+                        warn_unbound(&job.input, report);
                         print_marked(&mut out, job, report, &args)
                     }
                     Ok(None) => skipped(&mut out, &job.input, &job.output, args.json),
@@ -325,6 +326,22 @@ fn mark_file(
     }
 }
 
+/// A mark whose histogram layer does not match in the written file cannot be bound to it:
+/// `verify` will call it `unbound`, as it does a mark copied from another image. Said on
+/// stderr, since the file is written all the same (layer 2 reads it back).
+fn warn_unbound(input: &Path, report: &MarkReport) {
+    if !report.check.matched {
+        eprintln!(
+            "jpgtool: warning: {}: the histogram layer does not hold (score {:.2}, needs {:.2}), \
+             so verify will report this mark as not bound to its image (exit 4), as it does a \
+             mark copied from another image",
+            input.display(),
+            report.check.score,
+            report.check.threshold
+        );
+    }
+}
+
 /// One line (or JSON object) for a marked file.
 fn print_marked(
     out: &mut impl Write,
@@ -352,6 +369,7 @@ fn print_marked(
             "groups_occupied": report.check.occupied_groups,
             "histogram_layer": report.histogram_holds(),
             "payload_layer": report.payload_layer_holds(),
+            "bound": report.check.matched,
             "pilot_score": round2(f64::from(report.extraction.pilot_score)),
             "warnings": report.warnings.count,
         });
