@@ -71,10 +71,10 @@ enum Command {
     /// unreadable" (exit 3), "not bound" (exit 4). A payload counts as the image's own only when
     /// the payload layer reads it and the histogram layer, a remap of the image's own tones,
     /// confirms it: a pattern lifted from another image reads back but is not bound. Several
-    /// payloads: the histogram confirms the claimed payload but the payload layer shows this
-    /// key's mark without it (marked twice, or copies averaged). Over several files: 1 if any
-    /// could not be read, else 4 if any mark is not bound, else 3 if any mark is unreadable or
-    /// holds several payloads, else 1 if any did not match, else 0.
+    /// payloads: the histogram confirms the claimed payload but the payload layer reads another,
+    /// or a strong pattern (pilot score >= 15) without one (marked twice, or copies averaged).
+    /// Over several files: 1 if any could not be read, else 4 if any mark is not bound, else 3
+    /// if any mark is unreadable or holds several payloads, else 1 if any did not match, else 0.
     #[command(after_help = EXIT_CODES)]
     Verify(watermark::VerifyArgs),
     /// Print a shell completion script to stdout (e.g. `jpgtool completions bash >

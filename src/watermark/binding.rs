@@ -19,6 +19,15 @@
 
 use super::{Extraction, Layer, Payload, VerifyReport};
 
+/// Pilot score from which a pattern that reads no payload is taken for several payloads under
+/// one key rather than one damaged mark, so that layer 1 confirming a claimed payload there
+/// gives [`Verdict::SeveralPayloads`], not a match. Two payloads under one key add their pilots
+/// while their data cancels: an average of two marked copies scored 25.1, a copy marked twice
+/// 26.9. A single mark that aligns but does not decode is a damaged one, and scores less: at
+/// most 12.8 over the upload pipelines' failed reads (docs/watermark.md, "Upload pipelines").
+/// Below this, layer 1's confirmation stands (a downscaled upload keeps its `match`).
+pub const SEVERAL_MIN_PILOT: f32 = 15.0;
+
 /// `verify`'s answer for one image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -36,9 +45,9 @@ pub enum Verdict {
     /// claimed payload: a damaged mark, or several payloads under one key.
     Unreadable,
     /// Layer 1 confirms the claimed payload, but layer 2 shows this key's mark without it
-    /// (another payload reads back, or the pattern is present and unreadable): several
-    /// payloads under one key (marked twice, or copies averaged). The claimed payload is not
-    /// presented as the mark.
+    /// (another payload reads back, or a strong pattern, pilot score at least
+    /// [`SEVERAL_MIN_PILOT`], reads none): several payloads under one key (marked twice, or
+    /// copies averaged). The claimed payload is not presented as the mark.
     SeveralPayloads,
     /// Layer 2 reads a payload (blind, or the claimed one), but the image's histogram does
     /// not confirm it: a mark transplanted from another image, or one too damaged to bind.
@@ -71,6 +80,8 @@ pub(crate) fn verdict(report: &VerifyReport, claimed: Option<&Payload>) -> Verdi
     let bound = report.detection.as_ref().is_some_and(|d| d.matched);
     let present = extraction.is_some_and(Extraction::mark_present);
     let read = extraction.and_then(|e| e.payload);
+    let several = read.is_some_and(|r| claimed.is_some_and(|c| r != *c))
+        || (read.is_none() && extraction.is_some_and(|e| e.pilot_score >= SEVERAL_MIN_PILOT));
     match claimed {
         None => match read {
             Some(payload) if bound => Verdict::Found(payload),
@@ -81,9 +92,10 @@ pub(crate) fn verdict(report: &VerifyReport, claimed: Option<&Payload>) -> Verdi
         Some(claimed) => match (read, bound) {
             (Some(payload), true) if payload == *claimed => Verdict::Match(Layer::Pattern),
             (Some(payload), false) if payload == *claimed => Verdict::Unbound,
-            // Layer 2 reads another payload or sees an unreadable mark of this key: the
-            // claimed one, even confirmed by layer 1, is not the image's only payload.
-            (_, true) if present => Verdict::SeveralPayloads,
+            // Layer 2 reads another payload, or a strong pattern of this key without a
+            // payload: the claimed one, even confirmed by layer 1, is not the image's only
+            // payload.
+            (_, true) if several => Verdict::SeveralPayloads,
             (_, true) => Verdict::Match(Layer::Histogram),
             (_, false) if read.is_none() && present => Verdict::Unreadable,
             (_, false) => Verdict::NoMatch,
@@ -144,6 +156,8 @@ mod tests {
         assert_eq!(v(Some(a), 20.0, Some(false), Some(&a)), Verdict::Unbound);
         assert_eq!(v(None, 3.0, Some(true), Some(&a)), Verdict::Match(Layer::Histogram));
         assert_eq!(v(None, 20.0, Some(true), Some(&a)), Verdict::SeveralPayloads);
+        // A weaker pattern without a payload is a damaged mark: layer 1's match stands.
+        assert_eq!(v(None, 9.0, Some(true), Some(&a)), Verdict::Match(Layer::Histogram));
         assert_eq!(v(Some(b), 20.0, Some(true), Some(&a)), Verdict::SeveralPayloads);
         assert_eq!(v(Some(b), 20.0, Some(false), Some(&a)), Verdict::NoMatch);
         assert_eq!(v(None, 20.0, Some(false), Some(&a)), Verdict::Unreadable);

@@ -22,7 +22,7 @@ use crate::codec::Warnings;
 use crate::limits::Limits;
 use crate::reencode::QualitySource;
 use histogram::embed::GroupState;
-pub use binding::Verdict;
+pub use binding::{SEVERAL_MIN_PILOT, Verdict};
 pub use histogram::{
     ChannelExtremes, Detection, EmbedSettings, Tier, Tone, verify_luma, verify_planes,
 };
