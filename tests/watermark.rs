@@ -522,9 +522,15 @@ fn a_transplanted_mark_is_unbound_and_the_genuine_one_reads() {
     let low = blur(&luma, 1.5);
     let dir = tempfile::tempdir().unwrap();
     let mut read_back = 0;
-    for host in ["real/mde-Canon_PowerShot_S230.jpg", "real/mde-JVC_GR-DC2000.jpg"] {
+    for host in [
+        "real/mde-Canon_PowerShot_S230.jpg",
+        "real/mde-JVC_GR-DC2000.jpg",
+    ] {
         let host_luma = luma_of(&std::fs::read(root.join(host)).unwrap());
-        assert_eq!((host_luma.width, host_luma.height), (luma.width, luma.height));
+        assert_eq!(
+            (host_luma.width, host_luma.height),
+            (luma.width, luma.height)
+        );
         for gain in [1.0f32, 2.0] {
             let forged = Plane {
                 data: host_luma
@@ -566,7 +572,11 @@ fn a_transplanted_mark_is_unbound_and_the_genuine_one_reads() {
                 let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
                 assert_eq!(
                     (&v["verdict"], &v["found"], &v["payload"]),
-                    (&serde_json::json!("unbound"), &serde_json::json!(false), &serde_json::Value::Null),
+                    (
+                        &serde_json::json!("unbound"),
+                        &serde_json::json!(false),
+                        &serde_json::Value::Null
+                    ),
                     "{v}"
                 );
                 assert_eq!(o.status.code(), Some(4), "{v}");
@@ -575,7 +585,10 @@ fn a_transplanted_mark_is_unbound_and_the_genuine_one_reads() {
     }
     // The attack works against layer 2 alone (measured: 4 of 4), so the binding is what
     // stops it.
-    assert!(read_back >= 3, "layer 2 read only {read_back} of 4 forgeries");
+    assert!(
+        read_back >= 3,
+        "layer 2 read only {read_back} of 4 forgeries"
+    );
 }
 
 /// The CLI: mark then verify (exit 0, "match"), a wrong payload (exit 1, "no match"), a missing
@@ -1044,7 +1057,11 @@ fn calibrate_false_positives() {
                         warnings: Default::default(),
                     };
                     let verdict = report.verdict(Some(&payload));
-                    assert!(!verdict.is_yes(), "{} variant {v}: {verdict:?}", path.display());
+                    assert!(
+                        !verdict.is_yes(),
+                        "{} variant {v}: {verdict:?}",
+                        path.display()
+                    );
                 }
             }
         }

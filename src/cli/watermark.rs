@@ -460,7 +460,14 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                     Verdict::Unreadable | Verdict::SeveralPayloads => any_unreadable = true,
                     Verdict::Unbound => any_unbound = true,
                 }
-                print_verdict(&mut out, path, &report, verdict, claimed.as_ref(), args.json)?;
+                print_verdict(
+                    &mut out,
+                    path,
+                    &report,
+                    verdict,
+                    claimed.as_ref(),
+                    args.json,
+                )?;
             }
             Err(err) => {
                 any_error = true;
@@ -604,7 +611,11 @@ fn print_verdict(
             "{path}: mark not bound to this image: the payload layer reads {} (pilot score \
              {pilot:.1}) but the image's own histogram does not confirm it ({}): a mark copied \
              from another image, or one too damaged to confirm",
-            if claimed.is_some() { "this payload" } else { "a payload" },
+            if claimed.is_some() {
+                "this payload"
+            } else {
+                "a payload"
+            },
             report
                 .detection
                 .as_ref()

@@ -152,17 +152,36 @@ mod tests {
         assert_eq!(v(None, 20.0, None, None), Verdict::Unreadable);
         assert_eq!(v(None, 3.0, None, None), Verdict::NotFound);
         // Claimed.
-        assert_eq!(v(Some(a), 20.0, Some(true), Some(&a)), Verdict::Match(Layer::Pattern));
+        assert_eq!(
+            v(Some(a), 20.0, Some(true), Some(&a)),
+            Verdict::Match(Layer::Pattern)
+        );
         assert_eq!(v(Some(a), 20.0, Some(false), Some(&a)), Verdict::Unbound);
-        assert_eq!(v(None, 3.0, Some(true), Some(&a)), Verdict::Match(Layer::Histogram));
-        assert_eq!(v(None, 20.0, Some(true), Some(&a)), Verdict::SeveralPayloads);
+        assert_eq!(
+            v(None, 3.0, Some(true), Some(&a)),
+            Verdict::Match(Layer::Histogram)
+        );
+        assert_eq!(
+            v(None, 20.0, Some(true), Some(&a)),
+            Verdict::SeveralPayloads
+        );
         // A weaker pattern without a payload is a damaged mark: layer 1's match stands.
-        assert_eq!(v(None, 9.0, Some(true), Some(&a)), Verdict::Match(Layer::Histogram));
-        assert_eq!(v(Some(b), 20.0, Some(true), Some(&a)), Verdict::SeveralPayloads);
+        assert_eq!(
+            v(None, 9.0, Some(true), Some(&a)),
+            Verdict::Match(Layer::Histogram)
+        );
+        assert_eq!(
+            v(Some(b), 20.0, Some(true), Some(&a)),
+            Verdict::SeveralPayloads
+        );
         assert_eq!(v(Some(b), 20.0, Some(false), Some(&a)), Verdict::NoMatch);
         assert_eq!(v(None, 20.0, Some(false), Some(&a)), Verdict::Unreadable);
         assert_eq!(v(None, 3.0, Some(false), Some(&a)), Verdict::NoMatch);
-        for verdict in [Verdict::Unbound, Verdict::SeveralPayloads, Verdict::Unreadable] {
+        for verdict in [
+            Verdict::Unbound,
+            Verdict::SeveralPayloads,
+            Verdict::Unreadable,
+        ] {
             assert!(!verdict.is_yes());
         }
     }

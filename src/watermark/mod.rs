@@ -21,8 +21,8 @@ mod verify;
 use crate::codec::Warnings;
 use crate::limits::Limits;
 use crate::reencode::QualitySource;
-use histogram::embed::GroupState;
 pub use binding::{SEVERAL_MIN_PILOT, Verdict};
+use histogram::embed::GroupState;
 pub use histogram::{
     ChannelExtremes, Detection, EmbedSettings, Tier, Tone, verify_luma, verify_planes,
 };

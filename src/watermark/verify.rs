@@ -4,9 +4,9 @@
 
 use std::io::Read;
 
+use super::binding::payload_to_test;
 use super::histogram::{self, analysis::Analysis};
 use super::image::decode;
-use super::binding::payload_to_test;
 use super::{Key, Layers, Payload, VerifyOptions, VerifyReport, pattern};
 use crate::codec::{self, Warnings};
 use crate::error::Result;
