@@ -56,67 +56,70 @@ if [[ -z ${JPGTOOL:-} ]]; then
     JPGTOOL=$root/target/release/jpgtool
 fi
 jpgtool() { nice -n "$nice_level" "$JPGTOOL" "$@"; }
-if [[ $report_only == 0 ]]; then
-mkdir -p "$out/work"
-key=$out/key
-[[ -s $key ]] || head -c 32 /dev/urandom > "$key"
+# Marks the sources, makes the forgeries and verifies them (forgeries.tsv, genuine.tsv).
+run_campaign() {
+    mkdir -p "$out/work"
+    key=$out/key
+    [[ -s $key ]] || head -c 32 /dev/urandom > "$key"
 
-# Hosts: photos of at least 0.25 MP, by name.
-mapfile -t all_hosts < <(for f in "$hosts_dir"/*.jpg; do
-    read -r w h < <(identify -ping -format '%w %h\n' "$f" 2>/dev/null | head -1) || continue
-    [[ -n ${h:-} && $((w * h)) -ge 250000 ]] && echo "$f"
-done | sort)
+    # Hosts: photos of at least 0.25 MP, by name.
+    mapfile -t all_hosts < <(for f in "$hosts_dir"/*.jpg; do
+        read -r w h < <(identify -ping -format '%w %h\n' "$f" 2>/dev/null | head -1) || continue
+        [[ -n ${h:-} && $((w * h)) -ge 250000 ]] && echo "$f"
+    done | sort)
 
-# One verify run: "verdict<TAB>exit<TAB>pilot score<TAB>histogram score".
-verify_line() {
-    local json rc=0
-    json=$(jpgtool verify "$@" --key-file "$key" --json 2>/dev/null) || rc=$?
-    printf '%s\n' "$json" | tail -1 |
-        jq -r --arg rc "$rc" '[.verdict, $rc, (.pilot_score // ""), (.score // "")] | map(tostring) | join("\t")'
+    # One verify run: "verdict<TAB>exit<TAB>pilot score<TAB>histogram score".
+    verify_line() {
+        local json rc=0
+        json=$(jpgtool verify "$@" --key-file "$key" --json 2>/dev/null) || rc=$?
+        printf '%s\n' "$json" | tail -1 |
+            jq -r --arg rc "$rc" '[.verdict, $rc, (.pilot_score // ""), (.score // "")] | map(tostring) | join("\t")'
+    }
+
+    printf 'source\thost\tresidual\tgain\tpsnr_db\tblind\tblind_exit\tblind_pilot\tblind_score\tclaimed\tclaimed_exit\tclaimed_pilot\tclaimed_score\n' > "$out/forgeries.tsv"
+    printf 'source\tblind\tblind_exit\tblind_pilot\tblind_score\tclaimed\tclaimed_exit\tclaimed_pilot\tclaimed_score\n' > "$out/genuine.tsv"
+    for src in "${sources[@]}"; do
+        name=$(basename "$src")
+        payload=$(printf %s "$name" | sha256sum | cut -c1-64)
+        marked=$out/work/marked-$name
+        rm -f "$marked"
+        if ! jpgtool mark "$src" -o "$marked" --key-file "$key" --payload "$payload" --quiet --force 2> "$out/work/mark-$name.err"; then
+            echo "$name: not markable, skipped ($(tail -1 "$out/work/mark-$name.err"))" >&2
+            continue
+        fi
+        printf '%s\t%s\t%s\n' "$name" "$(verify_line "$marked")" "$(verify_line "$marked" --payload "$payload")" >> "$out/genuine.tsv"
+        size=$(identify -format '%wx%h' "$marked")
+        nice -n "$nice_level" convert "$marked" -blur 0x1.5 "$out/work/blur.png"
+        nice -n "$nice_level" convert "$marked" -statistic median 3x3 "$out/work/median.png"
+        used=0
+        for host in "${all_hosts[@]}"; do
+            [[ $used -lt $hosts_per_source ]] || break
+            [[ $(basename "$host") != "$name" ]] || continue
+            used=$((used + 1))
+            nice -n "$nice_level" convert "$host" -filter Lanczos -resize "$size!" "$out/work/host.png"
+            if [[ $all_kinds == 1 ]]; then
+                kinds="blur:1 blur:2 median:1 median:2"
+            elif [[ $((used % 2)) == 1 ]]; then
+                kinds="blur:1 median:2"
+            else
+                kinds="blur:2 median:1"
+            fi
+            for kind in $kinds; do
+                residual=${kind%:*} gain=${kind#*:}
+                {
+                    forged=$out/work/forged.jpg
+                    psnr=$(nice -n "$nice_level" "$python" "$root/benches/support/transplant.py" \
+                        "$marked" "$out/work/$residual.png" "$out/work/host.png" "$gain" "$forged")
+                    printf '%s\t%s\t%s\tx%s\t%s\t%s\t%s\n' "$name" "$(basename "$host")" "$residual" "$gain" "$psnr" \
+                        "$(verify_line "$forged")" "$(verify_line "$forged" --payload "$payload")" >> "$out/forgeries.tsv"
+                }
+            done
+        done
+        echo "$name: $used hosts" >&2
+    done
 }
 
-printf 'source\thost\tresidual\tgain\tpsnr_db\tblind\tblind_exit\tblind_pilot\tblind_score\tclaimed\tclaimed_exit\tclaimed_pilot\tclaimed_score\n' > "$out/forgeries.tsv"
-printf 'source\tblind\tblind_exit\tblind_pilot\tblind_score\tclaimed\tclaimed_exit\tclaimed_pilot\tclaimed_score\n' > "$out/genuine.tsv"
-for src in "${sources[@]}"; do
-    name=$(basename "$src")
-    payload=$(printf %s "$name" | sha256sum | cut -c1-64)
-    marked=$out/work/marked-$name
-    rm -f "$marked"
-    if ! jpgtool mark "$src" -o "$marked" --key-file "$key" --payload "$payload" --quiet --force 2> "$out/work/mark-$name.err"; then
-        echo "$name: not markable, skipped ($(tail -1 "$out/work/mark-$name.err"))" >&2
-        continue
-    fi
-    printf '%s\t%s\t%s\n' "$name" "$(verify_line "$marked")" "$(verify_line "$marked" --payload "$payload")" >> "$out/genuine.tsv"
-    size=$(identify -format '%wx%h' "$marked")
-    nice -n "$nice_level" convert "$marked" -blur 0x1.5 "$out/work/blur.png"
-    nice -n "$nice_level" convert "$marked" -statistic median 3x3 "$out/work/median.png"
-    used=0
-    for host in "${all_hosts[@]}"; do
-        [[ $used -lt $hosts_per_source ]] || break
-        [[ $(basename "$host") != "$name" ]] || continue
-        used=$((used + 1))
-        nice -n "$nice_level" convert "$host" -filter Lanczos -resize "$size!" "$out/work/host.png"
-        if [[ $all_kinds == 1 ]]; then
-            kinds="blur:1 blur:2 median:1 median:2"
-        elif [[ $((used % 2)) == 1 ]]; then
-            kinds="blur:1 median:2"
-        else
-            kinds="blur:2 median:1"
-        fi
-        for kind in $kinds; do
-            residual=${kind%:*} gain=${kind#*:}
-            {
-                forged=$out/work/forged.jpg
-                psnr=$(nice -n "$nice_level" "$python" "$root/benches/support/transplant.py" \
-                    "$marked" "$out/work/$residual.png" "$out/work/host.png" "$gain" "$forged")
-                printf '%s\t%s\t%s\tx%s\t%s\t%s\t%s\n' "$name" "$(basename "$host")" "$residual" "$gain" "$psnr" \
-                    "$(verify_line "$forged")" "$(verify_line "$forged" --payload "$payload")" >> "$out/forgeries.tsv"
-            }
-        done
-    done
-    echo "$name: $used hosts" >&2
-done
-fi
+[[ $report_only == 1 ]] || run_campaign
 
 "$python" - "$out" > "$out/report.md" <<'PY'
 import csv, statistics, sys
