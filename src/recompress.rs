@@ -196,7 +196,7 @@ fn recompress_inner<R: Read>(
     let header = source.header.clone();
     let frame = &header.frame;
     let size = (u32::from(frame.width), u32::from(frame.height));
-    let markers = source.kept_markers(size);
+    let markers = source.kept_markers(size, false);
     // The new file must be smaller than the input: libjpeg stops as soon as it is not.
     let cap = input_bytes.saturating_sub(1);
 
