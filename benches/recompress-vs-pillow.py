@@ -11,8 +11,9 @@ libjpeg-turbo to RGB, over all pixels) and the CPU time (user + sys) of encoding
 on one thread: the median of --runs runs, the ways interleaved run by run. jpgtool's time is the
 whole process (`recompress -j 1 -o TMP`, GNU-time-like accounting through os.wait4); Pillow's
 is its loop only (open, save; interpreter start-up excluded), which favours Pillow. Pillow's
-save is given the original's EXIF and ICC (what a careful script does) and otherwise its
-defaults (4:2:0 chroma). Files jpgtool keeps because the re-encoding is not smaller count at
+save is given the original's EXIF and ICC (what a careful script does), once with its default
+chroma sampling (4:2:0 whatever the input's) and once with subsampling="keep" (the input's, as
+jpgtool keeps it by default). Files jpgtool keeps because the re-encoding is not smaller count at
 their original size and PSNR is measured on them as they stand (infinite PSNR is left out of
 the mean, and said).
 
@@ -62,6 +63,17 @@ def psnr(a, b):
     return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
 
 
+def metadata_bytes(data):
+    """Bytes of APPn and COM segments (markers included) before the first scan."""
+    total, at = 0, 2
+    while at + 4 <= len(data) and data[at] == 0xFF and data[at + 1] != 0xDA:
+        length = int.from_bytes(data[at + 2:at + 4], "big")
+        if 0xE0 <= data[at + 1] <= 0xEF or data[at + 1] == 0xFE:
+            total += 2 + length
+        at += 2 + length
+    return total
+
+
 def run_cpu(argv):
     """User + sys seconds of one child process."""
     pid = os.spawnvp(os.P_NOWAIT, argv[0], argv)
@@ -71,9 +83,10 @@ def run_cpu(argv):
     return usage.ru_utime + usage.ru_stime
 
 
-def pillow_save(path, quality):
+def pillow_save(path, quality, options):
     im = Image.open(path)
     extra = {k: im.info[k] for k in ("exif", "icc_profile") if im.info.get(k)}
+    extra.update(options)
     buf = io.BytesIO()
     im.save(buf, "JPEG", quality=quality, optimize=True, **extra)
     return buf.getvalue()
@@ -93,46 +106,57 @@ def compare(args):
         "jpgtool (pixels)": [],
         "jpgtool --method coefficients": ["--method", "coefficients"],
         "jpgtool --smallest": ["--smallest"],
+        "jpgtool --sampling 420": ["--sampling", "420"],
+        "jpgtool --sampling 420 --smallest": ["--sampling", "420", "--smallest"],
     }
-    cpu = {name: [] for name in [*ways, "Pillow optimize=True"]}
+    pillows = {"Pillow optimize=True": {}, "Pillow optimize=True subsampling=keep":
+               {"subsampling": "keep"}}
+    cpu = {name: [] for name in [*ways, *pillows]}
     outputs = {}
     for run in range(args.runs):
-        for name, flags in ways.items():
-            out = os.path.join(tmp, f"{len(outputs)}-{run}")
+        for way, (name, flags) in enumerate(ways.items()):
+            out = os.path.join(tmp, f"{way}-{run}")
             argv = [JPGTOOL, "recompress", "-q", str(args.quality), "-j", "1", "--quiet",
                     *flags, "-o", out + "/", *chosen]
             cpu[name].append(run_cpu(argv))
             outputs[name] = out
-        start = time.process_time()
-        pil = {f: pillow_save(f, args.quality) for f in chosen}
-        cpu["Pillow optimize=True"].append(time.process_time() - start)
-    sizes, psnrs, inf = {}, {}, {}
+        pil = {}
+        for name, extra in pillows.items():
+            start = time.process_time()
+            pil[name] = {f: pillow_save(f, args.quality, extra) for f in chosen}
+            cpu[name].append(time.process_time() - start)
     originals = {f: rgb(f) for f in chosen}
+    datas = {}
     for name in cpu:
-        total, values, identical = 0, [], 0
+        datas[name] = {}
         for f in chosen:
-            if name.startswith("Pillow"):
-                data = pil[f]
+            if name in pil:
+                datas[name][f] = pil[name][f]
             else:
                 with open(os.path.join(outputs[name], os.path.basename(f)), "rb") as fh:
-                    data = fh.read()
-            total += len(data)
-            p = psnr(originals[f], rgb(data))
-            if p == float("inf"):
-                identical += 1
-            else:
-                values.append(p)
-        sizes[name], psnrs[name], inf[name] = total, statistics.mean(values), identical
+                    datas[name][f] = fh.read()
+    # Files some way kept unchanged (not smaller re-encoded) are left out of the PSNR mean of
+    # every way, so that all means are over the same files.
+    scores = {name: {f: psnr(originals[f], rgb(d)) for f, d in datas[name].items()}
+              for name in cpu}
+    kept = {f for name in cpu for f in chosen if scores[name][f] == float("inf")}
+    same = [f for f in chosen if f not in kept]
     base = "Pillow optimize=True"
-    print(f"\n| q{args.quality}, {len(chosen)} files | bytes | vs Pillow | mean PSNR dB | "
-          f"vs Pillow | CPU s (median of {args.runs}) | vs Pillow |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    rows = {}
     for name in cpu:
-        c = statistics.median(cpu[name])
-        note = f" ({inf[name]} kept, left out)" if inf[name] else ""
-        print(f"| {name} | {sizes[name]} | {sizes[name] / sizes[base]:.3f}x | "
-              f"{psnrs[name]:.2f}{note} | {psnrs[name] - psnrs[base]:+.2f} | {c:.2f} | "
-              f"{c / statistics.median(cpu[base]):.2f}x |")
+        total = sum(len(d) for d in datas[name].values())
+        image = total - sum(metadata_bytes(d) for d in datas[name].values())
+        rows[name] = (total, image, statistics.mean(scores[name][f] for f in same),
+                      statistics.median(cpu[name]))
+    print(f"\nq{args.quality}: {len(chosen)} files; PSNR over the {len(same)} that no way kept "
+          f"unchanged; CPU median of {args.runs} runs, one thread")
+    print("\n| way | bytes | image bytes (no APPn/COM) | vs Pillow | mean PSNR dB | vs Pillow "
+          "| CPU s | vs Pillow |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, (total, image, p, c) in rows.items():
+        b = rows[base]
+        print(f"| {name} | {total} | {image} | {image / b[1]:.3f}x | {p:.2f} | {p - b[2]:+.2f} "
+              f"| {c:.2f} | {c / b[3]:.2f}x |")
     shutil.rmtree(tmp)
 
 

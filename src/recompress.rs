@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::codec::{self, Decoder, EncoderSettings, MemoryEncoder, Warnings};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
-use crate::reencode::{self, Sampling};
+use crate::reencode;
+pub use crate::reencode::Sampling;
 
 /// How the new file is made from the old one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -38,6 +39,9 @@ pub struct Options<'a> {
     pub smallest: bool,
     /// How to re-encode. Default: [`Method::Pixels`].
     pub method: Method,
+    /// Chroma sampling of the output. Default: the input's. [`Method::Coefficients`] cannot
+    /// change it and refuses anything else.
+    pub sampling: Sampling,
     /// Subtracted from the IJG-equivalent quality of files with unknown tables before comparing,
     /// as `jpgtool quality --margin`. Default: 5.
     pub margin: f64,
@@ -61,6 +65,7 @@ impl Options<'_> {
             quality: quality.clamp(1, 100),
             smallest: false,
             method: Method::Pixels,
+            sampling: Sampling::Keep,
             margin: 5.0,
             max_memory: 1 << 30,
             strict: false,
@@ -202,7 +207,7 @@ fn recompress_inner<R: Read>(
 
     let encoded = match options.method {
         Method::Pixels => {
-            let sampling = reencode::output_sampling(&header, Sampling::Keep);
+            let sampling = reencode::output_sampling(&header, options.sampling);
             // Optimised Huffman tables need the whole image as coefficients (trellis keeps a
             // second copy); a progressive input adds libjpeg's decoding buffer.
             let mut memory = codec::smallest_buffer_bytes(size.0.into(), size.1.into(), &sampling);
@@ -237,6 +242,11 @@ fn recompress_inner<R: Read>(
             }
         }
         Method::Coefficients => {
+            if options.sampling != Sampling::Keep {
+                return Err(Error::Unsupported(
+                    "another chroma sampling when requantising coefficients".into(),
+                ));
+            }
             // Held whole: the input (bounded by the replay's limit) and its coefficients.
             let memory = codec::coefficient_buffer_bytes(&header).saturating_mul(2);
             budget(

@@ -10,5 +10,6 @@ mod recompress;
 mod regressions;
 mod safe_io;
 mod shrink;
+mod thumbnails;
 mod util;
 mod watermark;

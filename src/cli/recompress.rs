@@ -15,7 +15,7 @@ use serde_json::json;
 use super::jobs::{Job, OutputArgs, open_input, plan_jobs, write_output};
 use super::limits::LimitArgs;
 use super::{EXIT_OK, EXIT_SOME_FAILED};
-use jpgtool::recompress::{self, Method, Options, Outcome, Report, fmt_quality};
+use jpgtool::recompress::{self, Method, Options, Outcome, Report, Sampling, fmt_quality};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -39,6 +39,10 @@ pub struct Args {
     /// coefficients (coefficients). See docs/recompress.md for the measurement.
     #[arg(long, value_enum, default_value_t = MethodArg::Pixels)]
     method: MethodArg,
+
+    /// Chroma sampling of the re-encoded files. Default: as the input.
+    #[arg(long, value_enum, default_value_t = SamplingArg::Keep)]
+    sampling: SamplingArg,
 
     /// Subtracted from the IJG-equivalent quality of files with unknown tables before comparing
     /// with -q, as `quality --margin`.
@@ -67,6 +71,19 @@ pub struct Args {
     /// Files recompressed at the same time (default: one per core). Memory is bounded per file.
     #[arg(short = 'j', long, value_name = "N")]
     threads: Option<usize>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SamplingArg {
+    Keep,
+    #[value(name = "444")]
+    S444,
+    #[value(name = "422")]
+    S422,
+    #[value(name = "420")]
+    S420,
+    #[value(name = "440")]
+    S440,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -127,6 +144,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         MethodArg::Pixels => Method::Pixels,
         MethodArg::Coefficients => Method::Coefficients,
     };
+    options.sampling = match args.sampling {
+        SamplingArg::Keep => Sampling::Keep,
+        SamplingArg::S444 => Sampling::S444,
+        SamplingArg::S422 => Sampling::S422,
+        SamplingArg::S420 => Sampling::S420,
+        SamplingArg::S440 => Sampling::S440,
+    };
+    anyhow::ensure!(
+        matches!(args.sampling, SamplingArg::Keep) || args.method == MethodArg::Pixels,
+        "--sampling needs --method pixels (requantising keeps the input's sampling)"
+    );
     options.margin = args.margin;
     options.max_memory = args.limits.limits().max_alloc;
     options.strict = args.strict;
