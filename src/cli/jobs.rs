@@ -11,12 +11,12 @@ use anyhow::{Context, bail};
 use super::paths::{self, Item};
 use jpgtool::atomic::{OutputWriter, WriteOptions, write_atomically};
 
-/// Where outputs go (`shrink` and `mark`).
+/// Where outputs go (`shrink`, `recompress` and `mark`).
 #[derive(clap::Args)]
 pub(super) struct OutputArgs {
-    /// Output file (one input file; `-` for stdout with `shrink`) or folder (several inputs or a
-    /// folder; created if missing; outputs keep the inputs' names). Outputs never replace their
-    /// input.
+    /// Output file (one input file; `-` for stdout with `shrink`) or folder (several inputs: an
+    /// existing folder or a path ending in `/`; a folder operand: created if missing; outputs
+    /// keep the inputs' names). Outputs never replace their input.
     #[arg(short, long, value_name = "OUT", required_unless_present = "in_place")]
     pub(super) output: Option<PathBuf>,
 
