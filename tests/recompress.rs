@@ -271,3 +271,71 @@ fn bad_files_fail_alone_and_dry_run_writes_nothing() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("would be recompressed"), "{text}");
 }
+
+/// `--in-place` through a symbolic link replaces the target and keeps the link and the target's
+/// permissions; `-n` leaves an existing output alone.
+#[test]
+fn in_place_keeps_links_and_permissions_and_no_clobber_skips() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let target = generated(dir.path(), "target", &["-quality", "90"]);
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let link = dir.path().join("link.jpg");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let before = std::fs::read(&target).unwrap().len();
+    let out = jpgtool()
+        .args(["recompress", "-q", "60", "--in-place"])
+        .arg(&link)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    let meta = std::fs::metadata(&target).unwrap();
+    assert!((meta.len() as usize) < before);
+    assert_eq!(meta.permissions().mode() & 0o777, 0o640);
+
+    let existing = dir.path().join("existing.jpg");
+    std::fs::write(&existing, b"keep me").unwrap();
+    let out = jpgtool()
+        .args(["recompress", "-q", "60", "-n", "-o"])
+        .arg(&existing)
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    assert_eq!(std::fs::read(&existing).unwrap(), b"keep me");
+}
+
+/// No panic on the bad and edge corpus or on truncations, by either method, with or without
+/// `strict`: an error, or a result whose bytes parse and read back the target.
+#[test]
+fn bad_edge_and_truncated_files_give_errors_or_valid_files() {
+    let mut inputs: Vec<Vec<u8>> = ["bad", "edge"]
+        .iter()
+        .flat_map(|d| crate::util::sorted_files(&corpus().join(d)))
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    let sample = std::fs::read(corpus().join("sample-q75.jpg")).unwrap();
+    inputs.extend((0..sample.len()).step_by(97).map(|n| sample[..n].to_vec()));
+    for (i, input) in inputs.iter().enumerate() {
+        for (method, strict) in [(Method::Pixels, false), (Method::Coefficients, true)] {
+            let options = Options {
+                method,
+                strict,
+                max_memory: 256 << 20,
+                ..Options::new(40)
+            };
+            let call = std::panic::AssertUnwindSafe(|| recompress_bytes(input, &options));
+            let result = std::panic::catch_unwind(call);
+            let Ok(Ok((report, Some(output)))) = result else {
+                assert!(result.is_ok(), "input {i} panicked");
+                continue;
+            };
+            assert!(output.len() < input.len(), "input {i}");
+            assert_eq!(report.output_bytes, output.len() as u64);
+            let header = read_header(&output[..]).expect("our output parses");
+            let estimate = jpgtool::quality::estimate(&header);
+            assert_eq!(estimate.quality.map(|q| q.min), Some(40.0), "input {i}");
+        }
+    }
+}
