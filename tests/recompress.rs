@@ -289,7 +289,12 @@ fn in_place_keeps_links_and_permissions_and_no_clobber_skips() {
         .output()
         .unwrap();
     assert_success(&out);
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     let meta = std::fs::metadata(&target).unwrap();
     assert!((meta.len() as usize) < before);
     assert_eq!(meta.permissions().mode() & 0o777, 0o640);

@@ -67,15 +67,18 @@ pub(super) fn plan_jobs(
     // With several input files, `-o one.jpg` is a mistake, not a request for a folder named
     // one.jpg: the folder must exist or be written with a trailing `/`. A folder operand is
     // unambiguous and may still name a new folder.
-    if let Some(out) = output.filter(|out| several && *out != Path::new("-")) {
-        if !out.is_dir() && !out.as_os_str().to_string_lossy().ends_with('/') {
-            bail!(
-                "-o {}: with several inputs, -o must name an existing folder or end in `/` \
-                 (e.g. -o {}/)",
-                out.display(),
-                out.display()
-            );
-        }
+    if let Some(out) = output.filter(|out| {
+        several
+            && *out != Path::new("-")
+            && !out.is_dir()
+            && !out.as_os_str().to_string_lossy().ends_with('/')
+    }) {
+        bail!(
+            "-o {}: with several inputs, -o must name an existing folder or end in `/` \
+             (e.g. -o {}/)",
+            out.display(),
+            out.display()
+        );
     }
     let out_dir = match output {
         Some(out) if many || out.is_dir() || out.as_os_str().to_string_lossy().ends_with('/') => {
