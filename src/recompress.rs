@@ -166,6 +166,15 @@ pub fn recompress_bytes(input: &[u8], options: &Options) -> Result<Recompressed>
     recompress(input, input.len() as u64, options)
 }
 
+/// [`recompress`] on a file, read through a buffer (only its header when it is skipped). The
+/// error does not name the file: callers add it, as the binary does. Writing the result is
+/// the caller's choice (see [`crate::atomic::write_atomically`] for an atomic replacement).
+pub fn recompress_file(path: &std::path::Path, options: &Options) -> Result<Recompressed> {
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    recompress(std::io::BufReader::new(file), len, options)
+}
+
 fn recompress_inner<R: Read>(
     input: R,
     input_bytes: u64,

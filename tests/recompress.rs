@@ -234,6 +234,10 @@ fn library_reports_match_the_bytes() {
         assert_eq!(report.input_bytes, input.len() as u64);
         assert_eq!(report.saved(), (input.len() - output.len()) as u64);
         assert_eq!(report.method, Some(method));
+        let (_, from_file) =
+            jpgtool::recompress::recompress_file(&corpus().join("sample-q75.jpg"), &options)
+                .unwrap();
+        assert_eq!(from_file, Some(output));
     }
 }
 
