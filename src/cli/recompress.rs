@@ -55,9 +55,6 @@ pub struct Args {
     #[arg(long)]
     dry_run: bool,
 
-    #[command(flatten)]
-    limits: LimitArgs,
-
     /// Fail on truncated or corrupt data instead of warning.
     #[arg(long)]
     strict: bool,
@@ -73,6 +70,10 @@ pub struct Args {
     /// Files recompressed at the same time (default: one per core). Memory is bounded per file.
     #[arg(short = 'j', long, value_name = "N")]
     threads: Option<usize>,
+
+    // Last: its help heading applies to every option after it.
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
