@@ -19,15 +19,34 @@ pub(crate) fn read_source<R: Read>(input: R, limits: &Limits) -> Result<Source<R
 
 // What to carry over is re-encoding policy, so it lives here rather than beside `Source`.
 impl<R: Read> Source<R> {
-    /// APPn/COM segments worth copying into a re-encoded file, EXIF dimensions set to `size`.
-    pub(crate) fn kept_markers(&self, size: (u32, u32)) -> Vec<(u8, Vec<u8>)> {
-        let mut markers: Vec<(u8, Vec<u8>)> = metadata::collect_segments(&self.prefix)
+    /// APPn/COM segments worth copying into a re-encoded file, EXIF and XMP dimensions set to
+    /// `size`. With `strip`, only the ICC profile and the EXIF orientation (in an EXIF block of
+    /// its own) are kept, as libvips and sharp strip.
+    pub(crate) fn kept_markers(&self, size: (u32, u32), strip: bool) -> Vec<(u8, Vec<u8>)> {
+        let segments = metadata::collect_segments(&self.prefix);
+        let exif = jpeg::markers::APP0 + 1;
+        if strip {
+            let orientation = segments
+                .iter()
+                .filter(|(code, _)| *code == exif)
+                .find_map(|(_, payload)| metadata::exif_orientation(payload));
+            let icc = segments
+                .into_iter()
+                .filter(|(code, payload)| metadata::is_icc(*code, payload));
+            return orientation
+                .map(|o| (exif, metadata::orientation_exif(o)))
+                .into_iter()
+                .chain(icc)
+                .collect();
+        }
+        let mut markers: Vec<(u8, Vec<u8>)> = segments
             .into_iter()
             .filter(|(code, payload)| metadata::keep_when_reencoding(*code, payload))
             .collect();
         for (code, payload) in &mut markers {
-            if *code == jpeg::markers::APP0 + 1 {
+            if *code == exif {
                 metadata::set_exif_dimensions(payload, size.0, size.1);
+                metadata::set_xmp_dimensions(payload, size.0, size.1);
             }
         }
         markers
@@ -71,6 +90,8 @@ pub enum QualitySource {
     Estimated,
     /// The tables were not enough to tell; 85 was used.
     Fallback,
+    /// The source's quality was above the default for downscaled outputs, which was used.
+    Downscaled,
 }
 
 /// Refuses, before libjpeg sees it, what it cannot decode or what the limits forbid.

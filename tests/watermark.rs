@@ -754,7 +754,8 @@ fn cli_mark_marks_several_files_into_a_folder() {
         .args(key)
         .args([&covers[0], &tiny, &covers[1]])
         .args(["-j", "2", "-o"])
-        .arg(&out)
+        // With several inputs, -o names a folder by its trailing slash (or an existing one).
+        .arg(format!("{}/", out.display()))
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));

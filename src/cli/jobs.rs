@@ -11,12 +11,12 @@ use anyhow::{Context, bail};
 use super::paths::{self, Item};
 use jpgtool::atomic::{OutputWriter, WriteOptions, write_atomically};
 
-/// Where outputs go (`shrink` and `mark`).
+/// Where outputs go (`shrink`, `recompress` and `mark`).
 #[derive(clap::Args)]
 pub(super) struct OutputArgs {
-    /// Output file (one input file; `-` for stdout with `shrink`) or folder (several inputs or a
-    /// folder; created if missing; outputs keep the inputs' names). Outputs never replace their
-    /// input.
+    /// Output file (one input file; `-` for stdout with `shrink`) or folder (several inputs: an
+    /// existing folder or a path ending in `/`; a folder operand: created if missing; outputs
+    /// keep the inputs' names). Outputs never replace their input.
     #[arg(short, long, value_name = "OUT", required_unless_present = "in_place")]
     pub(super) output: Option<PathBuf>,
 
@@ -62,7 +62,24 @@ pub(super) fn plan_jobs(
     let (output, in_place, no_clobber) = (output.as_deref(), *in_place, *no_clobber);
     let mut jobs = Vec::new();
     let mut failures = 0;
-    let many = operands.len() > 1 || operands.iter().any(|p| p.is_dir() || p == Path::new("-"));
+    let several = operands.len() > 1 || operands.iter().any(|p| p == Path::new("-"));
+    let many = several || operands.iter().any(|p| p.is_dir());
+    // With several input files, `-o one.jpg` is a mistake, not a request for a folder named
+    // one.jpg: the folder must exist or be written with a trailing `/`. A folder operand is
+    // unambiguous and may still name a new folder.
+    if let Some(out) = output.filter(|out| {
+        several
+            && *out != Path::new("-")
+            && !out.is_dir()
+            && !out.as_os_str().to_string_lossy().ends_with('/')
+    }) {
+        bail!(
+            "-o {}: with several inputs, -o must name an existing folder or end in `/` \
+             (e.g. -o {}/)",
+            out.display(),
+            out.display()
+        );
+    }
     let out_dir = match output {
         Some(out) if many || out.is_dir() || out.as_os_str().to_string_lossy().ends_with('/') => {
             Some(out.to_path_buf())

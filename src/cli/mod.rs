@@ -5,6 +5,7 @@ mod jobs;
 mod limits;
 mod paths;
 mod quality;
+mod recompress;
 mod shrink;
 mod watermark;
 
@@ -58,6 +59,10 @@ enum Command {
     /// batches from decoder to encoder in memory independent of image height.
     #[command(after_help = EXIT_CODES)]
     Shrink(shrink::Args),
+    /// Re-encode JPEGs at a target quality: files already at or below it are left alone, and a
+    /// file that would not get smaller is kept as it is. Metadata and chroma sampling are kept.
+    #[command(after_help = EXIT_CODES)]
+    Recompress(recompress::Args),
     /// Hide a keyed, invisible 32-byte payload in a JPEG (survives rotation, scaling, crops,
     /// flips and recompression).
     #[command(after_help = EXIT_CODES)]
@@ -91,6 +96,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Quality(args) => quality::run(args),
         Command::Shrink(args) => shrink::run(args),
+        Command::Recompress(args) => recompress::run(args),
         Command::Mark(args) => watermark::run_mark(args),
         Command::Verify(args) => watermark::run_verify(args),
         Command::Completions(args) => help::completions(args, command()),

@@ -43,9 +43,15 @@ pub struct Args {
     #[arg(long, value_name = "H", value_parser = clap::value_parser!(u32).range(1..))]
     height: Option<u32>,
 
-    /// Output quality 1..100. Default: the input's own quality, estimated from its tables.
+    /// Output quality 1..100. Default: the input's own quality, estimated from its tables, but at
+    /// most 80 when the output is smaller than the input (see docs/shrink.md).
     #[arg(short, long, value_name = "Q", value_parser = clap::value_parser!(u8).range(1..=100))]
     quality: Option<u8>,
+
+    /// Keep only the ICC profile and the EXIF orientation (drop the rest of EXIF, XMP, IPTC and
+    /// comments), as vipsthumbnail and sharp do.
+    #[arg(long)]
+    strip: bool,
 
     /// Chroma sampling of the output. Default: as the input.
     #[arg(long, value_enum, default_value_t = SamplingArg::Keep)]
@@ -191,6 +197,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let options = Options {
         target,
         quality: args.quality,
+        strip: args.strip,
         sampling: match args.sampling {
             SamplingArg::Keep => Sampling::Keep,
             SamplingArg::S444 => Sampling::S444,
@@ -330,6 +337,7 @@ fn report_ok(out: &mut impl Write, args: &Args, job: &Job, report: &Report) -> a
         QualitySource::Given => "given",
         QualitySource::Estimated => "estimated",
         QualitySource::Fallback => "default",
+        QualitySource::Downscaled => "downscaled-default",
     };
     let bytes = std::fs::metadata(&job.output).map(|m| m.len()).ok();
     if args.json {

@@ -98,6 +98,126 @@ pub fn set_exif_dimensions(payload: &mut [u8], width: u32, height: u32) -> usize
     updated
 }
 
+/// The identifier that opens an XMP packet's APP1 payload (XMP Part 3, 1.1.3).
+pub const XMP_ID: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
+
+/// The XMP properties that give the image's size in pixels: TIFF's and EXIF's, as their XMP
+/// namespaces name them (XMP Part 2, 3.3 and 3.4).
+const XMP_SIZES: [(&[u8], bool); 4] = [
+    (b"tiff:ImageWidth", true),
+    (b"tiff:ImageLength", false),
+    (b"exif:PixelXDimension", true),
+    (b"exif:PixelYDimension", false),
+];
+
+/// Rewrites the pixel-size properties of an APP1 XMP payload (`tiff:ImageWidth`,
+/// `tiff:ImageLength`, `exif:PixelXDimension`, `exif:PixelYDimension`), written either as
+/// attributes (`tiff:ImageWidth="600"`) or as elements (`<tiff:ImageWidth>600</...>`), to
+/// `width` and `height`. Returns how many values were rewritten; a payload that is not XMP, or
+/// that would outgrow one segment, is left as it is.
+pub fn set_xmp_dimensions(payload: &mut Vec<u8>, width: u32, height: u32) -> usize {
+    if !payload.starts_with(XMP_ID) {
+        return 0;
+    }
+    let mut out = Vec::with_capacity(payload.len() + 16);
+    let mut updated = 0;
+    let mut at = 0;
+    while at < payload.len() {
+        let found = XMP_SIZES
+            .iter()
+            .find(|(name, _)| payload[at..].starts_with(name));
+        let Some(&(name, is_width)) = found else {
+            out.push(payload[at]);
+            at += 1;
+            continue;
+        };
+        out.extend_from_slice(name);
+        at += name.len();
+        // `="600"`, `='600'` or `>600<`, with spaces around `=` allowed.
+        let mut value_at = at;
+        while payload.get(value_at).is_some_and(u8::is_ascii_whitespace) {
+            value_at += 1;
+        }
+        match payload.get(value_at) {
+            Some(b'=') => {
+                value_at += 1;
+                while payload.get(value_at).is_some_and(u8::is_ascii_whitespace) {
+                    value_at += 1;
+                }
+                if matches!(payload.get(value_at), Some(b'"' | b'\'')) {
+                    value_at += 1;
+                } else {
+                    continue;
+                }
+            }
+            Some(b'>') => value_at += 1,
+            _ => continue,
+        }
+        let digits = payload[value_at..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if digits == 0 {
+            continue;
+        }
+        out.extend_from_slice(&payload[at..value_at]);
+        let value = if is_width { width } else { height };
+        out.extend_from_slice(value.to_string().as_bytes());
+        at = value_at + digits;
+        updated += 1;
+    }
+    // An APPn payload holds at most 65533 bytes.
+    if updated > 0 && out.len() <= 65533 {
+        *payload = out;
+        updated
+    } else {
+        0
+    }
+}
+
+/// The Orientation tag (0x0112) of an APP1 EXIF payload's IFD0, when it has one.
+pub fn exif_orientation(payload: &[u8]) -> Option<u16> {
+    let tiff = payload.strip_prefix(b"Exif\0\0")?;
+    let big_endian = match tiff.get(..4)? {
+        b"MM\0*" => true,
+        b"II*\0" => false,
+        _ => return None,
+    };
+    let mut data = tiff.to_vec();
+    let mut tiff = Tiff {
+        data: &mut data,
+        big_endian,
+    };
+    let ifd0 = tiff.u32(4)? as usize;
+    let mut orientation = None;
+    tiff.walk(ifd0, |t, tag, entry| {
+        if tag == 0x0112 && t.u16(entry + 2) == Some(3) {
+            orientation = t.u16(entry + 8);
+        }
+    });
+    orientation
+}
+
+/// An APP1 EXIF payload holding only the Orientation tag (big-endian TIFF, one IFD0 entry of
+/// type SHORT, TIFF 6.0 section 2).
+pub fn orientation_exif(orientation: u16) -> Vec<u8> {
+    let mut p = b"Exif\0\0MM\0*".to_vec();
+    p.extend(8u32.to_be_bytes()); // IFD0 right after the header
+    p.extend(1u16.to_be_bytes()); // one entry
+    p.extend(0x0112u16.to_be_bytes()); // Orientation
+    p.extend(3u16.to_be_bytes()); // SHORT
+    p.extend(1u32.to_be_bytes()); // one value
+    p.extend(orientation.to_be_bytes());
+    p.extend([0, 0]); // value field padding
+    p.extend(0u32.to_be_bytes()); // no next IFD
+    p
+}
+
+/// True for an APP2 ICC profile chunk (ICC.1, B.4).
+pub fn is_icc(code: u8, payload: &[u8]) -> bool {
+    code == APP0 + 2 && payload.starts_with(b"ICC_PROFILE\0")
+}
+
 /// A TIFF structure (EXIF's container) with bounds-checked reads and writes.
 struct Tiff<'a> {
     data: &'a mut [u8],
@@ -233,5 +353,28 @@ mod tests {
         assert!(!keep_when_reencoding(0xE2, b"MPF\0"));
         assert!(keep_when_reencoding(0xE2, b"ICC_PROFILE\0"));
         assert!(keep_when_reencoding(COM, b"hello"));
+    }
+    #[test]
+    fn rewrites_xmp_dimensions_in_attributes_and_elements() {
+        let mut xmp = XMP_ID.to_vec();
+        xmp.extend(b"<rdf:Description tiff:ImageWidth=\"600\" tiff:ImageLength = '900'>");
+        xmp.extend(b"<exif:PixelXDimension>600</exif:PixelXDimension>");
+        xmp.extend(b"<exif:PixelYDimension>900</exif:PixelYDimension></rdf:Description>");
+        assert_eq!(set_xmp_dimensions(&mut xmp, 300, 450), 4);
+        let text = String::from_utf8_lossy(&xmp[XMP_ID.len()..]).into_owned();
+        assert_eq!(
+            text,
+            "<rdf:Description tiff:ImageWidth=\"300\" tiff:ImageLength = '450'>\
+             <exif:PixelXDimension>300</exif:PixelXDimension>\
+             <exif:PixelYDimension>450</exif:PixelYDimension></rdf:Description>"
+        );
+        let mut other = b"Exif\0\0tiff:ImageWidth=\"600\"".to_vec();
+        assert_eq!(set_xmp_dimensions(&mut other, 1, 1), 0);
+    }
+
+    #[test]
+    fn orientation_only_exif_reads_back() {
+        assert_eq!(exif_orientation(&orientation_exif(6)), Some(6));
+        assert_eq!(exif_orientation(&exif_le(10, 10)), None);
     }
 }

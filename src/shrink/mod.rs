@@ -18,6 +18,11 @@ pub use crate::reencode::{QualitySource, Sampling};
 pub use plan::{Filter, Plan, Target};
 use resample::Resampler;
 
+/// The highest quality a downscaled output gets unless one is given: a thumbnail does not
+/// inherit a camera's q98. Chosen by measurement against libvips' (75) and sharp's (80)
+/// defaults; see `docs/shrink.md`.
+pub const DOWNSCALED_QUALITY: u8 = 80;
+
 /// Consumer of rows of interleaved samples; the pipeline's stages are chained through it.
 pub trait RowSink {
     /// Takes a whole number of rows.
@@ -29,8 +34,12 @@ pub trait RowSink {
 pub struct Options<'a> {
     /// Output size. Default: `Target::Eighths(4)` (1/2).
     pub target: Target,
-    /// Output IJG quality 1..=100. Default: the source's own estimated quality.
+    /// Output IJG quality 1..=100. Default: the source's own estimated quality, capped at
+    /// [`DOWNSCALED_QUALITY`] when the output is smaller than the input.
     pub quality: Option<u8>,
+    /// Keep only the ICC profile and the EXIF orientation, as libvips and sharp do. Default:
+    /// false (EXIF, XMP, ICC, IPTC and comments kept, their dimensions brought up to date).
+    pub strip: bool,
     /// Default: keep the input's.
     pub sampling: Sampling,
     /// Kernel for sizes that are not `M/8`. Default: area.
@@ -59,6 +68,7 @@ impl Default for Options<'_> {
         Options {
             target: Target::Eighths(4),
             quality: None,
+            strip: false,
             sampling: Sampling::Keep,
             filter: Filter::Area,
             fast: false,
@@ -145,8 +155,12 @@ fn shrink_inner<R: Read, W: Write>(input: R, output: W, options: &Options) -> Re
     let color = header.color_space();
     let channels = codec::channels(color);
     let sampling = reencode::output_sampling(&header, options.sampling);
-    let (quality, quality_source) = reencode::choose_quality(&header, options.quality);
-    let markers = source.kept_markers(plan.output);
+    let (mut quality, mut quality_source) = reencode::choose_quality(&header, options.quality);
+    if options.quality.is_none() && plan.output != (width, height) && quality > DOWNSCALED_QUALITY {
+        quality = DOWNSCALED_QUALITY;
+        quality_source = QualitySource::Downscaled;
+    }
+    let markers = source.kept_markers(plan.output, options.strip);
     if options.smallest {
         let bytes =
             codec::smallest_buffer_bytes(plan.output.0.into(), plan.output.1.into(), &sampling);

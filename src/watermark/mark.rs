@@ -48,7 +48,7 @@ fn mark_file<R: Read, W: Write>(
     let (quality, quality_source) = reencode::choose_quality(&source.header, options.quality);
     let sampling = reencode::output_sampling(&source.header, reencode::Sampling::Keep);
     let (width, height) = (source.header.frame.width, source.header.frame.height);
-    let markers = source.kept_markers((width.into(), height.into()));
+    let markers = source.kept_markers((width.into(), height.into()), false);
     let mut image = decode(source, &options.limits)?;
     let luma = image.luma()?;
     if !options.force {
