@@ -2,9 +2,10 @@
 //! luma, re-measured after every pass because the low-pass is not idempotent (a change made to
 //! `L` is blurred again when the detector re-filters).
 
-use super::analysis::{pixel_weights, valid_mask};
+use super::analysis::{smooth_pixels_into, valid_mask};
 use super::carrier::{FineHistogram, Grid, Tone, group_counts};
-use crate::watermark::signal::{Plane, gaussian_blur};
+use crate::watermark::signal::Plane;
+use crate::watermark::signal::lowpass::gaussian_blur_into;
 
 /// How hard to push. The defaults aim each group's neighbouring-bin ratios at 2.5 in a dozen
 /// passes at most, within a PSNR floor of 44 dB.
@@ -152,30 +153,58 @@ fn remap_for(
 }
 
 /// Embeds `codeword` (2 signs per group) into `luma`; returns the change to add.
+#[cfg(test)]
 pub(crate) fn embed(
     luma: &Plane,
     grid: &Grid,
     codeword: &[f32],
     s: &EmbedSettings,
 ) -> EmbedOutcome {
+    embed_over(luma, None, grid, codeword, s, &mut |_| {})
+}
+
+/// Embeds `codeword` (2 signs per group) into the cover `luma + added` (`luma` alone without
+/// `added`); returns the change to add. The cover is summed sample by sample where it is
+/// needed rather than held as a plane of its own: at camera sizes each plane is hundreds of
+/// megabytes. `on_pass` hears the number of each pass as it ends (for a progress bar).
+pub(crate) fn embed_over(
+    luma: &Plane,
+    added: Option<&[f32]>,
+    grid: &Grid,
+    codeword: &[f32],
+    s: &EmbedSettings,
+    on_pass: &mut dyn FnMut(usize),
+) -> EmbedOutcome {
     let n = luma.len();
-    let (valid, sigma, _) = valid_mask(luma, None);
+    let cover_at = |i: usize| added.map_or(luma.data[i], |a| luma.data[i] + a[i]);
+    let mut marked = match added {
+        Some(a) => Plane {
+            width: luma.width,
+            height: luma.height,
+            data: luma.data.iter().zip(a).map(|(l, d)| l + d).collect(),
+        },
+        None => luma.clone(),
+    };
+    let (valid, sigma, _) = valid_mask(&marked, None);
     let mut delta = vec![0f32; n];
     let mut states = vec![GroupState::Short; grid.groups];
     let mut history: Vec<Vec<f32>> = vec![Vec::new(); grid.groups];
     let bits = |g: usize| [codeword[2 * g], codeword[2 * g + 1]];
     let mse_limit = 255.0f64 * 255.0 / 10f64.powf(f64::from(s.min_psnr) / 10.0);
     let mut passes = 0;
-    let mut marked = luma.clone();
+    // Buffers every pass refills, allocated once: at camera sizes a fresh plane per pass
+    // costs more in page faults than the arithmetic that fills it.
+    let mut low = Plane::new(0, 0);
+    let mut smooth = Vec::new();
     for pass in 0..s.max_passes {
-        let low = gaussian_blur(&marked, sigma);
-        let weight = pixel_weights(&low, sigma, &valid);
+        gaussian_blur_into(&marked, sigma, &mut low);
+        smooth_pixels_into(&low, sigma, &valid, &mut smooth);
         let hist = FineHistogram::new(
             low.data
                 .iter()
-                .zip(&weight)
-                .filter(|(_, w)| **w > 0.0)
-                .map(|(v, w)| (*v, *w)),
+                .zip(&smooth)
+                .filter(|(_, s)| **s)
+                .map(|(v, _)| (*v, 1.0)),
         );
         let counts = group_counts(&hist, grid, Tone::IDENTITY);
         let mut remaps: Vec<Option<Remap>> = vec![None; grid.groups];
@@ -205,19 +234,20 @@ pub(crate) fn embed(
         if remaps.iter().all(Option::is_none) {
             break;
         }
-        let mut next = delta.clone();
-        for i in 0..n {
-            if weight[i] <= 0.0 {
-                continue;
-            }
-            let v = low.data[i];
-            if let Some((g, _)) = grid.locate(v)
+        // The next change, written over `low` as it is read (each sample of `low` is needed
+        // only at its own pixel from here on), so that it costs no plane of its own.
+        for ((l, &d), &smooth) in low.data.iter_mut().zip(&delta).zip(&smooth) {
+            let v = *l;
+            *l = d;
+            if smooth
+                && let Some((g, _)) = grid.locate(v)
                 && let Some(remap) = &remaps[g]
             {
                 let change = s.gain * (remap.apply(v) - v);
-                next[i] = (next[i] + change).clamp(-s.cap, s.cap);
+                *l = (d + change).clamp(-s.cap, s.cap);
             }
         }
+        let next = &low.data;
         let mse: f64 = next
             .iter()
             .map(|&d| f64::from(d) * f64::from(d))
@@ -226,12 +256,14 @@ pub(crate) fn embed(
         if mse > mse_limit {
             break;
         }
-        delta = next;
-        for ((m, &l), &d) in marked.data.iter_mut().zip(&luma.data).zip(&delta) {
-            *m = (l + d).clamp(0.0, 255.0);
+        std::mem::swap(&mut delta, &mut low.data);
+        for (i, (m, &d)) in marked.data.iter_mut().zip(&delta).enumerate() {
+            *m = (cover_at(i) + d).clamp(0.0, 255.0);
         }
         passes = pass + 1;
+        on_pass(passes);
     }
+    drop((marked, low, smooth));
     let mse: f64 = delta
         .iter()
         .map(|&d| f64::from(d) * f64::from(d))
