@@ -27,6 +27,9 @@ pub struct EmbedSettings {
     pub min_psnr: f32,
     /// Groups with fewer counted pixels are empty: not worth pushing.
     pub min_group_pixels: f64,
+    /// Steepest slope (and, inverted, the flattest) each pass's tone map may have: the map is
+    /// blended towards the identity until it holds (see [`Remap::strength`]).
+    pub max_slope: f32,
 }
 
 impl Default for EmbedSettings {
@@ -43,9 +46,21 @@ impl Default for EmbedSettings {
             max_passes: 12,
             min_psnr: 44.0,
             min_group_pixels: 100.0,
+            max_slope: MAX_SLOPE,
         }
     }
 }
+
+/// The default [`EmbedSettings::max_slope`]. A tone map's slope multiplies the variations of
+/// the low-pass luma it remaps: where a group's values crowd into a plateau (one grey level of
+/// a smooth gradient, the brightest spot of a vignette), the full map sends that sliver of tones
+/// across a whole bin, a slope of 10 or more, and the plateau's faint noise (the pattern's
+/// residue, JPEG's rounding) comes out as blotches of several grey levels with sharp edges;
+/// along a smooth gradient the changes of slope between segments draw contour rings. Capped at
+/// 1.5 (and 1 / 1.5), one pass changes a gradient's local slope by at most half, the
+/// closed loop still reaches most groups' ratios over its passes, and a plateau, whose map
+/// would be steepest, is barely moved. The figures are in `docs/watermark.md`.
+pub const MAX_SLOPE: f32 = 1.5;
 
 /// What the embedding did to each group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +134,31 @@ struct Remap {
 }
 
 impl Remap {
+    /// How much of this map to apply, in (0, 1], so that `v + strength (apply(v) - v)` has
+    /// slopes within `[1 / max_slope, max_slope]`: the blend of a segment of slope `k` with
+    /// the identity has slope `1 + strength (k - 1)`. A segment whose source range is (nearly)
+    /// a point would have an infinite slope: its group is then left alone (strength 0).
+    fn strength(&self, max_slope: f32) -> f32 {
+        (0..3)
+            .map(|s| {
+                let (a, b) = (self.from[s], self.from[s + 1]);
+                let rise = self.to_high[s] - self.to_low[s];
+                if b - a <= 1e-6 {
+                    return if rise.abs() <= 1e-6 { 1.0 } else { 0.0 };
+                }
+                let k = rise / (b - a);
+                if k > max_slope {
+                    (max_slope - 1.0) / (k - 1.0)
+                } else if k < 1.0 / max_slope {
+                    (1.0 - 1.0 / max_slope) / (1.0 - k)
+                } else {
+                    1.0
+                }
+            })
+            .fold(1.0f32, f32::min)
+            .max(0.0)
+    }
+
     fn apply(&self, v: f32) -> f32 {
         let s = if v < self.from[1] {
             0
@@ -207,7 +247,7 @@ pub(crate) fn embed_over(
                 .map(|(v, _)| (*v, 1.0)),
         );
         let counts = group_counts(&hist, grid, Tone::IDENTITY);
-        let mut remaps: Vec<Option<Remap>> = vec![None; grid.groups];
+        let mut remaps: Vec<Option<(Remap, f32)>> = vec![None; grid.groups];
         for g in 0..grid.groups {
             if states[g] == GroupState::GivenUp {
                 continue;
@@ -229,7 +269,8 @@ pub(crate) fn embed_over(
                 states[g] = GroupState::GivenUp;
                 continue;
             }
-            remaps[g] = Some(remap_for(&hist, grid, g, bits(g), s));
+            let remap = remap_for(&hist, grid, g, bits(g), s);
+            remaps[g] = Some((remap, remap.strength(s.max_slope)));
         }
         if remaps.iter().all(Option::is_none) {
             break;
@@ -241,9 +282,9 @@ pub(crate) fn embed_over(
             *l = d;
             if smooth
                 && let Some((g, _)) = grid.locate(v)
-                && let Some(remap) = &remaps[g]
+                && let Some((remap, strength)) = &remaps[g]
             {
-                let change = s.gain * (remap.apply(v) - v);
+                let change = s.gain * strength * (remap.apply(v) - v);
                 *l = (d + change).clamp(-s.cap, s.cap);
             }
         }
@@ -328,6 +369,38 @@ mod tests {
                 "{c:?} vs {p:?}"
             );
         }
+    }
+
+    /// The strength keeps the blended map's slopes within the cap, and is 1 for a map that
+    /// already does, 0 for a plateau sent across a bin.
+    #[test]
+    fn strength_caps_the_slope() {
+        let grid = Grid::new(2.0, 0.0);
+        let s = EmbedSettings::default();
+        let values: Vec<f32> = (0..6000).map(|i| 46.0 + i as f32 * 0.001).collect();
+        let hist = FineHistogram::new(values.iter().map(|&v| (v, 1.0)));
+        let remap = remap_for(&hist, &grid, 5, [1.0, 1.0], &s);
+        let strength = remap.strength(s.max_slope);
+        assert!(strength > 0.0 && strength < 1.0, "{strength}");
+        let blended = |v: f32| v + strength * (remap.apply(v) - v);
+        for i in 0..600 {
+            let v = 46.0 + i as f32 * 0.01;
+            let slope = (blended(v + 0.01) - blended(v)) / 0.01;
+            assert!(slope <= s.max_slope * 1.01, "slope {slope} at {v}");
+            assert!(slope >= 1.0 / s.max_slope / 1.01, "slope {slope} at {v}");
+        }
+        let identity = Remap {
+            from: [46.0, 48.0, 50.0, 52.0],
+            to_low: [46.0, 48.0, 50.0],
+            to_high: [48.0, 50.0, 52.0],
+        };
+        assert_eq!(identity.strength(s.max_slope), 1.0);
+        let plateau = Remap {
+            from: [46.0, 49.0, 49.0, 52.0],
+            to_low: [46.0, 48.0, 50.0],
+            to_high: [48.0, 50.0, 52.0],
+        };
+        assert_eq!(plateau.strength(s.max_slope), 0.0);
     }
 
     /// On a smooth synthetic image the closed loop reaches the ratios in most groups and keeps
