@@ -61,11 +61,16 @@ fn mark_file<R: Read, W: Write>(
     image.add_to_luma(&change.delta);
     drop(change.delta);
     let encoded = encode_marked(&mut image, quality, sampling, &markers)?;
+    // From here on each full-resolution plane is let go as soon as it is no longer needed:
+    // at camera sizes each is hundreds of megabytes.
+    drop(image);
     steps.advance(Steps::ENCODE);
 
     // Check the file as written, as `verify` will see it. Only the "as is" tier counts here,
     // and it does not use the colour mask.
     let written_luma = decode_luma(&encoded, &options.limits)?;
+    let (psnr, ssim) = (psnr(&luma, &written_luma), mean_ssim(&luma, &written_luma));
+    drop(luma);
     let check = verify_luma(&written_luma, key, payload);
     let extraction = pattern::extract(&written_luma, key);
     steps.advance(Steps::SELF_CHECK);
@@ -78,8 +83,8 @@ fn mark_file<R: Read, W: Write>(
             height: height.into(),
             quality,
             quality_source,
-            psnr: psnr(&luma, &written_luma),
-            ssim: mean_ssim(&luma, &written_luma),
+            psnr,
+            ssim,
             pattern_scale: change.pattern_scale,
             check,
             extraction,

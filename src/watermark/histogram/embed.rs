@@ -5,7 +5,7 @@
 use super::analysis::{smooth_pixels_into, valid_mask};
 use super::carrier::{FineHistogram, Grid, Tone, group_counts};
 use crate::watermark::signal::Plane;
-use crate::watermark::signal::lowpass::gaussian_blur_into;
+use crate::watermark::signal::lowpass::gaussian_blur_rows_into;
 
 /// How hard to push. The defaults aim each group's neighbouring-bin ratios at 2.5 in a dozen
 /// passes at most, within a PSNR floor of 44 dB.
@@ -216,16 +216,18 @@ pub(crate) fn embed_over(
     on_pass: &mut dyn FnMut(usize),
 ) -> EmbedOutcome {
     let n = luma.len();
-    let cover_at = |i: usize| added.map_or(luma.data[i], |a| luma.data[i] + a[i]);
-    let mut marked = match added {
-        Some(a) => Plane {
-            width: luma.width,
-            height: luma.height,
-            data: luma.data.iter().zip(a).map(|(l, d)| l + d).collect(),
-        },
-        None => luma.clone(),
+    let (w, h) = (luma.width, luma.height);
+    let (valid, sigma, _) = match added {
+        Some(a) => valid_mask(
+            &Plane {
+                width: w,
+                height: h,
+                data: luma.data.iter().zip(a).map(|(l, d)| l + d).collect(),
+            },
+            None,
+        ),
+        None => valid_mask(luma, None),
     };
-    let (valid, sigma, _) = valid_mask(&marked, None);
     let mut delta = vec![0f32; n];
     let mut states = vec![GroupState::Short; grid.groups];
     let mut history: Vec<Vec<f32>> = vec![Vec::new(); grid.groups];
@@ -237,7 +239,32 @@ pub(crate) fn embed_over(
     let mut low = Plane::new(0, 0);
     let mut smooth = Vec::new();
     for pass in 0..s.max_passes {
-        gaussian_blur_into(&marked, sigma, &mut low);
+        // The marked luma, cover plus change, clamped, made row by row as the blur needs it;
+        // before the first change the cover as it is (unclamped: luma plus the pattern).
+        let unchanged = passes == 0;
+        let marked_row = |y: usize, row: &mut [f32]| {
+            let span = y * w..(y + 1) * w;
+            let (l, d) = (&luma.data[span.clone()], &delta[span.clone()]);
+            match added {
+                Some(a) if unchanged => {
+                    for ((m, &l), &a) in row.iter_mut().zip(l).zip(&a[span]) {
+                        *m = l + a;
+                    }
+                }
+                None if unchanged => row.copy_from_slice(l),
+                Some(a) => {
+                    for (((m, &l), &a), &d) in row.iter_mut().zip(l).zip(&a[span]).zip(d) {
+                        *m = (l + a + d).clamp(0.0, 255.0);
+                    }
+                }
+                None => {
+                    for ((m, &l), &d) in row.iter_mut().zip(l).zip(d) {
+                        *m = (l + d).clamp(0.0, 255.0);
+                    }
+                }
+            }
+        };
+        gaussian_blur_rows_into(w, h, marked_row, sigma, &mut low);
         smooth_pixels_into(&low, sigma, &valid, &mut smooth);
         let hist = FineHistogram::new(
             low.data
@@ -298,13 +325,10 @@ pub(crate) fn embed_over(
             break;
         }
         std::mem::swap(&mut delta, &mut low.data);
-        for (i, (m, &d)) in marked.data.iter_mut().zip(&delta).enumerate() {
-            *m = (cover_at(i) + d).clamp(0.0, 255.0);
-        }
         passes = pass + 1;
         on_pass(passes);
     }
-    drop((marked, low, smooth));
+    drop((low, smooth));
     let mse: f64 = delta
         .iter()
         .map(|&d| f64::from(d) * f64::from(d))

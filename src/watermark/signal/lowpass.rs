@@ -47,6 +47,50 @@ pub(crate) fn gaussian_blur_into(src: &Plane, sigma: f32, out: &mut Plane) {
         });
 }
 
+/// [`gaussian_blur_into`] of a `width` x `height` plane that is never held whole: `fill(y, row)`
+/// writes its row `y`. The rows are made a band at a time (each band's rows plus those its
+/// vertical taps reach past either end), so a plane computed from others (such as luma plus a
+/// change, clamped) costs a few rows of memory instead of a full plane; the rows past a band's
+/// ends are made twice, a few per cent of the work at camera sizes. The result is the same to
+/// the bit as blurring the whole plane.
+pub(crate) fn gaussian_blur_rows_into(
+    width: usize,
+    height: usize,
+    fill: impl Fn(usize, &mut [f32]) + Sync,
+    sigma: f32,
+    out: &mut Plane,
+) {
+    /// Output rows per band.
+    const BAND: usize = 128;
+    let (w, h) = (width, height);
+    out.width = w;
+    out.height = h;
+    out.data.resize(w * h, 0.0);
+    if w == 0 || h == 0 {
+        return;
+    }
+    let taps = gaussian_kernel(sigma);
+    let radius = taps.len() / 2;
+    out.data.par_chunks_mut(BAND * w).enumerate().for_each_init(
+        || (Vec::new(), Vec::new()),
+        |(rows, scratch), (band, out)| {
+            let y0 = band * BAND;
+            let y1 = y0 + out.len() / w;
+            let (r0, r1) = (y0.saturating_sub(radius), (y1 + radius).min(h));
+            rows.clear();
+            rows.resize((r1 - r0) * w, 0.0);
+            for (sy, row) in (r0..r1).zip(rows.chunks_exact_mut(w)) {
+                fill(sy, row);
+            }
+            let rows: &[f32] = rows;
+            let at = |sy: usize| &rows[(sy - r0) * w..(sy - r0 + 1) * w];
+            for (y, row) in (y0..y1).zip(out.chunks_exact_mut(w)) {
+                blur_row(at, h, y, &taps, scratch, row);
+            }
+        },
+    );
+}
+
 /// Output row `y` of the separable blur of an `h`-row plane whose row `sy` is `rows(sy)`:
 /// the vertical sums of the input rows the taps reach, straight into the middle of `scratch`
 /// (padded by the edge samples), then the horizontal sums into `out`. Per pixel these are the
@@ -306,6 +350,24 @@ mod tests {
                     .sum();
                 assert_eq!(blurred.data[y as usize * 53 + x as usize], expected);
             }
+        }
+    }
+
+    /// The banded blur of rows made on demand equals the blur of the whole plane, across band
+    /// boundaries and the clamped image edges.
+    #[test]
+    fn blur_of_rows_made_on_demand_equals_the_whole_plane() {
+        let src = Plane::from_fn(41, 300, |x, y| ((x * 37 + y * 101) % 97) as f32 * 1.37);
+        for sigma in [0.7, 2.5, 6.0] {
+            let mut banded = Plane::new(0, 0);
+            gaussian_blur_rows_into(
+                41,
+                300,
+                |y, row| row.copy_from_slice(&src.data[y * 41..(y + 1) * 41]),
+                sigma,
+                &mut banded,
+            );
+            assert_eq!(banded, gaussian_blur(&src, sigma), "sigma {sigma}");
         }
     }
 
