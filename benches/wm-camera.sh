@@ -10,7 +10,7 @@
 #
 #   benches/wm-camera.sh SHARED_CORPUS_DIR OUT_DIR [RUNS]
 #
-# e.g. benches/wm-camera.sh ../shared/corpus /tmp/wm-camera 3
+# e.g. benches/wm-camera.sh ../shared/corpus OUT 3
 # Env: JPGTOOL (default target/release/jpgtool, built first), CONVERT (default convert).
 # Set JPGTOOL_B to a second binary to measure both side by side (runs interleaved), as a
 # before/after comparison on a loaded machine needs.
