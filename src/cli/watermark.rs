@@ -14,8 +14,8 @@ use super::jobs::{Job, OutputArgs, open_input, plan_jobs, write_output};
 use super::limits::LimitArgs;
 use super::{EXIT_OK, EXIT_SOME_FAILED};
 use jpgtool::watermark::{
-    self, Key, Layer, Layers, MIN_PASSPHRASE_LEN, MarkOptions, MarkReport, Payload, SecretKind,
-    Verdict, VerifyOptions, VerifyReport, secret_from_key_file,
+    self, Key, Layer, Layers, MIN_PASSPHRASE_LEN, MarkOptions, MarkReport, Payload, Progress,
+    SecretKind, Verdict, VerifyOptions, VerifyReport, secret_from_key_file,
 };
 
 /// `verify`: at least one file carries this key's pattern (its pilots stand out) without one
@@ -215,11 +215,25 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
     // Marking cannot stop half-way and resume, so a signal ends the process at once; the
     // unnamed output files vanish with it.
     super::handle_signals(true);
+    let show_progress = !args.quiet && !args.json && io::stderr().is_terminal();
+    // One file: a bar of its steps (a camera-size photo takes seconds); several: of files.
+    let step_bar = (show_progress && jobs.len() == 1).then(|| {
+        ProgressBar::new(0).with_style(
+            ProgressStyle::with_template("{bar:40} {percent}% marking {elapsed}/{eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        )
+    });
     let options = MarkOptions {
         quality: args.quality,
         limits: args.limits.limits(),
         strict: args.strict,
         force: args.force,
+        progress: step_bar.clone().map_or_else(Progress::default, |bar| {
+            Progress::new(move |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })
+        }),
         ..MarkOptions::default()
     };
     let mut pool = rayon::ThreadPoolBuilder::new();
@@ -227,13 +241,12 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
         pool = pool.num_threads(n);
     }
     let pool = pool.build().context("starting worker threads")?;
-    let bar =
-        (!args.quiet && !args.json && jobs.len() > 1 && io::stderr().is_terminal()).then(|| {
-            ProgressBar::new(jobs.len() as u64).with_style(
-                ProgressStyle::with_template("{bar:40} {pos}/{len} marked {elapsed}/{eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            )
-        });
+    let bar = (show_progress && jobs.len() > 1).then(|| {
+        ProgressBar::new(jobs.len() as u64).with_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} marked {elapsed}/{eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        )
+    });
     let mut out = io::stdout().lock();
     // Files are marked a few at a time per worker and reported in input order.
     for group in jobs.chunks(2 * pool.current_num_threads().max(1)) {
@@ -249,6 +262,9 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
                 })
                 .collect()
         });
+        if let Some(bar) = &step_bar {
+            bar.finish_and_clear();
+        }
         for (job, result) in group.iter().zip(results) {
             let mut print = || -> anyhow::Result<()> {
                 match &result {

@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::limits::Limits;
 
 /// Passes at most spent fitting the pattern to the SSIM floor.
-const SSIM_FIT_PASSES: usize = 4;
+pub(super) const SSIM_FIT_PASSES: usize = 4;
 /// A fit within this much above the floor is close enough.
 const SSIM_FIT_SLACK: f64 = 0.0005;
 
@@ -20,7 +20,7 @@ const SSIM_FIT_SLACK: f64 = 0.0005;
 /// the first and the third power): so the loss is measured, and the scale found by a secant on
 /// log loss against log scale. Each pass encodes and decodes luma alone, as grey: a YCbCr
 /// encoder writes the same luma; for the rare RGB-coded file it is an estimate, and the
-/// written file's own SSIM is reported either way.
+/// written file's own SSIM is reported either way. `on_pass` hears each encode end.
 pub(super) fn fit_to_ssim(
     luma: &Plane,
     fixed: &[f32],
@@ -28,6 +28,7 @@ pub(super) fn fit_to_ssim(
     quality: u8,
     min_ssim: f64,
     limits: &Limits,
+    on_pass: &mut dyn FnMut(),
 ) -> Result<f32> {
     let target_loss = 1.0 - min_ssim;
     let mut scale = 1.0f64;
@@ -39,6 +40,7 @@ pub(super) fn fit_to_ssim(
         else {
             return Ok(1.0);
         };
+        on_pass();
         let loss = (1.0 - ssim).max(1e-9);
         if ssim >= min_ssim {
             holding = Some(holding.map_or(scale, |h: f64| h.max(scale)));

@@ -4,13 +4,13 @@
 
 use std::io::{Read, Write};
 
-use super::fit::fit_to_ssim;
+use super::fit::{SSIM_FIT_PASSES, fit_to_ssim};
 use super::histogram::{self, embed::GroupState};
 use super::image::{Image, decode, decode_luma, encode};
 use super::signal::{Plane, mean_ssim};
 use super::{
-    Detection, Extraction, GroupCounts, Key, MarkOptions, MarkReport, Payload, REQUIRED_SCORE,
-    histogram_holds, pattern, verify_luma,
+    Detection, Extraction, GroupCounts, Key, MarkOptions, MarkReport, Payload, Progress,
+    REQUIRED_SCORE, histogram_holds, pattern, verify_luma,
 };
 use crate::codec::{self, EncoderSettings, Warnings};
 use crate::error::{Error, Result};
@@ -49,21 +49,31 @@ fn mark_file<R: Read, W: Write>(
     let sampling = reencode::output_sampling(&source.header, reencode::Sampling::Keep);
     let (width, height) = (source.header.frame.width, source.header.frame.height);
     let markers = source.kept_markers((width.into(), height.into()), false);
+    let mut steps = Steps::new(&options.progress, options.embed.max_passes);
     let mut image = decode(source, &options.limits)?;
     let luma = image.luma()?;
+    steps.advance(Steps::DECODE);
     if !options.force {
         refuse_if_marked(&luma, key)?;
     }
-    let change = embed_both_layers(&luma, key, payload, quality, options)?;
+    steps.advance(Steps::REMARK_CHECK);
+    let change = embed_both_layers(&luma, key, payload, quality, options, &mut steps)?;
     image.add_to_luma(&change.delta);
     drop(change.delta);
     let encoded = encode_marked(&mut image, quality, sampling, &markers)?;
+    // From here on each full-resolution plane is let go as soon as it is no longer needed:
+    // at camera sizes each is hundreds of megabytes.
+    drop(image);
+    steps.advance(Steps::ENCODE);
 
     // Check the file as written, as `verify` will see it. Only the "as is" tier counts here,
     // and it does not use the colour mask.
     let written_luma = decode_luma(&encoded, &options.limits)?;
+    let (psnr, ssim) = (psnr(&luma, &written_luma), mean_ssim(&luma, &written_luma));
+    drop(luma);
     let check = verify_luma(&written_luma, key, payload);
     let extraction = pattern::extract(&written_luma, key);
+    steps.advance(Steps::SELF_CHECK);
     let groups = GroupCounts::count(&change.groups);
     refuse_unless_a_layer_holds(&check, &extraction, payload, groups, change.groups.len())?;
     output.write_all(&encoded)?;
@@ -73,8 +83,8 @@ fn mark_file<R: Read, W: Write>(
             height: height.into(),
             quality,
             quality_source,
-            psnr: psnr(&luma, &written_luma),
-            ssim: mean_ssim(&luma, &written_luma),
+            psnr,
+            ssim,
             pattern_scale: change.pattern_scale,
             check,
             extraction,
@@ -108,14 +118,21 @@ fn embed_both_layers(
     payload: &Payload,
     quality: u8,
     options: &MarkOptions,
+    steps: &mut Steps,
 ) -> Result<Change> {
     let mut delta = pattern::pattern(luma, key, payload, &options.pattern);
-    let with_pattern = Plane {
-        data: luma.data.iter().zip(&delta).map(|(l, d)| l + d).collect(),
-        ..luma.clone()
-    };
-    let outcome = histogram::mark_luma(&with_pattern, key, payload, &options.embed);
-    drop(with_pattern);
+    steps.advance(Steps::PATTERN);
+    let start = steps.done;
+    let outcome = histogram::mark_luma(
+        luma,
+        Some(&delta),
+        key,
+        payload,
+        &options.embed,
+        &mut |pass| steps.reach(start + pass as u64),
+    );
+    steps.reach(start + options.embed.max_passes as u64);
+    let start = steps.done;
     let pattern_scale = fit_to_ssim(
         luma,
         &outcome.delta,
@@ -123,7 +140,9 @@ fn embed_both_layers(
         quality,
         options.pattern.min_ssim,
         &options.limits,
+        &mut || steps.advance(1),
     )?;
+    steps.reach(start + SSIM_FIT_PASSES as u64);
     delta
         .iter_mut()
         .zip(&outcome.delta)
@@ -134,6 +153,48 @@ fn embed_both_layers(
         groups: outcome.groups,
         passes: outcome.passes,
     })
+}
+
+/// Where one file's marking has got, in steps weighted roughly by cost (one closed-loop pass
+/// or one SSIM-fit encode is a step), reported to [`MarkOptions::progress`].
+struct Steps<'a> {
+    progress: &'a Progress,
+    done: u64,
+    total: u64,
+}
+
+impl<'a> Steps<'a> {
+    const DECODE: u64 = 1;
+    const REMARK_CHECK: u64 = 2;
+    const PATTERN: u64 = 1;
+    const ENCODE: u64 = 1;
+    const SELF_CHECK: u64 = 3;
+
+    fn new(progress: &'a Progress, max_passes: usize) -> Steps<'a> {
+        let total = Self::DECODE
+            + Self::REMARK_CHECK
+            + Self::PATTERN
+            + max_passes as u64
+            + SSIM_FIT_PASSES as u64
+            + Self::ENCODE
+            + Self::SELF_CHECK;
+        progress.report(0, total);
+        Steps {
+            progress,
+            done: 0,
+            total,
+        }
+    }
+
+    fn advance(&mut self, steps: u64) {
+        self.reach(self.done + steps);
+    }
+
+    /// Jumps to `done` (a loop that stopped early skips its remaining steps).
+    fn reach(&mut self, done: u64) {
+        self.done = done.max(self.done);
+        self.progress.report(self.done, self.total);
+    }
 }
 
 /// Encodes the marked image with the input's size, sampling, density and kept markers.

@@ -15,6 +15,7 @@ mod image;
 mod key;
 mod mark;
 pub mod pattern;
+mod progress;
 pub(crate) mod signal;
 mod verify;
 
@@ -32,6 +33,7 @@ pub use key::{
 };
 pub use mark::mark;
 pub use pattern::{Extraction, Lattice, PatternSettings};
+pub use progress::Progress;
 pub use signal::{Plane, mean_ssim};
 pub use verify::verify;
 
@@ -89,6 +91,8 @@ pub struct MarkOptions {
     /// [`Error::AlreadyMarked`](crate::Error::AlreadyMarked): two payloads under one key leave
     /// neither readable blind). Default: false.
     pub force: bool,
+    /// Where to report how far the file has got. Default: nowhere.
+    pub progress: Progress,
 }
 
 /// What `mark` did.

@@ -2,7 +2,10 @@
 //! counted (valid and smooth). The marker and the detector run exactly this code, so whatever
 //! an attack does to the image, both sides agree on the rules.
 
-use crate::watermark::signal::{Plane, dilate, gaussian_blur, gradient_magnitude};
+use rayon::prelude::*;
+
+use crate::watermark::signal::lowpass::{blur_row, gradient_row};
+use crate::watermark::signal::{Plane, dilate, gaussian_blur, gaussian_kernel, gradient_magnitude};
 
 /// Low-pass sigma at one megapixel of valid area; it scales with sqrt(area) so that a rescaled
 /// image is smoothed by the same amount relative to its content.
@@ -193,10 +196,48 @@ fn grow_invalid(invalid: &[bool], w: usize, h: usize, sigma: f32) -> Vec<bool> {
     valid
 }
 
-/// Weights of the pixels in `valid`: 1 where the activity `a = G_sigma(|grad L| * sigma)` is
-/// below [`SMOOTH_LIMIT`], else 0. The cut is hard: weights that fade out with `a` score lower.
-pub(crate) fn pixel_weights(low: &Plane, sigma: f32, valid: &[bool]) -> Vec<f32> {
-    weights(&activity(low, sigma), valid, SMOOTH_LIMIT).collect()
+/// The pixels of `valid` whose activity `a = G_sigma(|grad L| * sigma)` is below
+/// [`SMOOTH_LIMIT`] (weight 1; every other pixel weighs 0), into `smooth`. The cut is hard:
+/// weights that fade out with `a` score lower. Exactly the pixels [`analyse`]'s `weights(1.0)`
+/// counts, but the activity is made a band of rows at a time (the gradient rows a band's
+/// window reaches, then each row's blur, compared at once): no gradient or activity plane is
+/// held, which matters in `mark`'s closed loop, run a dozen times at full resolution.
+pub(crate) fn smooth_pixels_into(low: &Plane, sigma: f32, valid: &[bool], smooth: &mut Vec<bool>) {
+    /// Output rows per band: the gradient rows past each end (3 sigma) are recomputed per
+    /// band, a few per cent at camera sizes.
+    const BAND: usize = 256;
+    let (w, h) = (low.width, low.height);
+    smooth.clear();
+    smooth.resize(w * h, false);
+    if w == 0 || h == 0 {
+        return;
+    }
+    let taps = gaussian_kernel(sigma);
+    let radius = taps.len() / 2;
+    smooth.par_chunks_mut(BAND * w).enumerate().for_each_init(
+        || (Vec::new(), Vec::new(), vec![0.0; w]),
+        |(gradient, scratch, row), (band, out)| {
+            let y0 = band * BAND;
+            let y1 = y0 + out.len() / w;
+            // The gradient rows the band's vertical taps reach (clamped at the edges).
+            let (g0, g1) = (y0.saturating_sub(radius), (y1 + radius).min(h));
+            gradient.clear();
+            gradient.resize((g1 - g0) * w, 0.0);
+            for (gy, g) in (g0..g1).zip(gradient.chunks_exact_mut(w)) {
+                gradient_row(low, gy, g);
+                g.iter_mut().for_each(|v| *v *= sigma);
+            }
+            let gradient: &[f32] = gradient;
+            let rows = |sy: usize| &gradient[(sy - g0) * w..(sy - g0 + 1) * w];
+            for (y, flags) in (y0..y1).zip(out.chunks_exact_mut(w)) {
+                blur_row(rows, h, y, &taps, scratch, row);
+                let valid = &valid[y * w..(y + 1) * w];
+                for ((f, &a), &v) in flags.iter_mut().zip(row.iter()).zip(valid) {
+                    *f = v && a < SMOOTH_LIMIT;
+                }
+            }
+        },
+    );
 }
 
 /// `G_sigma(|grad L| sigma)`: how much `L` changes across one sigma, locally averaged.
@@ -273,6 +314,25 @@ mod tests {
         assert!(!at(170, 60), "texture not counted");
         assert!(!at(80, margin - 1), "frame");
         assert!(a.valid_pixels < w * h && a.valid_pixels >= (w - 42) * h);
+    }
+
+    /// The banded smooth-pixel mask is exactly the full analysis's `weights(1.0)`, on a plane
+    /// taller than one band (so band edges and the clamped image edges both occur).
+    #[test]
+    fn banded_smooth_pixels_equal_the_full_analysis() {
+        let (w, h) = (97, 600);
+        let luma = Plane::from_fn(w, h, |x, y| {
+            let (fx, fy) = (x as f32, y as f32);
+            120.0
+                + 60.0 * (fx / 13.0).sin() * (fy / 29.0).cos()
+                + if (x + y) % 7 == 0 { 9.0 } else { 0.0 }
+        });
+        let a = analyse(&luma);
+        let mut smooth = Vec::new();
+        smooth_pixels_into(&a.low, a.sigma, &a.valid, &mut smooth);
+        let expected: Vec<bool> = a.weights(1.0).map(|v| v > 0.0).collect();
+        assert_eq!(smooth, expected);
+        assert!(smooth.iter().any(|&s| s) && smooth.iter().any(|&s| !s));
     }
 
     /// JFIF's YCbCr -> RGB (ITU-T T.871): grey stays grey, and pure red, (255, 0, 0) encoded

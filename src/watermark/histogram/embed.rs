@@ -2,9 +2,10 @@
 //! luma, re-measured after every pass because the low-pass is not idempotent (a change made to
 //! `L` is blurred again when the detector re-filters).
 
-use super::analysis::{pixel_weights, valid_mask};
+use super::analysis::{smooth_pixels_into, valid_mask};
 use super::carrier::{FineHistogram, Grid, Tone, group_counts};
-use crate::watermark::signal::{Plane, gaussian_blur};
+use crate::watermark::signal::Plane;
+use crate::watermark::signal::lowpass::gaussian_blur_rows_into;
 
 /// How hard to push. The defaults aim each group's neighbouring-bin ratios at 2.5 in a dozen
 /// passes at most, within a PSNR floor of 44 dB.
@@ -26,6 +27,9 @@ pub struct EmbedSettings {
     pub min_psnr: f32,
     /// Groups with fewer counted pixels are empty: not worth pushing.
     pub min_group_pixels: f64,
+    /// Steepest slope (and, inverted, the flattest) each pass's tone map may have: the map is
+    /// blended towards the identity until it holds (see [`Remap::strength`]).
+    pub max_slope: f32,
 }
 
 impl Default for EmbedSettings {
@@ -42,9 +46,21 @@ impl Default for EmbedSettings {
             max_passes: 12,
             min_psnr: 44.0,
             min_group_pixels: 100.0,
+            max_slope: MAX_SLOPE,
         }
     }
 }
+
+/// The default [`EmbedSettings::max_slope`]. A tone map's slope multiplies the variations of
+/// the low-pass luma it remaps: where a group's values crowd into a plateau (one grey level of
+/// a smooth gradient, the brightest spot of a vignette), the full map sends that sliver of tones
+/// across a whole bin, a slope of 10 or more, and the plateau's faint noise (the pattern's
+/// residue, JPEG's rounding) comes out as blotches of several grey levels with sharp edges;
+/// along a smooth gradient the changes of slope between segments draw contour rings. Capped at
+/// 1.5 (and 1 / 1.5), one pass changes a gradient's local slope by at most half, the
+/// closed loop still reaches most groups' ratios over its passes, and a plateau, whose map
+/// would be steepest, is barely moved. The figures are in `docs/watermark.md`.
+pub const MAX_SLOPE: f32 = 1.5;
 
 /// What the embedding did to each group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +134,31 @@ struct Remap {
 }
 
 impl Remap {
+    /// How much of this map to apply, in (0, 1], so that `v + strength (apply(v) - v)` has
+    /// slopes within `[1 / max_slope, max_slope]`: the blend of a segment of slope `k` with
+    /// the identity has slope `1 + strength (k - 1)`. A segment whose source range is (nearly)
+    /// a point would have an infinite slope: its group is then left alone (strength 0).
+    fn strength(&self, max_slope: f32) -> f32 {
+        (0..3)
+            .map(|s| {
+                let (a, b) = (self.from[s], self.from[s + 1]);
+                let rise = self.to_high[s] - self.to_low[s];
+                if b - a <= 1e-6 {
+                    return if rise.abs() <= 1e-6 { 1.0 } else { 0.0 };
+                }
+                let k = rise / (b - a);
+                if k > max_slope {
+                    (max_slope - 1.0) / (k - 1.0)
+                } else if k < 1.0 / max_slope {
+                    (1.0 - 1.0 / max_slope) / (1.0 - k)
+                } else {
+                    1.0
+                }
+            })
+            .fold(1.0f32, f32::min)
+            .max(0.0)
+    }
+
     fn apply(&self, v: f32) -> f32 {
         let s = if v < self.from[1] {
             0
@@ -152,33 +193,88 @@ fn remap_for(
 }
 
 /// Embeds `codeword` (2 signs per group) into `luma`; returns the change to add.
+#[cfg(test)]
 pub(crate) fn embed(
     luma: &Plane,
     grid: &Grid,
     codeword: &[f32],
     s: &EmbedSettings,
 ) -> EmbedOutcome {
+    embed_over(luma, None, grid, codeword, s, &mut |_| {})
+}
+
+/// Embeds `codeword` (2 signs per group) into the cover `luma + added` (`luma` alone without
+/// `added`); returns the change to add. The cover is summed sample by sample where it is
+/// needed rather than held as a plane of its own: at camera sizes each plane is hundreds of
+/// megabytes. `on_pass` hears the number of each pass as it ends (for a progress bar).
+pub(crate) fn embed_over(
+    luma: &Plane,
+    added: Option<&[f32]>,
+    grid: &Grid,
+    codeword: &[f32],
+    s: &EmbedSettings,
+    on_pass: &mut dyn FnMut(usize),
+) -> EmbedOutcome {
     let n = luma.len();
-    let (valid, sigma, _) = valid_mask(luma, None);
+    let (w, h) = (luma.width, luma.height);
+    let (valid, sigma, _) = match added {
+        Some(a) => valid_mask(
+            &Plane {
+                width: w,
+                height: h,
+                data: luma.data.iter().zip(a).map(|(l, d)| l + d).collect(),
+            },
+            None,
+        ),
+        None => valid_mask(luma, None),
+    };
     let mut delta = vec![0f32; n];
     let mut states = vec![GroupState::Short; grid.groups];
     let mut history: Vec<Vec<f32>> = vec![Vec::new(); grid.groups];
     let bits = |g: usize| [codeword[2 * g], codeword[2 * g + 1]];
     let mse_limit = 255.0f64 * 255.0 / 10f64.powf(f64::from(s.min_psnr) / 10.0);
     let mut passes = 0;
-    let mut marked = luma.clone();
+    // Buffers every pass refills, allocated once: at camera sizes a fresh plane per pass
+    // costs more in page faults than the arithmetic that fills it.
+    let mut low = Plane::new(0, 0);
+    let mut smooth = Vec::new();
     for pass in 0..s.max_passes {
-        let low = gaussian_blur(&marked, sigma);
-        let weight = pixel_weights(&low, sigma, &valid);
+        // The marked luma, cover plus change, clamped, made row by row as the blur needs it;
+        // before the first change the cover as it is (unclamped: luma plus the pattern).
+        let unchanged = passes == 0;
+        let marked_row = |y: usize, row: &mut [f32]| {
+            let span = y * w..(y + 1) * w;
+            let (l, d) = (&luma.data[span.clone()], &delta[span.clone()]);
+            match added {
+                Some(a) if unchanged => {
+                    for ((m, &l), &a) in row.iter_mut().zip(l).zip(&a[span]) {
+                        *m = l + a;
+                    }
+                }
+                None if unchanged => row.copy_from_slice(l),
+                Some(a) => {
+                    for (((m, &l), &a), &d) in row.iter_mut().zip(l).zip(&a[span]).zip(d) {
+                        *m = (l + a + d).clamp(0.0, 255.0);
+                    }
+                }
+                None => {
+                    for ((m, &l), &d) in row.iter_mut().zip(l).zip(d) {
+                        *m = (l + d).clamp(0.0, 255.0);
+                    }
+                }
+            }
+        };
+        gaussian_blur_rows_into(w, h, marked_row, sigma, &mut low);
+        smooth_pixels_into(&low, sigma, &valid, &mut smooth);
         let hist = FineHistogram::new(
             low.data
                 .iter()
-                .zip(&weight)
-                .filter(|(_, w)| **w > 0.0)
-                .map(|(v, w)| (*v, *w)),
+                .zip(&smooth)
+                .filter(|(_, s)| **s)
+                .map(|(v, _)| (*v, 1.0)),
         );
         let counts = group_counts(&hist, grid, Tone::IDENTITY);
-        let mut remaps: Vec<Option<Remap>> = vec![None; grid.groups];
+        let mut remaps: Vec<Option<(Remap, f32)>> = vec![None; grid.groups];
         for g in 0..grid.groups {
             if states[g] == GroupState::GivenUp {
                 continue;
@@ -200,24 +296,26 @@ pub(crate) fn embed(
                 states[g] = GroupState::GivenUp;
                 continue;
             }
-            remaps[g] = Some(remap_for(&hist, grid, g, bits(g), s));
+            let remap = remap_for(&hist, grid, g, bits(g), s);
+            remaps[g] = Some((remap, remap.strength(s.max_slope)));
         }
         if remaps.iter().all(Option::is_none) {
             break;
         }
-        let mut next = delta.clone();
-        for i in 0..n {
-            if weight[i] <= 0.0 {
-                continue;
-            }
-            let v = low.data[i];
-            if let Some((g, _)) = grid.locate(v)
-                && let Some(remap) = &remaps[g]
+        // The next change, written over `low` as it is read (each sample of `low` is needed
+        // only at its own pixel from here on), so that it costs no plane of its own.
+        for ((l, &d), &smooth) in low.data.iter_mut().zip(&delta).zip(&smooth) {
+            let v = *l;
+            *l = d;
+            if smooth
+                && let Some((g, _)) = grid.locate(v)
+                && let Some((remap, strength)) = &remaps[g]
             {
-                let change = s.gain * (remap.apply(v) - v);
-                next[i] = (next[i] + change).clamp(-s.cap, s.cap);
+                let change = s.gain * strength * (remap.apply(v) - v);
+                *l = (d + change).clamp(-s.cap, s.cap);
             }
         }
+        let next = &low.data;
         let mse: f64 = next
             .iter()
             .map(|&d| f64::from(d) * f64::from(d))
@@ -226,12 +324,11 @@ pub(crate) fn embed(
         if mse > mse_limit {
             break;
         }
-        delta = next;
-        for ((m, &l), &d) in marked.data.iter_mut().zip(&luma.data).zip(&delta) {
-            *m = (l + d).clamp(0.0, 255.0);
-        }
+        std::mem::swap(&mut delta, &mut low.data);
         passes = pass + 1;
+        on_pass(passes);
     }
+    drop((low, smooth));
     let mse: f64 = delta
         .iter()
         .map(|&d| f64::from(d) * f64::from(d))
@@ -296,6 +393,38 @@ mod tests {
                 "{c:?} vs {p:?}"
             );
         }
+    }
+
+    /// The strength keeps the blended map's slopes within the cap, and is 1 for a map that
+    /// already does, 0 for a plateau sent across a bin.
+    #[test]
+    fn strength_caps_the_slope() {
+        let grid = Grid::new(2.0, 0.0);
+        let s = EmbedSettings::default();
+        let values: Vec<f32> = (0..6000).map(|i| 46.0 + i as f32 * 0.001).collect();
+        let hist = FineHistogram::new(values.iter().map(|&v| (v, 1.0)));
+        let remap = remap_for(&hist, &grid, 5, [1.0, 1.0], &s);
+        let strength = remap.strength(s.max_slope);
+        assert!(strength > 0.0 && strength < 1.0, "{strength}");
+        let blended = |v: f32| v + strength * (remap.apply(v) - v);
+        for i in 0..600 {
+            let v = 46.0 + i as f32 * 0.01;
+            let slope = (blended(v + 0.01) - blended(v)) / 0.01;
+            assert!(slope <= s.max_slope * 1.01, "slope {slope} at {v}");
+            assert!(slope >= 1.0 / s.max_slope / 1.01, "slope {slope} at {v}");
+        }
+        let identity = Remap {
+            from: [46.0, 48.0, 50.0, 52.0],
+            to_low: [46.0, 48.0, 50.0],
+            to_high: [48.0, 50.0, 52.0],
+        };
+        assert_eq!(identity.strength(s.max_slope), 1.0);
+        let plateau = Remap {
+            from: [46.0, 49.0, 49.0, 52.0],
+            to_low: [46.0, 48.0, 50.0],
+            to_high: [48.0, 50.0, 52.0],
+        };
+        assert_eq!(plateau.strength(s.max_slope), 0.0);
     }
 
     /// On a smooth synthetic image the closed loop reaches the ratios in most groups and keeps

@@ -31,15 +31,25 @@ fn codeword(key: &Key, payload: &Payload, grid: &Grid) -> Vec<f32> {
     )
 }
 
-/// Marks a luma plane (grey levels 0..=255); returns the change to add to it.
+/// Marks a luma plane (grey levels 0..=255) plus `added` (another layer's change, when given);
+/// returns the change to add to both. `on_pass` hears each closed-loop pass end.
 pub(crate) fn mark_luma(
     luma: &Plane,
+    added: Option<&[f32]>,
     key: &Key,
     payload: &Payload,
     settings: &EmbedSettings,
+    on_pass: &mut dyn FnMut(usize),
 ) -> EmbedOutcome {
     let grid = Grid::from_key(key);
-    embed::embed(luma, &grid, &codeword(key, payload, &grid), settings)
+    embed::embed_over(
+        luma,
+        added,
+        &grid,
+        &codeword(key, payload, &grid),
+        settings,
+        on_pass,
+    )
 }
 
 /// Tests whether a luma plane carries `payload` under `key`.
