@@ -54,7 +54,9 @@ fn mark_file<R: Read, W: Write>(
     if !options.force {
         refuse_if_marked(&luma, key)?;
     }
-    let change = embed_both_layers(&luma, key, payload, quality, options)?;
+    let may_raise = quality_source != reencode::QualitySource::Given;
+    let change = embed_both_layers(&luma, key, payload, quality, may_raise, options)?;
+    let quality = change.quality;
     image.add_to_luma(&change.delta);
     drop(change.delta);
     let encoded = encode_marked(&mut image, quality, sampling, &markers)?;
@@ -96,7 +98,16 @@ struct Change {
     groups: Vec<GroupState>,
     /// Layer 1's closed-loop passes.
     passes: usize,
+    /// The output quality: the one asked for, or a higher one where that one's re-encode
+    /// alone costs the SSIM floor.
+    quality: u8,
 }
+
+/// Output qualities tried, in order, when the estimated one cannot hold the SSIM floor: a
+/// re-encode with the standard tables at the estimate of a file written with other tables can
+/// cost more SSIM than the floor allows by itself (0.9901 at Q86 on one phone photo, 0.9960 at
+/// Q90), and no pattern scale can make up for it.
+const RAISED_QUALITIES: [u8; 2] = [90, 95];
 
 /// Layer 2's pattern first: layer 1's closed loop then measures (and shapes) the histogram of
 /// the image that carries it. Then the pattern is scaled down where the output would fall
@@ -107,6 +118,7 @@ fn embed_both_layers(
     key: &Key,
     payload: &Payload,
     quality: u8,
+    may_raise_quality: bool,
     options: &MarkOptions,
 ) -> Result<Change> {
     let mut delta = pattern::pattern(luma, key, payload, &options.pattern);
@@ -116,14 +128,29 @@ fn embed_both_layers(
     };
     let outcome = histogram::mark_luma(&with_pattern, key, payload, &options.embed);
     drop(with_pattern);
-    let pattern_scale = fit_to_ssim(
-        luma,
-        &outcome.delta,
-        &mut delta,
-        quality,
-        options.pattern.min_ssim,
-        &options.limits,
-    )?;
+    let asked = quality;
+    let mut quality = quality;
+    let mut raised = RAISED_QUALITIES
+        .into_iter()
+        .filter(|&q| may_raise_quality && q > asked);
+    let pattern_scale = loop {
+        let (scale, held) = fit_to_ssim(
+            luma,
+            &outcome.delta,
+            &mut delta,
+            quality,
+            options.pattern.min_ssim,
+            &options.limits,
+        )?;
+        match raised.next() {
+            Some(higher) if !held && scale > 0.0 => {
+                // Undo the scale and fit again at the higher quality.
+                delta.iter_mut().for_each(|d| *d /= scale);
+                quality = higher;
+            }
+            _ => break scale,
+        }
+    };
     delta
         .iter_mut()
         .zip(&outcome.delta)
@@ -133,6 +160,7 @@ fn embed_both_layers(
         pattern_scale,
         groups: outcome.groups,
         passes: outcome.passes,
+        quality,
     })
 }
 
