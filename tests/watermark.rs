@@ -296,6 +296,40 @@ fn marked_photos_match_after_attacks() {
     );
 }
 
+/// Photo-site uploads: the 2 MP camera photos of [`COVERS`], shrunk to a 1080-pixel long side
+/// (by 0.50-0.61, a box filter) and re-encoded at Q72, read their payload back blind, and an
+/// unmarked copy through the same steps reads nothing. Their cells are 4 pixels wide
+/// (`cell_side`: 2 pixels after the downscale), found at the pyramid's level 2 or 1. The
+/// shipped 2-pixel cell read none of these back (a cell of one pixel after the downscale).
+#[test]
+fn marked_photos_read_back_after_an_upload_downscale() {
+    let Some(paths) = cover_paths() else { return };
+    let key = Key::from_secret(b"upload test key").unwrap();
+    let mut misses = Vec::new();
+    for (i, path) in paths.iter().enumerate() {
+        if path.to_string_lossy().contains(FLAT_COVER) {
+            continue;
+        }
+        let input = std::fs::read(path).unwrap();
+        let payload = Payload([i as u8 + 7; 32]);
+        let marked = luma_of(&mark_bytes(&input, &key, &payload).unwrap());
+        let s = 1080.0 / marked.width.max(marked.height) as f32;
+        let upload = |p: &Plane| recompress(&scale(p, s, s), 72);
+        let found = pattern::extract(&upload(&marked), &key);
+        assert!(
+            found.payload.is_none() || found.payload == Some(payload),
+            "{}: a wrong payload",
+            path.display()
+        );
+        if found.payload != Some(payload) {
+            misses.push(format!("{} (pilot score {:.1})", path.display(), found.pilot_score));
+        }
+        let unmarked = pattern::extract(&upload(&luma_of(&input)), &key);
+        assert!(!unmarked.mark_present(), "{}: {unmarked:?}", path.display());
+    }
+    assert!(misses.is_empty(), "not read back after the upload: {misses:?}");
+}
+
 /// Unmarked photos, a wrong key and a wrong payload never match.
 #[test]
 fn no_match_without_the_mark_key_or_payload() {
@@ -950,6 +984,8 @@ fn calibrate_remark_refusal() {
     let mut pilot_scores: Vec<(f32, String)> = Vec::new();
     for (path, photo) in unmarked_photos(&calibration_dirs()) {
         photos += 1;
+        let best = pilot_scores.iter().map(|s| s.0).fold(0f32, f32::max);
+        eprintln!("photo {photos}: {} ({images} images so far, best pilot {best:.2})", path.display());
         for v in 0..UNMARKED_VARIANTS {
             let luma = unmarked_variant(&photo, v).swap_remove(0);
             let luma = Plane {
@@ -964,6 +1000,10 @@ fn calibrate_remark_refusal() {
             for key in &keys {
                 let extraction = pattern::extract(&luma, key);
                 let name = format!("{} variant {v}", path.display());
+                // Progress, for a campaign that may be stopped early.
+                if extraction.mark_present() || extraction.pilot_score >= 6.0 {
+                    eprintln!("{name}: pilot score {:.2}", extraction.pilot_score);
+                }
                 if extraction.mark_present() {
                     refused.push(name.clone());
                 }
