@@ -210,13 +210,11 @@ const BLIND_EVERY_TIME_FLAT: &[&str] = &["none", "hflip", "rot90", "brightness+2
 /// and turned by 90 degrees; over all (cover, attack) pairs at least 90 % must match (measured:
 /// 52 of 52). Layer 2, blind: never a wrong payload; the exact payload back after the
 /// [`BLIND_EVERY_TIME`] attacks on every camera photo ([`BLIND_EVERY_TIME_FLAT`] on the flat
-/// gradient) and in at least 80 % of all pairs (measured: 47 of 52; the camera photos read
-/// back after all 13 attacks. The misses are all on the flat `sharp-flowers`, whose lattice is
-/// not found after rot2 crop, rot30, scale 0.5, scale 0.75 and the combo: pilot scores 5-6.5.
-/// These attacks resample bilinearly and re-encode at Q75, harsher than the suite's bicubic
-/// resampling and Q90 re-saves). Every output keeps SSIM-Y >= 0.99 against its cover; the
-/// Kodak photo's pattern runs at 0.81 of the default amplitude for it. Before the lattice
-/// search completed squares from 256 peaks, that photo lost the combo.
+/// gradient) and in at least 90 % of all pairs (measured: 52 of 52 with cells that follow the
+/// image and the pyramid detector; the 2-pixel carrier read 47, losing rot2 crop, rot30,
+/// scales 0.5 and 0.75 and the combo on `sharp-flowers`). These attacks resample bilinearly
+/// and re-encode at Q75, harsher than the suite's bicubic resampling and Q90 re-saves. Every
+/// output keeps SSIM-Y >= 0.99 against its cover.
 #[test]
 fn marked_photos_match_after_attacks() {
     let Some(paths) = cover_paths() else { return };
@@ -283,7 +281,7 @@ fn marked_photos_match_after_attacks() {
         pairs - blind_failures.len()
     );
     assert!(
-        blind_failures.len() * 5 <= pairs,
+        blind_failures.len() * 10 <= pairs,
         "layer 2 missed {} of {pairs}:\n{}",
         blind_failures.len(),
         blind_failures.join("\n")
