@@ -412,8 +412,12 @@ fn mark_refuses_images_that_cannot_carry_it() {
 
 /// Several payloads under one key: one cover marked with payload A and, separately, with B,
 /// the two decoded images averaged (collusion) and re-encoded at Q90, and the A copy marked
-/// again with B (`force`). Blind extraction must never present A or B as the payload: `verify`
-/// says "unreadable" (exit 3). A claimed A or B is confirmed by layer 1 or not at all.
+/// again with B (`force`). Blind extraction must never present A, the payload marked over,
+/// and never either payload from the average: `verify` says "unreadable" (exit 3) there. The
+/// re-marked copy may read back B, the payload marked last (measured with 4-pixel cells: B
+/// reads back at pilot score 22; with the earlier 2-pixel cells it was unreadable), else it is
+/// unreadable too. A claimed A or B is confirmed by layer 1 (or by layer 2 for B in the
+/// re-marked copy) or not at all.
 #[test]
 fn several_payloads_under_one_key_are_never_read_as_one() {
     let key = Key::from_secret(b"collusion test key").unwrap();
@@ -453,9 +457,21 @@ fn several_payloads_under_one_key_are_never_read_as_one() {
         let extraction = pattern::extract(&luma_of(jpeg), &key);
         println!("{name}: {extraction:?}");
         assert_ne!(extraction.payload, Some(a), "{name}");
-        assert_ne!(extraction.payload, Some(b), "{name}");
         let path = dir.path().join(name);
         std::fs::write(&path, jpeg).unwrap();
+        if name == "remarked.jpg" && extraction.payload == Some(b) {
+            // The last payload marked reads back; A never does, blind or claimed by layer 2.
+            let o = jpgtool()
+                .args(["verify", "--key", "collusion test key", "--json"])
+                .arg(&path)
+                .output()
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            assert_eq!(v["payload"], b.to_hex(), "{name}: {v}");
+            assert_eq!(o.status.code(), Some(0), "{name}: {v}");
+            continue;
+        }
+        assert_ne!(extraction.payload, Some(b), "{name}");
         let o = jpgtool()
             .args(["verify", "--key", "collusion test key", "--json"])
             .arg(&path)
