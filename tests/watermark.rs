@@ -320,12 +320,19 @@ fn marked_photos_read_back_after_an_upload_downscale() {
             path.display()
         );
         if found.payload != Some(payload) {
-            misses.push(format!("{} (pilot score {:.1})", path.display(), found.pilot_score));
+            misses.push(format!(
+                "{} (pilot score {:.1})",
+                path.display(),
+                found.pilot_score
+            ));
         }
         let unmarked = pattern::extract(&upload(&luma_of(&input)), &key);
         assert!(!unmarked.mark_present(), "{}: {unmarked:?}", path.display());
     }
-    assert!(misses.is_empty(), "not read back after the upload: {misses:?}");
+    assert!(
+        misses.is_empty(),
+        "not read back after the upload: {misses:?}"
+    );
 }
 
 /// Unmarked photos, a wrong key and a wrong payload never match.
@@ -999,7 +1006,10 @@ fn calibrate_remark_refusal() {
     for (path, photo) in unmarked_photos(&calibration_dirs()) {
         photos += 1;
         let best = pilot_scores.iter().map(|s| s.0).fold(0f32, f32::max);
-        eprintln!("photo {photos}: {} ({images} images so far, best pilot {best:.2})", path.display());
+        eprintln!(
+            "photo {photos}: {} ({images} images so far, best pilot {best:.2})",
+            path.display()
+        );
         for v in 0..UNMARKED_VARIANTS {
             let luma = unmarked_variant(&photo, v).swap_remove(0);
             let luma = Plane {

@@ -372,7 +372,10 @@ pub fn extract(luma: &Plane, key: &Key) -> Extraction {
         if found.payload.is_some() {
             return found;
         }
-        if best.as_ref().is_none_or(|b| found.pilot_score > b.pilot_score) {
+        if best
+            .as_ref()
+            .is_none_or(|b| found.pilot_score > b.pilot_score)
+        {
             best = Some(found);
         }
     }
@@ -460,6 +463,7 @@ fn extract_level(luma: &Plane, key: &Key, pilots: &Pilots, own_period: f32) -> E
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::watermark::pattern::tile::{PatternSettings, pattern};
 
     /// The bound the docs promise: at most 1e-12 per image, every level's checks counted.
     #[test]
@@ -467,7 +471,6 @@ mod tests {
         assert_eq!(MAX_TAG_CHECKS, 264);
         assert!(FALSE_POSITIVE_BOUND <= 1e-12, "{FALSE_POSITIVE_BOUND}");
     }
-    use crate::watermark::pattern::tile::{PatternSettings, pattern};
 
     /// A flat-noise plane with the pattern added, then shifted (a crop), gives the payload back;
     /// another key finds nothing.
