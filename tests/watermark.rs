@@ -215,13 +215,11 @@ const BLIND_EVERY_TIME_FLAT: &[&str] = &["none", "hflip", "rot90", "brightness+2
 /// and turned by 90 degrees; over all (cover, attack) pairs at least 90 % must match (measured:
 /// 52 of 52). Layer 2, blind: never a wrong payload; the exact payload back after the
 /// [`BLIND_EVERY_TIME`] attacks on every camera photo ([`BLIND_EVERY_TIME_FLAT`] on the flat
-/// gradient) and in at least 80 % of all pairs (measured: 47 of 52; the camera photos read
-/// back after all 13 attacks. The misses are all on the flat `sharp-flowers`, whose lattice is
-/// not found after rot2 crop, rot30, scale 0.5, scale 0.75 and the combo: pilot scores 5-6.5.
-/// These attacks resample bilinearly and re-encode at Q75, harsher than the suite's bicubic
-/// resampling and Q90 re-saves). Every output keeps SSIM-Y >= 0.99 against its cover; the
-/// Kodak photo's pattern runs at 0.81 of the default amplitude for it. Before the lattice
-/// search completed squares from 256 peaks, that photo lost the combo.
+/// gradient) and in at least 90 % of all pairs (measured: 52 of 52 with cells that follow the
+/// image and the pyramid detector; the 2-pixel carrier read 47, losing rot2 crop, rot30,
+/// scales 0.5 and 0.75 and the combo on `sharp-flowers`). These attacks resample bilinearly
+/// and re-encode at Q75, harsher than the suite's bicubic resampling and Q90 re-saves. Every
+/// output keeps SSIM-Y >= 0.99 against its cover.
 #[test]
 fn marked_photos_match_after_attacks() {
     let Some(paths) = cover_paths() else { return };
@@ -288,7 +286,7 @@ fn marked_photos_match_after_attacks() {
         pairs - blind_failures.len()
     );
     assert!(
-        blind_failures.len() * 5 <= pairs,
+        blind_failures.len() * 10 <= pairs,
         "layer 2 missed {} of {pairs}:\n{}",
         blind_failures.len(),
         blind_failures.join("\n")
@@ -298,6 +296,47 @@ fn marked_photos_match_after_attacks() {
         "{} of {pairs} pairs did not match:\n{}",
         failures.len(),
         failures.join("\n")
+    );
+}
+
+/// Photo-site uploads: the 2 MP camera photos of [`COVERS`], shrunk to a 1080-pixel long side
+/// (by 0.50-0.61, a box filter) and re-encoded at Q72, read their payload back blind, and an
+/// unmarked copy through the same steps reads nothing. Their cells are 4 pixels wide
+/// (`cell_side`: 2 pixels after the downscale), found at the pyramid's level 2 or 1. The
+/// shipped 2-pixel cell read none of these back (a cell of one pixel after the downscale).
+#[test]
+fn marked_photos_read_back_after_an_upload_downscale() {
+    let Some(paths) = cover_paths() else { return };
+    let key = Key::from_secret(b"upload test key").unwrap();
+    let mut misses = Vec::new();
+    for (i, path) in paths.iter().enumerate() {
+        if path.to_string_lossy().contains(FLAT_COVER) {
+            continue;
+        }
+        let input = std::fs::read(path).unwrap();
+        let payload = Payload([i as u8 + 7; 32]);
+        let marked = luma_of(&mark_bytes(&input, &key, &payload).unwrap());
+        let s = 1080.0 / marked.width.max(marked.height) as f32;
+        let upload = |p: &Plane| recompress(&scale(p, s, s), 72);
+        let found = pattern::extract(&upload(&marked), &key);
+        assert!(
+            found.payload.is_none() || found.payload == Some(payload),
+            "{}: a wrong payload",
+            path.display()
+        );
+        if found.payload != Some(payload) {
+            misses.push(format!(
+                "{} (pilot score {:.1})",
+                path.display(),
+                found.pilot_score
+            ));
+        }
+        let unmarked = pattern::extract(&upload(&luma_of(&input)), &key);
+        assert!(!unmarked.mark_present(), "{}: {unmarked:?}", path.display());
+    }
+    assert!(
+        misses.is_empty(),
+        "not read back after the upload: {misses:?}"
     );
 }
 
@@ -385,8 +424,12 @@ fn mark_refuses_images_that_cannot_carry_it() {
 
 /// Several payloads under one key: one cover marked with payload A and, separately, with B,
 /// the two decoded images averaged (collusion) and re-encoded at Q90, and the A copy marked
-/// again with B (`force`). Blind extraction must never present A or B as the payload: `verify`
-/// says "unreadable" (exit 3). A claimed A or B is confirmed by layer 1 or not at all.
+/// again with B (`force`). Blind extraction must never present A, the payload marked over,
+/// and never either payload from the average: `verify` says "unreadable" (exit 3) there. The
+/// re-marked copy may read back B, the payload marked last (measured with 4-pixel cells: B
+/// reads back at pilot score 22; with the earlier 2-pixel cells it was unreadable), else it is
+/// unreadable too. A claimed A or B is confirmed by layer 1 (or by layer 2 for B in the
+/// re-marked copy) or not at all.
 #[test]
 fn several_payloads_under_one_key_are_never_read_as_one() {
     let key = Key::from_secret(b"collusion test key").unwrap();
@@ -426,9 +469,21 @@ fn several_payloads_under_one_key_are_never_read_as_one() {
         let extraction = pattern::extract(&luma_of(jpeg), &key);
         println!("{name}: {extraction:?}");
         assert_ne!(extraction.payload, Some(a), "{name}");
-        assert_ne!(extraction.payload, Some(b), "{name}");
         let path = dir.path().join(name);
         std::fs::write(&path, jpeg).unwrap();
+        if name == "remarked.jpg" && extraction.payload == Some(b) {
+            // The last payload marked reads back; A never does, blind or claimed by layer 2.
+            let o = jpgtool()
+                .args(["verify", "--key", "collusion test key", "--json"])
+                .arg(&path)
+                .output()
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            assert_eq!(v["payload"], b.to_hex(), "{name}: {v}");
+            assert_eq!(o.status.code(), Some(0), "{name}: {v}");
+            continue;
+        }
+        assert_ne!(extraction.payload, Some(b), "{name}");
         let o = jpgtool()
             .args(["verify", "--key", "collusion test key", "--json"])
             .arg(&path)
@@ -1108,6 +1163,11 @@ fn calibrate_remark_refusal() {
     let mut pilot_scores: Vec<(f32, String)> = Vec::new();
     for (path, photo) in unmarked_photos(&calibration_dirs()) {
         photos += 1;
+        let best = pilot_scores.iter().map(|s| s.0).fold(0f32, f32::max);
+        eprintln!(
+            "photo {photos}: {} ({images} images so far, best pilot {best:.2})",
+            path.display()
+        );
         for v in 0..UNMARKED_VARIANTS {
             let luma = unmarked_variant(&photo, v).swap_remove(0);
             let luma = Plane {
@@ -1122,6 +1182,10 @@ fn calibrate_remark_refusal() {
             for key in &keys {
                 let extraction = pattern::extract(&luma, key);
                 let name = format!("{} variant {v}", path.display());
+                // Progress, for a campaign that may be stopped early.
+                if extraction.mark_present() || extraction.pilot_score >= 6.0 {
+                    eprintln!("{name}: pilot score {:.2}", extraction.pilot_score);
+                }
                 if extraction.mark_present() {
                     refused.push(name.clone());
                 }

@@ -14,7 +14,8 @@ const SSIM_FIT_SLACK: f64 = 0.0005;
 
 /// Scales `pattern` down until luma with it and with `fixed`, written as a JPEG of `quality`
 /// and read back, has an SSIM of at least `min_ssim` against `luma`, and not much more. Returns
-/// the scale applied (1 when the floor holds as is). The JPEG matters: re-quantising the
+/// the scale applied (1 when the floor holds as is) and whether a measured pass held the
+/// floor (not when the re-encode and `fixed` alone already cost more than the floor allows). The JPEG matters: re-quantising the
 /// coefficients the pattern moves off the cover's quantisation lattice costs SSIM on top of the
 /// pattern's own, and how that part falls with the amplitude depends on the image (between
 /// the first and the third power): so the loss is measured, and the scale found by a secant on
@@ -29,7 +30,7 @@ pub(super) fn fit_to_ssim(
     min_ssim: f64,
     limits: &Limits,
     on_pass: &mut dyn FnMut(),
-) -> Result<f32> {
+) -> Result<(f32, bool)> {
     let target_loss = 1.0 - min_ssim;
     let mut scale = 1.0f64;
     // The largest scale measured to hold, and the last point measured.
@@ -38,7 +39,7 @@ pub(super) fn fit_to_ssim(
     for _ in 0..SSIM_FIT_PASSES {
         let Some(ssim) = ssim_through_jpeg(luma, fixed, pattern, scale as f32, quality, limits)?
         else {
-            return Ok(1.0);
+            return Ok((1.0, true));
         };
         on_pass();
         let loss = (1.0 - ssim).max(1e-9);
@@ -62,11 +63,12 @@ pub(super) fn fit_to_ssim(
         }
     }
     // Unmeasured when no pass held: the last step's estimate.
+    let held = holding.is_some();
     let scale = holding.unwrap_or(scale) as f32;
     if scale < 1.0 {
         pattern.iter_mut().for_each(|d| *d *= scale);
     }
-    Ok(scale)
+    Ok((scale, held))
 }
 
 /// SSIM of `luma` plus `fixed` plus `scale` x `pattern`, written as a grey JPEG of `quality`

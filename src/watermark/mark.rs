@@ -57,7 +57,9 @@ fn mark_file<R: Read, W: Write>(
         refuse_if_marked(&luma, key)?;
     }
     steps.advance(Steps::REMARK_CHECK);
-    let change = embed_both_layers(&luma, key, payload, quality, options, &mut steps)?;
+    let may_raise = quality_source != reencode::QualitySource::Given;
+    let change = embed_both_layers(&luma, key, payload, quality, may_raise, options, &mut steps)?;
+    let quality = change.quality;
     image.add_to_luma(&change.delta);
     drop(change.delta);
     let encoded = encode_marked(&mut image, quality, sampling, &markers)?;
@@ -106,7 +108,16 @@ struct Change {
     groups: Vec<GroupState>,
     /// Layer 1's closed-loop passes.
     passes: usize,
+    /// The output quality: the one asked for, or a higher one where that one's re-encode
+    /// alone costs the SSIM floor.
+    quality: u8,
 }
+
+/// Output qualities tried, in order, when the estimated one cannot hold the SSIM floor: a
+/// re-encode with the standard tables at the estimate of a file written with other tables can
+/// cost more SSIM than the floor allows by itself (0.9901 at Q86 on one phone photo, 0.9960 at
+/// Q90), and no pattern scale can make up for it.
+const RAISED_QUALITIES: [u8; 2] = [90, 95];
 
 /// Layer 2's pattern first: layer 1's closed loop then measures (and shapes) the histogram of
 /// the image that carries it. Then the pattern is scaled down where the output would fall
@@ -117,6 +128,7 @@ fn embed_both_layers(
     key: &Key,
     payload: &Payload,
     quality: u8,
+    may_raise_quality: bool,
     options: &MarkOptions,
     steps: &mut Steps,
 ) -> Result<Change> {
@@ -133,16 +145,37 @@ fn embed_both_layers(
     );
     steps.reach(start + options.embed.max_passes as u64);
     let start = steps.done;
-    let pattern_scale = fit_to_ssim(
-        luma,
-        &outcome.delta,
-        &mut delta,
-        quality,
-        options.pattern.min_ssim,
-        &options.limits,
-        &mut || steps.advance(1),
-    )?;
-    steps.reach(start + SSIM_FIT_PASSES as u64);
+    let fit_end = start + SSIM_FIT_PASSES as u64;
+    let asked = quality;
+    let mut quality = quality;
+    let mut raised = RAISED_QUALITIES
+        .into_iter()
+        .filter(|&q| may_raise_quality && q > asked);
+    let pattern_scale = loop {
+        let (scale, held) = fit_to_ssim(
+            luma,
+            &outcome.delta,
+            &mut delta,
+            quality,
+            options.pattern.min_ssim,
+            &options.limits,
+            // A re-fit at a raised quality does not move the bar past the fit's share.
+            &mut || {
+                if steps.done < fit_end {
+                    steps.advance(1)
+                }
+            },
+        )?;
+        match raised.next() {
+            Some(higher) if !held && scale > 0.0 => {
+                // Undo the scale and fit again at the higher quality.
+                delta.iter_mut().for_each(|d| *d /= scale);
+                quality = higher;
+            }
+            _ => break scale,
+        }
+    };
+    steps.reach(fit_end);
     delta
         .iter_mut()
         .zip(&outcome.delta)
@@ -152,6 +185,7 @@ fn embed_both_layers(
         pattern_scale,
         groups: outcome.groups,
         passes: outcome.passes,
+        quality,
     })
 }
 

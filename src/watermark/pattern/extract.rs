@@ -6,8 +6,8 @@ use rustfft::num_complex::Complex32;
 use super::ecc;
 use super::sync::{self, Lattice, Notch};
 use super::tile::{
-    CELL, CODED_BITS, Layout, MESSAGE_BITS, TAG_BYTES, TILE, TILE_CELLS, bytes_of, fine_detail,
-    local_rms, tag,
+    CELL, CODED_BITS, Layout, MESSAGE_BITS, TAG_BYTES, TILE, TILE_CELLS, bytes_of, cell_side,
+    fine_detail, local_rms, tag,
 };
 use crate::watermark::key::{Key, Payload};
 use crate::watermark::signal::{Fft2, Plane};
@@ -17,13 +17,16 @@ pub(crate) const MAX_CANDIDATES: usize = FIRST_DECODES + REFINED;
 /// Messages the list Viterbi decoder gives per candidate, each checked against its tag. Near
 /// the code's limit (raw bit error rates of 15 % and more, as after a rescale by 0.5) the
 /// right message is often in the list but not first; each message checked costs tag bits
-/// ([`FALSE_POSITIVE_BOUND`]).
-pub(crate) const LIST: usize = 16;
+/// ([`FALSE_POSITIVE_BOUND`]). 11 keeps the bound under 1e-12 with four pyramid levels (a
+/// list of 8 read back every one of 96 attacked lab images, plain Viterbi 95).
+pub(crate) const LIST: usize = 11;
+/// Tag checks per image at most: `MAX_CANDIDATES` x `LIST` per pyramid level, every level
+/// searched (6 x 11 x 4 = 264).
+pub(crate) const MAX_TAG_CHECKS: usize = MAX_CANDIDATES * LIST * LEVELS.len();
 /// Chance that an image without this key's mark yields a payload whose tag verifies: each of
-/// the at most `MAX_CANDIDATES * LIST` messages checked has a 48-bit tag that matches with
-/// probability 2^-48 (96 checks: 41.4 bits of the tag left).
-pub const FALSE_POSITIVE_BOUND: f64 =
-    (MAX_CANDIDATES * LIST) as f64 / (1u64 << (8 * TAG_BYTES)) as f64;
+/// the at most [`MAX_TAG_CHECKS`] messages checked has a 48-bit tag that matches a wrong
+/// message with probability 2^-48 (264 checks: 9.4e-13, 2^-39.96, per image).
+pub const FALSE_POSITIVE_BOUND: f64 = MAX_TAG_CHECKS as f64 / (1u64 << (8 * TAG_BYTES)) as f64;
 /// Lattices taken from each autocorrelation besides the unchanged one. Every one is folded and
 /// scored against the pilots (which costs no tag bits: only decoded candidates do).
 const LATTICES: usize = 4;
@@ -311,11 +314,93 @@ fn soft_bits(layout: &Layout, tile: &[f32], shift: (usize, usize)) -> Vec<f32> {
     soft
 }
 
-/// Extracts the payload blind.
+/// Decimation factors of the detector's pyramid, coarsest first. `mark` makes cells of 2 to
+/// 16 pixels ([`cell_side`](super::tile::cell_side)) and uploads shrink them by up to 8 times:
+/// at one of these levels a cell is about [`CELL`] samples wide, the scale the whitening, the
+/// lattice search (periods of 0.35 to 2.6 tiles) and the fold are tuned for. Coarsest first
+/// because the coarse levels cost a quarter of the next each: a large photo marked with
+/// 16-pixel cells reads at the first.
+pub(crate) const LEVELS: [usize; 4] = [8, 4, 2, 1];
+/// A pyramid level narrower or lower than this many samples (one tile of 2-sample cells) is
+/// skipped: it cannot show the lattice.
+const MIN_LEVEL_SIDE: usize = TILE;
+
+/// The plane averaged over 2 x 2 blocks (an odd last row or column dropped).
+fn halve(plane: &Plane) -> Plane {
+    let (w, h) = (plane.width / 2, plane.height / 2);
+    let src = &plane.data;
+    let sw = plane.width;
+    Plane::from_fn(w, h, |x, y| {
+        let i = 2 * y * sw + 2 * x;
+        0.25 * (src[i] + src[i + 1] + src[i + sw] + src[i + sw + 1])
+    })
+}
+
+/// Extracts the payload blind: each level of the pyramid (`LEVELS`, coarsest first) is
+/// searched as the single-scale detector searches an image, and the first payload whose tag
+/// verifies is returned. With no payload, the result is the level whose best candidate had
+/// the highest pilot score. Lattices are reported in pixels of `luma`.
 pub fn extract(luma: &Plane, key: &Key) -> Extraction {
     let pilots = Pilots::new(key);
+    let own_cell = cell_side(luma.width, luma.height);
+    // The levels from the finest: each a 2 x 2 box average of the one before.
+    let mut planes: Vec<(usize, std::borrow::Cow<'_, Plane>)> = Vec::new();
+    let mut factor = 1;
+    let mut current = std::borrow::Cow::Borrowed(luma);
+    while factor <= LEVELS[0] && current.width.min(current.height) >= MIN_LEVEL_SIDE {
+        let next = halve(&current);
+        planes.push((factor, current));
+        current = std::borrow::Cow::Owned(next);
+        factor *= 2;
+    }
+    let mut best: Option<Extraction> = None;
+    let mut candidates = 0;
+    for &level in &LEVELS {
+        let Some((_, plane)) = planes.iter().find(|(f, _)| *f == level) else {
+            continue;
+        };
+        // Unattacked, a cell of `own_cell` pixels repeats every this many samples here.
+        let own_period = (TILE_CELLS * own_cell) as f32 / level as f32;
+        let mut found = extract_level(plane, key, &pilots, own_period);
+        candidates += found.candidates;
+        found.candidates = candidates;
+        if let Some(lattice) = &mut found.lattice {
+            let f = level as f32;
+            lattice.u = lattice.u.map(|c| c * f);
+            lattice.v = lattice.v.map(|c| c * f);
+        }
+        if found.payload.is_some() {
+            return found;
+        }
+        if best
+            .as_ref()
+            .is_none_or(|b| found.pilot_score > b.pilot_score)
+        {
+            best = Some(found);
+        }
+    }
+    let mut best = best.unwrap_or(Extraction {
+        payload: None,
+        lattice: None,
+        pilot_score: 0.0,
+        candidates: 0,
+    });
+    best.candidates = candidates;
+    best
+}
+
+/// The single-scale detector on one pyramid level: whiten, find lattices (plus the
+/// unchanged tile of 2-sample cells and, when it differs, of `own_period` samples), fold,
+/// align on the pilots, decode the best candidates.
+fn extract_level(luma: &Plane, key: &Key, pilots: &Pilots, own_period: f32) -> Extraction {
     let residual = whitened_residual(luma);
     let mut lattices = vec![Lattice::axis_aligned(TILE as f32)];
+    if (0.35 * TILE as f32..=4.0 * TILE as f32).contains(&own_period) {
+        let own = Lattice::axis_aligned(own_period);
+        if !lattices[0].same_as(&own) {
+            lattices.push(own);
+        }
+    }
     for acf in sync::autocorrelations(&residual, &[Notch::AxesAndBlockGrid, Notch::Nothing]) {
         for found in sync::find_lattices(&acf, 0.35 * TILE as f32, 2.6 * TILE as f32, LATTICES) {
             if !lattices.iter().any(|l| l.same_as(&found)) {
@@ -380,6 +465,13 @@ mod tests {
     use super::*;
     use crate::watermark::pattern::tile::{PatternSettings, pattern};
 
+    /// The bound the docs promise: at most 1e-12 per image, every level's checks counted.
+    #[test]
+    fn false_payload_bound_counts_every_level() {
+        assert_eq!(MAX_TAG_CHECKS, 264);
+        const { assert!(FALSE_POSITIVE_BOUND <= 1e-12) };
+    }
+
     /// A flat-noise plane with the pattern added, then shifted (a crop), gives the payload back;
     /// another key finds nothing.
     #[test]
@@ -406,6 +498,32 @@ mod tests {
         assert!(!other.mark_present(), "{other:?}");
         let unmarked = extract(&luma, &key);
         assert_eq!(unmarked.payload, None);
+        assert!(!unmarked.mark_present(), "{unmarked:?}");
+    }
+
+    /// A plane large enough for 4-pixel cells: the pyramid reads the payload at the level
+    /// where a cell is 2 samples, also after a crop.
+    #[test]
+    fn round_trip_with_coarse_cells() {
+        let key = Key::from_secret(b"secret").unwrap();
+        let payload = Payload(std::array::from_fn(|i| i as u8 * 5));
+        let (w, h) = (1800, 1200);
+        assert_eq!(cell_side(w, h), 4);
+        let mut state = 7u32;
+        let luma = Plane::from_fn(w, h, |x, y| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            100.0
+                + 40.0 * ((x as f32 / 97.0).sin() * (y as f32 / 53.0).cos())
+                + (state >> 24) as f32 / 16.0
+        });
+        let delta = pattern(&luma, &key, &payload, &PatternSettings::default());
+        let marked = Plane::from_fn(w - 101, h - 37, |x, y| {
+            let i = (y + 37) * w + x + 101;
+            (luma.data[i] + delta[i]).round()
+        });
+        let found = extract(&marked, &key);
+        assert_eq!(found.payload, Some(payload), "{found:?}");
+        let unmarked = extract(&luma, &key);
         assert!(!unmarked.mark_present(), "{unmarked:?}");
     }
 }

@@ -5,11 +5,44 @@ use super::ecc;
 use crate::watermark::key::{self, Key, Payload};
 use crate::watermark::signal::{Plane, gaussian_blur};
 
-/// Pixels per cell side: one sample of the level-1 Haar approximation band.
+/// Samples per cell side as the detector sees the tile: it folds every level of its pyramid
+/// into a tile of [`TILE`] x [`TILE`] samples, and the marked cell is this many samples wide
+/// at the level whose decimation matches the cell size ([`cell_side`]).
 pub(crate) const CELL: usize = 2;
 pub(crate) const TILE_CELLS: usize = 64;
-/// Tile side in pixels.
+/// Tile side in detector samples (in pixels when the cell is [`CELL`] pixels).
 pub(crate) const TILE: usize = CELL * TILE_CELLS;
+/// The smallest and largest cell side `mark` uses, in pixels.
+pub(crate) const CELL_SIDES: [usize; 4] = [2, 4, 8, 16];
+/// The long side, in pixels, of the smallest upload the cell is sized for: photo sites
+/// downscale to a 720-2048 pixel long side, and a cell needs about 2 pixels after the
+/// downscale to be resolved through a re-encode at Q60-85 (docs/watermark.md, "Upload
+/// pipelines").
+pub(crate) const SMALLEST_UPLOAD: usize = 720;
+
+/// Tiles the short side must hold at least: the lattice search needs several periods in the
+/// autocorrelation window (a 512-pixel tile on a 1772 x 1181 photo, 2.3 tiles high, lost
+/// every resize below 0.65).
+pub(crate) const MIN_TILES: usize = 3;
+
+/// The cell side, in pixels, for an image of `width` x `height`: the smallest of
+/// [`CELL_SIDES`] that is still 2 pixels wide once the long side is downscaled to
+/// [`SMALLEST_UPLOAD`] (2 pixels up to a 720-pixel long side, 4 up to 1440, 8 up to 2880, 16
+/// beyond), but no larger than lets the short side hold [`MIN_TILES`] tiles.
+pub(crate) fn cell_side(width: usize, height: usize) -> usize {
+    let (long, short) = (width.max(height), width.min(height));
+    let wanted = CELL_SIDES
+        .into_iter()
+        .find(|&c| c * SMALLEST_UPLOAD >= 2 * long)
+        .unwrap_or(CELL_SIDES[CELL_SIDES.len() - 1]);
+    let fits = CELL_SIDES
+        .into_iter()
+        .rev()
+        .find(|&c| c * TILE_CELLS * MIN_TILES <= short)
+        .unwrap_or(CELL_SIDES[0]);
+    wanted.min(fits)
+}
+
 pub(crate) const CELLS: usize = TILE_CELLS * TILE_CELLS;
 /// Pilot cells: they find the phase and symmetry and rank the candidates; the rest carry
 /// data. An eighth balances the two: with more pilots, marks rescaled by 0.5 still align
@@ -164,9 +197,13 @@ pub(crate) fn local_rms(detail: &Plane, sigma: f32) -> Plane {
     rms
 }
 
-/// The payload pattern to add to `luma`.
+/// The payload pattern to add to `luma`: the tile of [`carrier_tile`] at the image's
+/// [`cell_side`], repeated, times the local amplitude.
 pub(crate) fn pattern(luma: &Plane, key: &Key, payload: &Payload, s: &PatternSettings) -> Vec<f32> {
     let cells = Layout::from_key(key).cells(&ecc::encode(&message(key, payload)));
+    let cell = cell_side(luma.width, luma.height);
+    let tile = carrier_tile(&cells, cell);
+    let side = cell * TILE_CELLS;
     let texture = texture(luma);
     let w = luma.width;
     let factor = s.size_factor(luma.len());
@@ -176,10 +213,22 @@ pub(crate) fn pattern(luma: &Plane, key: &Key, payload: &Payload, s: &PatternSet
         .iter()
         .enumerate()
         .map(|(i, &t)| {
-            let (x, y) = (i % w, i / w);
-            let cell = (y / CELL % TILE_CELLS) * TILE_CELLS + x / CELL % TILE_CELLS;
-            (flat + slope * t).min(max) * cells[cell]
+            let (x, y) = (i % w % side, i / w % side);
+            (flat + slope * t).min(max) * tile[y * side + x]
         })
+        .collect()
+}
+
+/// One period of the carrier, `cell * TILE_CELLS` pixels square, each cell a `cell`-pixel
+/// box of its ±1 value. A box, not a smooth bump: on a photo re-encoded at its own quality a
+/// cell's flat interior is mostly the DC of the JPEG blocks it covers, which the re-encode
+/// rounds back, and the detector then lives on the cell's edges (a Gaussian of sigma
+/// `cell / 4` took an unattacked 8-pixel mark's pilot score from 16.2 to 5.3 and lost it;
+/// docs/watermark.md, "Carrier").
+pub(crate) fn carrier_tile(cells: &[f32], cell: usize) -> Vec<f32> {
+    let side = cell * TILE_CELLS;
+    (0..side * side)
+        .map(|i| cells[(i / side / cell) * TILE_CELLS + i % side / cell])
         .collect()
 }
 
@@ -224,6 +273,20 @@ mod tests {
             ..s
         };
         assert!((both_ways.size_factor(6_000_000) - 0.5).abs() < 1e-6);
+    }
+
+    /// The cell follows the long side (2 pixels after a downscale to 720) within what the
+    /// short side can hold in tiles.
+    #[test]
+    fn cell_side_follows_the_image() {
+        assert_eq!(cell_side(640, 480), 2);
+        assert_eq!(cell_side(1024, 768), 4);
+        assert_eq!(cell_side(1772, 1181), 4);
+        assert_eq!(cell_side(2576, 1932), 8);
+        assert_eq!(cell_side(4032, 3024), 8);
+        assert_eq!(cell_side(5760, 3840), 16);
+        assert_eq!(cell_side(3000, 200), 2);
+        assert_eq!(cell_side(0, 0), 2);
     }
 
     #[test]
