@@ -625,7 +625,7 @@ fn print_verdict(
             report
                 .detection
                 .as_ref()
-                .map_or_else(|| "not tested".to_string(), |d| histogram(d)),
+                .map_or_else(|| "not tested".to_string(), histogram),
         )?,
     }
     Ok(())
