@@ -1,0 +1,132 @@
+//! The scaled inverse DCT of the kept `N x N` low-frequency coefficients of a block: the exact
+//! N-point IDCT (T.81 A.3.3 with N in place of 8), which gives an `N x N` picture of the block.
+//!
+//! With `A[m][u] = C(u)/2 * cos((2m + 1) u pi / 2N)`, `C(0) = 1/sqrt(2)`, `C(u) = 1` otherwise,
+//! a DC-only block gives the same level at every N (as the 8-point IDCT does), and the result
+//! is what libjpeg's reduced IDCTs (`jidctred.c`) approximate; they also fold in a few of the
+//! higher coefficients, which this one never reads.
+
+/// Precomputed basis for one block size.
+pub(crate) struct ScaledIdct {
+    n: usize,
+    /// `basis[m * n + u] = A[m][u]`.
+    basis: Vec<f32>,
+}
+
+impl ScaledIdct {
+    pub(crate) fn new(n: usize) -> Self {
+        let mut basis = vec![0f32; n * n];
+        for m in 0..n {
+            for u in 0..n {
+                let c = if u == 0 {
+                    std::f64::consts::FRAC_1_SQRT_2
+                } else {
+                    1.0
+                };
+                let angle = (2 * m + 1) as f64 * u as f64 * std::f64::consts::PI / (2 * n) as f64;
+                basis[m * n + u] = (0.5 * c * angle.cos()) as f32;
+            }
+        }
+        ScaledIdct { n, basis }
+    }
+
+    /// Inverse-transforms `coefs` (dequantized, row-major `n x n`, row = vertical frequency)
+    /// into `n` rows of `n` samples at `out[row * stride..]`, level-shifted, rounded and
+    /// clamped to 0..=255 as libjpeg's `range_limit` does.
+    #[inline]
+    pub(crate) fn block(&self, coefs: &[i32], out: &mut [u8], stride: usize) {
+        let n = self.n;
+        let a = &self.basis;
+        // Rows first: tmp[v][x] = sum over u of F[v][u] A[x][u].
+        let mut tmp = [0f32; 64];
+        for v in 0..n {
+            let row = &coefs[v * n..v * n + n];
+            if row.iter().all(|&c| c == 0) {
+                continue;
+            }
+            for x in 0..n {
+                let mut sum = 0f32;
+                for u in 0..n {
+                    sum += row[u] as f32 * a[x * n + u];
+                }
+                tmp[v * n + x] = sum;
+            }
+        }
+        // Then columns: out[y][x] = sum over v of A[y][v] tmp[v][x].
+        for y in 0..n {
+            let line = &mut out[y * stride..y * stride + n];
+            for x in 0..n {
+                let mut sum = 128.5f32;
+                for v in 0..n {
+                    sum += a[y * n + v] * tmp[v * n + x];
+                }
+                // Truncation is floor for the values that survive the clamp.
+                line[x] = (sum as i32).clamp(0, 255) as u8;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The N-point IDCT written out as the double sum, in f64.
+    fn reference(coefs: &[i32], n: usize) -> Vec<u8> {
+        let c = |u: usize| if u == 0 { 0.5f64.sqrt() } else { 1.0 };
+        let pi = std::f64::consts::PI;
+        let mut out = vec![0u8; n * n];
+        for y in 0..n {
+            for x in 0..n {
+                let mut s = 0.0;
+                for v in 0..n {
+                    for u in 0..n {
+                        s += 0.25
+                            * c(u)
+                            * c(v)
+                            * f64::from(coefs[v * n + u])
+                            * ((2 * x + 1) as f64 * u as f64 * pi / (2 * n) as f64).cos()
+                            * ((2 * y + 1) as f64 * v as f64 * pi / (2 * n) as f64).cos();
+                    }
+                }
+                out[y * n + x] = (s + 128.5).floor().clamp(0.0, 255.0) as u8;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn separable_idct_matches_the_double_sum() {
+        let mut seed = 12345u32;
+        for n in [1usize, 2, 4, 8] {
+            let idct = ScaledIdct::new(n);
+            for _ in 0..200 {
+                let coefs: Vec<i32> = (0..n * n)
+                    .map(|_| {
+                        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                        ((seed >> 16) % 301) as i32 - 150
+                    })
+                    .collect();
+                let mut out = vec![0u8; n * n];
+                idct.block(&coefs, &mut out, n);
+                let want = reference(&coefs, n);
+                for (a, b) in out.iter().zip(&want) {
+                    // f32 against f64: a sum landing within 1e-4 of .5 may round the other way.
+                    assert!((i32::from(*a) - i32::from(*b)).abs() <= 1, "n={n}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_dc_only_block_is_flat_at_the_8_point_level() {
+        // libjpeg's 1x1 IDCT of DC 80 (dequantized): (80 + 4) >> 3 = 10, so 138.
+        for n in [1usize, 2, 4, 8] {
+            let mut coefs = vec![0; n * n];
+            coefs[0] = 80;
+            let mut out = vec![0u8; n * n];
+            ScaledIdct::new(n).block(&coefs, &mut out, n);
+            assert!(out.iter().all(|&p| p == 138), "n={n}: {out:?}");
+        }
+    }
+}
