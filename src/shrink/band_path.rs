@@ -110,10 +110,7 @@ impl Emitter {
                 }
                 let line = &strip[(yc % n) * stride..(yc % n + 1) * stride];
                 let out = &mut self.rows[start..];
-                for x in 0..self.width {
-                    let xc = (x * h / hmax).min(stride - 1);
-                    out[x * channels + c] = line[xc];
-                }
+                spread(line, out, c, channels, self.width, hmax / h);
             }
             self.done += 1;
             if self.rows.len() >= self.width * channels * BATCH_ROWS || self.done == end {
@@ -122,5 +119,34 @@ impl Emitter {
             }
         }
         Ok(())
+    }
+}
+
+/// Writes channel `c` of `width` interleaved pixels from `line`, each sample repeated `repeat`
+/// times (the component's horizontal subsampling; JPEG allows factors 1 to 4).
+#[inline]
+fn spread(line: &[u8], out: &mut [u8], c: usize, channels: usize, width: usize, repeat: usize) {
+    let out = &mut out[..width * channels];
+    match repeat {
+        1 => {
+            for (pixel, &v) in out.chunks_exact_mut(channels).zip(line) {
+                pixel[c] = v;
+            }
+        }
+        2 => {
+            for (pair, &v) in out.chunks_mut(2 * channels).zip(line) {
+                for pixel in pair.chunks_exact_mut(channels) {
+                    pixel[c] = v;
+                }
+            }
+        }
+        r => {
+            let r = r.max(1);
+            for (group, &v) in out.chunks_mut(r * channels).zip(line) {
+                for pixel in group.chunks_exact_mut(channels) {
+                    pixel[c] = v;
+                }
+            }
+        }
     }
 }

@@ -35,34 +35,48 @@ impl ScaledIdct {
     /// clamped to 0..=255 as libjpeg's `range_limit` does.
     #[inline]
     pub(crate) fn block(&self, coefs: &[i32], out: &mut [u8], stride: usize) {
-        let n = self.n;
-        let a = &self.basis;
-        // Rows first: tmp[v][x] = sum over u of F[v][u] A[x][u].
-        let mut tmp = [0f32; 64];
-        for v in 0..n {
-            let row = &coefs[v * n..v * n + n];
-            if row.iter().all(|&c| c == 0) {
-                continue;
+        match self.n {
+            1 => block_n::<1>(&self.basis, coefs, out, stride),
+            2 => block_n::<2>(&self.basis, coefs, out, stride),
+            4 => block_n::<4>(&self.basis, coefs, out, stride),
+            _ => block_n::<8>(&self.basis, coefs, out, stride),
+        }
+    }
+}
+
+/// [`ScaledIdct::block`] for one size, so that the loops unroll.
+#[inline(always)]
+fn block_n<const N: usize>(basis: &[f32], coefs: &[i32], out: &mut [u8], stride: usize) {
+    let a: &[f32] = &basis[..N * N];
+    let coefs = &coefs[..N * N];
+    // Rows first: tmp[v][x] = sum over u of F[v][u] A[x][u].
+    let mut tmp = [[0f32; N]; N];
+    for v in 0..N {
+        let row = &coefs[v * N..v * N + N];
+        if row.iter().all(|&c| c == 0) {
+            continue;
+        }
+        for x in 0..N {
+            let mut sum = 0f32;
+            for u in 0..N {
+                sum += row[u] as f32 * a[x * N + u];
             }
-            for x in 0..n {
-                let mut sum = 0f32;
-                for u in 0..n {
-                    sum += row[u] as f32 * a[x * n + u];
-                }
-                tmp[v * n + x] = sum;
+            tmp[v][x] = sum;
+        }
+    }
+    // Then columns: out[y][x] = sum over v of A[y][v] tmp[v][x].
+    for y in 0..N {
+        let line = &mut out[y * stride..y * stride + N];
+        let mut sums = [128.5f32; N];
+        for v in 0..N {
+            let w = a[y * N + v];
+            for x in 0..N {
+                sums[x] += w * tmp[v][x];
             }
         }
-        // Then columns: out[y][x] = sum over v of A[y][v] tmp[v][x].
-        for y in 0..n {
-            let line = &mut out[y * stride..y * stride + n];
-            for x in 0..n {
-                let mut sum = 128.5f32;
-                for v in 0..n {
-                    sum += a[y * n + v] * tmp[v * n + x];
-                }
-                // Truncation is floor for the values that survive the clamp.
-                line[x] = (sum as i32).clamp(0, 255) as u8;
-            }
+        for x in 0..N {
+            // Truncation is floor for the values that survive the clamp.
+            line[x] = (sums[x] as i32).clamp(0, 255) as u8;
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::io;
 
-use super::store::{Slot, flag, set_flag, set_value, value};
+use super::store::{Slot, set_flag, set_value, value};
 use crate::jpeg::Input;
 use crate::jpeg::input::Cursor;
 use crate::jpeg::scan::{Bits, HuffDecoder, dc_difference};
@@ -45,7 +45,8 @@ fn one_bit<I: Input>(bits: &mut Bits, cur: &mut Cursor<I>) -> io::Result<bool> {
     Ok(bit)
 }
 
-/// G.1.2.1, first DC scan: the difference from the component's previous DC, shifted by Al.
+/// G.1.2.1, first DC scan: the difference from the component's previous DC, shifted by Al,
+/// into the value at bit `dc_at` of the record.
 #[inline(always)]
 pub(crate) fn dc_first<I: Input>(
     bits: &mut Bits,
@@ -54,11 +55,12 @@ pub(crate) fn dc_first<I: Input>(
     pred: &mut i32,
     al: u32,
     record: &mut [u8],
+    dc_at: u16,
 ) -> io::Result<()> {
     let diff = dc_difference(bits, cur, table)?;
     *pred = pred.saturating_add(diff);
     let v = (i64::from(*pred) << al).clamp(i32::MIN.into(), i32::MAX.into()) as i32;
-    set_value(record, 0, v);
+    set_value(record, dc_at, v);
     Ok(())
 }
 
@@ -69,10 +71,11 @@ pub(crate) fn dc_refine<I: Input>(
     cur: &mut Cursor<I>,
     al: u32,
     record: &mut [u8],
+    dc_at: u16,
 ) -> io::Result<()> {
     if one_bit(bits, cur)? {
-        let v = value(record, 0) | (1 << al);
-        set_value(record, 0, v);
+        let v = value(record, dc_at) | (1 << al);
+        set_value(record, dc_at, v);
     }
     Ok(())
 }
@@ -126,15 +129,6 @@ pub(crate) fn ac_first<I: Input>(
     Ok(())
 }
 
-/// Whether the coefficient in `slot` is already non-zero.
-#[inline(always)]
-fn nonzero(record: &[u8], slot: Slot) -> bool {
-    match slot {
-        Slot::Value(at) => value(record, at) != 0,
-        Slot::Flag(at) => flag(record, at),
-    }
-}
-
 /// G.1.2.3: a correction bit for a coefficient that is already non-zero; it adds bit Al to the
 /// magnitude when set and not already there. Coefficients outside the kept square only consume
 /// their bit.
@@ -156,10 +150,45 @@ fn correct<I: Input>(
     Ok(())
 }
 
+/// Zig-zag positions `from..=to` as a mask (empty when `from > to`).
+#[inline(always)]
+fn span(from: usize, to: usize) -> u64 {
+    if from > to || from > 63 {
+        return 0;
+    }
+    let high = if to >= 63 {
+        u64::MAX
+    } else {
+        (1u64 << (to + 1)) - 1
+    };
+    high & (u64::MAX << from)
+}
+
+/// Correction bits for the non-zero coefficients in `mask`, lowest zig-zag index first.
+#[inline(always)]
+fn correct_all<I: Input>(
+    bits: &mut Bits,
+    cur: &mut Cursor<I>,
+    record: &mut [u8],
+    slots: &[Slot; 80],
+    mut mask: u64,
+    p1: i32,
+) -> io::Result<()> {
+    while mask != 0 {
+        let z = mask.trailing_zeros() as usize;
+        correct(bits, cur, record, slots[z], p1)?;
+        mask &= mask - 1;
+    }
+    Ok(())
+}
+
 /// G.1.2.3, AC refinement scan of band Ss..=Se (libjpeg's `decode_mcu_AC_refine`): new
 /// coefficients of magnitude 1 << Al, each preceded by the correction bits of the non-zero
 /// coefficients it passes over, and end-of-band runs during which only correction bits come.
+/// `nonzero` is the block's mask of non-zero coefficients (`Layout::nonzero_mask`), which turns
+/// libjpeg's walk over every coefficient of the band into a walk over the non-zero ones.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn ac_refine<I: Input>(
     bits: &mut Bits,
     cur: &mut Cursor<I>,
@@ -168,6 +197,7 @@ pub(crate) fn ac_refine<I: Input>(
     band: Band,
     eobrun: &mut u32,
     record: &mut [u8],
+    mut nonzero: u64,
 ) -> io::Result<()> {
     let p1 = 1i32 << band.al;
     let mut k = band.ss;
@@ -177,7 +207,7 @@ pub(crate) fn ac_refine<I: Input>(
                 bits.refill(cur)?;
             }
             let rs = table.decode(bits);
-            let mut r = i32::from(rs >> 4);
+            let r = u32::from(rs >> 4);
             let s = rs & 15;
             let mut new = 0;
             if s != 0 {
@@ -186,44 +216,40 @@ pub(crate) fn ac_refine<I: Input>(
             } else if r != 15 {
                 let mut run = 1u32 << r;
                 if r > 0 {
-                    run += raw_bits(bits, r as u32) as u32;
+                    run += raw_bits(bits, r) as u32;
                 }
                 *eobrun = run;
                 break;
             }
-            // Pass over r zero coefficients (and every non-zero one met on the way).
-            loop {
-                let slot = slots[k];
-                if nonzero(record, slot) {
-                    correct(bits, cur, record, slot, p1)?;
-                } else {
-                    r -= 1;
-                    if r < 0 {
-                        break;
-                    }
-                }
-                k += 1;
-                if k > band.se {
-                    break;
-                }
+            // Pass over r zero coefficients and stop at the next zero one (libjpeg's
+            // do-while), or run off the end of the band to Se + 1.
+            let rest = span(k, band.se);
+            let mut zeros = !nonzero & rest;
+            for _ in 0..r {
+                zeros &= zeros.wrapping_sub(1);
             }
+            let target = if zeros == 0 {
+                band.se + 1
+            } else {
+                zeros.trailing_zeros() as usize
+            };
+            let passed = nonzero & rest & !span(target, 63);
+            correct_all(bits, cur, record, slots, passed, p1)?;
             if new != 0 {
-                match slots[k] {
+                // Past Se the slot table holds the coefficient libjpeg writes there.
+                match slots[target] {
                     Slot::Value(at) => set_value(record, at, new),
                     Slot::Flag(at) => set_flag(record, at),
                 }
+                if target < 64 {
+                    nonzero |= 1 << target;
+                }
             }
-            k += 1;
+            k = target + 1;
         }
     }
     if *eobrun > 0 {
-        while k <= band.se {
-            let slot = slots[k];
-            if nonzero(record, slot) {
-                correct(bits, cur, record, slot, p1)?;
-            }
-            k += 1;
-        }
+        correct_all(bits, cur, record, slots, nonzero & span(k, band.se), p1)?;
         *eobrun -= 1;
     }
     Ok(())

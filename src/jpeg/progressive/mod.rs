@@ -641,7 +641,7 @@ impl BandView<'_> {
         let record = decoder.bands[c].record(decoder.layout.record, row, col);
         for y in 0..keep {
             for x in 0..keep {
-                let at = ((y * keep + x) * 12) as u16;
+                let at = (decoder.layout.value_base + (y * keep + x) * 12) as u16;
                 out[y * keep + x] = value(record, at) * i32::from(quant[y * 8 + x]);
             }
         }

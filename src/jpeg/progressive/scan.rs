@@ -128,6 +128,7 @@ pub(super) fn decode_rows<I: Input>(
     let slots = &layout.slots;
     let interval = plan.restart_interval;
     let al = plan.band.al;
+    let dc_at = layout.value_base as u16;
     for my in rows {
         for mx in 0..plan.mcus_x {
             if interval != 0 {
@@ -154,10 +155,16 @@ pub(super) fn decode_rows<I: Input>(
                         let rec = band.record_mut(record, row, mx * comp.h + bx);
                         let bits = &mut state.bits;
                         match plan.kind {
-                            Kind::DcFirst => {
-                                ac::dc_first(bits, cur, comp.table, &mut state.preds[k], al, rec)?
-                            }
-                            Kind::DcRefine => ac::dc_refine(bits, cur, al, rec)?,
+                            Kind::DcFirst => ac::dc_first(
+                                bits,
+                                cur,
+                                comp.table,
+                                &mut state.preds[k],
+                                al,
+                                rec,
+                                dc_at,
+                            )?,
+                            Kind::DcRefine => ac::dc_refine(bits, cur, al, rec, dc_at)?,
                             Kind::AcFirst => ac::ac_first(
                                 bits,
                                 cur,
@@ -167,15 +174,19 @@ pub(super) fn decode_rows<I: Input>(
                                 &mut state.eobrun,
                                 rec,
                             )?,
-                            Kind::AcRefine => ac::ac_refine(
-                                bits,
-                                cur,
-                                comp.table,
-                                slots,
-                                plan.band,
-                                &mut state.eobrun,
-                                rec,
-                            )?,
+                            Kind::AcRefine => {
+                                let nonzero = layout.nonzero_mask(rec);
+                                ac::ac_refine(
+                                    bits,
+                                    cur,
+                                    comp.table,
+                                    slots,
+                                    plan.band,
+                                    &mut state.eobrun,
+                                    rec,
+                                    nonzero,
+                                )?
+                            }
                         }
                     }
                 }

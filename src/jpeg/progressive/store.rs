@@ -22,38 +22,62 @@ pub(crate) enum Slot {
     Flag(u16),
 }
 
-/// The record layout for keeping `keep x keep` coefficients per block.
+/// The record layout for keeping `keep x keep` coefficients per block: the non-zero flags of
+/// the other coefficients first (in zig-zag order, padded to 4 bits), then the kept values.
 #[derive(Clone, Debug)]
 pub(crate) struct Layout {
     /// Bytes per block.
     pub(crate) record: usize,
+    /// Bit offset of the first kept value; value (row, col) of the square is at
+    /// `value_base + (row * keep + col) * 12`.
+    pub(crate) value_base: usize,
     /// Slot of each zig-zag index; entries 64..80 repeat 63, as libjpeg's
     /// `jpeg_natural_order` does for runs that damaged data pushes past the end.
     pub(crate) slots: [Slot; 80],
+    /// Kept coefficients: zig-zag index and bit offset of the value.
+    kept: Vec<(u8, u16)>,
+    /// For each byte of flags and each value of it, the zig-zag positions it marks non-zero.
+    flag_masks: Vec<[u64; 256]>,
 }
 
 impl Layout {
     pub(crate) fn new(keep: usize) -> Self {
         debug_assert!(matches!(keep, 1 | 2 | 4 | 8));
-        let kept = keep * keep;
-        let value_bits = kept * VALUE_BITS;
+        let kept_count = keep * keep;
+        let flag_count = 64 - kept_count;
+        // Values start on a multiple of 4 bits, so that each spans exactly two bytes.
+        let value_base = flag_count.next_multiple_of(4);
         let mut flags = 0;
         let mut slots = [Slot::Flag(0); 80];
-        for (z, slot) in slots.iter_mut().enumerate() {
-            let natural = ZIGZAG_TO_NATURAL[z.min(63)];
+        let mut kept = Vec::new();
+        let mut flag_masks = vec![[0u64; 256]; flag_count.div_ceil(8)];
+        for z in 0..64 {
+            let natural = ZIGZAG_TO_NATURAL[z];
             let (row, col) = (natural / 8, natural % 8);
-            *slot = if row < keep && col < keep {
-                Slot::Value(((row * keep + col) * VALUE_BITS) as u16)
-            } else if z < 64 {
-                flags += 1;
-                Slot::Flag((value_bits + flags - 1) as u16)
+            slots[z] = if row < keep && col < keep {
+                let at = (value_base + (row * keep + col) * VALUE_BITS) as u16;
+                kept.push((z as u8, at));
+                Slot::Value(at)
             } else {
-                slots_63(keep, value_bits)
+                let at = flags;
+                flags += 1;
+                for (byte, mask) in flag_masks[at / 8].iter_mut().enumerate() {
+                    if byte >> (at % 8) & 1 != 0 {
+                        *mask |= 1 << z;
+                    }
+                }
+                Slot::Flag(at as u16)
             };
         }
+        for z in 64..80 {
+            slots[z] = slots[63];
+        }
         Layout {
-            record: (value_bits + flags).div_ceil(8),
+            record: (value_base + kept_count * VALUE_BITS).div_ceil(8),
+            value_base,
             slots,
+            kept,
+            flag_masks,
         }
     }
 
@@ -61,15 +85,18 @@ impl Layout {
     pub(crate) fn bytes(&self, blocks: u64) -> u64 {
         blocks.saturating_mul(self.record as u64)
     }
-}
 
-/// Slot of coefficient 63 (the last of the zig-zag order), for the overflow entries.
-fn slots_63(keep: usize, value_bits: usize) -> Slot {
-    if keep == 8 {
-        Slot::Value((63 * VALUE_BITS) as u16)
-    } else {
-        // Coefficient 63 is the last flag: every flag comes before it in zig-zag order.
-        Slot::Flag((value_bits + 64 - keep * keep - 1) as u16)
+    /// Bit z set for each coefficient (zig-zag index z) of the block that is non-zero.
+    #[inline(always)]
+    pub(crate) fn nonzero_mask(&self, record: &[u8]) -> u64 {
+        let mut mask = 0;
+        for (table, &byte) in self.flag_masks.iter().zip(record) {
+            mask |= table[usize::from(byte)];
+        }
+        for &(z, at) in &self.kept {
+            mask |= u64::from(value(record, at) != 0) << z;
+        }
+        mask
     }
 }
 
@@ -98,8 +125,8 @@ pub(crate) fn set_value(record: &mut [u8], at: u16, v: i32) {
     record[byte + 1] = hi;
 }
 
-#[inline(always)]
-pub(crate) fn flag(record: &[u8], at: u16) -> bool {
+#[cfg(test)]
+fn flag(record: &[u8], at: u16) -> bool {
     let at = usize::from(at);
     record[at >> 3] >> (at & 7) & 1 != 0
 }
@@ -182,14 +209,22 @@ mod tests {
 
     #[test]
     fn records_hold_the_kept_square_and_one_flag_per_other_coefficient() {
-        assert_eq!(Layout::new(4).record, 30); // 16 x 12 bits + 48 flags
-        assert_eq!(Layout::new(2).record, 14); // 4 x 12 bits + 60 flags = 108 bits
+        assert_eq!(Layout::new(4).record, 30); // 48 flags + 16 x 12 bits
+        assert_eq!(Layout::new(2).record, 14); // 60 flags + 4 x 12 bits = 108 bits
         assert_eq!(Layout::new(8).record, 96);
+        assert_eq!(Layout::new(1).record, 10); // 63 flags padded to 64, + 12 bits
         let layout = Layout::new(2);
         // Zig-zag 0, 1, 2 are natural 0, 1, 8: all inside 2x2; zig-zag 3 is natural 16.
-        assert_eq!(layout.slots[2], Slot::Value(2 * 12));
-        assert_eq!(layout.slots[4], Slot::Value(3 * 12));
-        assert_eq!(layout.slots[3], Slot::Flag(48));
+        assert_eq!(layout.slots[2], Slot::Value(60 + 2 * 12));
+        assert_eq!(layout.slots[4], Slot::Value(60 + 3 * 12));
+        assert_eq!(layout.slots[3], Slot::Flag(0));
+        assert_eq!(layout.slots[63], Slot::Flag(59));
+        // The mask sees flags and values alike.
+        let mut rec = vec![0u8; layout.record];
+        set_flag(&mut rec, 0);
+        set_flag(&mut rec, 59);
+        set_value(&mut rec, 60 + 12, -3); // natural 1 = zig-zag 1
+        assert_eq!(layout.nonzero_mask(&rec), 1 << 3 | 1 << 63 | 1 << 1);
         assert_eq!(layout.slots[70], layout.slots[63]);
     }
 
