@@ -1,10 +1,28 @@
-//! The scaled inverse DCT of the kept `N x N` low-frequency coefficients of a block: the exact
-//! N-point IDCT (T.81 A.3.3 with N in place of 8), which gives an `N x N` picture of the block.
+//! The scaled inverse DCT of the kept `N x N` low-frequency coefficients of a block: the
+//! N-point IDCT (T.81 A.3.3 with N in place of 8) of the coefficients weighted by a box
+//! filter's response, which is the exact `8/N x 8/N` box average of the 8x8 picture of those
+//! coefficients.
 //!
-//! With `A[m][u] = C(u)/2 * cos((2m + 1) u pi / 2N)`, `C(0) = 1/sqrt(2)`, `C(u) = 1` otherwise,
-//! a DC-only block gives the same level at every N (as the 8-point IDCT does), and the result
-//! is what libjpeg's reduced IDCTs (`jidctred.c`) approximate; they also fold in a few of the
-//! higher coefficients, which this one never reads.
+//! With `A[m][u] = C(u)/2 * w(u) * cos((2m + 1) u pi / 2N)`, `C(0) = 1/sqrt(2)`, `C(u) = 1`
+//! otherwise, and `w` the box response, a DC-only block gives the same level at every N (as the
+//! 8-point IDCT does). libjpeg's reduced IDCTs (`jidctred.c`) also fold in the aliases of the
+//! higher coefficients (5, 6 and 7 for 4x4), which the compact store does not keep.
+
+/// The response of a box average over `8 / n` neighbouring samples at frequency `u` of the
+/// 8-point IDCT: `(n/8) * sum over j of cos((2j - 8/n + 1) u pi / 16)` (`cos(u pi / 16)` for
+/// 1/2). Weighting the kept coefficients by it makes the N-point IDCT give the exact box
+/// average of the 8-point picture of those coefficients, instead of their band-limited
+/// interpolation, which keeps more of the high frequencies than an average of pixels does.
+fn box_weight(u: usize, n: usize) -> f64 {
+    let f = 8 / n;
+    (0..f)
+        .map(|j| {
+            let phase = (2 * j) as f64 - f as f64 + 1.0;
+            (phase * u as f64 * std::f64::consts::PI / 16.0).cos()
+        })
+        .sum::<f64>()
+        / f as f64
+}
 
 /// Precomputed basis for one block size.
 pub(crate) struct ScaledIdct {
@@ -24,7 +42,7 @@ impl ScaledIdct {
                     1.0
                 };
                 let angle = (2 * m + 1) as f64 * u as f64 * std::f64::consts::PI / (2 * n) as f64;
-                basis[m * n + u] = (0.5 * c * angle.cos()) as f32;
+                basis[m * n + u] = (0.5 * c * box_weight(u, n) * angle.cos()) as f32;
             }
         }
         ScaledIdct { n, basis }
@@ -85,7 +103,7 @@ fn block_n<const N: usize>(basis: &[f32], coefs: &[i32], out: &mut [u8], stride:
 mod tests {
     use super::*;
 
-    /// The N-point IDCT written out as the double sum, in f64.
+    /// The weighted N-point IDCT written out as the double sum, in f64.
     fn reference(coefs: &[i32], n: usize) -> Vec<u8> {
         let c = |u: usize| if u == 0 { 0.5f64.sqrt() } else { 1.0 };
         let pi = std::f64::consts::PI;
@@ -98,6 +116,8 @@ mod tests {
                         s += 0.25
                             * c(u)
                             * c(v)
+                            * box_weight(u, n)
+                            * box_weight(v, n)
                             * f64::from(coefs[v * n + u])
                             * ((2 * x + 1) as f64 * u as f64 * pi / (2 * n) as f64).cos()
                             * ((2 * y + 1) as f64 * v as f64 * pi / (2 * n) as f64).cos();
@@ -127,6 +147,46 @@ mod tests {
                 for (a, b) in out.iter().zip(&want) {
                     // f32 against f64: a sum landing within 1e-4 of .5 may round the other way.
                     assert!((i32::from(*a) - i32::from(*b)).abs() <= 1, "n={n}");
+                }
+            }
+        }
+    }
+
+    /// Against the definition: the 8-point IDCT of the coefficients, then the mean of each
+    /// `8/n x 8/n` square of its samples, for each coefficient of the kept square alone.
+    #[test]
+    fn weighted_idct_is_the_box_average_of_the_8_point_picture() {
+        let c = |u: usize| if u == 0 { 0.5f64.sqrt() } else { 1.0 };
+        let pi = std::f64::consts::PI;
+        for n in [2usize, 4] {
+            let f = 8 / n;
+            let idct = ScaledIdct::new(n);
+            for k in 0..n * n {
+                let mut coefs = vec![0; n * n];
+                coefs[k] = 400;
+                let (kv, ku) = (k / n, k % n);
+                let full = |x: usize, y: usize| {
+                    0.25 * c(ku)
+                        * c(kv)
+                        * 400.0
+                        * ((2 * x + 1) as f64 * ku as f64 * pi / 16.0).cos()
+                        * ((2 * y + 1) as f64 * kv as f64 * pi / 16.0).cos()
+                };
+                let mut out = vec![0u8; n * n];
+                idct.block(&coefs, &mut out, n);
+                for m in 0..n {
+                    for l in 0..n {
+                        let mut mean = 0.0;
+                        for y in m * f..(m + 1) * f {
+                            for x in l * f..(l + 1) * f {
+                                mean += full(x, y);
+                            }
+                        }
+                        mean /= (f * f) as f64;
+                        let want = (mean + 128.5).floor();
+                        let got = f64::from(out[m * n + l]);
+                        assert!((got - want).abs() <= 1.0, "n={n} k={k}: {got} vs {want}");
+                    }
                 }
             }
         }

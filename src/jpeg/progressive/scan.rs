@@ -7,9 +7,9 @@ use std::ops::Range;
 use super::ac::{self, Band};
 use super::store::{ComponentBand, Layout};
 use crate::error::{Error, Problem, Result};
-use crate::jpeg::Input;
 use crate::jpeg::input::Cursor;
 use crate::jpeg::scan::{Bits, HuffDecoder, Stop, Warnings, process_restart};
+use crate::jpeg::{Input, markers};
 
 /// Which of the four kinds of progressive scan (G.1.2).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -240,9 +240,13 @@ pub(super) fn finish_scan<I: Input>(
     Ok(stop)
 }
 
-/// Passes over the rest of a scan's data without decoding it: to its end marker, consumed.
+/// Passes over the rest of a scan's data without decoding it: to its end marker, consumed. A
+/// restart marker where the band stopped belongs to the data, not to its end.
 pub(super) fn skip_scan<I: Input>(cur: &mut Cursor<I>, state: &ScanState) -> io::Result<Stop> {
     match state.bits.stop {
+        Some(Stop::Marker(code)) if markers::is_rst(code) => {
+            Ok(crate::jpeg::scan::find_marker(cur, true)?.0)
+        }
         Some(stop) => Ok(stop),
         None => Ok(crate::jpeg::scan::find_marker(cur, true)?.0),
     }
