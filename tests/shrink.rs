@@ -307,8 +307,16 @@ fn every_format_variant_shrinks_as_well_as_djpeg_cjpeg() {
                 "{name} at {eighths}/8: {ours_db:.2} dB, djpeg|cjpeg {theirs_db:.2} dB"
             );
             let ratio = out.len() as f64 / theirs.len() as f64;
+            // Progressive input at 1/2 and 1/4 goes through jpgtool's own decoder, whose
+            // box-weighted IDCT of 4x4 (2x2) coefficients gives slightly smoother pixels than
+            // libjpeg's reduced IDCT: measured 1.0 % smaller at 1/2.
+            let sizes = if matches!(report.path, DecodePath::Bands { .. }) {
+                0.97..=1.01
+            } else {
+                0.99..=1.01
+            };
             assert!(
-                (0.99..=1.01).contains(&ratio),
+                sizes.contains(&ratio),
                 "{name} at {eighths}/8: {} bytes vs djpeg|cjpeg {}",
                 out.len(),
                 theirs.len()
@@ -409,10 +417,24 @@ fn output_does_not_depend_on_input_chunking() {
 fn multi_scan_input_over_the_memory_budget_is_refused_before_decoding() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = generated(dir.path(), "prog", 640, 480, &["-progressive"]);
+    // At 1/2 jpgtool's own decoder needs 30 bytes per block; from a reader that cannot be read
+    // twice (so no bands), over the budget is refused before decoding.
     let options = Options {
         target: Target::Eighths(4),
         max_memory: 100_000,
         ..Options::default()
+    };
+    match shrink_bytes(&bytes, &options) {
+        Err(Error::LimitExceeded { value, limit, .. }) => {
+            assert_eq!(value, (80 * 60 + 2 * 40 * 30) * 30);
+            assert_eq!(limit, 100_000);
+        }
+        other => panic!("expected a refusal, got {:?}", other.map(|r| r.0)),
+    }
+    // At 3/8 libjpeg decodes it, with every coefficient in memory.
+    let options = Options {
+        target: Target::Eighths(3),
+        ..options
     };
     // 640x480 4:2:0: (80*60 + 2 * 40*30) blocks * 128 bytes.
     match shrink_bytes(&bytes, &options) {
