@@ -127,9 +127,13 @@ fn djpeg_luma(dir: &Path, input: &Path) -> (usize, usize, Vec<u8>) {
 
 /// The 8x8 IDCT of T.81 A.3.3 as a double sum in f64, rounded and clamped like libjpeg.
 fn idct8(coefs: &[i32; 64]) -> [u8; 64] {
-    let c = |u: usize| if u == 0 { 0.5f64.sqrt() } else { 1.0 };
-    let cos =
-        |x: usize, u: usize| ((2 * x + 1) as f64 * u as f64 * std::f64::consts::PI / 16.0).cos();
+    // basis[x][u] = C(u)/2 cos((2x + 1) u pi / 16)
+    let basis: [[f64; 8]; 8] = std::array::from_fn(|x| {
+        std::array::from_fn(|u| {
+            let c = if u == 0 { 0.5f64.sqrt() } else { 1.0 };
+            0.5 * c * ((2 * x + 1) as f64 * u as f64 * std::f64::consts::PI / 16.0).cos()
+        })
+    });
     let mut out = [0u8; 64];
     for y in 0..8 {
         for x in 0..8 {
@@ -138,7 +142,7 @@ fn idct8(coefs: &[i32; 64]) -> [u8; 64] {
                 for u in 0..8 {
                     let f = coefs[v * 8 + u];
                     if f != 0 {
-                        s += 0.25 * c(u) * c(v) * f64::from(f) * cos(x, u) * cos(y, v);
+                        s += f64::from(f) * basis[x][u] * basis[y][v];
                     }
                 }
             }
