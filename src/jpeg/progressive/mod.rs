@@ -47,11 +47,7 @@ pub fn plan_bands(header: &Header, keep: usize, budget: u64) -> Result<BandPlan>
     let layout = Layout::new(keep);
     let row_bytes = mcu_row_bytes(&geometry, &layout);
     let store_bytes = row_bytes.saturating_mul(geometry.mcus_y as u64);
-    let fit = if row_bytes == 0 {
-        u64::MAX
-    } else {
-        budget / row_bytes
-    };
+    let fit = budget.checked_div(row_bytes).unwrap_or(u64::MAX);
     if fit == 0 {
         return Err(Error::LimitExceeded {
             what: "one MCU row of the progressive coefficient store in bytes (--max-memory)",
