@@ -41,7 +41,7 @@ fn zune_decode(bytes: &[u8]) -> Option<Image> {
 
 /// A full-size decode by libjpeg in the file's own colour space, for files zune-jpeg refuses
 /// (arithmetic coding, some CMYK).
-fn libjpeg_decode(bytes: &[u8]) -> Option<Image> {
+pub(crate) fn libjpeg_decode(bytes: &[u8]) -> Option<Image> {
     let mut decoder = jpgtool::codec::Decoder::start(bytes, 8).ok()?;
     let (width, height, channels) = (decoder.width(), decoder.height(), decoder.channels());
     let mut data = vec![0u8; width * height * channels];
@@ -57,7 +57,7 @@ fn libjpeg_decode(bytes: &[u8]) -> Option<Image> {
 /// Exact area average: output pixel (x, y) is the mean of the input pixels in
 /// `[x*f, (x+1)*f) x [y*f, (y+1)*f)`; past the image's edge the last row and column repeat,
 /// as libjpeg's encoder pads partial blocks (so edge blocks are averaged as libjpeg sees them).
-fn box_average(image: &Image, factor: usize, width: usize, height: usize) -> Vec<f64> {
+pub(crate) fn box_average(image: &Image, factor: usize, width: usize, height: usize) -> Vec<f64> {
     let ch = image.channels;
     let mut out = vec![0f64; width * height * ch];
     let n = (factor * factor) as f64;
@@ -82,7 +82,7 @@ fn box_average(image: &Image, factor: usize, width: usize, height: usize) -> Vec
     out
 }
 
-fn psnr(reference: &[f64], image: &[u8]) -> f64 {
+pub(crate) fn psnr(reference: &[f64], image: &[u8]) -> f64 {
     assert_eq!(reference.len(), image.len());
     let mse = reference
         .iter()
@@ -93,7 +93,10 @@ fn psnr(reference: &[f64], image: &[u8]) -> f64 {
     10.0 * (255.0f64 * 255.0 / mse.max(1e-9)).log10()
 }
 
-fn shrink_bytes(input: &[u8], options: &Options) -> jpgtool::Result<(shrink::Report, Vec<u8>)> {
+pub(crate) fn shrink_bytes(
+    input: &[u8],
+    options: &Options,
+) -> jpgtool::Result<(shrink::Report, Vec<u8>)> {
     shrink::shrink(input, Vec::new(), options)
 }
 
@@ -208,7 +211,13 @@ fn corpus_files_shrink_to_libjpeg_sizes_and_match_an_exact_box_average() {
 }
 
 /// Generates test JPEGs with cjpeg (libjpeg-turbo) in `dir`.
-fn generated(dir: &Path, name: &str, width: usize, height: usize, args: &[&str]) -> Vec<u8> {
+pub(crate) fn generated(
+    dir: &Path,
+    name: &str,
+    width: usize,
+    height: usize,
+    args: &[&str],
+) -> Vec<u8> {
     let ppm = dir.join(format!("{name}.ppm"));
     write_pnm(&ppm, width, height, 3, &test_rgb(width, height));
     let jpg = dir.join(format!("{name}.jpg"));
@@ -217,7 +226,7 @@ fn generated(dir: &Path, name: &str, width: usize, height: usize, args: &[&str])
 }
 
 /// libjpeg-turbo's own pipeline at the same scale and quality: `djpeg -scale M/8 | cjpeg`.
-fn djpeg_cjpeg(dir: &Path, input: &Path, eighths: u8, cjpeg_args: &[&str]) -> Vec<u8> {
+pub(crate) fn djpeg_cjpeg(dir: &Path, input: &Path, eighths: u8, cjpeg_args: &[&str]) -> Vec<u8> {
     let scaled = dir.join("scaled.pnm");
     let status = std::process::Command::new("djpeg")
         .args(["-scale", &format!("{eighths}/8"), "-outfile"])
@@ -298,8 +307,16 @@ fn every_format_variant_shrinks_as_well_as_djpeg_cjpeg() {
                 "{name} at {eighths}/8: {ours_db:.2} dB, djpeg|cjpeg {theirs_db:.2} dB"
             );
             let ratio = out.len() as f64 / theirs.len() as f64;
+            // Progressive input at 1/2 and 1/4 goes through jpgtool's own decoder, whose
+            // box-weighted IDCT of 4x4 (2x2) coefficients gives slightly smoother pixels than
+            // libjpeg's reduced IDCT: measured 1.0 % smaller at 1/2.
+            let sizes = if matches!(report.path, DecodePath::Bands { .. }) {
+                0.97..=1.01
+            } else {
+                0.99..=1.01
+            };
             assert!(
-                (0.99..=1.01).contains(&ratio),
+                sizes.contains(&ratio),
                 "{name} at {eighths}/8: {} bytes vs djpeg|cjpeg {}",
                 out.len(),
                 theirs.len()
@@ -400,10 +417,24 @@ fn output_does_not_depend_on_input_chunking() {
 fn multi_scan_input_over_the_memory_budget_is_refused_before_decoding() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = generated(dir.path(), "prog", 640, 480, &["-progressive"]);
+    // At 1/2 jpgtool's own decoder needs 30 bytes per block; from a reader that cannot be read
+    // twice (so no bands), over the budget is refused before decoding.
     let options = Options {
         target: Target::Eighths(4),
         max_memory: 100_000,
         ..Options::default()
+    };
+    match shrink_bytes(&bytes, &options) {
+        Err(Error::LimitExceeded { value, limit, .. }) => {
+            assert_eq!(value, (80 * 60 + 2 * 40 * 30) * 30);
+            assert_eq!(limit, 100_000);
+        }
+        other => panic!("expected a refusal, got {:?}", other.map(|r| r.0)),
+    }
+    // At 3/8 libjpeg decodes it, with every coefficient in memory.
+    let options = Options {
+        target: Target::Eighths(3),
+        ..options
     };
     // 640x480 4:2:0: (80*60 + 2 * 40*30) blocks * 128 bytes.
     match shrink_bytes(&bytes, &options) {

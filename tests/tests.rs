@@ -6,6 +6,7 @@ mod corpus;
 mod floods;
 mod ground_truth;
 mod hardening;
+mod progressive;
 mod recompress;
 mod regressions;
 mod safe_io;

@@ -82,7 +82,7 @@ pub struct Args {
     #[arg(long)]
     strict: bool,
 
-    /// Decoder for progressive input at 1/8: jpgtool's DC-only decoder (auto) or libjpeg.
+    /// Decoder for progressive input at 1/8, 1/4 and 1/2: jpgtool's own (auto) or libjpeg.
     #[arg(long, value_enum, default_value_t = DecoderArg::Auto, hide = true)]
     decoder: DecoderArg,
 
@@ -302,12 +302,13 @@ fn shrink_file(job: &Job, options: &Options) -> anyhow::Result<Done> {
         // A pipe cannot be written atomically; a failure leaves a partial stream and exit 1.
         let stdout = io::stdout();
         let mut writer = io::BufWriter::with_capacity(256 << 10, stdout.lock());
-        let (report, _) = shrink::shrink(&input, &mut writer, options).with_context(name)?;
+        let (report, _) =
+            shrink::shrink_seekable(&input, &mut writer, options).with_context(name)?;
         writer.flush().context("writing to stdout")?;
         report
     } else {
         let written = write_output(job, &metadata, |writer| {
-            let (report, _) = shrink::shrink(&input, writer, options)?;
+            let (report, _) = shrink::shrink_seekable(&input, writer, options)?;
             Ok(report)
         })?;
         match written.with_context(name)? {
@@ -332,6 +333,11 @@ fn report_ok(out: &mut impl Write, args: &Args, job: &Job, report: &Report) -> a
         DecodePath::Streaming => "streaming",
         DecodePath::Buffered { .. } => "buffered",
         DecodePath::DcOnly { .. } => "dc-only",
+        DecodePath::Bands { .. } => "bands",
+    };
+    let passes = match report.path {
+        DecodePath::Bands { passes, .. } => passes,
+        _ => 1,
     };
     let source = match report.quality_source {
         QualitySource::Given => "given",
@@ -354,6 +360,7 @@ fn report_ok(out: &mut impl Write, args: &Args, job: &Job, report: &Report) -> a
             "quality": report.quality,
             "quality_source": source,
             "decoder": decoder,
+            "passes": passes,
             "warnings": report.warnings.count,
             "bytes": bytes,
         });
@@ -361,7 +368,7 @@ fn report_ok(out: &mut impl Write, args: &Args, job: &Job, report: &Report) -> a
     } else if !args.quiet && job.output != Path::new("-") {
         writeln!(
             out,
-            "{} {}x{} -> {} {}x{} q{} ({source}) {decoder} {} bytes",
+            "{} {}x{} -> {} {}x{} q{} ({source}) {decoder}{} {} bytes",
             job.input.display(),
             report.input.0,
             report.input.1,
@@ -369,6 +376,11 @@ fn report_ok(out: &mut impl Write, args: &Args, job: &Job, report: &Report) -> a
             report.output.0,
             report.output.1,
             report.quality,
+            if passes > 1 {
+                format!(" in {passes} passes")
+            } else {
+                String::new()
+            },
             bytes.unwrap_or(0)
         )?;
     }

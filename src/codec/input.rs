@@ -42,6 +42,11 @@ impl<R: Read> Source<R> {
         })
     }
 
+    /// The input after what the header parse read (for a caller that will seek it).
+    pub(crate) fn into_rest(self) -> R {
+        self.rest
+    }
+
     /// The whole stream again, through a buffer whose boundaries do not depend on read sizes
     /// and which stops the stream after `limits.max_scans` scans.
     pub(crate) fn replay(self) -> FullBuffer<io::Chain<io::Cursor<Vec<u8>>, R>> {

@@ -8,6 +8,25 @@ pub trait Input: BufRead {
     /// Moves `n` bytes forward; returns how many were actually there (fewer at end of file, where
     /// it is known).
     fn skip(&mut self, n: u64) -> io::Result<u64>;
+
+    /// Moves to `offset` bytes from where the input started, backwards or forwards, for the
+    /// decoders that read a file in several passes. Inputs that cannot seek refuse.
+    fn seek_to(&mut self, offset: u64) -> io::Result<()> {
+        let _ = offset;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this input cannot be read twice (a pipe); decoding it in bands needs a file",
+        ))
+    }
+}
+
+impl<T: Input + ?Sized> Input for Box<T> {
+    fn skip(&mut self, n: u64) -> io::Result<u64> {
+        (**self).skip(n)
+    }
+    fn seek_to(&mut self, offset: u64) -> io::Result<()> {
+        (**self).seek_to(offset)
+    }
 }
 
 /// Any reader; skipping reads and discards.
@@ -46,6 +65,8 @@ pub struct Seekable<R> {
     reader: BufReader<R>,
     /// Stream length, learnt once, so that a skip past the end is seen as a truncation.
     len: Option<u64>,
+    /// Position of the reader when it was wrapped: offset 0 of `seek_to`.
+    start: u64,
 }
 
 impl<R: Read + Seek> Seekable<R> {
@@ -57,9 +78,11 @@ impl<R: Read + Seek> Seekable<R> {
     /// A larger buffer pays off when the whole file will be read (the pass to EOI).
     pub fn with_capacity(capacity: usize, mut reader: R) -> Self {
         let len = stream_len(&mut reader).ok();
+        let start = reader.stream_position().unwrap_or(0);
         Seekable {
             reader: BufReader::with_capacity(capacity, reader),
             len,
+            start,
         }
     }
 
@@ -111,6 +134,19 @@ impl<R: Read + Seek> Input for Seekable<R> {
         let offset = i64::try_from(n).map_err(|_| io::ErrorKind::InvalidInput)?;
         self.reader.seek_relative(offset)?;
         Ok(n)
+    }
+
+    fn seek_to(&mut self, offset: u64) -> io::Result<()> {
+        let target = self
+            .start
+            .checked_add(offset)
+            .ok_or(io::ErrorKind::InvalidInput)?;
+        // Within the buffer (a band that ends near where the next scan's data starts) the
+        // buffered bytes are kept; otherwise BufReader's seek drops them.
+        let here = self.reader.stream_position()?;
+        let delta = i64::try_from(i128::from(target) - i128::from(here))
+            .map_err(|_| io::ErrorKind::InvalidInput)?;
+        self.reader.seek_relative(delta)
     }
 }
 
@@ -178,6 +214,13 @@ impl<I: Input> Cursor<I> {
         }
         self.offset += filled as u64;
         Ok(true)
+    }
+
+    /// Moves to `offset` (see [`Input::seek_to`]).
+    pub(crate) fn seek_to(&mut self, offset: u64) -> io::Result<()> {
+        self.input.seek_to(offset)?;
+        self.offset = offset;
+        Ok(())
     }
 
     pub(crate) fn skip(&mut self, n: u64) -> io::Result<u64> {

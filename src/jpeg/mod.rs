@@ -7,6 +7,7 @@ pub mod dc;
 pub mod input;
 pub mod markers;
 pub mod metadata;
+pub mod progressive;
 mod scan;
 pub mod segments;
 mod sniff;

@@ -2,16 +2,19 @@
 //! streaming baseline encoder, with a streaming resampler between them for other sizes, and a
 //! DC-only decoder of our own for progressive files at 1/8.
 
+mod band_path;
 mod dc_path;
+mod idct;
 pub mod plan;
 pub mod resample;
 
-use std::io::{BufRead, Read, Write};
+use std::io::{self, BufRead, Read, Seek, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::codec::{self, Decoder, Encoder, EncoderSettings, Warnings};
 use crate::error::{Error, Result};
-use crate::jpeg::Process;
+use crate::jpeg::progressive::{self, BandPlan};
+use crate::jpeg::{Input, Parser, Process, Seekable, Streamed};
 use crate::limits::Limits;
 use crate::reencode;
 pub use crate::reencode::{QualitySource, Sampling};
@@ -53,7 +56,9 @@ pub struct Options<'a> {
     pub max_memory: u64,
     /// Fail on the first libjpeg warning (truncated or corrupt data). Default: false (count them).
     pub strict: bool,
-    /// Decode progressive files at 1/8 from their DC scans alone. Default: true.
+    /// Decode progressive files with jpgtool's own decoders: at 1/8 from their DC scans alone,
+    /// at 1/4 and 1/2 from a compact store of 2x2 or 4x4 coefficients per block. `false` hands
+    /// them to libjpeg, which holds every coefficient. Default: true.
     pub dc_only: bool,
     /// Limits on the input's header. Default: `Limits::default()`.
     pub limits: Limits,
@@ -98,6 +103,14 @@ pub enum DecodePath {
         /// Bytes of the DC planes.
         dc_bytes: u64,
     },
+    /// jpgtool's own progressive decoder keeping 4x4 (1/2) or 2x2 (1/4) coefficients per block,
+    /// in horizontal bands when the whole store does not fit `max_memory`.
+    Bands {
+        /// Bytes of the compact coefficient store for the whole image.
+        store_bytes: u64,
+        /// Passes over the file, one per band.
+        passes: usize,
+    },
 }
 
 /// What was done.
@@ -136,14 +149,50 @@ pub struct Report {
 /// ```
 pub fn shrink<R: Read, W: Write>(input: R, output: W, options: &Options) -> Result<(Report, W)> {
     codec::begin_file(options.strict);
-    let result = shrink_inner(input, output, options);
+    let result = shrink_inner(input, output, options, None);
     let warnings = codec::take_warnings();
     let (mut report, output) = result?;
     report.warnings = warnings;
     Ok((report, output))
 }
 
-fn shrink_inner<R: Read, W: Write>(input: R, output: W, options: &Options) -> Result<(Report, W)> {
+/// [`shrink`] for an input that can seek (a file), read from its current position: a
+/// progressive file at 1/2 or 1/4 whose coefficient store does not fit `max_memory` is then
+/// decoded in bands, one pass over the file per band, instead of being refused.
+pub fn shrink_seekable<'r, R: Read + Seek + 'r, W: Write>(
+    mut input: R,
+    output: W,
+    options: &Options,
+) -> Result<(Report, W)> {
+    codec::begin_file(options.strict);
+    let start = input.stream_position();
+    let result = match start {
+        Ok(start) => {
+            let rewind = move |mut r: R| -> io::Result<Box<dyn Input + 'r>> {
+                r.seek(io::SeekFrom::Start(start))?;
+                Ok(Box::new(Seekable::with_capacity(READ_BUFFER, r)))
+            };
+            shrink_inner(input, output, options, Some(&rewind))
+        }
+        // Not seekable after all (a pipe opened as a file).
+        Err(_) => shrink_inner(input, output, options, None),
+    };
+    let warnings = codec::take_warnings();
+    let (mut report, output) = result?;
+    report.warnings = warnings;
+    Ok((report, output))
+}
+
+/// Puts an input back at the start of the JPEG as an input that can seek there again, for the
+/// band decoder's later passes.
+type Rewind<'a, 'r, R> = &'a dyn Fn(R) -> io::Result<Box<dyn Input + 'r>>;
+
+fn shrink_inner<'r, R: Read + 'r, W: Write>(
+    input: R,
+    output: W,
+    options: &Options,
+    rewind: Option<Rewind<'_, 'r, R>>,
+) -> Result<(Report, W)> {
     // Our own parser reads the header first (to choose the path and refuse what libjpeg should
     // not be given); the bytes it pulled are replayed to the decoder.
     let source = reencode::read_source(input, &options.limits)?;
@@ -172,12 +221,30 @@ fn shrink_inner<R: Read, W: Write>(input: R, output: W, options: &Options) -> Re
     }
 
     let multi_scan = codec::is_multi_scan(&header);
-    let use_dc = multi_scan
+    let own_progressive = multi_scan
         && options.dc_only
-        && plan.eighths == 1
         && frame.kind.process() == Process::Progressive
         && !frame.kind.is_arithmetic();
-    let replay = source.replay();
+    let use_dc = own_progressive && plan.eighths == 1;
+    // 12-bit, hierarchical or DNL-sized frames are refused by the band planner and go to
+    // libjpeg as before.
+    let bands = if own_progressive && matches!(plan.eighths, 2 | 4) {
+        match progressive::plan_bands(&header, plan.eighths.into(), options.max_memory) {
+            Ok(bands) if bands.passes > 1 && rewind.is_none() => {
+                return Err(Error::LimitExceeded {
+                    what: "progressive coefficient store in bytes (--max-memory; a file, not a \
+                           pipe, would be decoded in bands)",
+                    value: bands.store_bytes,
+                    limit: options.max_memory,
+                });
+            }
+            Ok(bands) => Some(bands),
+            Err(Error::Unsupported(_)) => None,
+            Err(e) => return Err(e),
+        }
+    } else {
+        None
+    };
 
     let mut settings = EncoderSettings {
         width: plan.output.0 as usize,
@@ -198,6 +265,27 @@ fn shrink_inner<R: Read, W: Write>(input: R, output: W, options: &Options) -> Re
         warnings: Warnings::default(),
     };
 
+    if let Some(bands) = bands {
+        report.path = DecodePath::Bands {
+            store_bytes: bands.store_bytes,
+            passes: bands.passes,
+        };
+        let encoder = Encoder::start(output, &settings, &markers)?;
+        let sink = EncoderSink::new(encoder, plan.output.1, options);
+        let written = match rewind {
+            Some(rewind) => {
+                let input = rewind(source.into_rest())?;
+                run_bands(input, &header, bands, &plan, channels, sink, options)?
+            }
+            None => {
+                let input = Streamed::new(source.replay());
+                run_bands(input, &header, bands, &plan, channels, sink, options)?
+            }
+        };
+        return Ok((report, written));
+    }
+
+    let replay = source.replay();
     if use_dc {
         let dc_bytes = dc_path::dc_bytes(&header);
         budget(
@@ -262,6 +350,48 @@ fn shrink_inner<R: Read, W: Write>(input: R, output: W, options: &Options) -> Re
         sink.finish()?
     };
     Ok((report, written))
+}
+
+/// Read buffer of the band decoder's input.
+const READ_BUFFER: usize = 256 << 10;
+
+/// Runs the band decoder on `input` (the whole file from SOI) into the encoder, through the
+/// resampler when the plan asks for another size.
+fn run_bands<I: Input, W: Write>(
+    input: I,
+    header: &crate::jpeg::Header,
+    bands: BandPlan,
+    plan: &Plan,
+    channels: usize,
+    sink: EncoderSink<'_, W>,
+    options: &Options,
+) -> Result<W> {
+    let mut parser = Parser::new(input).with_limits(&options.limits);
+    let read = parser.read_header()?;
+    if read != *header {
+        return Err(Error::Unsupported(
+            "a header that reads differently twice".into(),
+        ));
+    }
+    let (warnings, written) = if plan.resamples() {
+        let mut resampler = Resampler::new(
+            sink,
+            channels,
+            (plan.decoded.0 as usize, plan.decoded.1 as usize),
+            (plan.output.0 as usize, plan.output.1 as usize),
+            options.filter,
+        );
+        let warnings = band_path::run(&mut parser, header, bands, plan, &mut resampler, options)?;
+        (warnings, resampler.into_sink())
+    } else {
+        let mut sink = sink;
+        let warnings = band_path::run(&mut parser, header, bands, plan, &mut sink, options)?;
+        (warnings, sink)
+    };
+    for warning in warnings {
+        codec::warn(warning)?;
+    }
+    written.finish()
 }
 
 /// Rows read from libjpeg per call: two iMCU rows of 4:2:0 at full scale, few enough to stay in

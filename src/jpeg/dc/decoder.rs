@@ -94,62 +94,6 @@ impl<'h> Decoder<'h> {
         }
     }
 
-    /// Checks a scan header against the rules of progressive mode (G.1.1.1), the way libjpeg's
-    /// `start_pass_phuff_decoder` does: a violation is fatal there too.
-    fn validate(&self, scan: &ScanHeader, at: u64) -> Result<()> {
-        let bad = |field: &'static str, value: u8| Error::Format {
-            offset: at,
-            segment: "SOS",
-            problem: Problem::BadValue {
-                field,
-                value: value.into(),
-            },
-        };
-        if scan.ss == 0 {
-            // G.1.1.1.1: in progressive mode the DC coefficient is always coded alone; a scan
-            // with Ss = 0 and Se > 0 only exists in sequential mode.
-            if scan.se != 0 {
-                return Err(bad("end of spectral selection Se of a DC scan", scan.se));
-            }
-        } else {
-            if scan.ss > scan.se || scan.se > 63 {
-                return Err(bad("spectral selection Ss..Se, end Se", scan.se));
-            }
-            // G.1.1.1.1: AC scans are never interleaved.
-            if scan.components.len() != 1 {
-                return Err(bad(
-                    "component count Ns of an AC scan",
-                    scan.components.len() as u8,
-                ));
-            }
-        }
-        // G.1.1.1.2: a refinement scan adds exactly one bit.
-        if scan.ah != 0 && scan.al != scan.ah - 1 {
-            return Err(bad(
-                "successive approximation Al of a refinement scan",
-                scan.al,
-            ));
-        }
-        if scan.al > 13 {
-            return Err(bad("successive approximation Al", scan.al));
-        }
-        if scan.components.len() > 1 {
-            // B.2.3: at most 10 blocks in an interleaved MCU.
-            let blocks: u32 = scan
-                .components
-                .iter()
-                .map(|sc| {
-                    let c = &self.frame.components[sc.index];
-                    u32::from(c.h) * u32::from(c.v)
-                })
-                .sum();
-            if blocks > 10 {
-                return Err(bad("blocks per MCU", blocks.min(255) as u8));
-            }
-        }
-        Ok(())
-    }
-
     /// Decodes one scan whose entropy-coded data starts at the cursor; returns the marker that
     /// ended it (consumed) or the end of input.
     pub(super) fn scan<I: Input>(
@@ -173,7 +117,7 @@ impl<'h> Decoder<'h> {
                 },
             });
         }
-        self.validate(scan, at)?;
+        validate_scan(self.frame, scan, at)?;
         for sc in &scan.components {
             if self.latched[sc.index].is_none() {
                 let slot = self.frame.components[sc.index].table;
@@ -449,4 +393,60 @@ struct ScanComp<'t> {
     /// Padded plane width in blocks.
     width: usize,
     table: &'t HuffDecoder,
+}
+
+/// Checks a scan header against the rules of progressive mode (G.1.1.1), the way libjpeg's
+/// `start_pass_phuff_decoder` does: a violation is fatal there too.
+pub(crate) fn validate_scan(frame: &Frame, scan: &ScanHeader, at: u64) -> Result<()> {
+    let bad = |field: &'static str, value: u8| Error::Format {
+        offset: at,
+        segment: "SOS",
+        problem: Problem::BadValue {
+            field,
+            value: value.into(),
+        },
+    };
+    if scan.ss == 0 {
+        // G.1.1.1.1: in progressive mode the DC coefficient is always coded alone; a scan
+        // with Ss = 0 and Se > 0 only exists in sequential mode.
+        if scan.se != 0 {
+            return Err(bad("end of spectral selection Se of a DC scan", scan.se));
+        }
+    } else {
+        if scan.ss > scan.se || scan.se > 63 {
+            return Err(bad("spectral selection Ss..Se, end Se", scan.se));
+        }
+        // G.1.1.1.1: AC scans are never interleaved.
+        if scan.components.len() != 1 {
+            return Err(bad(
+                "component count Ns of an AC scan",
+                scan.components.len() as u8,
+            ));
+        }
+    }
+    // G.1.1.1.2: a refinement scan adds exactly one bit.
+    if scan.ah != 0 && scan.al != scan.ah - 1 {
+        return Err(bad(
+            "successive approximation Al of a refinement scan",
+            scan.al,
+        ));
+    }
+    if scan.al > 13 {
+        return Err(bad("successive approximation Al", scan.al));
+    }
+    if scan.components.len() > 1 {
+        // B.2.3: at most 10 blocks in an interleaved MCU.
+        let blocks: u32 = scan
+            .components
+            .iter()
+            .map(|sc| {
+                let c = &frame.components[sc.index];
+                u32::from(c.h) * u32::from(c.v)
+            })
+            .sum();
+        if blocks > 10 {
+            return Err(bad("blocks per MCU", blocks.min(255) as u8));
+        }
+    }
+    Ok(())
 }

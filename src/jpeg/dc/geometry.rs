@@ -5,17 +5,17 @@ use crate::jpeg::Frame;
 use crate::limits::Limits;
 
 /// Block counts of the frame (T.81 A.2).
-pub(super) struct Geometry {
+pub(crate) struct Geometry {
     /// MCUs per row and MCU rows of an interleaved scan (A.2.4).
-    pub(super) mcus_x: usize,
-    pub(super) mcus_y: usize,
+    pub(crate) mcus_x: usize,
+    pub(crate) mcus_y: usize,
     /// Per component: the padded plane, whole MCUs (A.2.4).
-    pub(super) plane_w: Vec<usize>,
-    pub(super) plane_h: Vec<usize>,
+    pub(crate) plane_w: Vec<usize>,
+    pub(crate) plane_h: Vec<usize>,
     /// Per component: the blocks a non-interleaved scan covers, ceil(ceil(X*H/Hmax)/8) by
     /// ceil(ceil(Y*V/Vmax)/8) (A.1.1, A.2.2): no padding to whole MCUs.
-    pub(super) comp_w: Vec<usize>,
-    pub(super) comp_h: Vec<usize>,
+    pub(crate) comp_w: Vec<usize>,
+    pub(crate) comp_h: Vec<usize>,
 }
 
 fn too_big(value: u64) -> Error {
@@ -31,7 +31,7 @@ fn to_usize(value: u64) -> Result<usize> {
 }
 
 impl Geometry {
-    pub(super) fn new(frame: &Frame) -> Result<Self> {
+    pub(crate) fn new(frame: &Frame) -> Result<Self> {
         let hmax = frame.components.iter().map(|c| u64::from(c.h)).max();
         let vmax = frame.components.iter().map(|c| u64::from(c.v)).max();
         let (Some(hmax), Some(vmax)) = (hmax, vmax) else {
@@ -66,7 +66,7 @@ impl Geometry {
     }
 
     /// Allocates the zeroed planes after checking their total size against the limits.
-    pub(super) fn allocate(&self, limits: &Limits) -> Result<Vec<Vec<i16>>> {
+    pub(crate) fn allocate(&self, limits: &Limits) -> Result<Vec<Vec<i16>>> {
         let mut total: u64 = 0;
         for (&w, &h) in self.plane_w.iter().zip(&self.plane_h) {
             let blocks = (w as u64).checked_mul(h as u64).ok_or(too_big(u64::MAX))?;

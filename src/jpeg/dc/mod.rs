@@ -19,7 +19,8 @@ use super::{Header, Input, Parser, Process, markers};
 use crate::error::{Error, Problem, Result};
 use crate::limits::Limits;
 use decoder::Decoder;
-use geometry::Geometry;
+pub(crate) use decoder::validate_scan;
+pub(crate) use geometry::Geometry;
 
 /// DC coefficients of one component, one i16 per 8x8 block.
 #[derive(Debug, Clone, PartialEq, Eq)]
