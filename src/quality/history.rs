@@ -1,0 +1,370 @@
+//! The primary (earlier) quality of a re-saved JPEG, from the histograms of its quantized
+//! low-frequency luma coefficients: double-compression analysis in the manner of Lukáš and
+//! Fridrich, "Estimation of primary quantization matrix in double compressed JPEG images"
+//! (2003).
+//!
+//! A coefficient quantized with step `s1`, decoded to pixels and quantized again with a finer
+//! step `s2` lands on `round((m·s1 + e) / s2)`, where `e` is the small error of rounding pixels
+//! and of the integer DCTs. Some multiples of `s2` are then far from every multiple of `s1`, and
+//! their histogram bins stay (almost) empty. For each candidate first-save table (IJG at every
+//! quality) this module counts what the "forbidden" bins of that table hold (`observed`) against
+//! what a smooth single-save histogram would put there (`expected`, a geometric fit per mode).
+//! A single-saved file fills them like any other bin (ratio near 1 or above); a re-saved file
+//! leaves them empty (ratio near 0). The threshold on the ratio is calibrated on single-saved
+//! files (see `docs/quality.md`).
+//!
+//! What it cannot see, and then says nothing about: a first save finer than the second (every
+//! bin is reachable), a first save whose steps equal the second's, and anything that moved the
+//! 8x8 grid or the pixel values in between (crops not on a multiple of 8, resampling, filters).
+
+use super::QualityRange;
+use super::invert::{scale_for_quality, scale_table};
+use super::tables::MOZJPEG;
+
+/// The luma modes analysed, in natural (row-major) order: zig-zag positions 1..=20, the
+/// low frequencies that hold non-zero values in most blocks.
+pub const MODES: [usize; 20] = [
+    1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40,
+];
+
+/// Quantized values kept per mode: -`RANGE`..=`RANGE`; larger ones are counted as outside.
+pub const RANGE: i32 = 128;
+
+const BINS: usize = 2 * RANGE as usize + 1;
+
+/// How far (in coefficient units) the error of a decode and re-encode may move a coefficient:
+/// pixel rounding and clipping, colour conversion, the integer DCTs.
+const TOLERANCE: f64 = 0.75;
+
+/// The ratio of observed to expected counts in forbidden bins at or below which a candidate
+/// explains the histograms. Set from the single-save score distribution (`docs/quality.md`).
+pub const MAX_RATIO: f64 = 0.25;
+
+/// Below this ratio the answer is `high` confidence; between it and [`MAX_RATIO`], `medium`.
+pub const HIGH_RATIO: f64 = 0.12;
+
+/// The least expected count in forbidden bins for a candidate to count: fewer means too few
+/// coefficients were seen for an empty bin to say anything.
+pub const MIN_EVIDENCE: f64 = 60.0;
+
+/// Histograms of the quantized values of the [`MODES`] of one component. A fixed size (about
+/// 20 KiB), whatever the image.
+#[derive(Clone)]
+pub struct Histograms {
+    counts: Vec<[u32; BINS]>,
+    /// Blocks added.
+    pub blocks: u64,
+}
+
+impl Default for Histograms {
+    fn default() -> Self {
+        Histograms {
+            counts: vec![[0; BINS]; MODES.len()],
+            blocks: 0,
+        }
+    }
+}
+
+impl Histograms {
+    /// Adds one block of quantized coefficients in natural order.
+    pub fn add(&mut self, block: &[i16; 64]) {
+        for (hist, &mode) in self.counts.iter_mut().zip(&MODES) {
+            let v = i32::from(block[mode]);
+            if (-RANGE..=RANGE).contains(&v) {
+                let bin = (v + RANGE) as usize;
+                hist[bin] = hist[bin].saturating_add(1);
+            }
+        }
+        self.blocks += 1;
+    }
+
+    /// The count of quantized value `v` in mode number `m` (an index into [`MODES`]).
+    pub fn count(&self, m: usize, v: i32) -> u32 {
+        if (-RANGE..=RANGE).contains(&v) {
+            self.counts.get(m).map_or(0, |h| h[(v + RANGE) as usize])
+        } else {
+            0
+        }
+    }
+}
+
+/// How confident the primary quality is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrimaryConfidence {
+    /// The forbidden bins are nearly empty (ratio at most [`HIGH_RATIO`]).
+    High,
+    /// They are clearly emptier than a single save leaves them, but less so.
+    Medium,
+}
+
+impl PrimaryConfidence {
+    /// The name reports use: `high` or `medium`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PrimaryConfidence::High => "high",
+            PrimaryConfidence::Medium => "medium",
+        }
+    }
+}
+
+/// The fit of one candidate first-save table.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fit {
+    /// Counts seen in the candidate's forbidden bins.
+    pub observed: f64,
+    /// Counts a smooth single-save histogram would put there.
+    pub expected: f64,
+}
+
+impl Fit {
+    /// observed / expected (infinite without evidence).
+    pub fn ratio(&self) -> f64 {
+        if self.expected > 0.0 {
+            self.observed / self.expected
+        } else {
+            f64::INFINITY
+        }
+    }
+}
+
+/// The outcome of the analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct History {
+    /// The primary IJG quality (a range where several qualities give the same steps on the
+    /// analysed modes), or `None` when no earlier, coarser save is detected.
+    pub primary: Option<QualityRange>,
+    /// How sure the primary quality is; `None` with `primary`.
+    pub confidence: Option<PrimaryConfidence>,
+    /// The lowest ratio of any candidate with enough evidence (the detection score; lower means
+    /// more clearly re-saved); `None` when no candidate had enough evidence.
+    pub score: Option<f64>,
+    /// Luma blocks analysed.
+    pub blocks: u64,
+}
+
+/// The candidate first-save luma tables: IJG (Annex K) at qualities 1..=99, baseline clamp.
+fn candidates() -> impl Iterator<Item = (u8, [u16; 64])> {
+    (1..=99u8).map(|q| (q, scale_table(&MOZJPEG[0].luma, scale_for_quality(q), 255)))
+}
+
+/// Scores candidate first-save steps `first` (natural order) against the histograms taken under
+/// the file's luma table `second`.
+pub fn fit(hist: &Histograms, second: &[u16; 64], first: &[u16; 64]) -> Fit {
+    let mut fit = Fit {
+        observed: 0.0,
+        expected: 0.0,
+    };
+    for (m, &mode) in MODES.iter().enumerate() {
+        let (s1, s2) = (f64::from(first[mode]), f64::from(second[mode]));
+        if s1 <= s2 {
+            continue;
+        }
+        // Geometric fit to |v| >= 1: P(|v| = j) = (1 - rho) rho^(j - 1), from the mean.
+        let (mut n, mut sum) = (0.0f64, 0.0f64);
+        for j in 1..=RANGE {
+            let c = f64::from(hist.count(m, j)) + f64::from(hist.count(m, -j));
+            n += c;
+            sum += c * f64::from(j);
+        }
+        if n == 0.0 {
+            continue;
+        }
+        let rho = 1.0 - n / sum;
+        let mut p = 1.0 - rho;
+        for j in 1..=RANGE {
+            let v = f64::from(j) * s2;
+            let nearest = (v / s1).round() * s1;
+            let distance = (v - nearest).abs();
+            // Bins nearest the zero of the first save are left out: the many coefficients that
+            // save zeroed spill into them in smooth areas more than the error model allows.
+            if nearest > 0.0 && distance > s2 / 2.0 + TOLERANCE {
+                fit.observed += f64::from(hist.count(m, j)) + f64::from(hist.count(m, -j));
+                fit.expected += n * p;
+            }
+            p *= rho;
+        }
+    }
+    fit
+}
+
+/// Estimates the primary quality from histograms taken under luma table `second` (natural
+/// order).
+pub fn analyse(hist: &Histograms, second: &[u16; 64]) -> History {
+    let mut best: Option<(f64, [u16; 20], u8, Fit)> = None;
+    let mut score: Option<f64> = None;
+    let mut fits = Vec::with_capacity(99);
+    for (q, table) in candidates() {
+        let f = fit(hist, second, &table);
+        let steps: [u16; 20] = std::array::from_fn(|i| table[MODES[i]]);
+        fits.push((q, steps, f));
+        if f.expected < MIN_EVIDENCE {
+            continue;
+        }
+        let ratio = f.ratio();
+        score = Some(score.map_or(ratio, |s: f64| s.min(ratio)));
+        if ratio > MAX_RATIO {
+            continue;
+        }
+        // The most specific explanation: forbidden mass expected, less what is found there.
+        let gain = f.expected - f.observed / MAX_RATIO;
+        if best.as_ref().is_none_or(|b| gain > b.0) {
+            best = Some((gain, steps, q, f));
+        }
+    }
+    let (primary, confidence) = match best {
+        None => (None, None),
+        Some((_, steps, _, f)) => {
+            // Every quality whose steps on the analysed modes are the same fits as well.
+            let same: Vec<u8> = fits
+                .iter()
+                .filter(|(_, s, _)| *s == steps)
+                .map(|(q, _, _)| *q)
+                .collect();
+            let (lo, hi) = (same[0], same[same.len() - 1]);
+            let confidence = if f.ratio() <= HIGH_RATIO {
+                PrimaryConfidence::High
+            } else {
+                PrimaryConfidence::Medium
+            };
+            (
+                Some(QualityRange {
+                    min: lo.into(),
+                    max: hi.into(),
+                }),
+                Some(confidence),
+            )
+        }
+    };
+    History {
+        primary,
+        confidence,
+        score,
+        blocks: hist.blocks,
+    }
+}
+
+/// Luma blocks sampled from the start of the first scan: enough for the histograms of the
+/// analysed modes (the accuracy is measured at this size in `docs/quality.md`), and a bound on
+/// the time and the bytes read whatever the image size.
+pub const SAMPLE_BLOCKS: u64 = 8192;
+
+/// Reads the first [`SAMPLE_BLOCKS`] luma blocks after `read_header` returned `header` and
+/// analyses them. Frames it cannot read (progressive, arithmetic, lossless, 12-bit, a first
+/// scan without luma) and damaged data give `Err` with the reason, never a guess; I/O errors
+/// and limits are errors of the read itself.
+pub fn read<I: crate::jpeg::Input>(
+    parser: &mut crate::jpeg::Parser<I>,
+    header: &crate::jpeg::Header,
+) -> crate::Result<std::result::Result<History, String>> {
+    let luma_slot = usize::from(header.frame.components[0].table & 3);
+    Ok(read_histograms(parser, header)?.and_then(|(hist, _)| {
+        let luma = header.quant_tables[luma_slot]
+            .ok_or_else(|| "the luma quantization table is missing".to_string())?;
+        Ok(analyse(&hist, &luma.values))
+    }))
+}
+
+/// The histograms [`read`] analyses, with what the block reader saw; `Err` with the reason
+/// where no analysis can be made.
+pub fn read_histograms<I: crate::jpeg::Input>(
+    parser: &mut crate::jpeg::Parser<I>,
+    header: &crate::jpeg::Header,
+) -> crate::Result<std::result::Result<(Histograms, crate::jpeg::blocks::BlockRead), String>> {
+    use crate::jpeg::blocks::BlockEnd;
+    let frame = &header.frame;
+    if !header.first_scan.components.iter().any(|c| c.index == 0) {
+        return Ok(Err("the first scan holds no luma".into()));
+    }
+    if header.quant_tables[usize::from(frame.components[0].table & 3)].is_none() {
+        return Ok(Err("the luma quantization table is missing".into()));
+    }
+    let mut hist = Histograms::default();
+    let mut sampler = Sampler::new(header);
+    let read = match parser.read_blocks(header, 0, SAMPLE_BLOCKS, |c, block, mcu| {
+        sampler.block(&mut hist, c, block, mcu)
+    }) {
+        Ok(read) => read,
+        Err(crate::Error::Unsupported(what)) => {
+            return Ok(Err(format!("not analysed: {what}")));
+        }
+        Err(e) => return Err(e),
+    };
+    sampler.flush(&mut hist);
+    if let BlockEnd::Damaged(what) = read.end {
+        return Ok(Err(format!(
+            "scan data damaged after {} luma blocks: {what}",
+            read.counted
+        )));
+    }
+    Ok(Ok((hist, read)))
+}
+
+/// Sample values within this distance of 0 or 255 (at the block mean) may have been clipped
+/// when an earlier decode converted to RGB; such blocks leave the lattice of the first save,
+/// so they are not counted.
+const CLIP_MARGIN: f64 = 32.0;
+
+/// Gathers the luma blocks of each MCU and adds them to the histograms once the MCU's chroma
+/// blocks show that no colour channel comes near clipping (judged on the block means, from
+/// the DC coefficients). At most one MCU (10 blocks) is held.
+struct Sampler {
+    /// DC quantizer of each frame component.
+    dc_step: Vec<f64>,
+    /// YCbCr with the chroma in the first scan: the colour test applies.
+    colour: bool,
+    mcu: u64,
+    luma: Vec<[i16; 64]>,
+    /// Mean Cb and Cr of the current MCU, centred on 0.
+    chroma: [f64; 2],
+}
+
+impl Sampler {
+    fn new(header: &crate::jpeg::Header) -> Self {
+        let frame = &header.frame;
+        let dc_step = frame
+            .components
+            .iter()
+            .map(|c| {
+                header.quant_tables[usize::from(c.table & 3)].map_or(1.0, |t| f64::from(t.values[0]))
+            })
+            .collect();
+        let colour = header.color_space() == crate::jpeg::ColorSpace::YCbCr
+            && header.first_scan.components.len() == 3;
+        Sampler {
+            dc_step,
+            colour,
+            mcu: 0,
+            luma: Vec::with_capacity(16),
+            chroma: [0.0; 2],
+        }
+    }
+
+    fn block(&mut self, hist: &mut Histograms, component: usize, block: &[i16; 64], mcu: u64) {
+        if mcu != self.mcu {
+            self.flush(hist);
+            self.mcu = mcu;
+        }
+        let mean = f64::from(block[0]) * self.dc_step.get(component).copied().unwrap_or(1.0) / 8.0;
+        match component {
+            0 if self.luma.len() < 16 => self.luma.push(*block),
+            1 | 2 => self.chroma[component - 1] = mean,
+            _ => {}
+        }
+    }
+
+    fn flush(&mut self, hist: &mut Histograms) {
+        let [cb, cr] = if self.colour { self.chroma } else { [0.0; 2] };
+        for block in &self.luma {
+            let y = f64::from(block[0]) * self.dc_step[0] / 8.0 + 128.0;
+            let rgb = [y + 1.402 * cr, y - 0.344_136 * cb - 0.714_136 * cr, y + 1.772 * cb];
+            if rgb
+                .iter()
+                .all(|&v| (CLIP_MARGIN..=255.0 - CLIP_MARGIN).contains(&v))
+            {
+                hist.add(block);
+            }
+        }
+        self.luma.clear();
+        self.chroma = [0.0; 2];
+    }
+}
