@@ -132,9 +132,12 @@ def score(out: Path, camera=True):
             s[1] += 1
             if r.get("primary_quality") is not None:
                 s[0] += 1
-                misses.append((stem, r.get("primary_quality_range"), r.get("primary_score")))
+                misses.append((stem, r.get("primary_quality_range"), r.get("primary_score"),
+                               r.get("primary_evidence")))
             if r.get("primary_score") is not None:
                 scores_single.append(r["primary_score"])
+            if os.environ.get("DUMP"):
+                print("score single", stem, r.get("primary_score"), r.get("primary_evidence"))
         else:
             q1 = int(parts[2])
             double_total += 1
@@ -142,7 +145,9 @@ def score(out: Path, camera=True):
             if rng and q1 - 2 <= rng[0] and rng[1] <= q1 + 2:
                 double_hits += 1
             else:
-                misses.append((stem, rng, r.get("primary_score")))
+                misses.append((stem, rng, r.get("primary_score"), r.get("primary_evidence")))
+            if os.environ.get("DUMP"):
+                print("score double", stem, r.get("primary_score"), r.get("primary_evidence"))
     if camera:
         cams = sorted((CORPUS / "real").glob("*.jpg")) + sorted((CORPUS / "large").glob("*.jpg"))
         rows = run(cams)

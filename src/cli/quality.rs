@@ -332,6 +332,7 @@ fn to_json(path: &Path, found: &Inspection, args: &Args) -> Value {
         obj["primary_quality_range"] = primary_range;
         obj["primary_confidence"] = json!(analysis.and_then(|h| h.confidence).map(|c| c.name()));
         obj["primary_score"] = json!(analysis.and_then(|h| h.score).map(|s| (s * 1000.0).round() / 1000.0));
+        obj["primary_evidence"] = json!(analysis.map(|h| h.evidence.round()));
         obj["primary_blocks"] = json!(analysis.map(|h| h.blocks));
         obj["primary_reason"] = json!(report.reason());
     }

@@ -8,7 +8,8 @@
 //! and of the integer DCTs. Some multiples of `s2` are then far from every multiple of `s1`, and
 //! their histogram bins stay (almost) empty. For each candidate first-save table (IJG at every
 //! quality) this module counts what the "forbidden" bins of that table hold (`observed`) against
-//! what a smooth single-save histogram would put there (`expected`, a geometric fit per mode).
+//! what a smooth single-save histogram would put there (`expected`, interpolated log-linearly
+//! between the nearest reachable bins on either side).
 //! A single-saved file fills them like any other bin (ratio near 1 or above); a re-saved file
 //! leaves them empty (ratio near 0). The threshold on the ratio is calibrated on single-saved
 //! files (see `docs/quality.md`).
@@ -38,14 +39,14 @@ const TOLERANCE: f64 = 0.75;
 
 /// The ratio of observed to expected counts in forbidden bins at or below which a candidate
 /// explains the histograms. Set from the single-save score distribution (`docs/quality.md`).
-pub const MAX_RATIO: f64 = 0.25;
+pub const MAX_RATIO: f64 = 0.3;
 
 /// Below this ratio the answer is `high` confidence; between it and [`MAX_RATIO`], `medium`.
-pub const HIGH_RATIO: f64 = 0.12;
+pub const HIGH_RATIO: f64 = 0.15;
 
 /// The least expected count in forbidden bins for a candidate to count: fewer means too few
 /// coefficients were seen for an empty bin to say anything.
-pub const MIN_EVIDENCE: f64 = 60.0;
+pub const MIN_EVIDENCE: f64 = 500.0;
 
 /// Histograms of the quantized values of the [`MODES`] of one component. A fixed size (about
 /// 20 KiB), whatever the image.
@@ -87,6 +88,10 @@ impl Histograms {
         }
     }
 }
+
+/// The least count of the two reachable bins a forbidden bin is interpolated from: sparser
+/// tails say nothing (and the interpolation of sparse counts is biased upwards).
+const MIN_NEIGHBOURS: f64 = 8.0;
 
 /// How confident the primary quality is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +143,9 @@ pub struct History {
     /// The lowest ratio of any candidate with enough evidence (the detection score; lower means
     /// more clearly re-saved); `None` when no candidate had enough evidence.
     pub score: Option<f64>,
+    /// The expected count in the forbidden bins of the candidate with the lowest ratio: how
+    /// much evidence the score rests on.
+    pub evidence: f64,
     /// Luma blocks analysed.
     pub blocks: u64,
 }
@@ -154,34 +162,47 @@ pub fn fit(hist: &Histograms, second: &[u16; 64], first: &[u16; 64]) -> Fit {
         observed: 0.0,
         expected: 0.0,
     };
+    let range = RANGE as usize;
+    let mut counts = [0f64; RANGE as usize + 1];
+    let mut allowed = [false; RANGE as usize + 1];
     for (m, &mode) in MODES.iter().enumerate() {
         let (s1, s2) = (f64::from(first[mode]), f64::from(second[mode]));
         if s1 <= s2 {
             continue;
         }
-        // Geometric fit to |v| >= 1: P(|v| = j) = (1 - rho) rho^(j - 1), from the mean.
-        let (mut n, mut sum) = (0.0f64, 0.0f64);
-        for j in 1..=RANGE {
-            let c = f64::from(hist.count(m, j)) + f64::from(hist.count(m, -j));
-            n += c;
-            sum += c * f64::from(j);
+        // Both signs together: |v| = j.
+        for j in 1..=range {
+            let v = j as i32;
+            counts[j] = f64::from(hist.count(m, v)) + f64::from(hist.count(m, -v));
+            let x = j as f64 * s2;
+            allowed[j] = (x - (x / s1).round() * s1).abs() <= s2 / 2.0 + TOLERANCE;
         }
-        if n == 0.0 {
-            continue;
-        }
-        let rho = 1.0 - n / sum;
-        let mut p = 1.0 - rho;
-        for j in 1..=RANGE {
-            let v = f64::from(j) * s2;
-            let nearest = (v / s1).round() * s1;
-            let distance = (v - nearest).abs();
-            // Bins nearest the zero of the first save are left out: the many coefficients that
-            // save zeroed spill into them in smooth areas more than the error model allows.
-            if nearest > 0.0 && distance > s2 / 2.0 + TOLERANCE {
-                fit.observed += f64::from(hist.count(m, j)) + f64::from(hist.count(m, -j));
-                fit.expected += n * p;
+        for j in 1..=range {
+            if allowed[j] {
+                continue;
             }
-            p *= rho;
+            // What a smooth histogram would hold here: the log-linear interpolation between
+            // the nearest reachable bins on either side (exact for a geometric decay). Bins
+            // below the first non-zero multiple of the first step are left out: the many
+            // coefficients that save zeroed spill into them in smooth areas more than the
+            // error model allows, and the steep, heavy-tailed decay from zero is where
+            // interpolation over a long gap is worst.
+            let Some(lo) = (1..j).rev().find(|&i| allowed[i]) else {
+                continue;
+            };
+            if (lo as f64 * s2 / s1).round() < 1.0 {
+                continue;
+            }
+            let Some(hi) = (j + 1..=range).find(|&i| allowed[i]) else {
+                continue;
+            };
+            let (a, b) = (counts[lo], counts[hi]);
+            if a == 0.0 || b == 0.0 || a + b < MIN_NEIGHBOURS {
+                continue;
+            }
+            let t = (j - lo) as f64 / (hi - lo) as f64;
+            fit.observed += counts[j];
+            fit.expected += a.powf(1.0 - t) * b.powf(t);
         }
     }
     fit
@@ -192,6 +213,7 @@ pub fn fit(hist: &Histograms, second: &[u16; 64], first: &[u16; 64]) -> Fit {
 pub fn analyse(hist: &Histograms, second: &[u16; 64]) -> History {
     let mut best: Option<(f64, [u16; 20], u8, Fit)> = None;
     let mut score: Option<f64> = None;
+    let mut evidence = 0.0;
     let mut fits = Vec::with_capacity(99);
     for (q, table) in candidates() {
         let f = fit(hist, second, &table);
@@ -201,7 +223,10 @@ pub fn analyse(hist: &Histograms, second: &[u16; 64]) -> History {
             continue;
         }
         let ratio = f.ratio();
-        score = Some(score.map_or(ratio, |s: f64| s.min(ratio)));
+        if score.is_none_or(|s| ratio < s) {
+            score = Some(ratio);
+            evidence = f.expected;
+        }
         if ratio > MAX_RATIO {
             continue;
         }
@@ -239,6 +264,7 @@ pub fn analyse(hist: &Histograms, second: &[u16; 64]) -> History {
         primary,
         confidence,
         score,
+        evidence,
         blocks: hist.blocks,
     }
 }
