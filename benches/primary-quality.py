@@ -2,6 +2,7 @@
 """Accuracy of `jpgtool quality`'s primary quality (re-saved files) on photos of the corpus.
 
     benches/primary-quality.py make  SET OUT    # writes the test files of SET (tune|heldout)
+    benches/primary-quality.py make-moz SET OUT  # only the mozjpeg single saves (MOZJPEG_EXAMPLE)
     benches/primary-quality.py score OUT        # runs jpgtool over OUT and prints the figures
 
 Sources are photos of the full corpus (CORPUS, default: ../shared/corpus beside the repository),
@@ -75,7 +76,7 @@ def djpeg(jpg: Path, ppm: Path):
         subprocess.run(["djpeg", "-ppm", str(jpg)], stdout=f, check=True)
 
 
-def make(which: str, out: Path):
+def make(which: str, out: Path, moz_only=False):
     out.mkdir(parents=True, exist_ok=True)
     moz = os.environ.get("MOZJPEG_EXAMPLE")
     for rel in SETS[which]:
@@ -83,6 +84,12 @@ def make(which: str, out: Path):
         im = source(CORPUS / rel)
         ppm = out / f"{name}.ppm"
         im.save(ppm)
+        if moz_only:
+            for q in SINGLE:
+                subprocess.run([moz, str(ppm), str(q), str(out / f"{name}__single_moz_{q}.jpg")],
+                               check=True)
+            ppm.unlink()
+            continue
         for q in SINGLE:
             im.save(out / f"{name}__single_pil_{q}.jpg", quality=q)
             cjpeg(ppm, out / f"{name}__single_cjpeg_{q}.jpg", q)
@@ -184,8 +191,8 @@ def called_total(single):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "make":
-        make(sys.argv[2], Path(sys.argv[3]))
+    if len(sys.argv) == 4 and sys.argv[1] in ("make", "make-moz"):
+        make(sys.argv[2], Path(sys.argv[3]), moz_only=sys.argv[1] == "make-moz")
     elif len(sys.argv) == 3 and sys.argv[1] == "score":
         score(Path(sys.argv[2]), camera=not os.environ.get("NO_CAMERA"))
     else:
