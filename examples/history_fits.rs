@@ -8,10 +8,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bytes = std::fs::read(&path)?;
     let mut parser = jpgtool::jpeg::Parser::new(jpgtool::jpeg::Streamed::new(&bytes[..]));
     let header = parser.read_header()?;
+    let t0 = std::time::Instant::now();
     let Ok(found) = history::read_histograms(&mut parser, &header)? else {
         return Err("not analysed".into());
     };
     let (hist, read) = found;
+    let t1 = std::time::Instant::now();
+    let luma0 = header.quant_tables[usize::from(header.frame.components[0].table)].ok_or("no luma table")?;
+    let _ = history::analyse(&hist, &luma0.values);
+    eprintln!("read {:?} analyse {:?}", t1 - t0, t1.elapsed());
     let luma = header.quant_tables[usize::from(header.frame.components[0].table)]
         .ok_or("no luma table")?;
     println!("{read:?}");

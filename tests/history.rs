@@ -228,7 +228,7 @@ fn block_reader_agrees_with_the_dc_decoder_on_the_same_coefficients() {
                 index_in_mcu = 0;
             }
             if c != 0 {
-                return;
+                return true;
             }
             let (mx, my) = (mcu as usize % mcus_x, mcu as usize / mcus_x);
             let (bx, by) = (
@@ -239,6 +239,7 @@ fn block_reader_agrees_with_the_dc_decoder_on_the_same_coefficients() {
             let (x, y) = (mx * usize::from(hmax) + bx, my * usize::from(vmax) + by);
             assert_eq!(block[0], plane.dc[y * plane.blocks_wide + x], "block {x},{y}");
             seen += 1;
+            true
         })
         .unwrap();
     assert_eq!(read.counted, seen as u64);

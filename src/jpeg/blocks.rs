@@ -38,8 +38,9 @@ pub struct BlockRead {
 impl<I: Input> Parser<I> {
     /// Continues after `read_header` returned `header` and decodes the blocks of its first scan
     /// in MCU order, handing each to `visit` as (frame component index, quantized coefficients
-    /// in natural order, MCU number counted from 0). Stops once `max_counted` blocks of frame component `counted` were
-    /// delivered, at the end of the scan, or at the first sign of damage.
+    /// in natural order, MCU number counted from 0). Stops at the end of the MCU in which
+    /// `max_counted` blocks of frame component `counted` were delivered or `visit` returned
+    /// false, at the end of the scan, or at the first sign of damage.
     ///
     /// Only sequential Huffman frames of 8-bit samples are read (the first scan then holds every
     /// coefficient of its components); anything else is `Error::Unsupported`, refused before any
@@ -49,7 +50,7 @@ impl<I: Input> Parser<I> {
         header: &Header,
         counted: usize,
         max_counted: u64,
-        mut visit: impl FnMut(usize, &[i16; 64], u64),
+        mut visit: impl FnMut(usize, &[i16; 64], u64) -> bool,
     ) -> Result<BlockRead> {
         let frame = &header.frame;
         let kind = frame.kind;
@@ -147,6 +148,7 @@ impl<I: Input> Parser<I> {
             end: BlockEnd::ScanEnd,
         };
         let mut mcu = 0u64;
+        let mut more = true;
         for _ in 0..mcus_y {
             for _ in 0..mcus_x {
                 if interval != 0 {
@@ -173,6 +175,16 @@ impl<I: Input> Parser<I> {
                         while z < 64 {
                             if bits.n < 32 {
                                 bits.refill(cur)?;
+                            }
+                            if let Some((run, value)) = comp.ac.ac_short(&mut bits) {
+                                z += run;
+                                if z > 63 {
+                                    read.end = BlockEnd::Damaged("an AC run past coefficient 63");
+                                    return Ok(read);
+                                }
+                                block[ZIGZAG_TO_NATURAL[z]] = value as i16;
+                                z += 1;
+                                continue;
                             }
                             let rs = comp.ac.decode(&mut bits);
                             let (r, s) = (usize::from(rs >> 4), u32::from(rs & 15));
@@ -207,7 +219,7 @@ impl<I: Input> Parser<I> {
                             });
                             return Ok(read);
                         }
-                        visit(comp.index, &block, mcu);
+                        more &= visit(comp.index, &block, mcu);
                         read.blocks += 1;
                         if comp.index == counted {
                             read.counted += 1;
@@ -215,7 +227,7 @@ impl<I: Input> Parser<I> {
                     }
                 }
                 mcu += 1;
-                if read.counted >= max_counted {
+                if read.counted >= max_counted || !more {
                     read.end = BlockEnd::Enough;
                     return Ok(read);
                 }

@@ -55,6 +55,8 @@ pub struct Histograms {
     counts: Vec<[u32; BINS]>,
     /// Blocks added.
     pub blocks: u64,
+    /// Non-zero values added, over all modes.
+    pub nonzero: u64,
 }
 
 impl Default for Histograms {
@@ -62,6 +64,7 @@ impl Default for Histograms {
         Histograms {
             counts: vec![[0; BINS]; MODES.len()],
             blocks: 0,
+            nonzero: 0,
         }
     }
 }
@@ -71,6 +74,7 @@ impl Histograms {
     pub fn add(&mut self, block: &[i16; 64]) {
         for (hist, &mode) in self.counts.iter_mut().zip(&MODES) {
             let v = i32::from(block[mode]);
+            self.nonzero += u64::from(v != 0);
             if (-RANGE..=RANGE).contains(&v) {
                 let bin = (v + RANGE) as usize;
                 hist[bin] = hist[bin].saturating_add(1);
@@ -150,32 +154,96 @@ pub struct History {
     pub blocks: u64,
 }
 
-/// The candidate first-save luma tables: IJG (Annex K) at qualities 1..=99, baseline clamp.
+/// The lowest first-save quality considered. Lower ones have steps of 80 and more on the
+/// analysed modes, where a sample holds too few coefficients to tell; leaving them out halves
+/// the time of the analysis.
+pub const LOWEST_PRIMARY: u8 = 15;
+
+/// The candidate first-save luma tables: IJG (Annex K) at qualities [`LOWEST_PRIMARY`]..=99,
+/// baseline clamp.
 fn candidates() -> impl Iterator<Item = (u8, [u16; 64])> {
-    (1..=99u8).map(|q| (q, scale_table(&MOZJPEG[0].luma, scale_for_quality(q), 255)))
+    (LOWEST_PRIMARY..=99u8).map(|q| (q, scale_table(&MOZJPEG[0].luma, scale_for_quality(q), 255)))
+}
+
+/// The histograms folded to |v| = j (both signs together), with their logarithms and the last
+/// non-zero bin of each mode: computed once, used for every candidate.
+struct Folded {
+    counts: Vec<[f64; RANGE as usize + 1]>,
+    ln: Vec<[f64; RANGE as usize + 1]>,
+    last: Vec<usize>,
+}
+
+impl Folded {
+    fn new(hist: &Histograms) -> Self {
+        let mut folded = Folded {
+            counts: vec![[0.0; RANGE as usize + 1]; MODES.len()],
+            ln: vec![[0.0; RANGE as usize + 1]; MODES.len()],
+            last: vec![0; MODES.len()],
+        };
+        for m in 0..MODES.len() {
+            for j in 1..=RANGE as usize {
+                let v = j as i32;
+                let c = f64::from(hist.count(m, v)) + f64::from(hist.count(m, -v));
+                folded.counts[m][j] = c;
+                if c > 0.0 {
+                    folded.ln[m][j] = c.ln();
+                    folded.last[m] = j;
+                }
+            }
+        }
+        folded
+    }
 }
 
 /// Scores candidate first-save steps `first` (natural order) against the histograms taken under
 /// the file's luma table `second`.
 pub fn fit(hist: &Histograms, second: &[u16; 64], first: &[u16; 64]) -> Fit {
+    fit_folded(&Folded::new(hist), second, first)
+}
+
+fn fit_folded(folded: &Folded, second: &[u16; 64], first: &[u16; 64]) -> Fit {
     let mut fit = Fit {
         observed: 0.0,
         expected: 0.0,
     };
-    let range = RANGE as usize;
-    let mut counts = [0f64; RANGE as usize + 1];
-    let mut allowed = [false; RANGE as usize + 1];
     for (m, &mode) in MODES.iter().enumerate() {
-        let (s1, s2) = (f64::from(first[mode]), f64::from(second[mode]));
-        if s1 <= s2 {
-            continue;
-        }
-        // Both signs together: |v| = j.
+        let f = fit_mode(folded, m, first[mode], second[mode]);
+        fit.observed += f.observed;
+        fit.expected += f.expected;
+    }
+    fit
+}
+
+/// The fit of one mode (an index into [`MODES`]) for first step `s1` and second step `s2`.
+fn fit_mode(folded: &Folded, m: usize, s1: u16, s2: u16) -> Fit {
+    let mut fit = Fit {
+        observed: 0.0,
+        expected: 0.0,
+    };
+    let (s1, s2) = (f64::from(s1), f64::from(s2));
+    // Bins past the last non-zero one carry nothing, and a forbidden bin counts only between
+    // reachable ones near two non-zero multiples of `s1`: a histogram that ends before the
+    // second has none.
+    let last = folded.last[m];
+    if s1 <= s2 || last as f64 * s2 + s2 / 2.0 + TOLERANCE < 2.0 * s1 {
+        return fit;
+    }
+    let mut allowed = [false; RANGE as usize + 1];
+    {
+        let (counts, ln) = (&folded.counts[m], &folded.ln[m]);
+        let range = (last + 1).min(RANGE as usize);
         for j in 1..=range {
-            let v = j as i32;
-            counts[j] = f64::from(hist.count(m, v)) + f64::from(hist.count(m, -v));
             let x = j as f64 * s2;
             allowed[j] = (x - (x / s1).round() * s1).abs() <= s2 / 2.0 + TOLERANCE;
+        }
+        // The nearest reachable bin below and above each bin (0: none), in two passes.
+        let mut below = [0usize; RANGE as usize + 2];
+        let mut above = [0usize; RANGE as usize + 2];
+        for j in 1..=range {
+            below[j + 1] = if allowed[j] { j } else { below[j] };
+        }
+        for j in (1..=range).rev() {
+            above[j - 1] = if allowed[j] { j } else { above[j] };
         }
         for j in 1..=range {
             if allowed[j] {
@@ -187,25 +255,49 @@ pub fn fit(hist: &Histograms, second: &[u16; 64], first: &[u16; 64]) -> Fit {
             // coefficients that save zeroed spill into them in smooth areas more than the
             // error model allows, and the steep, heavy-tailed decay from zero is where
             // interpolation over a long gap is worst.
-            let Some(lo) = (1..j).rev().find(|&i| allowed[i]) else {
-                continue;
-            };
-            if (lo as f64 * s2 / s1).round() < 1.0 {
+            let (lo, hi) = (below[j + 1], above[j - 1]);
+            if lo == 0 || hi == 0 || (lo as f64 * s2 / s1).round() < 1.0 {
                 continue;
             }
-            let Some(hi) = (j + 1..=range).find(|&i| allowed[i]) else {
-                continue;
-            };
             let (a, b) = (counts[lo], counts[hi]);
             if a == 0.0 || b == 0.0 || a + b < MIN_NEIGHBOURS {
                 continue;
             }
             let t = (j - lo) as f64 / (hi - lo) as f64;
             fit.observed += counts[j];
-            fit.expected += a.powf(1.0 - t) * b.powf(t);
+            fit.expected += (ln[lo] * (1.0 - t) + ln[hi] * t).exp();
         }
     }
     fit
+}
+
+/// [`fit_folded`] with the fit of each (mode, first step) pair computed once: neighbouring
+/// candidates share most of their steps.
+struct Memo<'f> {
+    folded: &'f Folded,
+    second: [u16; 64],
+    /// Per mode, per first step 0..=255: the fit, once computed.
+    cache: Vec<[Option<Fit>; 256]>,
+}
+
+impl Memo<'_> {
+    fn fit(&mut self, first: &[u16; 64]) -> Fit {
+        let mut fit = Fit {
+            observed: 0.0,
+            expected: 0.0,
+        };
+        for (m, &mode) in MODES.iter().enumerate() {
+            let s1 = first[mode];
+            let f = match self.cache[m].get_mut(usize::from(s1)) {
+                Some(Some(f)) => *f,
+                Some(slot) => *slot.insert(fit_mode(self.folded, m, s1, self.second[mode])),
+                None => fit_mode(self.folded, m, s1, self.second[mode]),
+            };
+            fit.observed += f.observed;
+            fit.expected += f.expected;
+        }
+        fit
+    }
 }
 
 /// Estimates the primary quality from histograms taken under luma table `second` (natural
@@ -215,9 +307,19 @@ pub fn analyse(hist: &Histograms, second: &[u16; 64]) -> History {
     let mut score: Option<f64> = None;
     let mut evidence = 0.0;
     let mut fits = Vec::with_capacity(99);
+    let folded = Folded::new(hist);
+    let mut memo = Memo {
+        folded: &folded,
+        second: *second,
+        cache: vec![[None; 256]; MODES.len()],
+    };
     for (q, table) in candidates() {
-        let f = fit(hist, second, &table);
         let steps: [u16; 20] = std::array::from_fn(|i| table[MODES[i]]);
+        // Neighbouring qualities often share the steps of the analysed modes.
+        let f = match fits.last() {
+            Some(&(_, last, f)) if last == steps => f,
+            _ => memo.fit(&table),
+        };
         fits.push((q, steps, f));
         if f.expected < MIN_EVIDENCE {
             continue;
@@ -269,10 +371,14 @@ pub fn analyse(hist: &Histograms, second: &[u16; 64]) -> History {
     }
 }
 
-/// Luma blocks sampled from the start of the first scan: enough for the histograms of the
-/// analysed modes (the accuracy is measured at this size in `docs/quality.md`), and a bound on
-/// the time and the bytes read whatever the image size.
+/// The most luma blocks sampled from the start of the first scan: a bound on the time and the
+/// bytes read whatever the image size.
 pub const SAMPLE_BLOCKS: u64 = 8192;
+
+/// The sample also ends once the analysed modes of the blocks counted hold this many non-zero
+/// values: textured photos get there within a few thousand blocks, smooth tops of images (sky)
+/// read on. The accuracy at these sizes is measured in `docs/quality.md`.
+pub const SAMPLE_NONZERO: u64 = 40_000;
 
 /// Reads the first [`SAMPLE_BLOCKS`] luma blocks after `read_header` returned `header` and
 /// analyses them. Frames it cannot read (progressive, arithmetic, lossless, 12-bit, a first
@@ -307,7 +413,8 @@ pub fn read_histograms<I: crate::jpeg::Input>(
     let mut hist = Histograms::default();
     let mut sampler = Sampler::new(header);
     let read = match parser.read_blocks(header, 0, SAMPLE_BLOCKS, |c, block, mcu| {
-        sampler.block(&mut hist, c, block, mcu)
+        sampler.block(&mut hist, c, block, mcu);
+        hist.nonzero < SAMPLE_NONZERO
     }) {
         Ok(read) => read,
         Err(crate::Error::Unsupported(what)) => {
