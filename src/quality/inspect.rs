@@ -99,15 +99,31 @@ pub fn inspect_file_opts(
 ) -> Result<Inspection> {
     let mut found = inspect_once(path, measure_bpp, limits)?;
     if history {
-        let file = File::open(path)?;
-        let mut parser = Parser::new(Seekable::with_capacity(64 * 1024, file)).with_limits(limits);
-        let header = parser.read_header()?;
-        found.history = Some(match history::read(&mut parser, &header)? {
-            Ok(h) => HistoryReport::Analysed(h),
-            Err(why) => HistoryReport::NotAnalysed(why),
-        });
+        found.history = Some(read_history(path, limits));
     }
     Ok(found)
+}
+
+/// The analysis reads the file a second time, from its start: a regular file only, since a
+/// pipe or `/dev/stdin` cannot be read again. The file's headers were read once already, so
+/// whatever stops this read (a file changed in between, a limit) is the analysis's reason for
+/// saying nothing, not a failure of the file.
+fn read_history(path: &Path, limits: &Limits) -> HistoryReport {
+    let attempt = || -> Result<HistoryReport> {
+        let file = File::open(path)?;
+        if !file.metadata()?.is_file() {
+            return Ok(HistoryReport::NotAnalysed(
+                "not analysed: not a regular file (a stream cannot be read twice)".into(),
+            ));
+        }
+        let mut parser = Parser::new(Seekable::with_capacity(64 * 1024, file)).with_limits(limits);
+        let header = parser.read_header()?;
+        Ok(match history::read(&mut parser, &header)? {
+            Ok(h) => HistoryReport::Analysed(h),
+            Err(why) => HistoryReport::NotAnalysed(why),
+        })
+    };
+    attempt().unwrap_or_else(|e| HistoryReport::NotAnalysed(format!("not analysed: {e}")))
 }
 
 fn inspect_once(path: &Path, measure_bpp: bool, limits: &Limits) -> Result<Inspection> {
