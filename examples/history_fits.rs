@@ -14,7 +14,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let (hist, read) = found;
     let t1 = std::time::Instant::now();
-    let luma0 = header.quant_tables[usize::from(header.frame.components[0].table)].ok_or("no luma table")?;
+    let luma0 = header.quant_tables[usize::from(header.frame.components[0].table)]
+        .ok_or("no luma table")?;
     let _ = history::analyse(&hist, &luma0.values);
     eprintln!("read {:?} analyse {:?}", t1 - t0, t1.elapsed());
     let luma = header.quant_tables[usize::from(header.frame.components[0].table)]
@@ -31,7 +32,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         let f = history::fit(&hist, &luma.values, &t);
         if f.expected > 0.0 {
-            println!("q{q:3} obs {:9.1} exp {:9.1} ratio {:.3}", f.observed, f.expected, f.ratio());
+            println!(
+                "q{q:3} obs {:9.1} exp {:9.1} ratio {:.3}",
+                f.observed,
+                f.expected,
+                f.ratio()
+            );
         }
     }
     println!("{:?}", history::analyse(&hist, &luma.values));

@@ -48,7 +48,11 @@ fn report(args: &[&str], files: &[&Path]) -> Vec<serde_json::Value> {
         .args(files)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -237,7 +241,11 @@ fn block_reader_agrees_with_the_dc_decoder_on_the_same_coefficients() {
             );
             index_in_mcu += 1;
             let (x, y) = (mx * usize::from(hmax) + bx, my * usize::from(vmax) + by);
-            assert_eq!(block[0], plane.dc[y * plane.blocks_wide + x], "block {x},{y}");
+            assert_eq!(
+                block[0],
+                plane.dc[y * plane.blocks_wide + x],
+                "block {x},{y}"
+            );
             seen += 1;
             true
         })

@@ -12,10 +12,10 @@ use serde_json::{Value, json};
 use super::limits::MetadataArg;
 use super::paths::{self, Item};
 use super::{EXIT_OK, EXIT_SOME_FAILED};
-use jpgtool::quality::{Confidence, Family, QualityRange};
-use jpgtool::quality::history::PrimaryConfidence;
 use jpgtool::Inspection;
+use jpgtool::quality::history::PrimaryConfidence;
 use jpgtool::quality::inspect_file_opts;
+use jpgtool::quality::{Confidence, Family, QualityRange};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -114,8 +114,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .into_par_iter()
                 .map(|item| match item {
                     Item::File(path) => {
-                        let result =
-                            paths::with_path(
+                        let result = paths::with_path(
                             inspect_file_opts(&path, measure_bpp, history, &limits),
                             &path,
                         );
@@ -152,9 +151,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// True when the file passes the `--max-quality` / `--max-bpp` tests. Files without a quality
 /// (lossless) or without a bpp are never selected: nothing shows they are worth re-encoding.
 fn selected(args: &Args, found: &Inspection) -> bool {
-    let by_quality = args.max_quality.is_none_or(|target| {
-        decision_quality(args, found).is_some_and(|q| q > target)
-    });
+    let by_quality = args
+        .max_quality
+        .is_none_or(|target| decision_quality(args, found).is_some_and(|q| q > target));
     let by_bpp = args
         .max_bpp
         .is_none_or(|target| found.bpp().is_some_and(|bpp| bpp > target));
@@ -331,7 +330,11 @@ fn to_json(path: &Path, found: &Inspection, args: &Args) -> Value {
         obj["primary_quality"] = primary_quality;
         obj["primary_quality_range"] = primary_range;
         obj["primary_confidence"] = json!(analysis.and_then(|h| h.confidence).map(|c| c.name()));
-        obj["primary_score"] = json!(analysis.and_then(|h| h.score).map(|s| (s * 1000.0).round() / 1000.0));
+        obj["primary_score"] = json!(
+            analysis
+                .and_then(|h| h.score)
+                .map(|s| (s * 1000.0).round() / 1000.0)
+        );
         obj["primary_evidence"] = json!(analysis.map(|h| h.evidence.round()));
         obj["primary_blocks"] = json!(analysis.map(|h| h.blocks));
         obj["primary_reason"] = json!(report.reason());

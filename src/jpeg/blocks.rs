@@ -54,8 +54,10 @@ impl<I: Input> Parser<I> {
     ) -> Result<BlockRead> {
         let frame = &header.frame;
         let kind = frame.kind;
-        if !matches!(kind.process(), Process::Baseline | Process::ExtendedSequential)
-            || kind.is_arithmetic()
+        if !matches!(
+            kind.process(),
+            Process::Baseline | Process::ExtendedSequential
+        ) || kind.is_arithmetic()
             || kind.is_hierarchical()
             || header.hierarchical
         {
@@ -82,8 +84,18 @@ impl<I: Input> Parser<I> {
                 ac[slot] = built;
             }
         }
-        let hmax = frame.components.iter().map(|c| usize::from(c.h)).max().unwrap_or(1);
-        let vmax = frame.components.iter().map(|c| usize::from(c.v)).max().unwrap_or(1);
+        let hmax = frame
+            .components
+            .iter()
+            .map(|c| usize::from(c.h))
+            .max()
+            .unwrap_or(1);
+        let vmax = frame
+            .components
+            .iter()
+            .map(|c| usize::from(c.v))
+            .max()
+            .unwrap_or(1);
         if hmax == 0 || vmax == 0 || scan.components.is_empty() {
             return Err(Error::Unsupported("a sampling factor of zero".into()));
         }
@@ -98,7 +110,9 @@ impl<I: Input> Parser<I> {
         let mut comps = Vec::with_capacity(scan.components.len());
         for sc in &scan.components {
             let Some(c) = frame.components.get(sc.index) else {
-                return Err(Error::Unsupported("a scan component outside the frame".into()));
+                return Err(Error::Unsupported(
+                    "a scan component outside the frame".into(),
+                ));
             };
             let (Some(d), Some(a)) = (
                 dc[usize::from(sc.dc_table & 3)].as_ref(),

@@ -458,7 +458,8 @@ impl Sampler {
             .components
             .iter()
             .map(|c| {
-                header.quant_tables[usize::from(c.table & 3)].map_or(1.0, |t| f64::from(t.values[0]))
+                header.quant_tables[usize::from(c.table & 3)]
+                    .map_or(1.0, |t| f64::from(t.values[0]))
             })
             .collect();
         let colour = header.color_space() == crate::jpeg::ColorSpace::YCbCr
@@ -489,7 +490,11 @@ impl Sampler {
         let [cb, cr] = if self.colour { self.chroma } else { [0.0; 2] };
         for block in &self.luma {
             let y = f64::from(block[0]) * self.dc_step[0] / 8.0 + 128.0;
-            let rgb = [y + 1.402 * cr, y - 0.344_136 * cb - 0.714_136 * cr, y + 1.772 * cb];
+            let rgb = [
+                y + 1.402 * cr,
+                y - 0.344_136 * cb - 0.714_136 * cr,
+                y + 1.772 * cb,
+            ];
             if rgb
                 .iter()
                 .all(|&v| (CLIP_MARGIN..=255.0 - CLIP_MARGIN).contains(&v))
@@ -499,5 +504,67 @@ impl Sampler {
         }
         self.luma.clear();
         self.chroma = [0.0; 2];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Laplacian coefficients (scale `b`) per mode, quantized with `first` (if any), given an
+    /// error of up to ±0.5, then quantized with `second`: the histograms of a simulated file
+    /// whose history is known.
+    fn simulate(first: Option<&[u16; 64]>, second: &[u16; 64], blocks: usize) -> Histograms {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut uniform = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut hist = Histograms::default();
+        for _ in 0..blocks {
+            let mut block = [0i16; 64];
+            for &mode in &MODES {
+                let u = uniform() - 0.5;
+                let mut x = -30.0 * u.signum() * (1.0 - 2.0 * u.abs()).ln();
+                if let Some(first) = first {
+                    let s1 = f64::from(first[mode]);
+                    x = (x / s1).round() * s1 + (uniform() - 0.5);
+                }
+                block[mode] = (x / f64::from(second[mode])).round() as i16;
+            }
+            hist.add(&block);
+        }
+        hist
+    }
+
+    fn ijg(q: u8) -> [u16; 64] {
+        scale_table(&MOZJPEG[0].luma, scale_for_quality(q), 255)
+    }
+
+    #[test]
+    fn a_simulated_resave_gives_its_first_quality() {
+        for (q1, q2) in [(40, 95), (60, 90), (75, 95)] {
+            let h = analyse(&simulate(Some(&ijg(q1)), &ijg(q2), 6000), &ijg(q2));
+            let p = h.primary.unwrap_or_else(|| panic!("q{q1} -> q{q2}: {h:?}"));
+            let q1 = f64::from(q1);
+            assert!(q1 - 2.0 <= p.min && p.max <= q1 + 2.0, "{h:?}");
+            assert_eq!(h.confidence, Some(PrimaryConfidence::High), "{h:?}");
+        }
+    }
+
+    #[test]
+    fn a_simulated_single_save_gives_nothing() {
+        for q in [50, 75, 90, 95, 100] {
+            let h = analyse(&simulate(None, &ijg(q), 6000), &ijg(q));
+            assert_eq!(h.primary, None, "q{q}: {h:?}");
+        }
+    }
+
+    #[test]
+    fn empty_histograms_give_nothing_and_no_score() {
+        let h = analyse(&Histograms::default(), &ijg(95));
+        assert_eq!((h.primary, h.score), (None, None));
     }
 }
