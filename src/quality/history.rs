@@ -232,9 +232,9 @@ fn fit_mode(folded: &Folded, m: usize, s1: u16, s2: u16) -> Fit {
     {
         let (counts, ln) = (&folded.counts[m], &folded.ln[m]);
         let range = (last + 1).min(RANGE as usize);
-        for j in 1..=range {
+        for (j, reachable) in allowed.iter_mut().enumerate().take(range + 1).skip(1) {
             let x = j as f64 * s2;
-            allowed[j] = (x - (x / s1).round() * s1).abs() <= s2 / 2.0 + TOLERANCE;
+            *reachable = (x - (x / s1).round() * s1).abs() <= s2 / 2.0 + TOLERANCE;
         }
         // The nearest reachable bin below and above each bin (0: none), in two passes.
         let mut below = [0usize; RANGE as usize + 2];
