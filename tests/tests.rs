@@ -6,6 +6,7 @@ mod corpus;
 mod floods;
 mod ground_truth;
 mod hardening;
+mod history;
 mod progressive;
 mod recompress;
 mod regressions;

@@ -12,8 +12,10 @@ use serde_json::{Value, json};
 use super::limits::MetadataArg;
 use super::paths::{self, Item};
 use super::{EXIT_OK, EXIT_SOME_FAILED};
+use jpgtool::Inspection;
+use jpgtool::quality::history::PrimaryConfidence;
+use jpgtool::quality::inspect_file_opts;
 use jpgtool::quality::{Confidence, Family, QualityRange};
-use jpgtool::{Inspection, inspect_file_with};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -52,9 +54,21 @@ pub struct Args {
     #[arg(long, value_name = "M", default_value_t = 5.0)]
     margin: f64,
 
-    /// Read headers only: skip the pass to EOI that measures bits per pixel.
+    /// Read headers only: skip the pass to EOI that measures bits per pixel (and the
+    /// primary-quality analysis, unless --history is given).
     #[arg(long)]
     no_bpp: bool,
+
+    /// Estimate the primary (earlier) quality of re-saved files from the first luma blocks,
+    /// in every mode; with --max-quality, a file whose primary quality is at or below Q with
+    /// high confidence counts as already at Q. The report does this by default, except with
+    /// --no-bpp or --max-quality.
+    #[arg(long, conflicts_with = "no_history")]
+    history: bool,
+
+    /// Skip the primary-quality analysis in the report.
+    #[arg(long)]
+    no_history: bool,
 
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
@@ -79,6 +93,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let selecting = args.max_quality.is_some() || args.max_bpp.is_some();
     let measure_bpp = !args.no_bpp && (!selecting || args.max_bpp.is_some() || args.json);
+    let history = args.history || (!args.no_history && !args.no_bpp && !selecting);
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     if !args.json && !selecting && io::stdout().is_terminal() {
@@ -99,8 +114,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .into_par_iter()
                 .map(|item| match item {
                     Item::File(path) => {
-                        let result =
-                            paths::with_path(inspect_file_with(&path, measure_bpp, &limits), &path);
+                        let result = paths::with_path(
+                            inspect_file_opts(&path, measure_bpp, history, &limits),
+                            &path,
+                        );
                         (path, result)
                     }
                     Item::Failed(path, err) => (path, Err(err)),
@@ -134,16 +151,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// True when the file passes the `--max-quality` / `--max-bpp` tests. Files without a quality
 /// (lossless) or without a bpp are never selected: nothing shows they are worth re-encoding.
 fn selected(args: &Args, found: &Inspection) -> bool {
-    let by_quality = args.max_quality.is_none_or(|target| {
-        found
-            .estimate
-            .decision_quality(args.native, args.margin)
-            .is_some_and(|q| q > target)
-    });
+    let by_quality = args
+        .max_quality
+        .is_none_or(|target| decision_quality(args, found).is_some_and(|q| q > target));
     let by_bpp = args
         .max_bpp
         .is_none_or(|target| found.bpp().is_some_and(|bpp| bpp > target));
     by_quality && by_bpp
+}
+
+/// The table's decision quality; with --history, a primary quality found with high confidence
+/// lowers it to the primary's highest quality (the file holds no more detail than that save).
+fn decision_quality(args: &Args, found: &Inspection) -> Option<f64> {
+    let tables = found.estimate.decision_quality(args.native, args.margin)?;
+    if !args.history {
+        return Some(tables);
+    }
+    let primary = found
+        .history
+        .as_ref()
+        .and_then(|h| h.analysed())
+        .filter(|h| h.confidence == Some(PrimaryConfidence::High))
+        .and_then(|h| h.primary);
+    Some(primary.map_or(tables, |p| tables.min(p.max)))
 }
 
 fn write_result(
@@ -189,11 +219,19 @@ fn fmt_range(r: &QualityRange) -> String {
 fn human_line(path: &Path, found: &Inspection) -> String {
     let est = &found.estimate;
     let frame = &found.header.frame;
-    let quality = match (&est.quality, est.confidence) {
+    let mut quality = match (&est.quality, est.confidence) {
         (None, _) => "-".to_string(),
         (Some(q), Confidence::Exact) => fmt_range(q),
         (Some(q), _) => format!("~{}", fmt_range(q)),
     };
+    if let Some(p) = found
+        .history
+        .as_ref()
+        .and_then(|h| h.analysed())
+        .and_then(|h| h.primary)
+    {
+        quality = format!("{quality} (from ~{})", fmt_range(&p));
+    }
     let family = est.family.name();
     let setting = match est.family {
         Family::Known(name) => format!("  [{name}]"),
@@ -245,7 +283,10 @@ fn to_json(path: &Path, found: &Inspection, args: &Args) -> Value {
         8
     };
     let end = found.image_end;
-    json!({
+    let analysis = found.history.as_ref().and_then(|h| h.analysed());
+    let primary = analysis.and_then(|h| h.primary);
+    let (primary_quality, primary_range) = range_json(primary.as_ref());
+    let mut obj = json!({
         "path": path_text(path),
         "ok": true,
         "family": est.family.name(),
@@ -255,7 +296,7 @@ fn to_json(path: &Path, found: &Inspection, args: &Args) -> Value {
         "chroma_quality": chroma_quality,
         "chroma_quality_range": chroma_range,
         "ijg_equivalent": est.ijg_equivalent,
-        "decision_quality": est.decision_quality(args.native, args.margin),
+        "decision_quality": decision_quality(args, found),
         "setting": setting,
         "nearest_family": nearest_family,
         "nearest_quality": nearest_quality,
@@ -284,5 +325,19 @@ fn to_json(path: &Path, found: &Inspection, args: &Args) -> Value {
         "bpp_file": found.bpp_file().map(|b| (b * 1000.0).round() / 1000.0),
         "eoi": end.map(|e| e.found_eoi),
         "scans": end.map(|e| e.scans),
-    })
+    });
+    if let Some(report) = &found.history {
+        obj["primary_quality"] = primary_quality;
+        obj["primary_quality_range"] = primary_range;
+        obj["primary_confidence"] = json!(analysis.and_then(|h| h.confidence).map(|c| c.name()));
+        obj["primary_score"] = json!(
+            analysis
+                .and_then(|h| h.score)
+                .map(|s| (s * 1000.0).round() / 1000.0)
+        );
+        obj["primary_evidence"] = json!(analysis.map(|h| h.evidence.round()));
+        obj["primary_blocks"] = json!(analysis.map(|h| h.blocks));
+        obj["primary_reason"] = json!(report.reason());
+    }
+    obj
 }

@@ -1,8 +1,10 @@
 //! The JPEG format layer: a segment walker from SOI to the first SOS, one parser per segment, and
 //! a pass over the entropy-coded data that finds where the image ends; below it, `scan` reads
-//! entropy-coded data and [`dc`] decodes the DC coefficients of progressive frames. It knows
+//! entropy-coded data, [`dc`] decodes the DC coefficients of progressive frames and [`blocks`]
+//! reads a bounded sample of whole blocks from sequential ones. It knows
 //! nothing of codecs, pixels or the command line.
 
+pub mod blocks;
 pub mod dc;
 pub mod input;
 pub mod markers;

@@ -4,6 +4,7 @@ use std::fs::File;
 use std::path::Path;
 
 use super::Estimate;
+use super::history::{self, History};
 use crate::error::Result;
 use crate::jpeg::{Header, ImageEnd, Parser, Seekable};
 use crate::limits::Limits;
@@ -19,6 +20,39 @@ pub struct Inspection {
     pub file_bytes: u64,
     /// Present when bits per pixel were asked for.
     pub image_end: Option<ImageEnd>,
+    /// Present when the primary-quality analysis was asked for.
+    pub history: Option<HistoryReport>,
+}
+
+/// The outcome of the primary-quality analysis of one file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HistoryReport {
+    /// The luma sample was read and analysed (its `primary` may still be `None`: nothing found).
+    Analysed(History),
+    /// The analysis could not be made, and why (progressive frame, damaged data, ...).
+    NotAnalysed(String),
+}
+
+impl HistoryReport {
+    /// The analysis, when one was made.
+    pub fn analysed(&self) -> Option<&History> {
+        match self {
+            HistoryReport::Analysed(h) => Some(h),
+            HistoryReport::NotAnalysed(_) => None,
+        }
+    }
+
+    /// Why there is no primary quality, or `None` when there is one.
+    pub fn reason(&self) -> Option<String> {
+        match self {
+            HistoryReport::Analysed(h) if h.primary.is_some() => None,
+            HistoryReport::Analysed(h) if h.score.is_none() => {
+                Some("too few non-zero low-frequency coefficients to tell".into())
+            }
+            HistoryReport::Analysed(_) => Some("no earlier, coarser compression detected".into()),
+            HistoryReport::NotAnalysed(why) => Some(why.clone()),
+        }
+    }
 }
 
 impl Inspection {
@@ -51,6 +85,48 @@ pub fn inspect_file(path: &Path, measure_bpp: bool) -> Result<Inspection> {
 /// are refused, and the walk to EOI stops with an error after [`crate::jpeg::max_data_bytes`]
 /// (the path may be a pipe or `/dev/stdin`, whose stream need not end).
 pub fn inspect_file_with(path: &Path, measure_bpp: bool, limits: &Limits) -> Result<Inspection> {
+    inspect_file_opts(path, measure_bpp, false, limits)
+}
+
+/// [`inspect_file_with`], and with `history` the primary-quality analysis
+/// ([`history::read`]): the first luma blocks of the first scan are Huffman-decoded from a
+/// second read of the file, which stops after [`history::SAMPLE_BLOCKS`] blocks.
+pub fn inspect_file_opts(
+    path: &Path,
+    measure_bpp: bool,
+    history: bool,
+    limits: &Limits,
+) -> Result<Inspection> {
+    let mut found = inspect_once(path, measure_bpp, limits)?;
+    if history {
+        found.history = Some(read_history(path, limits));
+    }
+    Ok(found)
+}
+
+/// The analysis reads the file a second time, from its start: a regular file only, since a
+/// pipe or `/dev/stdin` cannot be read again. The file's headers were read once already, so
+/// whatever stops this read (a file changed in between, a limit) is the analysis's reason for
+/// saying nothing, not a failure of the file.
+fn read_history(path: &Path, limits: &Limits) -> HistoryReport {
+    let attempt = || -> Result<HistoryReport> {
+        let file = File::open(path)?;
+        if !file.metadata()?.is_file() {
+            return Ok(HistoryReport::NotAnalysed(
+                "not analysed: not a regular file (a stream cannot be read twice)".into(),
+            ));
+        }
+        let mut parser = Parser::new(Seekable::with_capacity(64 * 1024, file)).with_limits(limits);
+        let header = parser.read_header()?;
+        Ok(match history::read(&mut parser, &header)? {
+            Ok(h) => HistoryReport::Analysed(h),
+            Err(why) => HistoryReport::NotAnalysed(why),
+        })
+    };
+    attempt().unwrap_or_else(|e| HistoryReport::NotAnalysed(format!("not analysed: {e}")))
+}
+
+fn inspect_once(path: &Path, measure_bpp: bool, limits: &Limits) -> Result<Inspection> {
     let file = File::open(path)?;
     let file_bytes = file.metadata()?.len();
     // Header-only reads stay small; a pass over the whole file reads in larger blocks.
@@ -68,5 +144,6 @@ pub fn inspect_file_with(path: &Path, measure_bpp: bool, limits: &Limits) -> Res
         estimate,
         file_bytes,
         image_end,
+        history: None,
     })
 }

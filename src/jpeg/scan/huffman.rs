@@ -58,6 +58,9 @@ pub(crate) struct HuffDecoder {
     /// For DC tables, each 9-bit prefix that holds a whole category code and its extra bits:
     /// `difference << 4 | bits used`, so that most blocks take one lookup; otherwise 0.
     dc_fast: [i16; 1 << FAST_BITS],
+    /// For AC tables, each 9-bit prefix that holds a whole run/size code with a non-zero size
+    /// and its extra bits: `coefficient << 8 | run << 4 | bits used`; otherwise 0.
+    pub(crate) ac_fast: [i32; 1 << FAST_BITS],
     /// Largest code of each length 1..=16 (-1 when none).
     maxcode: [i32; 17],
     /// Index into `values` of a code of length l, minus the code.
@@ -70,6 +73,7 @@ impl HuffDecoder {
         HuffDecoder {
             fast: [0; 1 << FAST_BITS],
             dc_fast: [0; 1 << FAST_BITS],
+            ac_fast: [0; 1 << FAST_BITS],
             maxcode: [-1; 17],
             valoffset: [0; 17],
             values: Vec::new(),
@@ -123,7 +127,31 @@ impl HuffDecoder {
                 dec.dc_fast[prefix] = (diff << 4) as i16 | (len + category) as i16;
             }
         }
+        if table.class == 1 {
+            for (prefix, &entry) in dec.fast.iter().enumerate() {
+                let (len, rs) = (u32::from(entry >> 8), u32::from(entry & 0xFF));
+                let (run, size) = (rs >> 4, rs & 15);
+                if entry == 0 || size == 0 || len + size > FAST_BITS {
+                    continue;
+                }
+                let r = (prefix as i32 >> (FAST_BITS - len - size)) & ((1 << size) - 1);
+                let value = extend(r, size);
+                dec.ac_fast[prefix] = value << 8 | (run << 4) as i32 | (len + size) as i32;
+            }
+        }
         Some(dec)
+    }
+
+    /// The AC lookup for the next bits: `Some((run, coefficient))` with the bits consumed when
+    /// a short code and its extra bits are there, `None` (nothing consumed) otherwise.
+    #[inline(always)]
+    pub(crate) fn ac_short(&self, bits: &mut Bits) -> Option<(usize, i32)> {
+        let entry = self.ac_fast[(bits.acc >> (64 - FAST_BITS)) as usize];
+        if entry == 0 {
+            return None;
+        }
+        bits.consume((entry & 15) as u32);
+        Some((((entry >> 4) & 15) as usize, entry >> 8))
     }
 
     /// Decodes one symbol; the caller has made sure of 32 bits unless the data has stopped.
