@@ -20,9 +20,11 @@ pub(super) struct Image {
     pub(super) density: Option<PixelDensity>,
 }
 
-/// Bytes of working memory per pixel while marking or verifying: the samples plus at most
-/// eleven f32 planes (luma, the change, two analyses, the colour extremes).
-const WORK_BYTES_PER_PIXEL: u64 = 3 + 11 * 4;
+/// Bytes of working memory per pixel while marking or verifying: the samples plus at most nine
+/// f32 planes at once. Measured peaks (docs/limits.md): `verify --payload` on an unmarked image,
+/// both layers in full, 35 bytes per pixel; `mark` 22. Nine planes leave a tenth above the
+/// larger, and keep a 24 MP photo within the default 1 GiB budget.
+const WORK_BYTES_PER_PIXEL: u64 = 3 + 9 * 4;
 
 /// Decodes a whole image for marking or verifying, after checking its working memory against
 /// `limits`; CMYK and YCCK files are refused (no luma channel).
