@@ -217,72 +217,8 @@ fn path_text(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
-fn range_json(r: Option<&QualityRange>) -> (Value, Value) {
-    match r {
-        None => (Value::Null, Value::Null),
-        Some(r) => (json!(r.min), json!([r.min, r.max])),
-    }
-}
-
-/// The JSON object documented in README.md ("JSON output"). Field names are stable.
+/// The JSON object documented in README.md ("JSON output"), from the library so that the
+/// Python binding prints the same fields.
 fn to_json(path: &Path, found: &Inspection, args: &Args) -> Value {
-    let est = &found.estimate;
-    let header = &found.header;
-    let frame = &header.frame;
-    let (quality, quality_range) = range_json(est.quality.as_ref());
-    let (chroma_quality, chroma_range) = range_json(est.chroma_quality.as_ref());
-    let (nearest_family, nearest_quality, residual) = match est.nearest {
-        Some((family, q, resid)) => (json!(family.name()), json!(q), json!(resid)),
-        None => (Value::Null, Value::Null, Value::Null),
-    };
-    let setting = match est.family {
-        Family::Known(name) => json!(name),
-        _ => Value::Null,
-    };
-    let table_bits = if header.quant_tables.iter().flatten().any(|t| t.sixteen_bit) {
-        16
-    } else {
-        8
-    };
-    let end = found.image_end;
-    json!({
-        "path": path_text(path),
-        "ok": true,
-        "family": est.family.name(),
-        "confidence": est.confidence.name(),
-        "quality": quality,
-        "quality_range": quality_range,
-        "chroma_quality": chroma_quality,
-        "chroma_quality_range": chroma_range,
-        "ijg_equivalent": est.ijg_equivalent,
-        "decision_quality": est.decision_quality(args.native, args.margin),
-        "setting": setting,
-        "nearest_family": nearest_family,
-        "nearest_quality": nearest_quality,
-        "residual": residual,
-        "clamped": est.clamped,
-        "tables": est.layout.used,
-        "unused_tables": est.layout.unused,
-        "shared_table": est.layout.shared,
-        "table_bits": table_bits,
-        "frame": frame.kind.name(),
-        "sof": frame.kind.number(),
-        "arithmetic": frame.kind.is_arithmetic(),
-        "precision": frame.precision,
-        "width": frame.width,
-        "height": frame.height,
-        "components": frame.components.len(),
-        "color_space": header.color_space().name(),
-        "subsampling": header.subsampling(),
-        "sampling_factors": header.sampling_factors(),
-        "restart_interval": header.restart_interval,
-        "photoshop_save_as": header.photoshop_quality,
-        "save_for_web": header.save_for_web_quality,
-        "file_bytes": found.file_bytes,
-        "coded_bytes": end.map(|e| e.coded_bytes),
-        "bpp": found.bpp().map(|b| (b * 1000.0).round() / 1000.0),
-        "bpp_file": found.bpp_file().map(|b| (b * 1000.0).round() / 1000.0),
-        "eoi": end.map(|e| e.found_eoi),
-        "scans": end.map(|e| e.scans),
-    })
+    found.to_json(&path_text(path), args.native, args.margin)
 }

@@ -15,7 +15,7 @@ use super::limits::LimitArgs;
 use super::{EXIT_OK, EXIT_SOME_FAILED};
 use jpgtool::watermark::{
     self, Key, Layer, Layers, MIN_PASSPHRASE_LEN, MarkOptions, MarkReport, Payload, SecretKind,
-    VerifyOptions, VerifyReport,
+    Verdict, VerifyOptions, VerifyReport,
 };
 
 /// `verify`: at least one file carries this key's pattern (its pilots stand out) but no
@@ -430,7 +430,7 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         match result {
             Ok(report) => {
                 warn_damaged(path, &report.warnings);
-                match verdict(&report, claimed.as_ref()) {
+                match report.verdict(claimed.as_ref()) {
                     Verdict::Yes => {}
                     Verdict::No => any_miss = true,
                     Verdict::Unreadable => any_unreadable = true,
@@ -460,32 +460,6 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }))
 }
 
-/// `verify`'s answer for one file.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Verdict {
-    /// The claimed payload matched, or a payload was read back blind.
-    Yes,
-    /// No match, or nothing found.
-    No,
-    /// No match or nothing read back, but the key's pattern is present (pilot score at least
-    /// [`watermark::pattern::PRESENT_MIN_PILOT`]) with no payload whose tag verifies.
-    Unreadable,
-}
-
-fn verdict(report: &VerifyReport, claimed: Option<&Payload>) -> Verdict {
-    let yes = match claimed {
-        Some(payload) => report.confirmed_by(payload).is_some(),
-        None => report.extracted().is_some(),
-    };
-    if yes {
-        Verdict::Yes
-    } else if report.extraction.as_ref().is_some_and(|e| e.unreadable()) {
-        Verdict::Unreadable
-    } else {
-        Verdict::No
-    }
-}
-
 /// One line per file: "match"/"no match" for a claimed payload, "found"/"not found" blind,
 /// and "payload unreadable" when the key's pattern is present but no payload reads back.
 fn print_verdict(
@@ -496,7 +470,7 @@ fn print_verdict(
     json: bool,
 ) -> anyhow::Result<()> {
     let extraction = report.extraction.as_ref();
-    let verdict = verdict(report, claimed);
+    let verdict = report.verdict(claimed);
     if json {
         let mut line = json!({
             "input": path.display().to_string(),
@@ -510,13 +484,7 @@ fn print_verdict(
             line["found"] = json!(report.extracted().is_some());
             line["payload"] = json!(report.extracted().map(|p| p.to_hex()));
         }
-        line["verdict"] = json!(match (verdict, claimed.is_some()) {
-            (Verdict::Yes, true) => "match",
-            (Verdict::No, true) => "no_match",
-            (Verdict::Yes, false) => "found",
-            (Verdict::No, false) => "not_found",
-            (Verdict::Unreadable, _) => "unreadable",
-        });
+        line["verdict"] = json!(verdict.name(claimed.is_some()));
         if let Some(d) = &report.detection {
             line["score"] = json!(round2(d.score));
             line["threshold"] = json!(round2(d.threshold));

@@ -1,9 +1,12 @@
 //! One file's header facts, quality estimate and bits per pixel: what `jpgtool quality` reports.
 
 use std::fs::File;
+use std::io::{Cursor, Read, Seek};
 use std::path::Path;
 
-use super::Estimate;
+use serde_json::{Value, json};
+
+use super::{Estimate, Family, QualityRange};
 use crate::error::Result;
 use crate::jpeg::{Header, ImageEnd, Parser, Seekable};
 use crate::limits::Limits;
@@ -55,7 +58,24 @@ pub fn inspect_file_with(path: &Path, measure_bpp: bool, limits: &Limits) -> Res
     let file_bytes = file.metadata()?.len();
     // Header-only reads stay small; a pass over the whole file reads in larger blocks.
     let capacity = if measure_bpp { 128 * 1024 } else { 8 * 1024 };
-    let mut parser = Parser::new(Seekable::with_capacity(capacity, file)).with_limits(limits);
+    inspect_reader(file, file_bytes, capacity, measure_bpp, limits)
+}
+
+/// [`inspect_file_with`] on a JPEG already in memory (the Python binding's `quality(bytes)`);
+/// `file_bytes` is the slice's length.
+pub fn inspect_bytes(bytes: &[u8], measure_bpp: bool, limits: &Limits) -> Result<Inspection> {
+    let len = bytes.len() as u64;
+    inspect_reader(Cursor::new(bytes), len, 8 * 1024, measure_bpp, limits)
+}
+
+fn inspect_reader<R: Read + Seek>(
+    reader: R,
+    file_bytes: u64,
+    capacity: usize,
+    measure_bpp: bool,
+    limits: &Limits,
+) -> Result<Inspection> {
+    let mut parser = Parser::new(Seekable::with_capacity(capacity, reader)).with_limits(limits);
     let header = parser.read_header()?;
     let image_end = if measure_bpp {
         Some(parser.find_image_end()?)
@@ -69,4 +89,79 @@ pub fn inspect_file_with(path: &Path, measure_bpp: bool, limits: &Limits) -> Res
         file_bytes,
         image_end,
     })
+}
+
+fn range_json(r: Option<&QualityRange>) -> (Value, Value) {
+    match r {
+        None => (Value::Null, Value::Null),
+        Some(r) => (json!(r.min), json!([r.min, r.max])),
+    }
+}
+
+impl Inspection {
+    /// The JSON object `jpgtool quality --json` prints for this file (documented in README.md,
+    /// "JSON output"; field names are stable), kept here so that the CLI and the Python binding
+    /// cannot drift apart. `path` is shown as given; `native` and `margin` are the
+    /// `decision_quality` settings ([`Estimate::decision_quality`]).
+    pub fn to_json(&self, path: &str, native: bool, margin: f64) -> Value {
+        let est = &self.estimate;
+        let header = &self.header;
+        let frame = &header.frame;
+        let (quality, quality_range) = range_json(est.quality.as_ref());
+        let (chroma_quality, chroma_range) = range_json(est.chroma_quality.as_ref());
+        let (nearest_family, nearest_quality, residual) = match est.nearest {
+            Some((family, q, resid)) => (json!(family.name()), json!(q), json!(resid)),
+            None => (Value::Null, Value::Null, Value::Null),
+        };
+        let setting = match est.family {
+            Family::Known(name) => json!(name),
+            _ => Value::Null,
+        };
+        let table_bits = if header.quant_tables.iter().flatten().any(|t| t.sixteen_bit) {
+            16
+        } else {
+            8
+        };
+        let end = self.image_end;
+        json!({
+            "path": path,
+            "ok": true,
+            "family": est.family.name(),
+            "confidence": est.confidence.name(),
+            "quality": quality,
+            "quality_range": quality_range,
+            "chroma_quality": chroma_quality,
+            "chroma_quality_range": chroma_range,
+            "ijg_equivalent": est.ijg_equivalent,
+            "decision_quality": est.decision_quality(native, margin),
+            "setting": setting,
+            "nearest_family": nearest_family,
+            "nearest_quality": nearest_quality,
+            "residual": residual,
+            "clamped": est.clamped,
+            "tables": est.layout.used,
+            "unused_tables": est.layout.unused,
+            "shared_table": est.layout.shared,
+            "table_bits": table_bits,
+            "frame": frame.kind.name(),
+            "sof": frame.kind.number(),
+            "arithmetic": frame.kind.is_arithmetic(),
+            "precision": frame.precision,
+            "width": frame.width,
+            "height": frame.height,
+            "components": frame.components.len(),
+            "color_space": header.color_space().name(),
+            "subsampling": header.subsampling(),
+            "sampling_factors": header.sampling_factors(),
+            "restart_interval": header.restart_interval,
+            "photoshop_save_as": header.photoshop_quality,
+            "save_for_web": header.save_for_web_quality,
+            "file_bytes": self.file_bytes,
+            "coded_bytes": end.map(|e| e.coded_bytes),
+            "bpp": self.bpp().map(|b| (b * 1000.0).round() / 1000.0),
+            "bpp_file": self.bpp_file().map(|b| (b * 1000.0).round() / 1000.0),
+            "eoi": end.map(|e| e.found_eoi),
+            "scans": end.map(|e| e.scans),
+        })
+    }
 }

@@ -210,4 +210,46 @@ impl VerifyReport {
     pub fn extracted(&self) -> Option<Payload> {
         self.extraction.as_ref().and_then(|e| e.payload)
     }
+
+    /// The answer for `claimed` (or, with `None`, for blind extraction), as `jpgtool verify`
+    /// and the Python binding give it.
+    pub fn verdict(&self, claimed: Option<&Payload>) -> Verdict {
+        let yes = match claimed {
+            Some(payload) => self.confirmed_by(payload).is_some(),
+            None => self.extracted().is_some(),
+        };
+        if yes {
+            Verdict::Yes
+        } else if self.extraction.as_ref().is_some_and(|e| e.unreadable()) {
+            Verdict::Unreadable
+        } else {
+            Verdict::No
+        }
+    }
+}
+
+/// `verify`'s answer for one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The claimed payload matched, or a payload was read back blind.
+    Yes,
+    /// No match, or nothing found.
+    No,
+    /// No match or nothing read back, but the key's pattern is present (pilot score at least
+    /// [`pattern::PRESENT_MIN_PILOT`]) with no payload whose tag verifies.
+    Unreadable,
+}
+
+impl Verdict {
+    /// The name `verify --json` gives it: `match`/`no_match` for a claimed payload,
+    /// `found`/`not_found` blind, `unreadable` either way.
+    pub fn name(self, claimed: bool) -> &'static str {
+        match (self, claimed) {
+            (Verdict::Yes, true) => "match",
+            (Verdict::No, true) => "no_match",
+            (Verdict::Yes, false) => "found",
+            (Verdict::No, false) => "not_found",
+            (Verdict::Unreadable, _) => "unreadable",
+        }
+    }
 }
