@@ -263,15 +263,15 @@ fn write_output<T>(
 
 /// Refuses a `dst` that is the input file itself: the input is never replaced unless asked.
 fn check_not_input(source: &Source, dst: Option<&Path>) -> PyResult<()> {
-    if let (Source::Path(input), Some(dst)) = (source, dst) {
-        if same_file::is_same_file(input, dst).unwrap_or(false) {
-            return Err(PyValueError::new_err(format!(
-                "{}: dst {} is the input file; write to another path and rename it if a \
-                 replacement is wanted",
-                input.display(),
-                dst.display()
-            )));
-        }
+    if let (Source::Path(input), Some(dst)) = (source, dst)
+        && same_file::is_same_file(input, dst).unwrap_or(false)
+    {
+        return Err(PyValueError::new_err(format!(
+            "{}: dst {} is the input file; write to another path and rename it if a \
+             replacement is wanted",
+            input.display(),
+            dst.display()
+        )));
     }
     Ok(())
 }
