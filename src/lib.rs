@@ -22,6 +22,7 @@ pub mod error;
 pub mod jpeg;
 pub mod limits;
 pub mod quality;
+pub mod recompress;
 pub(crate) mod reencode;
 pub mod shrink;
 pub mod watermark;

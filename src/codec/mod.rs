@@ -10,6 +10,8 @@ mod decoder;
 mod encoder;
 pub(crate) mod input;
 mod library;
+mod recoder;
+mod requantize;
 
 use std::cell::RefCell;
 use std::os::raw::c_int;
@@ -19,6 +21,8 @@ pub use coefficients::{coefficient_buffer_bytes, is_multi_scan};
 pub use decoder::{Decoder, DensityUnit, PixelDensity};
 pub use encoder::{Encoder, EncoderSettings, smallest_buffer_bytes};
 pub use library::{Library, library};
+pub use recoder::{MemoryEncoder, OUTPUT_BYTES};
+pub use requantize::requantize;
 
 use crate::error::{Error, Result};
 use crate::jpeg::ColorSpace;

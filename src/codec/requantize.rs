@@ -1,0 +1,185 @@
+//! Re-encoding without leaving the DCT domain, as jpegtran transcodes: libjpeg reads the
+//! quantised coefficients, each is dequantised with its old table entry and quantised again with
+//! the IJG (Annex K) table at the new quality, and libjpeg writes them with optimised Huffman
+//! tables. No inverse or forward DCT, no colour conversion, no chroma resampling.
+
+use std::os::raw::{c_int, c_uint, c_ulong};
+
+use mozjpeg_sys as ffi;
+
+use super::recoder::VecDestination;
+use super::{error_manager, guard};
+use crate::error::{Error, Result};
+
+/// Owns a decompress and a compress struct and destroys both however the transcode ends.
+struct Structs {
+    dinfo: Box<ffi::jpeg_decompress_struct>,
+    cinfo: Box<ffi::jpeg_compress_struct>,
+    _derr: Box<ffi::jpeg_error_mgr>,
+    _cerr: Box<ffi::jpeg_error_mgr>,
+    dest: Box<VecDestination>,
+}
+
+impl Drop for Structs {
+    fn drop(&mut self) {
+        // SAFETY: each struct is either zeroed (no memory manager: skipped) or was created by
+        // jpeg_Create*, after which destroy is valid in any state. The compress struct goes
+        // first: it may refer to the decompress struct's coefficient arrays.
+        unsafe {
+            if !self.cinfo.common.mem.is_null() {
+                ffi::jpeg_destroy_compress(&mut self.cinfo);
+            }
+            if !self.dinfo.common.mem.is_null() {
+                ffi::jpeg_destroy_decompress(&mut self.dinfo);
+            }
+        }
+    }
+}
+
+/// Transcodes `input` (a whole JPEG, already checked by our own parser) to IJG `quality`:
+/// baseline with optimised Huffman tables, or progressive (libjpeg's simple script) when
+/// `progressive`. `markers` are written after the frame's own (JFIF/Adobe) markers. The output
+/// may not exceed `max_bytes` ([`Error::LimitExceeded`] naming [`super::OUTPUT_BYTES`]).
+pub fn requantize(
+    input: &[u8],
+    quality: u8,
+    progressive: bool,
+    markers: &[(u8, Vec<u8>)],
+    max_bytes: u64,
+) -> Result<Vec<u8>> {
+    let Ok(len) = c_ulong::try_from(input.len()) else {
+        return Err(Error::Unsupported("input over the address range".into()));
+    };
+    // SAFETY: all-zero is the starting state jpeg_Create* expects.
+    let mut s = Structs {
+        dinfo: Box::new(unsafe { std::mem::zeroed() }),
+        cinfo: Box::new(unsafe { std::mem::zeroed() }),
+        _derr: Box::new(error_manager()),
+        _cerr: Box::new(error_manager()),
+        dest: VecDestination::new(max_bytes),
+    };
+    s.dinfo.common.err = &mut *s._derr;
+    s.cinfo.common.err = &mut *s._cerr;
+    guard(|| {
+        // SAFETY: the structs are created before use and destroyed by `Structs::drop`; `input`
+        // outlives the decompress struct's use of it (this call); the coefficient arrays are
+        // accessed only within the bounds libjpeg allocated (rows and blocks rounded up to whole
+        // MCUs, as jdcoefct.c allocates them).
+        unsafe {
+            let dinfo = &mut *s.dinfo;
+            let cinfo = &mut *s.cinfo;
+            ffi::jpeg_CreateDecompress(
+                dinfo,
+                ffi::JPEG_LIB_VERSION,
+                std::mem::size_of::<ffi::jpeg_decompress_struct>(),
+            );
+            ffi::jpeg_mem_src(dinfo, input.as_ptr(), len);
+            ffi::jpeg_read_header(dinfo, 1);
+            let coefficients = ffi::jpeg_read_coefficients(dinfo);
+            if coefficients.is_null() {
+                return Err(Error::Codec("no coefficients read".into()));
+            }
+
+            ffi::jpeg_CreateCompress(
+                cinfo,
+                ffi::JPEG_LIB_VERSION,
+                std::mem::size_of::<ffi::jpeg_compress_struct>(),
+            );
+            ffi::jpeg_c_set_int_param(
+                cinfo,
+                ffi::J_INT_PARAM::JINT_COMPRESS_PROFILE,
+                ffi::JINT_COMPRESS_PROFILE_VALUE::JCP_FASTEST as c_int,
+            );
+            ffi::jpeg_copy_critical_parameters(dinfo, cinfo);
+            // New tables in slots 0 (luma) and 1 (chroma), as jpeg_set_colorspace assigns them.
+            ffi::jpeg_set_quality(cinfo, c_int::from(quality), 0);
+            let chroma_slots = matches!(
+                dinfo.jpeg_color_space,
+                ffi::J_COLOR_SPACE::JCS_YCbCr | ffi::J_COLOR_SPACE::JCS_YCCK
+            );
+            let count = dinfo.num_components as usize;
+            let src_components = std::slice::from_raw_parts(dinfo.comp_info, count);
+            let dst_components = std::slice::from_raw_parts_mut(cinfo.comp_info, count);
+            for (index, (src, dst)) in src_components.iter().zip(dst_components).enumerate() {
+                let slot = usize::from(chroma_slots && (index == 1 || index == 2));
+                dst.quant_tbl_no = slot as c_int;
+                let old = src
+                    .quant_table
+                    .as_ref()
+                    .ok_or_else(|| Error::Codec("component without a table".into()))?
+                    .quantval;
+                let new = cinfo.quant_tbl_ptrs[slot]
+                    .as_ref()
+                    .ok_or_else(|| Error::Codec("no new table".into()))?
+                    .quantval;
+                let h = src.h_samp_factor.max(1) as u32;
+                let v = src.v_samp_factor.max(1) as u32;
+                let rows = src.height_in_blocks.div_ceil(v) * v;
+                let columns = (src.width_in_blocks.div_ceil(h) * h) as usize;
+                let mem = &*dinfo.common.mem;
+                let access = mem
+                    .access_virt_barray
+                    .ok_or_else(|| Error::Codec("no memory manager".into()))?;
+                let array = *coefficients.add(index);
+                for row in 0..rows {
+                    let blocks = access(&mut dinfo.common, array, row, 1, 1);
+                    let blocks = std::slice::from_raw_parts_mut(*blocks, columns);
+                    for block in blocks {
+                        requantize_block(block, &old, &new);
+                    }
+                }
+            }
+            cinfo.optimize_coding = 1;
+            if progressive {
+                ffi::jpeg_simple_progression(cinfo);
+            }
+            cinfo.dest = &mut s.dest.mgr;
+            ffi::jpeg_write_coefficients(cinfo, coefficients);
+            for (code, payload) in markers {
+                let Ok(len) = c_uint::try_from(payload.len()) else {
+                    return Err(Error::Unsupported("marker payload over 4 GiB".into()));
+                };
+                ffi::jpeg_write_marker(cinfo, c_int::from(*code), payload.as_ptr(), len);
+            }
+            ffi::jpeg_finish_compress(cinfo);
+            ffi::jpeg_finish_decompress(dinfo);
+        }
+        Ok(())
+    })?;
+    Ok(s.dest.take())
+}
+
+/// Dequantises each coefficient with its old quantiser and quantises it with the new one,
+/// rounding half away from zero as libjpeg's forward quantiser does.
+fn requantize_block(block: &mut [i16; 64], old: &[u16; 64], new: &[u16; 64]) {
+    for ((c, &q_old), &q_new) in block.iter_mut().zip(old).zip(new) {
+        if *c == 0 || q_old == q_new {
+            continue;
+        }
+        let value = i32::from(*c) * i32::from(q_old);
+        let q = i32::from(q_new);
+        let magnitude = (value.abs() + q / 2) / q;
+        *c = (value.signum() * magnitude).clamp(-32767, 32767) as i16;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 10 * 16 = 160 and 160 / 13 = 12.3: 12. -3 * 10 = -30, -30 / 20 = -1.5: -2 (away from 0).
+    #[test]
+    fn requantises_with_rounding_half_away_from_zero() {
+        let mut block = [0i16; 64];
+        block[0] = 10;
+        block[1] = -3;
+        let mut old = [1u16; 64];
+        old[0] = 16;
+        old[1] = 10;
+        let mut new = [1u16; 64];
+        new[0] = 13;
+        new[1] = 20;
+        requantize_block(&mut block, &old, &new);
+        assert_eq!((block[0], block[1]), (12, -2));
+    }
+}
