@@ -18,6 +18,7 @@ from ._jpgtool import (
     mark,
     quality,
     quality_many,
+    recompress,
     shrink,
     verify,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "mark",
     "quality",
     "quality_many",
+    "recompress",
     "shrink",
     "verify",
 ]

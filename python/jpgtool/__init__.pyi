@@ -61,6 +61,32 @@ def shrink(
     defaults to the source's own. Returns the JPEG as bytes when ``dst`` is None, else writes
     ``dst`` atomically (never the input) and returns None."""
 
+class RecompressReport(TypedDict):
+    outcome: Literal["skipped", "recompressed", "kept-original"]
+    reason: str
+    input_bytes: int
+    output_bytes: int
+    old_quality: Optional[float]
+    new_quality: int
+    method: Optional[Literal["pixels", "coefficients"]]
+
+@overload
+def recompress(
+    src: Source, dst: None = None, *, quality: int, in_place: Literal[False] = False
+) -> bytes: ...
+@overload
+def recompress(
+    src: Source, dst: Union[str, "os.PathLike[str]"], *, quality: int, in_place: bool = False
+) -> RecompressReport: ...
+@overload
+def recompress(
+    src: Union[str, "os.PathLike[str]"], dst: None = None, *, quality: int, in_place: Literal[True]
+) -> RecompressReport:
+    """Re-encodes at IJG ``quality`` unless the decision quality is already at or below it;
+    never a larger file. Bytes of the resulting file when ``dst`` is None (the input's own when
+    skipped or not smaller); with ``dst`` or ``in_place=True`` writes atomically and returns a
+    report (``outcome``: skipped, recompressed or kept-original)."""
+
 @overload
 def mark(src: Source, dst: None = None, *, key: bytes, payload: bytes) -> bytes: ...
 @overload

@@ -23,6 +23,7 @@ use serde_json::Value;
 
 use jpgtool::atomic::{WriteOptions, write_atomically};
 use jpgtool::codec::Warnings;
+use jpgtool::recompress::{self as recompression, Method};
 use jpgtool::shrink::{Options as ShrinkOptions, Target, shrink as shrink_jpeg};
 use jpgtool::watermark::{
     self, Key, MIN_PASSPHRASE_LEN, MarkOptions, Payload, SecretKind, VerifyOptions,
@@ -247,18 +248,22 @@ fn write_output<T>(
     };
     let mut options = WriteOptions::default();
     if let Source::Path(input) = source {
-        let metadata = std::fs::metadata(input)?;
-        // As the CLI: the input's permissions, plus write access for the owner.
-        let mut permissions = metadata.permissions();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            permissions.set_mode(permissions.mode() | 0o200);
-        }
-        options.permissions = Some(permissions);
+        options.permissions = Some(output_permissions(&std::fs::metadata(input)?));
     }
     let value = write_atomically(dst, &options, |writer| work(writer))?;
     Ok((value, None))
+}
+
+/// A new output's permissions, as the CLI's: the input's, plus write access for the owner (a
+/// read-only original should not make a read-only copy that the next run cannot replace).
+fn output_permissions(input: &std::fs::Metadata) -> std::fs::Permissions {
+    let mut permissions = input.permissions();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        permissions.set_mode(permissions.mode() | 0o200);
+    }
+    permissions
 }
 
 /// Refuses a `dst` that is the input file itself: the input is never replaced unless asked.
@@ -374,6 +379,101 @@ fn shrink(
     let (report, bytes) = result.map_err(|e| py_error(&source.name(), e))?;
     warn_damaged(py, &source.name(), &report.warnings)?;
     Ok(output_object(py, bytes))
+}
+
+/// Re-encodes a JPEG at IJG quality `quality` unless its decision quality (as `jpgtool quality
+/// --max-quality` compares it) is already at or below it, as ``jpgtool recompress`` does:
+/// optimised Huffman tables, EXIF/ICC/XMP/IPTC and the sampling kept, and never a larger file
+/// (a re-encoding that is not smaller is dropped and the original kept).
+///
+/// ``src`` is a path or bytes. With ``dst`` None (and ``in_place`` False) the resulting JPEG
+/// comes back as bytes: the new file, or the input's own bytes, unchanged, when it was skipped or
+/// the re-encoding was not smaller. With ``dst``, that resulting file is written to ``dst``
+/// atomically (``dst`` may not be the input); with ``in_place=True`` (a path ``src``, no
+/// ``dst``) the input itself is replaced atomically, and only when the new file is smaller.
+/// Either way a dict reports what was done: ``outcome`` (``"skipped"``, ``"recompressed"``,
+/// ``"kept-original"``), ``reason``, ``input_bytes``, ``output_bytes``, ``old_quality`` (the
+/// decision quality, None for lossless), ``new_quality``, ``method`` (``"pixels"``,
+/// ``"coefficients"`` or None when skipped).
+#[pyfunction]
+#[pyo3(signature = (src, dst = None, *, quality, in_place = false))]
+fn recompress(
+    py: Python<'_>,
+    src: &Bound<'_, PyAny>,
+    dst: Option<PathBuf>,
+    quality: i64,
+    in_place: bool,
+) -> PyResult<PyObject> {
+    let source = Source::extract(src)?;
+    let Some(quality) = check_quality(Some(quality))? else {
+        unreachable!("a quality was given")
+    };
+    if in_place && (dst.is_some() || matches!(source, Source::Bytes(_))) {
+        return Err(PyValueError::new_err(
+            "in_place=True replaces the file src names: give a path and no dst",
+        ));
+    }
+    check_not_input(&source, dst.as_deref())?;
+    let options = recompression::Options::new(quality);
+    let result = py.allow_threads(|| -> Result<_, Error> {
+        let (report, new) = match &source {
+            Source::Path(path) => {
+                let file = File::open(path)?;
+                let len = file.metadata()?.len();
+                recompression::recompress(&file, len, &options)?
+            }
+            Source::Bytes(bytes) => recompression::recompress_bytes(bytes, &options)?,
+        };
+        // The file that stands after the call: the new one, or the input as it is.
+        let result = match (new, &source) {
+            (Some(new), _) => Some(new),
+            (None, _) if in_place => None,
+            (None, Source::Path(path)) => Some(std::fs::read(path)?),
+            (None, Source::Bytes(bytes)) => Some(bytes.to_vec()),
+        };
+        let target = if in_place {
+            match &source {
+                Source::Path(path) => Some(path.as_path()),
+                Source::Bytes(_) => None,
+            }
+        } else {
+            dst.as_deref()
+        };
+        match (target, result) {
+            (Some(target), Some(bytes)) => {
+                let mut options = WriteOptions::default();
+                if let (Source::Path(input), false) = (&source, in_place) {
+                    options.permissions = Some(output_permissions(&std::fs::metadata(input)?));
+                }
+                write_atomically(target, &options, |w| {
+                    Ok(std::io::Write::write_all(w, &bytes)?)
+                })?;
+                Ok((report, None))
+            }
+            (Some(_), None) => Ok((report, None)),
+            (None, bytes) => Ok((report, bytes)),
+        }
+    });
+    let (report, bytes) = result.map_err(|e| py_error(&source.name(), e))?;
+    warn_damaged(py, &source.name(), &report.warnings)?;
+    if let Some(bytes) = bytes {
+        return Ok(PyBytes::new(py, &bytes).into_any().unbind());
+    }
+    let dict = PyDict::new(py);
+    dict.set_item("outcome", report.outcome.name())?;
+    dict.set_item("reason", &report.reason)?;
+    dict.set_item("input_bytes", report.input_bytes)?;
+    dict.set_item("output_bytes", report.output_bytes)?;
+    dict.set_item("old_quality", report.old_quality)?;
+    dict.set_item("new_quality", report.new_quality)?;
+    dict.set_item(
+        "method",
+        report.method.map(|m| match m {
+            Method::Pixels => "pixels",
+            Method::Coefficients => "coefficients",
+        }),
+    )?;
+    Ok(dict.into_any().unbind())
 }
 
 /// The watermark key from secret bytes, with the CLI's warning for a short passphrase.
@@ -510,6 +610,7 @@ fn _jpgtool(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(quality, m)?)?;
     m.add_function(wrap_pyfunction!(quality_many, m)?)?;
     m.add_function(wrap_pyfunction!(shrink, m)?)?;
+    m.add_function(wrap_pyfunction!(recompress, m)?)?;
     m.add_function(wrap_pyfunction!(mark, m)?)?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     Ok(())
