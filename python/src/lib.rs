@@ -31,16 +31,13 @@ use jpgtool::watermark::{
 use jpgtool::{Error, Limits};
 
 create_exception!(
-    _jpgtool,
+    jpgtool,
     JpegError,
     PyValueError,
     "The data is not a JPEG jpgtool can work on (malformed, truncated, unsupported, over a \
      limit, or refused by the codec). The message names the file (`<bytes>` for data in memory) \
      and the problem."
 );
-
-/// `quality --json`'s default margin for files with unknown tables (see the CLI's `--margin`).
-const DEFAULT_MARGIN: f64 = 5.0;
 
 /// A JPEG to read: a path (str or os.PathLike) or the bytes themselves.
 enum Source {
@@ -170,7 +167,7 @@ fn inspect(source: &Source, bpp: bool, native: bool, margin: f64) -> Result<Valu
 ///
 /// Raises JpegError for data that is not a readable JPEG, OSError when the file cannot be read.
 #[pyfunction]
-#[pyo3(signature = (src, *, bpp = true, native = false, margin = DEFAULT_MARGIN))]
+#[pyo3(signature = (src, *, bpp = true, native = false, margin = 5.0))]
 fn quality(
     py: Python<'_>,
     src: &Bound<'_, PyAny>,
@@ -192,7 +189,7 @@ fn quality(
 /// ``{"path": ..., "ok": False, "error": "<path>: <problem>"}``, as ``jpgtool quality --json``
 /// prints it; readable files have ``"ok": True``.
 #[pyfunction]
-#[pyo3(signature = (paths, threads = None, *, bpp = true, native = false, margin = DEFAULT_MARGIN))]
+#[pyo3(signature = (paths, threads = None, *, bpp = true, native = false, margin = 5.0))]
 fn quality_many(
     py: Python<'_>,
     paths: Vec<PathBuf>,
@@ -211,7 +208,8 @@ fn quality_many(
                 let source = Source::Path(path.clone());
                 inspect(&source, bpp, native, margin).unwrap_or_else(|err| {
                     let name = source.name();
-                    serde_json::json!({"path": name, "ok": false, "error": format!("{name}: {err}")})
+                    let error = format!("{name}: {err}");
+                    serde_json::json!({"path": name, "ok": false, "error": error})
                 })
             })
             .collect()
@@ -381,20 +379,20 @@ fn shrink(
     Ok(output_object(py, bytes))
 }
 
-/// Re-encodes a JPEG at IJG quality `quality` unless its decision quality (as `jpgtool quality
-/// --max-quality` compares it) is already at or below it, as ``jpgtool recompress`` does:
-/// optimised Huffman tables, EXIF/ICC/XMP/IPTC and the sampling kept, and never a larger file
-/// (a re-encoding that is not smaller is dropped and the original kept).
+/// Re-encodes a JPEG at IJG quality ``quality`` unless its decision quality (as ``jpgtool
+/// quality --max-quality`` compares it) is already at or below it: optimised Huffman tables,
+/// EXIF/ICC/XMP/IPTC and the sampling kept, and never a larger file (a re-encoding that is not
+/// smaller is dropped and the original kept).
 ///
 /// ``src`` is a path or bytes. With ``dst`` None (and ``in_place`` False) the resulting JPEG
 /// comes back as bytes: the new file, or the input's own bytes, unchanged, when it was skipped or
 /// the re-encoding was not smaller. With ``dst``, that resulting file is written to ``dst``
 /// atomically (``dst`` may not be the input); with ``in_place=True`` (a path ``src``, no
 /// ``dst``) the input itself is replaced atomically, and only when the new file is smaller.
-/// Either way a dict reports what was done: ``outcome`` (``"skipped"``, ``"recompressed"``,
-/// ``"kept-original"``), ``reason``, ``input_bytes``, ``output_bytes``, ``old_quality`` (the
-/// decision quality, None for lossless), ``new_quality``, ``method`` (``"pixels"``,
-/// ``"coefficients"`` or None when skipped).
+/// With ``dst`` or ``in_place``, a dict reports what was done: ``outcome`` (``"skipped"``,
+/// ``"recompressed"``, ``"kept-original"``), ``reason``, ``input_bytes``, ``output_bytes``,
+/// ``old_quality`` (the decision quality, None for lossless), ``new_quality``, ``method``
+/// (``"pixels"``, ``"coefficients"`` or None when skipped).
 #[pyfunction]
 #[pyo3(signature = (src, dst = None, *, quality, in_place = false))]
 fn recompress(
