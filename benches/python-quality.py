@@ -9,8 +9,9 @@ to at most 1600 pixels, until there are ``--files`` of them (default 5000).
 
 Each method reads the whole folder ``--rounds`` times (default 5), the methods interleaved round
 by round so that a busy machine slows them alike; the page cache is warm for all of them (each
-round follows a full read by another method). The median round is reported, and its ratio to
-Pillow's median.
+round follows a full read by another method). The median round is reported (wall time, and
+the process's CPU time over all threads, which a loaded machine distorts less), with its ratio
+to Pillow's median.
 
     python benches/python-quality.py [--files 5000] [--rounds 5] [--dir DIR] [--keep]
 
@@ -106,19 +107,25 @@ def main():
         ours = jpgtool.quality_many(paths, bpp=False)
         assert sum(r["ok"] for r in ours) == len(pillow(paths)) == len(paths)
         times = {name: [] for name in methods}
+        cpu = {name: [] for name in methods}
         for _ in range(args.rounds):
             for name, run in methods.items():
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 run()
                 times[name].append(time.perf_counter() - start)
-        base = statistics.median(times["Pillow Image.open(p).quantization"])
-        print(f"{len(paths)} files, {total / 1e6:.0f} MB, {os.cpu_count()} cores, "
-              f"median of {args.rounds} rounds")
-        print(f"| method | median s | files/s | vs Pillow |")
-        print(f"| --- | --- | --- | --- |")
+                cpu[name].append(time.process_time() - start_cpu)
+        pillow_name = "Pillow Image.open(p).quantization"
+        base = statistics.median(times[pillow_name])
+        base_cpu = statistics.median(cpu[pillow_name])
+        load = os.getloadavg()[0]
+        print(f"{len(paths)} files, {total / 1e6:.0f} MB, {os.cpu_count()} cores, load "
+              f"average {load:.1f}, median of {args.rounds} rounds")
+        print("| method | wall s | files/s | vs Pillow | CPU s (all threads) | CPU vs Pillow |")
+        print("| --- | --- | --- | --- | --- | --- |")
         for name, ts in times.items():
-            med = statistics.median(ts)
-            print(f"| {name} | {med:.3f} | {len(paths) / med:,.0f} | {base / med:.1f}x |")
+            med, med_cpu = statistics.median(ts), statistics.median(cpu[name])
+            print(f"| {name} | {med:.3f} | {len(paths) / med:,.0f} | {base / med:.1f}x "
+                  f"| {med_cpu:.3f} | {base_cpu / med_cpu:.1f}x |")
     finally:
         if not args.dir and not args.keep:
             shutil.rmtree(folder, ignore_errors=True)

@@ -55,27 +55,34 @@ pub fn inspect_file(path: &Path, measure_bpp: bool) -> Result<Inspection> {
 /// (the path may be a pipe or `/dev/stdin`, whose stream need not end).
 pub fn inspect_file_with(path: &Path, measure_bpp: bool, limits: &Limits) -> Result<Inspection> {
     let file = File::open(path)?;
-    let file_bytes = file.metadata()?.len();
+    let metadata = file.metadata()?;
+    let file_bytes = metadata.len();
     // Header-only reads stay small; a pass over the whole file reads in larger blocks.
     let capacity = if measure_bpp { 128 * 1024 } else { 8 * 1024 };
-    inspect_reader(file, file_bytes, capacity, measure_bpp, limits)
+    // A pipe's metadata says nothing of its length: the reader then finds out by seeking.
+    let input = if metadata.is_file() {
+        Seekable::with_len(capacity, file, file_bytes)
+    } else {
+        Seekable::with_capacity(capacity, file)
+    };
+    inspect_input(input, file_bytes, measure_bpp, limits)
 }
 
 /// [`inspect_file_with`] on a JPEG already in memory (the Python binding's `quality(bytes)`);
 /// `file_bytes` is the slice's length.
 pub fn inspect_bytes(bytes: &[u8], measure_bpp: bool, limits: &Limits) -> Result<Inspection> {
     let len = bytes.len() as u64;
-    inspect_reader(Cursor::new(bytes), len, 8 * 1024, measure_bpp, limits)
+    let input = Seekable::with_len(8 * 1024, Cursor::new(bytes), len);
+    inspect_input(input, len, measure_bpp, limits)
 }
 
-fn inspect_reader<R: Read + Seek>(
-    reader: R,
+fn inspect_input<R: Read + Seek>(
+    input: Seekable<R>,
     file_bytes: u64,
-    capacity: usize,
     measure_bpp: bool,
     limits: &Limits,
 ) -> Result<Inspection> {
-    let mut parser = Parser::new(Seekable::with_capacity(capacity, reader)).with_limits(limits);
+    let mut parser = Parser::new(input).with_limits(limits);
     let header = parser.read_header()?;
     let image_end = if measure_bpp {
         Some(parser.find_image_end()?)
