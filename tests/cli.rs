@@ -138,6 +138,60 @@ fn usage_errors_exit_with_2() {
         run(&["quality", "--max-quality", "150", "x.jpg"], dir.path()).0,
         2
     );
+    // A zero size is not a size (it used to give a 1x1 output).
+    make_files(dir.path(), &[70]);
+    for size in ["--width", "--height"] {
+        let (code, _, stderr) = run(
+            &["shrink", size, "0", "q70.jpg", "-o", "out.jpg"],
+            dir.path(),
+        );
+        assert_eq!(code, 2, "{size} 0: {stderr}");
+        assert!(!dir.path().join("out.jpg").exists());
+    }
+    // A payload whose 80th byte falls inside a multi-byte character: an error, not a panic.
+    let payload = format!("{}é", "a".repeat(79));
+    let (code, _, stderr) = run(
+        &[
+            "verify",
+            "--key",
+            "a long enough passphrase",
+            "--payload",
+            &payload,
+            "q70.jpg",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("64 hexadecimal digits"), "{stderr}");
+}
+
+#[test]
+fn an_endless_list_of_empty_entries_on_stdin_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = jpgtool()
+        .args(["quality", "-"])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Write NUL separators until jpgtool stops reading (a broken pipe): it must stop by itself.
+    let zeros = [0u8; 64 * 1024];
+    let mut written = 0usize;
+    while stdin.write_all(&zeros).is_ok() {
+        written += zeros.len();
+        assert!(
+            written < 1 << 30,
+            "jpgtool read 1 GiB of separators without stopping"
+        );
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("empty entries in a row"), "{stderr}");
 }
 
 #[test]

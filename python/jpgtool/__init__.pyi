@@ -98,7 +98,9 @@ def mark(
     else writes ``dst`` atomically and returns None."""
 
 class VerifyResult(TypedDict):
-    verdict: Literal["match", "no_match", "found", "not_found", "unreadable"]
+    verdict: Literal[
+        "match", "no_match", "found", "not_found", "unreadable", "unbound", "several_payloads"
+    ]
     payload: Optional[bytes]
     match: Optional[bool]
     layer: Optional[Literal["pattern", "histogram"]]
@@ -108,4 +110,4 @@ class VerifyResult(TypedDict):
 
 def verify(src: Source, *, key: bytes, payload: Optional[bytes] = None) -> VerifyResult:
     """Tests whether a JPEG carries ``payload`` under ``key``, or with ``payload`` None reads
-    it back blind (``payload`` in the result: 32 zero-padded bytes, or None)."""
+    it back blind (``payload`` in the result: the 32 zero-padded bytes found, or None)."""

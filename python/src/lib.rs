@@ -26,7 +26,7 @@ use jpgtool::codec::Warnings;
 use jpgtool::recompress::{self as recompression, Method};
 use jpgtool::shrink::{Options as ShrinkOptions, Target, shrink as shrink_jpeg};
 use jpgtool::watermark::{
-    self, Key, MIN_PASSPHRASE_LEN, MarkOptions, Payload, SecretKind, VerifyOptions,
+    self, Key, MIN_PASSPHRASE_LEN, MarkOptions, Payload, SecretKind, Verdict, VerifyOptions,
 };
 use jpgtool::{Error, Limits};
 
@@ -575,19 +575,23 @@ fn verify(
     warn_damaged(py, &source.name(), &report.warnings)?;
     let dict = PyDict::new(py);
     let verdict = report.verdict(claimed.as_ref());
-    dict.set_item("verdict", verdict.name(claimed.is_some()))?;
-    dict.set_item(
-        "payload",
-        report.extracted().map(|p| PyBytes::new(py, &p.0)),
-    )?;
-    match &claimed {
-        Some(claimed) => {
-            let layer = report.confirmed_by(claimed);
-            dict.set_item("match", layer.is_some())?;
-            dict.set_item("layer", layer.map(|l| l.name()))?;
-        }
-        None => {
+    dict.set_item("verdict", verdict.name())?;
+    let found = match verdict {
+        Verdict::Found(payload) => Some(payload),
+        _ => None,
+    };
+    dict.set_item("payload", found.map(|p| PyBytes::new(py, &p.0)))?;
+    match verdict {
+        _ if claimed.is_none() => {
             dict.set_item("match", py.None())?;
+            dict.set_item("layer", py.None())?;
+        }
+        Verdict::Match(layer) => {
+            dict.set_item("match", true)?;
+            dict.set_item("layer", layer.name())?;
+        }
+        _ => {
+            dict.set_item("match", false)?;
             dict.set_item("layer", py.None())?;
         }
     }

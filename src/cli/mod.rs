@@ -30,7 +30,10 @@ Exit status (the same for every command; see docs/exit-codes.md):
          limit, or its output could not be written); the others were. verify: also no match
   2      usage: unknown or conflicting options, a bad value; nothing was processed
   3      verify: no file failed, and some file carries the key's pattern (pilot score >= 7.5)
-         but no payload reads back (damaged, or several payloads under one key)
+         without one readable payload (damaged, or several payloads under one key)
+  4      verify: no file failed, and in some file the payload layer reads a payload that the
+         image's own histogram does not confirm: a mark copied from another image (or one too
+         damaged to confirm); never reported as found or match
   128+N  stopped by signal N: 130 SIGINT (Ctrl-C), 143 SIGTERM, 129 SIGHUP. Finished outputs
          are complete; no partial or temporary file is left";
 
@@ -60,15 +63,18 @@ enum Command {
     #[command(after_help = EXIT_CODES)]
     Mark(watermark::MarkArgs),
     /// Check whether JPEGs carry a payload under a key: "match" (exit 0), "no match" (exit 1),
-    /// or a mark whose payload cannot be read (exit 3).
+    /// a mark without one readable payload (exit 3), or a mark not bound to the image (exit 4).
     ///
-    /// Verdicts: with --payload, "match" (exit 0), "no match" (exit 1), or "no match" with the
-    /// pattern present and its payload unreadable (exit 3); blind, "found HEX" (exit 0), "not
-    /// found" (exit 1), or "mark present, payload unreadable" (exit 3): the key's pattern stands
-    /// out (pilot score >= 7.5; unmarked images score at most 6.38) but no payload's tag
-    /// verifies: the mark is damaged, or the image holds several payloads under one key (marked
-    /// twice, or copies averaged). Over several files: 1 if any could not be read, else 3 if any
-    /// mark is unreadable, else 1 if any did not match, else 0.
+    /// Verdicts: with --payload, "match" (exit 0), "no match" (exit 1), "no match" with the
+    /// pattern present and its payload unreadable or "several payloads" (exit 3), "not bound"
+    /// (exit 4); blind, "found HEX" (exit 0), "not found" (exit 1), "mark present, payload
+    /// unreadable" (exit 3), "not bound" (exit 4). A payload counts as the image's own only when
+    /// the payload layer reads it and the histogram layer, a remap of the image's own tones,
+    /// confirms it: a pattern lifted from another image reads back but is not bound. Several
+    /// payloads: the histogram confirms the claimed payload but the payload layer reads another,
+    /// or a strong pattern (pilot score >= 15) without one (marked twice, or copies averaged).
+    /// Over several files: 1 if any could not be read, else 4 if any mark is not bound, else 3
+    /// if any mark is unreadable or holds several payloads, else 1 if any did not match, else 0.
     #[command(after_help = EXIT_CODES)]
     Verify(watermark::VerifyArgs),
     /// Print a shell completion script to stdout (e.g. `jpgtool completions bash >

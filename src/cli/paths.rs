@@ -54,6 +54,11 @@ pub fn expand(operands: Vec<PathBuf>, recursive: bool) -> impl Iterator<Item = I
 /// separators stops the list there instead of growing one line without end.
 const MAX_LISTED_PATH: usize = 64 << 10;
 
+/// The most empty entries in a row a list on stdin may hold (blank lines are skipped, as
+/// `xargs` does): an endless stream of separators (`/dev/zero`, `yes ''`) stops there with an
+/// error instead of running for ever without output.
+const MAX_EMPTY_RUN: usize = 64 << 10;
+
 /// Paths from stdin. NUL separated if the first block holds a NUL byte, else one per line.
 fn stdin_list() -> impl Iterator<Item = Item> {
     let mut input = io::BufReader::with_capacity(64 * 1024, io::stdin().lock());
@@ -63,28 +68,45 @@ fn stdin_list() -> impl Iterator<Item = Item> {
     };
     let mut done = false;
     std::iter::from_fn(move || {
-        while !done {
-            match read_entry(&mut input, separator, MAX_LISTED_PATH) {
-                Ok(Some(mut bytes)) => {
-                    if separator == b'\n' && bytes.last() == Some(&b'\r') {
-                        bytes.pop();
-                    }
-                    if !bytes.is_empty() {
-                        return Some(Item::File(path_from_bytes(bytes)));
-                    }
-                }
-                Ok(None) => done = true,
-                Err(err) => {
-                    done = true;
-                    return Some(Item::Failed(
-                        PathBuf::from("-"),
-                        anyhow::Error::new(err).context("reading the path list from stdin"),
-                    ));
-                }
+        if done {
+            return None;
+        }
+        match next_path(&mut input, separator) {
+            Ok(Some(path)) => Some(Item::File(path)),
+            Ok(None) => {
+                done = true;
+                None
+            }
+            Err(err) => {
+                done = true;
+                Some(Item::Failed(
+                    PathBuf::from("-"),
+                    anyhow::Error::new(err).context("reading the path list from stdin"),
+                ))
             }
         }
-        None
     })
+}
+
+/// The next non-empty path of a list (a trailing CR of a line dropped), `None` at the end; an
+/// error for an entry over [`MAX_LISTED_PATH`] bytes or more than [`MAX_EMPTY_RUN`] empty
+/// entries in a row.
+fn next_path(input: &mut impl BufRead, separator: u8) -> io::Result<Option<PathBuf>> {
+    for _ in 0..=MAX_EMPTY_RUN {
+        let Some(mut bytes) = read_entry(input, separator, MAX_LISTED_PATH)? else {
+            return Ok(None);
+        };
+        if separator == b'\n' && bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+        if !bytes.is_empty() {
+            return Ok(Some(path_from_bytes(bytes)));
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("more than {MAX_EMPTY_RUN} empty entries in a row (not a list of paths?)"),
+    ))
 }
 
 /// The next `separator`-terminated entry (without the separator), `None` at the end; an
@@ -137,6 +159,7 @@ pub fn with_path<T>(result: jpgtool::Result<T>, path: &Path) -> anyhow::Result<T
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
 
     #[test]
     fn list_entries_are_split_and_bounded() {
@@ -149,6 +172,25 @@ mod tests {
         // An endless stream without separators: an error, not an endless line.
         let mut endless = io::BufReader::new(io::repeat(b'x'));
         let err = read_entry(&mut endless, b'\n', 1000).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn empty_entries_are_skipped_up_to_a_bound() {
+        let mut list = &b"\n\r\na.jpg\r\n\n\nb.jpg"[..];
+        assert_eq!(next_path(&mut list, b'\n').unwrap(), Some("a.jpg".into()));
+        assert_eq!(next_path(&mut list, b'\n').unwrap(), Some("b.jpg".into()));
+        assert_eq!(next_path(&mut list, b'\n').unwrap(), None);
+        // Exactly the bound of empty entries before a path is still a list ...
+        let mut bounded = io::BufReader::new(
+            io::repeat(0)
+                .take(MAX_EMPTY_RUN as u64)
+                .chain(&b"c.jpg"[..]),
+        );
+        assert_eq!(next_path(&mut bounded, 0).unwrap(), Some("c.jpg".into()));
+        // ... an endless run of separators is an error, not an endless loop.
+        let mut endless = io::BufReader::new(io::repeat(0));
+        let err = next_path(&mut endless, 0).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
     }
 }

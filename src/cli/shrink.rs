@@ -36,11 +36,11 @@ pub struct Args {
     factor: Option<f64>,
 
     /// Output width (height follows the aspect ratio; with --height, fit inside the box).
-    #[arg(long, value_name = "W")]
+    #[arg(long, value_name = "W", value_parser = clap::value_parser!(u32).range(1..))]
     width: Option<u32>,
 
     /// Output height (width follows the aspect ratio; with --width, fit inside the box).
-    #[arg(long, value_name = "H")]
+    #[arg(long, value_name = "H", value_parser = clap::value_parser!(u32).range(1..))]
     height: Option<u32>,
 
     /// Output quality 1..100. Default: the input's own quality, estimated from its tables.

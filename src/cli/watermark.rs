@@ -15,12 +15,16 @@ use super::limits::LimitArgs;
 use super::{EXIT_OK, EXIT_SOME_FAILED};
 use jpgtool::watermark::{
     self, Key, Layer, Layers, MIN_PASSPHRASE_LEN, MarkOptions, MarkReport, Payload, SecretKind,
-    Verdict, VerifyOptions, VerifyReport,
+    Verdict, VerifyOptions, VerifyReport, secret_from_key_file,
 };
 
-/// `verify`: at least one file carries this key's pattern (its pilots stand out) but no
-/// payload's tag verifies, and no file failed.
+/// `verify`: at least one file carries this key's pattern (its pilots stand out) without one
+/// readable payload (unreadable, or several payloads), and no file failed or was unbound.
 pub const EXIT_UNREADABLE: u8 = 3;
+
+/// `verify`: at least one file's payload reads back from the payload layer but is not bound
+/// to the image (its histogram does not confirm it: a transplanted mark), and no file failed.
+pub const EXIT_UNBOUND: u8 = 4;
 
 /// Largest key file read (a key, not a data file).
 const MAX_KEY_FILE: u64 = 1 << 20;
@@ -93,17 +97,7 @@ fn read_key_file(path: &Path) -> anyhow::Result<Vec<u8>> {
     if bytes.len() as u64 > MAX_KEY_FILE {
         bail!("{}: key file larger than 1 MiB", path.display());
     }
-    if SecretKind::of(&bytes) == SecretKind::Passphrase {
-        if bytes.ends_with(b"\r\n") {
-            bytes.truncate(bytes.len() - 2);
-        } else if bytes.ends_with(b"\n") {
-            bytes.pop();
-        }
-    }
-    if bytes.is_empty() {
-        bail!("{}: the key file is empty", path.display());
-    }
-    Ok(bytes)
+    secret_from_key_file(bytes).with_context(|| path.display().to_string())
 }
 
 #[derive(clap::Args)]
@@ -260,6 +254,7 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
                 match &result {
                     Ok(Some(report)) => {
                         warn_damaged(&job.input, &report.warnings);
+                        warn_unbound(&job.input, report);
                         print_marked(&mut out, job, report, &args)
                     }
                     Ok(None) => skipped(&mut out, &job.input, &job.output, args.json),
@@ -321,6 +316,22 @@ fn mark_file(
     }
 }
 
+/// A mark whose histogram layer does not match in the written file cannot be bound to it:
+/// `verify` will call it `unbound`, as it does a mark copied from another image. Said on
+/// stderr, since the file is written all the same (layer 2 reads it back).
+fn warn_unbound(input: &Path, report: &MarkReport) {
+    if !report.check.matched {
+        eprintln!(
+            "jpgtool: warning: {}: the histogram layer does not hold (score {:.2}, needs {:.2}), \
+             so verify will report this mark as not bound to its image (exit 4), as it does a \
+             mark copied from another image",
+            input.display(),
+            report.check.score,
+            report.check.threshold
+        );
+    }
+}
+
 /// One line (or JSON object) for a marked file.
 fn print_marked(
     out: &mut impl Write,
@@ -348,6 +359,7 @@ fn print_marked(
             "groups_occupied": report.check.occupied_groups,
             "histogram_layer": report.histogram_holds(),
             "payload_layer": report.payload_layer_holds(),
+            "bound": report.check.matched,
             "pilot_score": round2(f64::from(report.extraction.pilot_score)),
             "warnings": report.warnings.count,
         });
@@ -421,7 +433,8 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             LayerArg::Pattern => Layers::Pattern,
         },
     };
-    let (mut any_error, mut any_miss, mut any_unreadable) = (false, false, false);
+    let (mut any_error, mut any_miss, mut any_unreadable, mut any_unbound) =
+        (false, false, false, false);
     let mut out = io::stdout().lock();
     for path in &args.inputs {
         let result = File::open(path).map_err(jpgtool::Error::Io).and_then(|f| {
@@ -430,12 +443,21 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         match result {
             Ok(report) => {
                 warn_damaged(path, &report.warnings);
-                match report.verdict(claimed.as_ref()) {
-                    Verdict::Yes => {}
-                    Verdict::No => any_miss = true,
-                    Verdict::Unreadable => any_unreadable = true,
+                let verdict = report.verdict(claimed.as_ref());
+                match verdict {
+                    Verdict::Found(_) | Verdict::Match(_) => {}
+                    Verdict::NotFound | Verdict::NoMatch => any_miss = true,
+                    Verdict::Unreadable | Verdict::SeveralPayloads => any_unreadable = true,
+                    Verdict::Unbound => any_unbound = true,
                 }
-                print_verdict(&mut out, path, &report, claimed.as_ref(), args.json)?;
+                print_verdict(
+                    &mut out,
+                    path,
+                    &report,
+                    verdict,
+                    claimed.as_ref(),
+                    args.json,
+                )?;
             }
             Err(err) => {
                 any_error = true;
@@ -447,10 +469,12 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    // A file that could not be read is not confirmed either: 1, as for no match; 3 only when
-    // every file was read.
+    // A file that could not be read is not confirmed either: 1, as for no match; then a mark
+    // not bound to its image (4), a present mark without one readable payload (3), no match.
     Ok(ExitCode::from(if any_error {
         EXIT_SOME_FAILED
+    } else if any_unbound {
+        EXIT_UNBOUND
     } else if any_unreadable {
         EXIT_UNREADABLE
     } else if any_miss {
@@ -460,31 +484,41 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }))
 }
 
-/// One line per file: "match"/"no match" for a claimed payload, "found"/"not found" blind,
-/// and "payload unreadable" when the key's pattern is present but no payload reads back.
+/// One line per file: "found"/"not found" blind, "match"/"no match" for a claimed payload,
+/// "payload unreadable" when the key's pattern is present but no payload reads back, "several
+/// payloads" when layer 1 confirms a claimed payload that layer 2 shows is not alone, and "not
+/// bound" when layer 2 reads a payload that the image's histogram does not confirm.
 fn print_verdict(
     out: &mut impl Write,
     path: &Path,
     report: &VerifyReport,
+    verdict: Verdict,
     claimed: Option<&Payload>,
     json: bool,
 ) -> anyhow::Result<()> {
     let extraction = report.extraction.as_ref();
-    let verdict = report.verdict(claimed);
+    let pilot = extraction.map_or(0.0, |e| e.pilot_score);
     if json {
         let mut line = json!({
             "input": path.display().to_string(),
             "ok": true,
+            "verdict": verdict.name(),
         });
-        if let Some(payload) = claimed {
-            let layer = report.confirmed_by(payload);
+        if claimed.is_some() {
+            let layer = match verdict {
+                Verdict::Match(layer) => Some(layer),
+                _ => None,
+            };
             line["match"] = json!(layer.is_some());
             line["layer"] = json!(layer.map(Layer::name));
         } else {
-            line["found"] = json!(report.extracted().is_some());
-            line["payload"] = json!(report.extracted().map(|p| p.to_hex()));
+            let found = match verdict {
+                Verdict::Found(payload) => Some(payload),
+                _ => None,
+            };
+            line["found"] = json!(found.is_some());
+            line["payload"] = json!(found.map(|p| p.to_hex()));
         }
-        line["verdict"] = json!(verdict.name(claimed.is_some()));
         if let Some(d) = &report.detection {
             line["score"] = json!(round2(d.score));
             line["threshold"] = json!(round2(d.threshold));
@@ -502,55 +536,81 @@ fn print_verdict(
         return Ok(());
     }
     let path = path.display();
-    match claimed {
-        Some(payload) => match (report.confirmed_by(payload), &report.detection) {
-            (Some(Layer::Histogram), Some(d)) => writeln!(
-                out,
-                "{path}: match (histogram layer: score {:.2} >= {:.2}, {}; false-positive \
-                 probability <= {:.1e})",
-                d.score, d.threshold, d.tier, d.false_positive_bound
-            )?,
-            (Some(_), _) => writeln!(
-                out,
-                "{path}: match (payload layer: the payload and its keyed tag read back; \
-                 false-positive probability <= {:.1e})",
-                watermark::pattern::FALSE_POSITIVE_BOUND
-            )?,
-            (None, detection) => {
-                // Only the layers that ran (see --layer) are reported.
-                let mut parts = Vec::new();
-                if let Some(d) = detection {
-                    parts.push(format!(
-                        "histogram layer: best score {:.2}, needs {:.2}, {} of {} groups occupied",
-                        d.score, d.threshold, d.occupied_groups, d.groups
-                    ));
-                }
-                if let Some(e) = extraction {
-                    parts.push(match e.payload {
-                        Some(_) => "payload layer: another payload".to_string(),
-                        None if verdict == Verdict::Unreadable => format!(
-                            "payload layer: mark present, payload unreadable (pilot score {:.1})",
-                            e.pilot_score
-                        ),
-                        None => "payload layer: nothing read back".to_string(),
-                    });
-                }
-                writeln!(out, "{path}: no match ({})", parts.join("; "))?
+    // Layer 1's evidence in words, for the verdicts that rest on it.
+    let histogram = |d: &watermark::Detection| {
+        format!(
+            "histogram layer: best score {:.2}, needs {:.2}, {} of {} groups occupied",
+            d.score, d.threshold, d.occupied_groups, d.groups
+        )
+    };
+    match verdict {
+        Verdict::Found(payload) => writeln!(out, "{path}: found {}", payload.to_hex())?,
+        Verdict::NotFound => writeln!(out, "{path}: not found (best pilot score {pilot:.1})")?,
+        Verdict::Match(Layer::Histogram) => {
+            if let Some(d) = &report.detection {
+                writeln!(
+                    out,
+                    "{path}: match (histogram layer: score {:.2} >= {:.2}, {}; false-positive \
+                     probability <= {:.1e})",
+                    d.score, d.threshold, d.tier, d.false_positive_bound
+                )?
             }
-        },
-        None => match report.extracted() {
-            Some(payload) => writeln!(out, "{path}: found {}", payload.to_hex())?,
-            None if verdict == Verdict::Unreadable => writeln!(
-                out,
-                "{path}: mark present, payload unreadable (pilot score {:.1})",
-                extraction.map_or(0.0, |e| e.pilot_score)
-            )?,
-            None => writeln!(
-                out,
-                "{path}: not found (best pilot score {:.1})",
-                extraction.map_or(0.0, |e| e.pilot_score)
-            )?,
-        },
+        }
+        Verdict::Match(Layer::Pattern) => writeln!(
+            out,
+            "{path}: match (payload layer: the payload and its keyed tag read back, false-positive \
+             probability <= {:.1e}; bound to this image by the histogram layer)",
+            watermark::pattern::FALSE_POSITIVE_BOUND
+        )?,
+        Verdict::NoMatch => {
+            // Only the layers that ran (see --layer) are reported.
+            let mut parts = Vec::new();
+            if let Some(d) = &report.detection {
+                parts.push(histogram(d));
+            }
+            if let Some(e) = extraction {
+                parts.push(match e.payload {
+                    Some(_) => "payload layer: another payload".to_string(),
+                    None => "payload layer: nothing read back".to_string(),
+                });
+            }
+            writeln!(out, "{path}: no match ({})", parts.join("; "))?
+        }
+        Verdict::Unreadable => {
+            let mut line = format!("mark present, payload unreadable (pilot score {pilot:.1})");
+            if claimed.is_some() {
+                line = format!("no match (payload layer: {line}");
+                if let Some(d) = &report.detection {
+                    line = format!("{line}; {}", histogram(d));
+                }
+                line.push(')');
+            }
+            writeln!(out, "{path}: {line}")?
+        }
+        Verdict::SeveralPayloads => writeln!(
+            out,
+            "{path}: several payloads under this key, not this one alone (the histogram layer \
+             confirms it, the payload layer {}): marked twice or copies averaged",
+            match extraction.and_then(|e| e.payload) {
+                Some(_) => "reads another payload".to_string(),
+                None => format!("sees the mark unreadable, pilot score {pilot:.1}"),
+            }
+        )?,
+        Verdict::Unbound => writeln!(
+            out,
+            "{path}: mark not bound to this image: the payload layer reads {} (pilot score \
+             {pilot:.1}) but the image's own histogram does not confirm it ({}): a mark copied \
+             from another image, or one too damaged to confirm",
+            if claimed.is_some() {
+                "this payload"
+            } else {
+                "a payload"
+            },
+            report
+                .detection
+                .as_ref()
+                .map_or_else(|| "not tested".to_string(), histogram),
+        )?,
     }
     Ok(())
 }

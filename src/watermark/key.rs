@@ -82,6 +82,23 @@ impl SecretKind {
     }
 }
 
+/// The secret a key file holds: a raw key (see [`SecretKind::Raw`]) as it is, a passphrase
+/// without one trailing newline (LF or CRLF), so that a file written by `echo secret > f` gives
+/// the same key as the passphrase `secret`. An empty result is refused.
+pub fn secret_from_key_file(mut bytes: Vec<u8>) -> Result<Vec<u8>> {
+    if SecretKind::of(&bytes) == SecretKind::Passphrase {
+        if bytes.ends_with(b"\r\n") {
+            bytes.truncate(bytes.len() - 2);
+        } else if bytes.ends_with(b"\n") {
+            bytes.pop();
+        }
+    }
+    if bytes.is_empty() {
+        return Err(Error::Unsupported("the key file is empty".into()));
+    }
+    Ok(bytes)
+}
+
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Key(..)")
@@ -181,9 +198,11 @@ impl Payload {
     pub fn from_hex(hex: &str) -> Result<Payload> {
         let hex = hex.trim();
         if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            // Quote at most 80 characters of what was given (characters, not bytes: a byte
+            // index could fall inside a multi-byte character).
+            let shown: String = hex.chars().take(80).collect();
             return Err(Error::Unsupported(format!(
-                "payload must be 64 hexadecimal digits (32 bytes), got {:?}",
-                if hex.len() > 80 { &hex[..80] } else { hex }
+                "payload must be 64 hexadecimal digits (32 bytes), got {shown:?}"
             )));
         }
         let mut bytes = [0u8; 32];
@@ -346,5 +365,36 @@ mod tests {
         assert_eq!(&t.0[..5], b"hello");
         assert!(t.0[5..].iter().all(|&b| b == 0));
         assert!(Payload::from_text(&"x".repeat(33)).is_err());
+        // A long wrong payload is quoted in the error up to 80 characters; the cut must not
+        // fall inside a multi-byte character (byte 80 is inside the "é" here).
+        let long = format!("{}é", "a".repeat(79));
+        let message = Payload::from_hex(&long).unwrap_err().to_string();
+        assert!(message.contains(&long), "{message}");
+        let longer = format!("{}é", "a".repeat(100));
+        let message = Payload::from_hex(&longer).unwrap_err().to_string();
+        assert!(message.contains(&"a".repeat(80)) && !message.contains(&"a".repeat(81)));
+    }
+
+    #[test]
+    fn key_files_lose_one_trailing_newline_of_a_passphrase() {
+        assert_eq!(
+            secret_from_key_file(b"secret\n".to_vec()).unwrap(),
+            b"secret"
+        );
+        assert_eq!(
+            secret_from_key_file(b"secret\r\n".to_vec()).unwrap(),
+            b"secret"
+        );
+        assert_eq!(
+            secret_from_key_file(b"secret\n\n".to_vec()).unwrap(),
+            b"secret\n"
+        );
+        assert_eq!(secret_from_key_file(b"secret".to_vec()).unwrap(), b"secret");
+        assert!(secret_from_key_file(b"\n".to_vec()).is_err());
+        assert!(secret_from_key_file(Vec::new()).is_err());
+        // 32 bytes that are not text are a raw key, kept whole even if they end in a newline.
+        let mut raw = [0x80u8; 32];
+        raw[31] = b'\n';
+        assert_eq!(secret_from_key_file(raw.to_vec()).unwrap(), raw);
     }
 }

@@ -8,6 +8,7 @@
 //! choices) and the kernels of `signal`. This module holds the public flows' options and
 //! reports; [`mark()`] and [`verify()`] are in `mark.rs` and `verify.rs`.
 
+mod binding;
 mod fit;
 pub(crate) mod histogram;
 mod image;
@@ -20,11 +21,15 @@ mod verify;
 use crate::codec::Warnings;
 use crate::limits::Limits;
 use crate::reencode::QualitySource;
+pub use binding::{SEVERAL_MIN_PILOT, Verdict};
 use histogram::embed::GroupState;
 pub use histogram::{
     ChannelExtremes, Detection, EmbedSettings, Tier, Tone, verify_luma, verify_planes,
 };
-pub use key::{Key, MIN_PASSPHRASE_LEN, Payload, STRETCH_MEMORY_KIB, STRETCH_PASSES, SecretKind};
+pub use key::{
+    Key, MIN_PASSPHRASE_LEN, Payload, STRETCH_MEMORY_KIB, STRETCH_PASSES, SecretKind,
+    secret_from_key_file,
+};
 pub use mark::mark;
 pub use pattern::{Extraction, Lattice, PatternSettings};
 pub use signal::{Plane, mean_ssim};
@@ -181,8 +186,8 @@ pub struct VerifyReport {
     pub width: u32,
     /// Image height in pixels.
     pub height: u32,
-    /// Layer 1's test of the claimed payload (`None` for blind extraction, or when layer 2
-    /// already confirmed it).
+    /// Layer 1's test of the claimed payload or, blind, of the payload layer 2 read: the
+    /// evidence that binds the mark to this image (`None` when there was nothing to test).
     pub detection: Option<Detection>,
     /// Layer 2's blind extraction (`None` with `Layers::Histogram`).
     pub extraction: Option<Extraction>,
@@ -191,65 +196,30 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
-    /// The layer that confirms `claimed`, if any.
+    /// The verdict for `claimed`, or blind with `None`: a payload is the image's own only
+    /// when layer 1 also confirms it (see `binding.rs`).
+    pub fn verdict(&self, claimed: Option<&Payload>) -> Verdict {
+        binding::verdict(self, claimed)
+    }
+
+    /// The layer that confirms `claimed` as the image's own payload, if any.
     pub fn confirmed_by(&self, claimed: &Payload) -> Option<Layer> {
-        if self
-            .extraction
-            .as_ref()
-            .is_some_and(|e| e.payload.as_ref() == Some(claimed))
-        {
-            Some(Layer::Pattern)
-        } else if self.detection.as_ref().is_some_and(|d| d.matched) {
-            Some(Layer::Histogram)
-        } else {
-            None
+        match self.verdict(Some(claimed)) {
+            Verdict::Match(layer) => Some(layer),
+            _ => None,
         }
     }
 
-    /// The payload layer 2 extracted, if any.
+    /// The payload read back blind and bound to the image, if any.
+    pub fn found(&self) -> Option<Payload> {
+        match self.verdict(None) {
+            Verdict::Found(payload) => Some(payload),
+            _ => None,
+        }
+    }
+
+    /// The payload layer 2 extracted, if any, bound to the image or not.
     pub fn extracted(&self) -> Option<Payload> {
         self.extraction.as_ref().and_then(|e| e.payload)
-    }
-
-    /// The answer for `claimed` (or, with `None`, for blind extraction), as `jpgtool verify`
-    /// and the Python binding give it.
-    pub fn verdict(&self, claimed: Option<&Payload>) -> Verdict {
-        let yes = match claimed {
-            Some(payload) => self.confirmed_by(payload).is_some(),
-            None => self.extracted().is_some(),
-        };
-        if yes {
-            Verdict::Yes
-        } else if self.extraction.as_ref().is_some_and(|e| e.unreadable()) {
-            Verdict::Unreadable
-        } else {
-            Verdict::No
-        }
-    }
-}
-
-/// `verify`'s answer for one file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// The claimed payload matched, or a payload was read back blind.
-    Yes,
-    /// No match, or nothing found.
-    No,
-    /// No match or nothing read back, but the key's pattern is present (pilot score at least
-    /// [`pattern::PRESENT_MIN_PILOT`]) with no payload whose tag verifies.
-    Unreadable,
-}
-
-impl Verdict {
-    /// The name `verify --json` gives it: `match`/`no_match` for a claimed payload,
-    /// `found`/`not_found` blind, `unreadable` either way.
-    pub fn name(self, claimed: bool) -> &'static str {
-        match (self, claimed) {
-            (Verdict::Yes, true) => "match",
-            (Verdict::No, true) => "no_match",
-            (Verdict::Yes, false) => "found",
-            (Verdict::No, false) => "not_found",
-            (Verdict::Unreadable, _) => "unreadable",
-        }
     }
 }

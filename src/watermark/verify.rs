@@ -1,8 +1,10 @@
-//! The `verify` flow: decode, layer 2's blind extraction, then layer 1 for a claimed payload
-//! layer 2 did not confirm.
+//! The `verify` flow: decode, layer 2's blind extraction, then layer 1 for the claimed payload
+//! or the payload layer 2 read: layer 1 confirms a claimed payload on its own, and binds a
+//! payload layer 2 read to this image (`binding.rs`).
 
 use std::io::Read;
 
+use super::binding::payload_to_test;
 use super::histogram::{self, analysis::Analysis};
 use super::image::decode;
 use super::{Key, Layers, Payload, VerifyOptions, VerifyReport, pattern};
@@ -36,14 +38,14 @@ fn verify_file<R: Read>(
     let source = reencode::read_source(input, &options.limits)?;
     let image = decode(source, &options.limits)?;
     let luma = image.luma()?;
-    // Layer 2 first: on a marked image it answers in one extraction, where layer 1 may have
-    // to search every tone before saying no.
+    // Layer 2 first: blind, the payload it reads is the one layer 1 tests.
     let histogram_only = claimed.is_some() && options.layers == Layers::Histogram;
     let extraction = (!histogram_only).then(|| pattern::extract(&luma, key));
-    let confirmed =
-        claimed.is_some() && extraction.as_ref().and_then(|e| e.payload) == claimed.copied();
-    let detection = claimed
-        .filter(|_| options.layers != Layers::Pattern && !confirmed)
+    // Layer 1 tests the claimed payload, or blind the payload layer 2 read. Under
+    // `Layers::Pattern` it runs only as binding evidence for a payload layer 2 read.
+    let read = extraction.as_ref().and_then(|e| e.payload);
+    let detection = payload_to_test(claimed, extraction.as_ref())
+        .filter(|payload| options.layers != Layers::Pattern || read.as_ref() == Some(*payload))
         .map(|payload| {
             let masked = |analysis: &Analysis| {
                 image

@@ -1,0 +1,188 @@
+//! Binding a mark to its image, and `verify`'s verdict.
+//!
+//! Layer 2's pattern is high-pass: anyone can lift it from a marked photo (the photo minus its
+//! blur, or minus its median) and add it to another photo, where it reads back with its
+//! payload. Layer 1 cannot be lifted that way: it is a closed-loop remap of the cover's own
+//! low-pass tones, which a high-pass residual does not carry. So a payload counts as the
+//! image's own only when layer 1 also confirms it ([`Detection::matched`], the false-positive
+//! rate of 1e-8 per image and payload of `histogram::detect`): a transplant scores like an
+//! image that does not carry the payload, so it passes with probability under 1e-8.
+//!
+//! The price is robustness: a genuine mark whose histogram shape an attack erased (JPEG Q30,
+//! gamma, histogram equalisation, a cover too flat or too busy for layer 1) reads back from
+//! layer 2 but is not bound, and gets [`Verdict::Unbound`] like a transplant. Weaker evidence
+//! does not separate the two: after those attacks a genuine mark's layer-1 score (2-4) is in
+//! the range transplants reach (docs/watermark.md, "Binding").
+//!
+//! The verdict depends on layer 2 only through what its extraction reports (the payload read,
+//! the pilot score): it survives changes to the carrier and the detector.
+
+use super::{Extraction, Layer, Payload, VerifyReport};
+
+/// Pilot score from which a pattern that reads no payload is taken for several payloads under
+/// one key rather than one damaged mark, so that layer 1 confirming a claimed payload there
+/// gives [`Verdict::SeveralPayloads`], not a match. Two payloads under one key add their pilots
+/// while their data cancels: an average of two marked copies scored 25.1, a copy marked twice
+/// 26.9. A single mark that aligns but does not decode is a damaged one, and scores less: at
+/// most 12.8 over the upload pipelines' failed reads (docs/watermark.md, "Upload pipelines").
+/// Below this, layer 1's confirmation stands (a downscaled upload keeps its `match`).
+pub const SEVERAL_MIN_PILOT: f32 = 15.0;
+
+/// `verify`'s answer for one image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Blind: a payload read back, and the image's own histogram confirms it.
+    Found(Payload),
+    /// Blind: no payload read back and no pattern present.
+    NotFound,
+    /// The claimed payload is the image's: layer 2 read it and layer 1 confirms it
+    /// ([`Layer::Pattern`]), or layer 1 alone confirms it while layer 2 sees no mark
+    /// ([`Layer::Histogram`]).
+    Match(Layer),
+    /// The claimed payload is not confirmed, and no mark of this key is present.
+    NoMatch,
+    /// This key's pattern is present but no payload's tag verifies, and layer 1 confirms no
+    /// claimed payload: a damaged mark, or several payloads under one key.
+    Unreadable,
+    /// Layer 1 confirms the claimed payload, but layer 2 shows this key's mark without it
+    /// (another payload reads back, or a strong pattern, pilot score at least
+    /// [`SEVERAL_MIN_PILOT`], reads none): several payloads under one key (marked twice, or
+    /// copies averaged). The claimed payload is not presented as the mark.
+    SeveralPayloads,
+    /// Layer 2 reads a payload (blind, or the claimed one), but the image's histogram does
+    /// not confirm it: a mark transplanted from another image, or one too damaged to bind.
+    Unbound,
+}
+
+impl Verdict {
+    /// The name JSON output uses (`"verdict"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Found(_) => "found",
+            Verdict::NotFound => "not_found",
+            Verdict::Match(_) => "match",
+            Verdict::NoMatch => "no_match",
+            Verdict::Unreadable => "unreadable",
+            Verdict::SeveralPayloads => "several_payloads",
+            Verdict::Unbound => "unbound",
+        }
+    }
+
+    /// Whether the image carries the payload as its own: the only verdicts that exit 0.
+    pub fn is_yes(self) -> bool {
+        matches!(self, Verdict::Found(_) | Verdict::Match(_))
+    }
+}
+
+/// The verdict on `report` for `claimed` (blind extraction with `None`).
+pub(crate) fn verdict(report: &VerifyReport, claimed: Option<&Payload>) -> Verdict {
+    let extraction = report.extraction.as_ref();
+    let bound = report.detection.as_ref().is_some_and(|d| d.matched);
+    let present = extraction.is_some_and(Extraction::mark_present);
+    let read = extraction.and_then(|e| e.payload);
+    let several = read.is_some_and(|r| claimed.is_some_and(|c| r != *c))
+        || (read.is_none() && extraction.is_some_and(|e| e.pilot_score >= SEVERAL_MIN_PILOT));
+    match claimed {
+        None => match read {
+            Some(payload) if bound => Verdict::Found(payload),
+            Some(_) => Verdict::Unbound,
+            None if present => Verdict::Unreadable,
+            None => Verdict::NotFound,
+        },
+        Some(claimed) => match (read, bound) {
+            (Some(payload), true) if payload == *claimed => Verdict::Match(Layer::Pattern),
+            (Some(payload), false) if payload == *claimed => Verdict::Unbound,
+            // Layer 2 reads another payload, or a strong pattern of this key without a
+            // payload: the claimed one, even confirmed by layer 1, is not the image's only
+            // payload.
+            (_, true) if several => Verdict::SeveralPayloads,
+            (_, true) => Verdict::Match(Layer::Histogram),
+            (_, false) if read.is_none() && present => Verdict::Unreadable,
+            (_, false) => Verdict::NoMatch,
+        },
+    }
+}
+
+/// Layer 1's test, as binding evidence, is of the payload layer 2 read when no payload is
+/// claimed.
+pub(crate) fn payload_to_test<'a>(
+    claimed: Option<&'a Payload>,
+    extraction: Option<&'a Extraction>,
+) -> Option<&'a Payload> {
+    claimed.or_else(|| extraction.and_then(|e| e.payload.as_ref()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::Warnings;
+    use crate::watermark::{Detection, Tier, Tone};
+
+    fn report(read: Option<Payload>, pilot: f32, layer1: Option<bool>) -> VerifyReport {
+        VerifyReport {
+            width: 1,
+            height: 1,
+            detection: layer1.map(|matched| Detection {
+                matched,
+                score: if matched { 9.0 } else { 1.0 },
+                threshold: 5.89,
+                false_positive_bound: 1.0,
+                tier: Tier::AsIs,
+                tone: Tone::IDENTITY,
+                occupied_groups: 40,
+                groups: 49,
+            }),
+            extraction: Some(Extraction {
+                payload: read,
+                lattice: None,
+                pilot_score: pilot,
+                candidates: 4,
+            }),
+            warnings: Warnings::default(),
+        }
+    }
+
+    #[test]
+    fn a_payload_reads_as_the_images_own_only_when_layer_1_confirms_it() {
+        let (a, b) = (Payload([1; 32]), Payload([2; 32]));
+        let v = |read, pilot, layer1, claimed| verdict(&report(read, pilot, layer1), claimed);
+        // Blind.
+        assert_eq!(v(Some(a), 20.0, Some(true), None), Verdict::Found(a));
+        assert_eq!(v(Some(a), 20.0, Some(false), None), Verdict::Unbound);
+        assert_eq!(v(None, 20.0, None, None), Verdict::Unreadable);
+        assert_eq!(v(None, 3.0, None, None), Verdict::NotFound);
+        // Claimed.
+        assert_eq!(
+            v(Some(a), 20.0, Some(true), Some(&a)),
+            Verdict::Match(Layer::Pattern)
+        );
+        assert_eq!(v(Some(a), 20.0, Some(false), Some(&a)), Verdict::Unbound);
+        assert_eq!(
+            v(None, 3.0, Some(true), Some(&a)),
+            Verdict::Match(Layer::Histogram)
+        );
+        assert_eq!(
+            v(None, 20.0, Some(true), Some(&a)),
+            Verdict::SeveralPayloads
+        );
+        // A weaker pattern without a payload is a damaged mark: layer 1's match stands.
+        assert_eq!(
+            v(None, 9.0, Some(true), Some(&a)),
+            Verdict::Match(Layer::Histogram)
+        );
+        assert_eq!(
+            v(Some(b), 20.0, Some(true), Some(&a)),
+            Verdict::SeveralPayloads
+        );
+        assert_eq!(v(Some(b), 20.0, Some(false), Some(&a)), Verdict::NoMatch);
+        assert_eq!(v(None, 20.0, Some(false), Some(&a)), Verdict::Unreadable);
+        assert_eq!(v(None, 3.0, Some(false), Some(&a)), Verdict::NoMatch);
+        for verdict in [
+            Verdict::Unbound,
+            Verdict::SeveralPayloads,
+            Verdict::Unreadable,
+        ] {
+            assert!(!verdict.is_yes());
+        }
+    }
+}
