@@ -29,4 +29,4 @@ pub mod watermark;
 
 pub use error::{Error, Problem, Result};
 pub use limits::Limits;
-pub use quality::{Inspection, inspect_file, inspect_file_with};
+pub use quality::{Inspection, inspect_bytes, inspect_file, inspect_file_with};

@@ -4,7 +4,7 @@
 //! This module composes lower layers and is not itself a capability the others call: the skip
 //! decision is [`crate::quality`]'s (the same value `jpgtool quality --max-quality` compares),
 //! the metadata and sampling policy is the one every re-encoding command shares
-//! ([`crate::reencode`]), and the coding is [`crate::codec`]'s. `shrink` and `mark` stay
+//! (`crate::reencode`), and the coding is [`crate::codec`]'s. `shrink` and `mark` stay
 //! untouched by it.
 
 use std::io::Read;

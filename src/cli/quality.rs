@@ -255,89 +255,12 @@ fn path_text(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
-fn range_json(r: Option<&QualityRange>) -> (Value, Value) {
-    match r {
-        None => (Value::Null, Value::Null),
-        Some(r) => (json!(r.min), json!([r.min, r.max])),
-    }
-}
-
-/// The JSON object documented in README.md ("JSON output"). Field names are stable.
+/// The JSON object documented in README.md ("JSON output"), from the library so that the
+/// Python binding prints the same fields.
 fn to_json(path: &Path, found: &Inspection, args: &Args) -> Value {
-    let est = &found.estimate;
-    let header = &found.header;
-    let frame = &header.frame;
-    let (quality, quality_range) = range_json(est.quality.as_ref());
-    let (chroma_quality, chroma_range) = range_json(est.chroma_quality.as_ref());
-    let (nearest_family, nearest_quality, residual) = match est.nearest {
-        Some((family, q, resid)) => (json!(family.name()), json!(q), json!(resid)),
-        None => (Value::Null, Value::Null, Value::Null),
-    };
-    let setting = match est.family {
-        Family::Known(name) => json!(name),
-        _ => Value::Null,
-    };
-    let table_bits = if header.quant_tables.iter().flatten().any(|t| t.sixteen_bit) {
-        16
-    } else {
-        8
-    };
-    let end = found.image_end;
-    let analysis = found.history.as_ref().and_then(|h| h.analysed());
-    let primary = analysis.and_then(|h| h.primary);
-    let (primary_quality, primary_range) = range_json(primary.as_ref());
-    let mut obj = json!({
-        "path": path_text(path),
-        "ok": true,
-        "family": est.family.name(),
-        "confidence": est.confidence.name(),
-        "quality": quality,
-        "quality_range": quality_range,
-        "chroma_quality": chroma_quality,
-        "chroma_quality_range": chroma_range,
-        "ijg_equivalent": est.ijg_equivalent,
-        "decision_quality": decision_quality(args, found),
-        "setting": setting,
-        "nearest_family": nearest_family,
-        "nearest_quality": nearest_quality,
-        "residual": residual,
-        "clamped": est.clamped,
-        "tables": est.layout.used,
-        "unused_tables": est.layout.unused,
-        "shared_table": est.layout.shared,
-        "table_bits": table_bits,
-        "frame": frame.kind.name(),
-        "sof": frame.kind.number(),
-        "arithmetic": frame.kind.is_arithmetic(),
-        "precision": frame.precision,
-        "width": frame.width,
-        "height": frame.height,
-        "components": frame.components.len(),
-        "color_space": header.color_space().name(),
-        "subsampling": header.subsampling(),
-        "sampling_factors": header.sampling_factors(),
-        "restart_interval": header.restart_interval,
-        "photoshop_save_as": header.photoshop_quality,
-        "save_for_web": header.save_for_web_quality,
-        "file_bytes": found.file_bytes,
-        "coded_bytes": end.map(|e| e.coded_bytes),
-        "bpp": found.bpp().map(|b| (b * 1000.0).round() / 1000.0),
-        "bpp_file": found.bpp_file().map(|b| (b * 1000.0).round() / 1000.0),
-        "eoi": end.map(|e| e.found_eoi),
-        "scans": end.map(|e| e.scans),
-    });
-    if let Some(report) = &found.history {
-        obj["primary_quality"] = primary_quality;
-        obj["primary_quality_range"] = primary_range;
-        obj["primary_confidence"] = json!(analysis.and_then(|h| h.confidence).map(|c| c.name()));
-        obj["primary_score"] = json!(
-            analysis
-                .and_then(|h| h.score)
-                .map(|s| (s * 1000.0).round() / 1000.0)
-        );
-        obj["primary_evidence"] = json!(analysis.map(|h| h.evidence.round()));
-        obj["primary_blocks"] = json!(analysis.map(|h| h.blocks));
-        obj["primary_reason"] = json!(report.reason());
-    }
+    let mut obj = found.to_json(&path_text(path), args.native, args.margin);
+    // With --history, a confident primary quality lowers the decision (the library's object
+    // has the tables' decision).
+    obj["decision_quality"] = json!(decision_quality(args, found));
     obj
 }

@@ -86,6 +86,17 @@ impl<R: Read + Seek> Seekable<R> {
         }
     }
 
+    /// [`Seekable::with_capacity`] for a reader at its start whose length the caller already
+    /// knows (a file's metadata): saves the three seeks that learn it, a third of the system
+    /// calls of a header-only read.
+    pub fn with_len(capacity: usize, reader: R, len: u64) -> Self {
+        Seekable {
+            reader: BufReader::with_capacity(capacity, reader),
+            len: Some(len),
+            start: 0,
+        }
+    }
+
     /// Gives back the reader, positioned after the last byte consumed.
     pub fn into_inner(mut self) -> io::Result<R> {
         // Undo read-ahead so the caller's position matches what the walker consumed.

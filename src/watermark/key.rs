@@ -214,14 +214,24 @@ impl Payload {
 
     /// From text of at most 32 bytes (UTF-8), padded with zero bytes.
     pub fn from_text(text: &str) -> Result<Payload> {
-        if text.len() > 32 {
-            return Err(Error::Unsupported(format!(
+        Payload::from_bytes(text.as_bytes()).map_err(|_| {
+            Error::Unsupported(format!(
                 "payload text is {} bytes; at most 32 fit",
                 text.len()
+            ))
+        })
+    }
+
+    /// From at most 32 bytes, padded with zero bytes (the Python binding's `payload=b"..."`).
+    pub fn from_bytes(data: &[u8]) -> Result<Payload> {
+        if data.len() > 32 {
+            return Err(Error::Unsupported(format!(
+                "payload is {} bytes; at most 32 fit",
+                data.len()
             )));
         }
         let mut bytes = [0u8; 32];
-        bytes[..text.len()].copy_from_slice(text.as_bytes());
+        bytes[..data.len()].copy_from_slice(data);
         Ok(Payload(bytes))
     }
 
