@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -193,4 +193,42 @@ pub(super) fn output_permissions(input: &std::fs::Metadata) -> std::fs::Permissi
         permissions.set_mode(permissions.mode() | 0o200);
     }
     permissions
+}
+
+/// Reports a job that `--no-clobber` skipped because its output exists: a line on stderr and,
+/// with `--json`, an `"ok": true, "skipped": true` object on `out`. The same for every command.
+pub(super) fn report_clobber_skip(out: &mut impl Write, job: &Job, json: bool) -> io::Result<()> {
+    out.flush()?;
+    eprintln!(
+        "jpgtool: {}: {} exists; skipped (--no-clobber)",
+        job.input.display(),
+        job.output.display()
+    );
+    if json {
+        let line = serde_json::json!({"input": job.input.display().to_string(),
+                                      "output": job.output.display().to_string(),
+                                      "ok": true, "skipped": true,
+                                      "reason": "output exists (--no-clobber)"});
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+/// Reports a job that failed: `jpgtool: ERROR` on stderr and, with `--json`, an `"ok": false`
+/// object on `out`. The same for every command.
+pub(super) fn report_failure(
+    out: &mut impl Write,
+    job: &Job,
+    err: &anyhow::Error,
+    json: bool,
+) -> io::Result<()> {
+    out.flush()?;
+    eprintln!("jpgtool: {err:#}");
+    if json {
+        let line = serde_json::json!({"input": job.input.display().to_string(),
+                                      "output": job.output.display().to_string(),
+                                      "ok": false, "error": format!("{err:#}")});
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
 }

@@ -12,7 +12,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::jobs::{Job, OutputArgs, open_input, plan_jobs, write_output};
+use super::jobs::{
+    Job, OutputArgs, open_input, plan_jobs, report_clobber_skip, report_failure, write_output,
+};
 use super::limits::LimitArgs;
 use super::{EXIT_OK, EXIT_SOME_FAILED};
 use jpgtool::recompress::{self, Method, Options, Outcome, Report, Sampling, fmt_quality};
@@ -193,33 +195,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         report_ok(&mut out, &args, job, &report, written)?;
                     }
                 }
-                Ok(Done::Clobber) => {
-                    out.flush()?;
-                    eprintln!(
-                        "jpgtool: {}: {} exists; skipped (--no-clobber)",
-                        job.input.display(),
-                        job.output.display()
-                    );
-                    if args.json {
-                        let line = json!({"input": job.input.display().to_string(),
-                                          "output": job.output.display().to_string(),
-                                          "ok": true, "skipped": true,
-                                          "reason": "output exists (--no-clobber)"});
-                        writeln!(out, "{line}")?;
-                    }
-                }
+                Ok(Done::Clobber) => match &bar {
+                    Some(bar) => bar.suspend(|| report_clobber_skip(&mut out, job, args.json))?,
+                    None => report_clobber_skip(&mut out, job, args.json)?,
+                },
                 Err(err) => {
                     failures += 1;
-                    out.flush()?;
-                    if let Some(bar) = &bar {
-                        bar.suspend(|| eprintln!("jpgtool: {err:#}"));
-                    } else {
-                        eprintln!("jpgtool: {err:#}");
-                    }
-                    if args.json {
-                        let line = json!({"input": job.input.display().to_string(),
-                                          "ok": false, "error": format!("{err:#}")});
-                        writeln!(out, "{line}")?;
+                    match &bar {
+                        Some(bar) => {
+                            bar.suspend(|| report_failure(&mut out, job, &err, args.json))?
+                        }
+                        None => report_failure(&mut out, job, &err, args.json)?,
                     }
                 }
             }

@@ -11,7 +11,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::jobs::{Job, OutputArgs, open_input, plan_jobs, write_output};
+use super::jobs::{
+    Job, OutputArgs, open_input, plan_jobs, report_clobber_skip, report_failure, write_output,
+};
 use super::limits::LimitArgs;
 use super::{EXIT_OK, EXIT_SOME_FAILED};
 use jpgtool::shrink::{self, DecodePath, Filter, Options, QualitySource, Report, Sampling, Target};
@@ -246,32 +248,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     }
                     report_ok(&mut out, &args, job, &report)?
                 }
-                Ok(Done::Skipped) => {
-                    out.flush()?;
-                    eprintln!(
-                        "jpgtool: {}: {} exists; skipped (--no-clobber)",
-                        job.input.display(),
-                        job.output.display()
-                    );
-                    if args.json {
-                        let line = json!({"input": job.input.display().to_string(),
-                                          "output": job.output.display().to_string(),
-                                          "ok": true, "skipped": true});
-                        writeln!(out, "{line}")?;
-                    }
-                }
+                Ok(Done::Skipped) => report_clobber_skip(&mut out, job, args.json)?,
                 Err(err) => {
                     failures += 1;
-                    out.flush()?;
                     if let Some(bar) = &row_bar {
                         bar.abandon();
                     }
-                    eprintln!("jpgtool: {err:#}");
-                    if args.json {
-                        let line = json!({"input": job.input.display().to_string(),
-                                          "ok": false, "error": format!("{err:#}")});
-                        writeln!(out, "{line}")?;
-                    }
+                    report_failure(&mut out, job, &err, args.json)?;
                 }
             }
         }

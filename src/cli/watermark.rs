@@ -10,7 +10,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::jobs::{Job, OutputArgs, open_input, plan_jobs, write_output};
+use super::jobs::{
+    Job, OutputArgs, open_input, plan_jobs, report_clobber_skip, report_failure, write_output,
+};
 use super::limits::LimitArgs;
 use super::{EXIT_OK, EXIT_SOME_FAILED};
 use jpgtool::watermark::{
@@ -273,17 +275,8 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
                         warn_unbound(&job.input, report);
                         print_marked(&mut out, job, report, &args)
                     }
-                    Ok(None) => skipped(&mut out, &job.input, &job.output, args.json),
-                    Err(err) => {
-                        eprintln!("jpgtool: {err:#}");
-                        if args.json {
-                            let line = json!({"input": job.input.display().to_string(),
-                                              "output": job.output.display().to_string(),
-                                              "ok": false, "error": format!("{err:#}")});
-                            writeln!(out, "{line}")?;
-                        }
-                        Ok(())
-                    }
+                    Ok(None) => Ok(report_clobber_skip(&mut out, job, args.json)?),
+                    Err(err) => Ok(report_failure(&mut out, job, err, args.json)?),
                 }
             };
             match &bar {
@@ -418,21 +411,6 @@ fn print_marked(
                 String::new()
             },
         )?;
-    }
-    Ok(())
-}
-
-/// `--no-clobber` met an existing output: said on stderr (and in JSON), and done (exit 0).
-fn skipped(out: &mut impl Write, input: &Path, output: &Path, json: bool) -> anyhow::Result<()> {
-    eprintln!(
-        "jpgtool: {}: {} exists; skipped (--no-clobber)",
-        input.display(),
-        output.display()
-    );
-    if json {
-        let line = json!({"input": input.display().to_string(),
-                          "output": output.display().to_string(), "ok": true, "skipped": true});
-        writeln!(out, "{line}")?;
     }
     Ok(())
 }
