@@ -28,7 +28,7 @@ pub struct EmbedSettings {
     /// Groups with fewer counted pixels are empty: not worth pushing.
     pub min_group_pixels: f64,
     /// Steepest slope (and, inverted, the flattest) each pass's tone map may have: the map is
-    /// blended towards the identity until it holds (see [`Remap::strength`]).
+    /// blended towards the identity until it holds (see `Remap::strength`).
     pub max_slope: f32,
 }
 

@@ -24,7 +24,7 @@ pub(crate) const LIST: usize = 11;
 /// searched (6 x 11 x 4 = 264).
 pub(crate) const MAX_TAG_CHECKS: usize = MAX_CANDIDATES * LIST * LEVELS.len();
 /// Chance that an image without this key's mark yields a payload whose tag verifies: each of
-/// the at most [`MAX_TAG_CHECKS`] messages checked has a 48-bit tag that matches a wrong
+/// the at most `MAX_TAG_CHECKS` messages checked has a 48-bit tag that matches a wrong
 /// message with probability 2^-48 (264 checks: 9.4e-13, 2^-39.96, per image).
 pub const FALSE_POSITIVE_BOUND: f64 = MAX_TAG_CHECKS as f64 / (1u64 << (8 * TAG_BYTES)) as f64;
 /// Lattices taken from each autocorrelation besides the unchanged one. Every one is folded and
