@@ -21,7 +21,7 @@ def quality(
     ``decision_quality``, ``width``, ``height``, ``subsampling``, ``bpp``, ...).
 
     ``bpp=False`` reads the headers only. ``native`` and ``margin`` set ``decision_quality`` as
-    the CLI's ``--native`` and ``--margin`` do. For a path with ``bpp=True`` the dict also has the
+    the CLI's ``--native`` and ``--margin`` do. With ``bpp=True`` the dict also has the
     ``primary_*`` fields (the earlier quality of a re-saved file, None when none is seen).
     Raises JpegError for data that is not a readable
     JPEG, OSError when the file cannot be read."""

@@ -148,12 +148,11 @@ fn inspect(source: &Source, bpp: bool, native: bool, margin: f64) -> Result<Valu
     let limits = Limits::default();
     Ok(match source {
         // As `jpgtool quality` by default: with the pass over the file comes the primary-quality
-        // analysis (a second read of the file, so paths only; bytes get no `primary_*` fields).
+        // analysis (a second read from the start).
         Source::Path(path) => jpgtool::quality::inspect_file_opts(path, bpp, bpp, &limits)?
             .to_json(&source.name(), native, margin),
-        Source::Bytes(bytes) => {
-            jpgtool::inspect_bytes(bytes, bpp, &limits)?.to_json(&source.name(), native, margin)
-        }
+        Source::Bytes(bytes) => jpgtool::quality::inspect_bytes_opts(bytes, bpp, bpp, &limits)?
+            .to_json(&source.name(), native, margin),
     })
 }
 
@@ -164,8 +163,8 @@ fn inspect(source: &Source, bpp: bool, native: bool, margin: f64) -> Result<Valu
 ///
 /// ``bpp=False`` reads the headers only (no pass to the end of the image: ``bpp``,
 /// ``coded_bytes``, ``eoi`` and ``scans`` are None). ``native`` and ``margin`` set
-/// ``decision_quality`` as the CLI's ``--native`` and ``--margin`` do. For a path with
-/// ``bpp=True`` the dict also has the ``primary_*`` fields of a re-saved file's earlier quality,
+/// ``decision_quality`` as the CLI's ``--native`` and ``--margin`` do. With ``bpp=True`` the
+/// dict also has the ``primary_*`` fields of a re-saved file's earlier quality,
 /// as the CLI's default report does (``primary_quality`` None when no earlier save is seen).
 ///
 /// Raises JpegError for data that is not a readable JPEG, OSError when the file cannot be read.

@@ -119,14 +119,19 @@ fn read_history(path: &Path, limits: &Limits) -> HistoryReport {
                 "not analysed: not a regular file (a stream cannot be read twice)".into(),
             ));
         }
-        let mut parser = Parser::new(Seekable::with_capacity(64 * 1024, file)).with_limits(limits);
-        let header = parser.read_header()?;
-        Ok(match history::read(&mut parser, &header)? {
-            Ok(h) => HistoryReport::Analysed(h),
-            Err(why) => HistoryReport::NotAnalysed(why),
-        })
+        analyse_history(Seekable::with_capacity(64 * 1024, file), limits)
     };
     attempt().unwrap_or_else(|e| HistoryReport::NotAnalysed(format!("not analysed: {e}")))
+}
+
+/// The primary-quality analysis of a JPEG read again from its start.
+fn analyse_history<R: Read + Seek>(input: Seekable<R>, limits: &Limits) -> Result<HistoryReport> {
+    let mut parser = Parser::new(input).with_limits(limits);
+    let header = parser.read_header()?;
+    Ok(match history::read(&mut parser, &header)? {
+        Ok(h) => HistoryReport::Analysed(h),
+        Err(why) => HistoryReport::NotAnalysed(why),
+    })
 }
 
 fn inspect_once(path: &Path, measure_bpp: bool, limits: &Limits) -> Result<Inspection> {
@@ -147,9 +152,28 @@ fn inspect_once(path: &Path, measure_bpp: bool, limits: &Limits) -> Result<Inspe
 /// [`inspect_file_with`] on a JPEG already in memory (the Python binding's `quality(bytes)`);
 /// `file_bytes` is the slice's length.
 pub fn inspect_bytes(bytes: &[u8], measure_bpp: bool, limits: &Limits) -> Result<Inspection> {
+    inspect_bytes_opts(bytes, measure_bpp, false, limits)
+}
+
+/// [`inspect_bytes`], and with `history` the primary-quality analysis, as
+/// [`inspect_file_opts`] does for a file.
+pub fn inspect_bytes_opts(
+    bytes: &[u8],
+    measure_bpp: bool,
+    history: bool,
+    limits: &Limits,
+) -> Result<Inspection> {
     let len = bytes.len() as u64;
     let input = Seekable::with_len(8 * 1024, Cursor::new(bytes), len);
-    inspect_input(input, len, measure_bpp, limits)
+    let mut found = inspect_input(input, len, measure_bpp, limits)?;
+    if history {
+        let again = Seekable::with_len(64 * 1024, Cursor::new(bytes), len);
+        found.history = Some(
+            analyse_history(again, limits)
+                .unwrap_or_else(|e| HistoryReport::NotAnalysed(format!("not analysed: {e}"))),
+        );
+    }
+    Ok(found)
 }
 
 fn inspect_input<R: Read + Seek>(

@@ -17,7 +17,8 @@ pub mod tables;
 use crate::jpeg::{ColorSpace, Header, Process, QuantTable};
 pub use fingerprints::{FINGERPRINTS, Fingerprint};
 pub use inspect::{
-    HistoryReport, Inspection, inspect_bytes, inspect_file, inspect_file_opts, inspect_file_with,
+    HistoryReport, Inspection, inspect_bytes, inspect_bytes_opts, inspect_file, inspect_file_opts,
+    inspect_file_with,
 };
 use invert::{ScaleRange, clamp_for, quality_for_scale, solve_scale};
 use tables::MOZJPEG;
