@@ -15,7 +15,7 @@
 # the next run into the folder) — it counts as a failure here, since the check runs before the
 # next run.
 #
-# HUGE.jpg: the shrink input (default: made by /work/shared/corpus/make-huge.sh with
+# HUGE.jpg: the shrink input (default: made by ../shared/corpus/make-huge.sh with
 # SIZES=24000x4000 in a temporary folder). MARK.jpg: the mark input (default: the corpus photo
 # large/mde-Nikon_D3100.jpg, 4608x3072). JPGTOOL: the binary (default: target/release/jpgtool,
 # else target/debug/jpgtool). Prints one line per kill and a summary; exit 1 on any failure.

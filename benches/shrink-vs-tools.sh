@@ -2,10 +2,10 @@
 # CPU time, wall time and peak memory of `jpgtool shrink` against libjpeg-turbo's djpeg/cjpeg and
 # libvips on very large JPEGs; prints Markdown tables of medians and ratios.
 #
-#   benches/shrink-vs-tools.sh [HUGE_DIR] [RUNS]        (defaults: /work/huge, 5)
+#   benches/shrink-vs-tools.sh [HUGE_DIR] [RUNS]        (defaults: target/huge, 5)
 #
 # HUGE_DIR holds the synthetic inputs, which are not in the repository. Build the main ones with
-#   sh ../shared/corpus/make-huge.sh /work/huge
+#   sh ../shared/corpus/make-huge.sh target/huge
 # (24000x16000 and 40000x30000, baseline and progressive, 4:2:0, quality 90) and the extras the
 # same way, from the 4608x3072 mirrored tile that script makes (`djpeg -scale 1/2` of
 # large/mde-Nikon_D3100.jpg, then the `convert ... -flop/-flip` line in make-huge.sh):
@@ -43,7 +43,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-HUGE=${1:-/work/huge}
+HUGE=${1:-target/huge}
 RUNS=${2:-${RUNS:-5}}
 SECTIONS=${SECTIONS:-"1 2 3 4"}
 JPGTOOL=${JPGTOOL:-target/release/jpgtool}

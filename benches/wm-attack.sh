@@ -4,8 +4,8 @@
 #
 #   benches/wm-attack.sh COVERS_DIR OUT_PREFIX [attack.py run options...]
 #
-# e.g. benches/wm-attack.sh /work/wm/covers /tmp/wm/jpgtool --jobs 2
-#      benches/wm-attack.sh /work/wm/covers /tmp/wm/quick --attacks none 'rot5*' 'scale*'
+# e.g. benches/wm-attack.sh COVERS OUT/jpgtool --jobs 2
+#      benches/wm-attack.sh COVERS OUT/quick --attacks none 'rot5*' 'scale*'
 # Env: PYTHON (a python with numpy, Pillow, opencv-python-headless; default python3),
 #      JPGTOOL (default target/release/jpgtool), SUITE (default ../shared/tools/wm-attack),
 #      VERIFY_LAYER (either, histogram or pattern: which layer may confirm in the verify column;
