@@ -4,6 +4,7 @@
 //! reads a bounded sample of whole blocks from sequential ones. It knows
 //! nothing of codecs, pixels or the command line.
 
+mod between_scans;
 pub mod blocks;
 pub mod dc;
 pub mod input;

@@ -3,6 +3,7 @@
 use super::geometry::Geometry;
 use super::{DcImage, DcPlane};
 use crate::error::{Error, Problem, Result};
+use crate::jpeg::between_scans::ScanTables;
 use crate::jpeg::input::Cursor;
 use crate::jpeg::scan::{
     Bits, HuffDecoder, Stop, Warnings, dc_difference, find_marker, process_restart,
@@ -78,19 +79,6 @@ impl<'h> Decoder<'h> {
             self.dc_decoders[slot] = None;
         } else {
             self.ac_defined[slot] = true;
-        }
-    }
-
-    /// A segment that the file cut short ends the decode with a warning, as libjpeg's fake EOI
-    /// does; other errors stay errors.
-    pub(super) fn tolerate_eof<T>(&mut self, result: Result<T>) -> Result<Option<T>> {
-        match result {
-            Ok(value) => Ok(Some(value)),
-            Err(Error::Truncated { .. }) => {
-                self.truncated = true;
-                Ok(None)
-            }
-            Err(e) => Err(e),
         }
     }
 
@@ -449,4 +437,19 @@ pub(crate) fn validate_scan(frame: &Frame, scan: &ScanHeader, at: u64) -> Result
         }
     }
     Ok(())
+}
+
+impl ScanTables for Decoder<'_> {
+    fn define_huffman(&mut self, table: HuffmanTable) {
+        Decoder::define_huffman(self, table);
+    }
+    fn define_quant(&mut self, slot: u8, table: QuantTable) {
+        self.quant[usize::from(slot & 3)] = Some(table);
+    }
+    fn set_restart_interval(&mut self, interval: u16) {
+        self.restart_interval = interval;
+    }
+    fn extraneous(&mut self, bytes: u64, next: Stop) {
+        self.warnings.extraneous(bytes, next);
+    }
 }

@@ -13,10 +13,9 @@ mod geometry;
 #[cfg(test)]
 mod tests;
 
-use super::scan::{Stop, find_marker};
-use super::segments;
-use super::{Header, Input, Parser, Process, markers};
-use crate::error::{Error, Problem, Result};
+use super::between_scans::Next;
+use super::{Header, Input, Parser, Process};
+use crate::error::{Error, Result};
 use crate::limits::Limits;
 use decoder::Decoder;
 pub(crate) use decoder::validate_scan;
@@ -67,79 +66,20 @@ impl<I: Input> Parser<I> {
         limits.check_scans(scans)?;
         let mut buf = Vec::new();
 
-        'scans: loop {
-            let mut stop = dec.scan(&mut self.cur, &scan, scan_at)?;
-            // Between scans (T.81 B.2.1): tables may be redefined before the next SOS.
-            loop {
-                let code = match stop {
-                    Stop::Eof => {
-                        dec.truncated = true;
-                        break 'scans;
-                    }
-                    Stop::Marker(code) => code,
-                };
-                let marker_at = self.cur.offset.saturating_sub(2);
-                let seg = markers::name(code);
-                match code {
-                    markers::EOI => break 'scans,
-                    markers::SOS => {
-                        let Some(at) = dec.tolerate_eof(self.read_payload(code, &mut buf))? else {
-                            break 'scans;
-                        };
-                        scan = segments::parse_sos(&buf, at, frame)?;
-                        scan_at = at;
-                        scans = scans.saturating_add(1);
-                        limits.check_scans(scans)?;
-                        continue 'scans;
-                    }
-                    markers::DHT => {
-                        let Some(at) = dec.tolerate_eof(self.read_payload(code, &mut buf))? else {
-                            break 'scans;
-                        };
-                        for table in segments::parse_dht(&buf, at)? {
-                            dec.define_huffman(table);
-                        }
-                    }
-                    markers::DQT => {
-                        let Some(at) = dec.tolerate_eof(self.read_payload(code, &mut buf))? else {
-                            break 'scans;
-                        };
-                        for (slot, table) in segments::parse_dqt(&buf, at)? {
-                            dec.quant[usize::from(slot)] = Some(table);
-                        }
-                    }
-                    markers::DRI => {
-                        let Some(at) = dec.tolerate_eof(self.read_payload(code, &mut buf))? else {
-                            break 'scans;
-                        };
-                        dec.restart_interval = segments::parse_dri(&buf, at)?;
-                    }
-                    markers::SOI => {
-                        return Err(Error::Format {
-                            offset: marker_at,
-                            segment: seg,
-                            problem: Problem::Duplicate("SOI inside the image"),
-                        });
-                    }
-                    m if markers::is_sof(m) => {
-                        return Err(Error::Format {
-                            offset: marker_at,
-                            segment: seg,
-                            problem: Problem::Duplicate("SOF"),
-                        });
-                    }
-                    // RSTn outside a scan and TEM carry nothing; libjpeg ignores them too.
-                    m if markers::is_standalone(m) => {}
-                    // APPn, COM, DNL, DAC and anything else: skipped by length.
-                    m => {
-                        if dec.tolerate_eof(self.skip_segment(m, 0))?.is_none() {
-                            break 'scans;
-                        }
-                    }
+        loop {
+            let stop = dec.scan(&mut self.cur, &scan, scan_at)?;
+            match self.walk_between_scans(stop, frame, &mut buf, &mut dec)? {
+                Next::Scan(next_scan, at) => {
+                    scan = next_scan;
+                    scan_at = at;
+                    scans = scans.saturating_add(1);
+                    limits.check_scans(scans)?;
                 }
-                let (next, garbage) = find_marker(&mut self.cur, false)?;
-                dec.warnings.extraneous(garbage, next);
-                stop = next;
+                Next::End => break,
+                Next::Truncated => {
+                    dec.truncated = true;
+                    break;
+                }
             }
         }
         Ok(dec.finish())

@@ -2,7 +2,8 @@
 //! damaged and read a byte at a time.
 
 use super::*;
-use crate::jpeg::Streamed;
+use crate::error::Problem;
+use crate::jpeg::{Streamed, markers};
 use std::io::{self, Read};
 use std::path::Path;
 use std::process::Command;

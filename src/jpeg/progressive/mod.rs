@@ -17,10 +17,11 @@ mod store;
 
 use std::ops::Range;
 
+use super::between_scans::{Next, ScanTables};
 use super::dc::{Geometry, validate_scan};
-use super::scan::{HuffDecoder, Stop, Warnings, find_marker};
+use super::scan::{HuffDecoder, Stop, Warnings};
 use super::segments;
-use super::{Header, Input, Parser, Process, markers};
+use super::{Header, Input, Parser, Process};
 use crate::error::{Error, Problem, Result};
 use crate::limits::Limits;
 use scan::{Kind, Resume, ScanComp, ScanPlan, ScanState};
@@ -322,103 +323,33 @@ impl<'h> BandDecoder<'h> {
         let mut buf = Vec::new();
         parser.limits.check_scans(1)?;
 
-        'scans: loop {
-            let mut stop = self.scan(
+        loop {
+            let stop = self.scan(
                 parser, &tables, &scan, scan_at, index, band, last_band, &rows,
             )?;
             index += 1;
-            loop {
-                let code = match stop {
-                    Stop::Eof => {
-                        self.truncated = true;
-                        break 'scans;
-                    }
-                    Stop::Marker(code) => code,
-                };
-                let marker_at = parser.cur.offset.saturating_sub(2);
-                let seg = markers::name(code);
-                match code {
-                    markers::EOI => break 'scans,
-                    markers::SOS => {
-                        let Some(at) = self.tolerate_eof(parser.read_payload(code, &mut buf))?
-                        else {
-                            break 'scans;
-                        };
-                        scan = segments::parse_sos(&buf, at, frame)?;
-                        scan_at = at;
-                        parser
-                            .limits
-                            .check_scans(u32::try_from(index + 1).unwrap_or(u32::MAX))?;
-                        continue 'scans;
-                    }
-                    markers::DHT => {
-                        let Some(at) = self.tolerate_eof(parser.read_payload(code, &mut buf))?
-                        else {
-                            break 'scans;
-                        };
-                        for table in segments::parse_dht(&buf, at)? {
-                            tables.define(&table);
-                        }
-                    }
-                    markers::DQT => {
-                        let Some(at) = self.tolerate_eof(parser.read_payload(code, &mut buf))?
-                        else {
-                            break 'scans;
-                        };
-                        for (slot, table) in segments::parse_dqt(&buf, at)? {
-                            tables.quant[usize::from(slot & 3)] = Some(table);
-                        }
-                    }
-                    markers::DRI => {
-                        let Some(at) = self.tolerate_eof(parser.read_payload(code, &mut buf))?
-                        else {
-                            break 'scans;
-                        };
-                        tables.restart_interval = segments::parse_dri(&buf, at)?;
-                    }
-                    markers::SOI => {
-                        return Err(Error::Format {
-                            offset: marker_at,
-                            segment: seg,
-                            problem: Problem::Duplicate("SOI inside the image"),
-                        });
-                    }
-                    m if markers::is_sof(m) => {
-                        return Err(Error::Format {
-                            offset: marker_at,
-                            segment: seg,
-                            problem: Problem::Duplicate("SOF"),
-                        });
-                    }
-                    // RSTn outside a scan and TEM carry nothing; libjpeg ignores them too.
-                    m if markers::is_standalone(m) => {}
-                    m => {
-                        if self.tolerate_eof(parser.skip_segment(m, 0))?.is_none() {
-                            break 'scans;
-                        }
-                    }
+            // Warnings of the bytes between scans are given once, by the first band's pass.
+            let warnings = (band == 0).then_some(&mut self.warnings);
+            let mut between = Between {
+                tables: &mut tables,
+                warnings,
+            };
+            match parser.walk_between_scans(stop, frame, &mut buf, &mut between)? {
+                Next::Scan(next_scan, at) => {
+                    scan = next_scan;
+                    scan_at = at;
+                    parser
+                        .limits
+                        .check_scans(u32::try_from(index + 1).unwrap_or(u32::MAX))?;
                 }
-                let (next, garbage) = find_marker(&mut parser.cur, false)?;
-                if band == 0 {
-                    self.warnings.extraneous(garbage, next);
+                Next::End => break,
+                Next::Truncated => {
+                    self.truncated = true;
+                    break;
                 }
-                stop = next;
             }
         }
         Ok(())
-    }
-
-    /// A segment that the file cut short ends the pass with a warning, as libjpeg's fake EOI
-    /// does; other errors stay errors.
-    fn tolerate_eof<T>(&mut self, result: Result<T>) -> Result<Option<T>> {
-        match result {
-            Ok(value) => Ok(Some(value)),
-            Err(Error::Truncated { .. }) => {
-                self.truncated = true;
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
     }
 
     /// Decodes the band's rows of one scan, whose data starts at the parser's cursor; returns
@@ -640,6 +571,30 @@ impl BandView<'_> {
                 let at = (decoder.layout.value_base + (y * keep + x) * 12) as u16;
                 out[y * keep + x] = value(record, at) * i32::from(quant[y * 8 + x]);
             }
+        }
+    }
+}
+
+/// The tables of one pass and, for the first band's pass only, the warnings: what the walk
+/// between scans updates.
+struct Between<'a> {
+    tables: &'a mut Tables,
+    warnings: Option<&'a mut Warnings>,
+}
+
+impl ScanTables for Between<'_> {
+    fn define_huffman(&mut self, table: segments::HuffmanTable) {
+        self.tables.define(&table);
+    }
+    fn define_quant(&mut self, slot: u8, table: segments::QuantTable) {
+        self.tables.quant[usize::from(slot & 3)] = Some(table);
+    }
+    fn set_restart_interval(&mut self, interval: u16) {
+        self.tables.restart_interval = interval;
+    }
+    fn extraneous(&mut self, bytes: u64, next: Stop) {
+        if let Some(warnings) = &mut self.warnings {
+            warnings.extraneous(bytes, next);
         }
     }
 }
