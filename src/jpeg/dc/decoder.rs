@@ -120,31 +120,8 @@ impl<'h> Decoder<'h> {
             }
         }
 
-        // Progression bookkeeping as in libjpeg: out-of-order scans are warnings there.
         let dc_scan = scan.ss == 0;
-        for sc in &scan.components {
-            let id = self.frame.components[sc.index].id;
-            let known = self.dc_low_bit[sc.index];
-            if dc_scan {
-                let expected = known.unwrap_or(0);
-                if scan.ah != expected {
-                    let ah = scan.ah;
-                    self.warnings.push(|| {
-                        format!(
-                            "inconsistent progression: DC scan of component {id} with Ah={ah} \
-                             where {expected} was expected"
-                        )
-                    });
-                }
-                self.dc_low_bit[sc.index] = Some(scan.al);
-            } else if known.is_none() {
-                self.warnings.push(|| {
-                    format!(
-                        "inconsistent progression: AC scan of component {id} before its DC scan"
-                    )
-                });
-            }
-        }
+        track_progression(self.frame, scan, &mut self.dc_low_bit, &mut self.warnings);
 
         if !dc_scan {
             // An AC scan: libjpeg would need its table, so a missing one is still an error.
@@ -381,6 +358,39 @@ struct ScanComp<'t> {
     /// Padded plane width in blocks.
     width: usize,
     table: &'t HuffDecoder,
+}
+
+/// Progression bookkeeping as in libjpeg, where out-of-order scans are warnings: a DC scan must
+/// refine from the lowest bit known so far (`dc_low_bit`, per component: Al of its last DC scan,
+/// libjpeg's `coef_bits[c][0]`), and an AC scan must come after its component's DC scan.
+pub(crate) fn track_progression(
+    frame: &Frame,
+    scan: &ScanHeader,
+    dc_low_bit: &mut [Option<u8>],
+    warnings: &mut Warnings,
+) {
+    let dc_scan = scan.ss == 0;
+    for sc in &scan.components {
+        let id = frame.components[sc.index].id;
+        let known = dc_low_bit[sc.index];
+        if dc_scan {
+            let expected = known.unwrap_or(0);
+            if scan.ah != expected {
+                let ah = scan.ah;
+                warnings.push(|| {
+                    format!(
+                        "inconsistent progression: DC scan of component {id} with Ah={ah} \
+                         where {expected} was expected"
+                    )
+                });
+            }
+            dc_low_bit[sc.index] = Some(scan.al);
+        } else if known.is_none() {
+            warnings.push(|| {
+                format!("inconsistent progression: AC scan of component {id} before its DC scan")
+            });
+        }
+    }
 }
 
 /// Checks a scan header against the rules of progressive mode (G.1.1.1), the way libjpeg's

@@ -18,7 +18,7 @@ use super::{Header, Input, Parser, Process};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use decoder::Decoder;
-pub(crate) use decoder::validate_scan;
+pub(crate) use decoder::{track_progression, validate_scan};
 pub(crate) use geometry::Geometry;
 
 /// DC coefficients of one component, one i16 per 8x8 block.

@@ -18,7 +18,7 @@ mod store;
 use std::ops::Range;
 
 use super::between_scans::{Next, ScanTables};
-use super::dc::{Geometry, validate_scan};
+use super::dc::{Geometry, track_progression, validate_scan};
 use super::scan::{HuffDecoder, Stop, Warnings};
 use super::segments;
 use super::{Header, Input, Parser, Process};
@@ -397,7 +397,12 @@ impl<'h> BandDecoder<'h> {
         }
         let dc_scan = scan.ss == 0;
         if band == 0 {
-            self.check_progression(scan, dc_scan);
+            track_progression(
+                &self.header.frame,
+                scan,
+                &mut self.dc_low_bit,
+                &mut self.warnings,
+            );
         }
         let kind = match (dc_scan, scan.ah != 0) {
             (true, false) => Kind::DcFirst,
@@ -483,33 +488,6 @@ impl<'h> BandDecoder<'h> {
             self.resumes[index] = Some(resume);
             cur.seek_to(end)?;
             Ok(stop)
-        }
-    }
-
-    /// Progression bookkeeping as in libjpeg: out-of-order scans are warnings there.
-    fn check_progression(&mut self, scan: &segments::ScanHeader, dc_scan: bool) {
-        for sc in &scan.components {
-            let id = self.header.frame.components[sc.index].id;
-            let known = self.dc_low_bit[sc.index];
-            if dc_scan {
-                let expected = known.unwrap_or(0);
-                if scan.ah != expected {
-                    let ah = scan.ah;
-                    self.warnings.push(|| {
-                        format!(
-                            "inconsistent progression: DC scan of component {id} with Ah={ah} \
-                             where {expected} was expected"
-                        )
-                    });
-                }
-                self.dc_low_bit[sc.index] = Some(scan.al);
-            } else if known.is_none() {
-                self.warnings.push(|| {
-                    format!(
-                        "inconsistent progression: AC scan of component {id} before its DC scan"
-                    )
-                });
-            }
         }
     }
 }
