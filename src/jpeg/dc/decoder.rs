@@ -264,31 +264,13 @@ impl<'h> Decoder<'h> {
                     }
                 }
                 if bits.trouble() {
-                    if bits.bad_category != 0 {
-                        return Err(Error::Format {
-                            offset: cur.offset,
-                            segment: "SOS",
-                            problem: Problem::BadValue {
-                                field: "DC difference category SSSS (above 11)",
-                                value: bits.bad_category.into(),
-                            },
-                        });
-                    }
-                    if bits.bad_code {
-                        bits.bad_code = false;
-                        if !warned_bad_code {
-                            warned_bad_code = true;
-                            warnings.push(|| "corrupt data: bad Huffman code".into());
-                        }
-                    }
-                    if bits.overrun {
-                        bits.overrun = false;
-                        insufficient = true;
-                        if matches!(bits.stop, Some(Stop::Marker(_))) && !warned_premature {
-                            warned_premature = true;
-                            warnings.push(|| "corrupt data: premature end of scan".into());
-                        }
-                    }
+                    bits.settle(
+                        cur.offset,
+                        &mut insufficient,
+                        &mut warned_bad_code,
+                        &mut warned_premature,
+                        warnings,
+                    )?;
                 }
             }
         }

@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use super::ac::{self, Band};
 use super::store::{ComponentBand, Layout};
-use crate::error::{Error, Problem, Result};
+use crate::error::Result;
 use crate::jpeg::input::Cursor;
 use crate::jpeg::scan::{Bits, HuffDecoder, Stop, Warnings, process_restart};
 use crate::jpeg::{Input, markers};
@@ -193,31 +193,13 @@ pub(super) fn decode_rows<I: Input>(
             }
             let bits = &mut state.bits;
             if bits.trouble() {
-                if bits.bad_category != 0 {
-                    return Err(Error::Format {
-                        offset: cur.offset,
-                        segment: "SOS",
-                        problem: Problem::BadValue {
-                            field: "DC difference category SSSS (above 11)",
-                            value: bits.bad_category.into(),
-                        },
-                    });
-                }
-                if bits.bad_code {
-                    bits.bad_code = false;
-                    if !state.warned_bad_code {
-                        state.warned_bad_code = true;
-                        warnings.push(|| "corrupt data: bad Huffman code".into());
-                    }
-                }
-                if bits.overrun {
-                    bits.overrun = false;
-                    state.insufficient = true;
-                    if matches!(bits.stop, Some(Stop::Marker(_))) && !state.warned_premature {
-                        state.warned_premature = true;
-                        warnings.push(|| "corrupt data: premature end of scan".into());
-                    }
-                }
+                bits.settle(
+                    cur.offset,
+                    &mut state.insufficient,
+                    &mut state.warned_bad_code,
+                    &mut state.warned_premature,
+                    warnings,
+                )?;
             }
         }
     }

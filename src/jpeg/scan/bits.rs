@@ -2,7 +2,8 @@
 
 use std::io;
 
-use super::Stop;
+use super::{Stop, Warnings};
+use crate::error::{Error, Problem, Result};
 use crate::jpeg::Input;
 use crate::jpeg::input::Cursor;
 
@@ -29,6 +30,47 @@ impl Bits {
     #[inline(always)]
     pub(crate) fn trouble(&self) -> bool {
         self.overrun | self.bad_code | (self.bad_category != 0)
+    }
+
+    /// Deals with what [`Bits::trouble`] flagged after a block, as libjpeg does: a DC category
+    /// above 11 is an error at `offset`; a bad Huffman code is a warning, given once per scan
+    /// (`warned_bad_code`); reading past the data sets `insufficient` (libjpeg's
+    /// `insufficient_data`: the rest of the restart interval decodes as zeros) and, when a
+    /// marker cut the data short, warns once of a premature end (`warned_premature`).
+    pub(crate) fn settle(
+        &mut self,
+        offset: u64,
+        insufficient: &mut bool,
+        warned_bad_code: &mut bool,
+        warned_premature: &mut bool,
+        warnings: &mut Warnings,
+    ) -> Result<()> {
+        if self.bad_category != 0 {
+            return Err(Error::Format {
+                offset,
+                segment: "SOS",
+                problem: Problem::BadValue {
+                    field: "DC difference category SSSS (above 11)",
+                    value: self.bad_category.into(),
+                },
+            });
+        }
+        if self.bad_code {
+            self.bad_code = false;
+            if !*warned_bad_code {
+                *warned_bad_code = true;
+                warnings.push(|| "corrupt data: bad Huffman code".into());
+            }
+        }
+        if self.overrun {
+            self.overrun = false;
+            *insufficient = true;
+            if matches!(self.stop, Some(Stop::Marker(_))) && !*warned_premature {
+                *warned_premature = true;
+                warnings.push(|| "corrupt data: premature end of scan".into());
+            }
+        }
+        Ok(())
     }
 
     /// Drops `k` bits (at most 32); past the real bits it reads zeros and notes the overrun.
