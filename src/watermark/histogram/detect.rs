@@ -197,8 +197,8 @@ pub(crate) fn tiers() -> Vec<ToneTier> {
 pub struct Detection {
     /// True when the score reached the threshold of its tier.
     pub matched: bool,
-    /// True when some tier's score reached its binding threshold: the weaker test (at
-    /// [`BINDING_RATE`] rather than 1e-8) by which a payload that layer 2 read, and that its
+    /// True when some tier's score reached its binding threshold: the weaker test (at a
+    /// false-positive rate of 1e-5 per image rather than 1e-8) by which a payload that layer 2 read, and that its
     /// keyed tag already proves, is taken as this image's own. Implied by `matched`.
     pub binds: bool,
     /// Normalised correlation of the deciding tier (the first that matched, else the tier
