@@ -34,7 +34,8 @@
 # string) and each cover gets its own payload: the SHA-256 of its file name.
 #
 # Env: JPGTOOL (default: target/release/jpgtool, built first with cargo build --release),
-#      KEY_FILE, NICE (default 10).
+#      KEY_FILE, NICE (default 10), KEEP_ATTACKED (1: keep the attacked files, so that another
+#      build's `verify` can be run on the very same files later).
 set -euo pipefail
 
 usage() {
@@ -244,7 +245,7 @@ one_cover() {
             match=$(json_field match <<< "$match")
             printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$p" "$dims" "$exact" "$wrong" \
                 "$([[ $match == true ]] && echo 1 || echo 0)" "$vpilot" "$layer" >> "$dir/reads.tsv"
-            rm -f "$attacked"
+            [[ ${KEEP_ATTACKED:-0} == 1 ]] || rm -f "$attacked"
         done
     fi
     : > "$dir/controls.tsv"
@@ -259,7 +260,7 @@ one_cover() {
             found=$(json_field payload <<< "$blind")
             printf '%s\t%s\t%s\t%s\n' "$name" "$p" "$([[ -n $found ]] && echo 1 || echo 0)" \
                 "$(json_field pilot_score <<< "$blind")" >> "$dir/controls.tsv"
-            rm -f "$attacked"
+            [[ ${KEEP_ATTACKED:-0} == 1 ]] || rm -f "$attacked"
         done
     fi
     echo "wm-upload: $name done" >&2

@@ -1077,6 +1077,7 @@ fn two_keys(name: &str) -> [Key; 2] {
 fn calibrate_false_positives() {
     let keys = two_keys("calibration key");
     let mut scores: Vec<f64> = Vec::new();
+    let mut binds = 0usize;
     let mut pilot_scores: Vec<f32> = Vec::new();
     let mut images = 0;
     let limit = calibration_photo_limit();
@@ -1104,6 +1105,9 @@ fn calibrate_false_positives() {
                         path.display()
                     );
                     scores.push(d.score - d.threshold);
+                    // The binding test's rate is 1e-5 per test: a pass is possible, and would
+                    // only matter if layer 2 also read this payload (it reads none here).
+                    binds += usize::from(d.binds);
                     // The verdict `verify` would give, both layers and the binding together.
                     let report = watermark::VerifyReport {
                         width: planes[0].width as u32,
@@ -1124,7 +1128,8 @@ fn calibrate_false_positives() {
     }
     scores.sort_by(|a, b| b.partial_cmp(a).unwrap());
     println!(
-        "{images} unmarked images, {} tests; highest (score - threshold): {:?}",
+        "{images} unmarked images, {} tests; highest (score - threshold): {:?}; {binds} would \
+         bind (binding test, 1e-5 per test)",
         scores.len(),
         &scores[..5.min(scores.len())]
     );

@@ -325,18 +325,18 @@ fn mark_file(
     }
 }
 
-/// A mark whose histogram layer does not match in the written file cannot be bound to it:
-/// `verify` will call it `unbound`, as it does a mark copied from another image. Said on
-/// stderr, since the file is written all the same (layer 2 reads it back).
+/// A mark whose histogram layer does not even bind in the written file (the weaker test of
+/// `Detection::binds`) cannot be bound to it: `verify` will call it `unbound`, as it does a
+/// mark copied from another image. Said on stderr, since the file is written all the same
+/// (layer 2 reads it back).
 fn warn_unbound(input: &Path, report: &MarkReport) {
-    if !report.check.matched {
+    if !report.check.binds {
         eprintln!(
-            "jpgtool: warning: {}: the histogram layer does not hold (score {:.2}, needs {:.2}), \
-             so verify will report this mark as not bound to its image (exit 4), as it does a \
-             mark copied from another image",
+            "jpgtool: warning: {}: the histogram layer is too weak to bind the mark to this \
+             image (score {:.2}), so verify will report this mark as not bound to its image \
+             (exit 4), as it does a mark copied from another image",
             input.display(),
             report.check.score,
-            report.check.threshold
         );
     }
 }
@@ -368,7 +368,7 @@ fn print_marked(
             "groups_occupied": report.check.occupied_groups,
             "histogram_layer": report.histogram_holds(),
             "payload_layer": report.payload_layer_holds(),
-            "bound": report.check.matched,
+            "bound": report.check.binds,
             "pilot_score": round2(f64::from(report.extraction.pilot_score)),
             "warnings": report.warnings.count,
         });
@@ -520,6 +520,8 @@ fn print_verdict(
             line["search"] = json!(d.tier.as_str());
             line["tone_gain"] = json!(d.tone.gain);
             line["tone_offset"] = json!(d.tone.offset);
+            line["tone_gamma"] = json!(d.tone.gamma);
+            line["binds"] = json!(d.binds);
             line["groups_occupied"] = json!(d.occupied_groups);
         }
         if let Some(e) = extraction {

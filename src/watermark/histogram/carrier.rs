@@ -66,23 +66,37 @@ impl Grid {
     }
 }
 
-/// A map from the marked image's grey levels to the observed ones: `observed = gain * v + offset`.
+/// A map from the marked image's grey levels to the observed ones:
+/// `observed = gain * 255 (v / 255)^gamma + offset` (an affine map when `gamma` is 1).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tone {
     /// Contrast factor.
     pub gain: f32,
     /// Brightness offset, in grey levels.
     pub offset: f32,
+    /// Gamma exponent applied to the grey level (1: none).
+    pub gamma: f32,
 }
 
 impl Tone {
     /// No tone change.
-    pub const IDENTITY: Tone = Tone {
-        gain: 1.0,
-        offset: 0.0,
-    };
+    pub const IDENTITY: Tone = Tone::affine(1.0, 0.0);
+
+    /// `observed = gain * v + offset`.
+    pub const fn affine(gain: f32, offset: f32) -> Tone {
+        Tone {
+            gain,
+            offset,
+            gamma: 1.0,
+        }
+    }
 
     fn apply(&self, v: f32) -> f32 {
+        let v = if self.gamma == 1.0 {
+            v
+        } else {
+            255.0 * (v.max(0.0) / 255.0).powf(self.gamma)
+        };
         self.gain * v + self.offset
     }
 }
@@ -280,14 +294,7 @@ mod tests {
         assert_eq!(counts[0], [0.0, 0.0, 340.0]);
         assert_eq!(counts[1], [330.0, 330.0, 0.0]);
         // A tone of +2 shifts the observed edges by 2: the same values fall one bin lower.
-        let shifted = group_counts(
-            &hist,
-            &grid,
-            Tone {
-                gain: 1.0,
-                offset: 2.0,
-            },
-        );
+        let shifted = group_counts(&hist, &grid, Tone::affine(1.0, 2.0));
         assert_eq!(shifted[0], [0.0, 340.0, 330.0]);
     }
 
@@ -326,18 +333,9 @@ mod tests {
             let codeword = crate::watermark::key::signs(&mut rng, grid.raw_bits());
             for tone in [
                 Tone::IDENTITY,
-                Tone {
-                    gain: 1.0,
-                    offset: -7.5,
-                },
-                Tone {
-                    gain: 1.15,
-                    offset: -20.0,
-                },
-                Tone {
-                    gain: 0.87,
-                    offset: 12.5,
-                },
+                Tone::affine(1.0, -7.5),
+                Tone::affine(1.15, -20.0),
+                Tone::affine(0.87, 12.5),
             ] {
                 let reference =
                     correlation(&soft_values(&group_counts(&hist, &grid, tone)), &codeword);

@@ -18,6 +18,19 @@ use super::carrier::{FineHistogram, Grid, Tone, group_counts, tone_score};
 /// The false-positive rate the decision is built for, per image and payload.
 pub(crate) const FALSE_POSITIVE_RATE: f64 = 1e-8;
 
+/// The false-positive rate of the weaker test that binds a payload layer 2 read to the image
+/// ([`Detection::binds`]), per image, split among the tiers as [`FALSE_POSITIVE_RATE`] is.
+///
+/// Binding asks a different question from a claimed-payload match. The payload is already
+/// proven by layer 2's keyed tag (a wrong payload at most 9.4e-13 per image), so the binding
+/// only has to tell the image the mark was made on from another image carrying a lifted copy
+/// of the pattern. A transplant's histogram was not shaped for the payload, so its score is
+/// the same sum of fair-coin signs as an unmarked image's, and it binds with probability at
+/// most this rate per forgery, a forgery the forger cannot test without the key. Genuine
+/// marks after a crop to a quarter of the area or a fitted rotation score 4.7-6.6 (the 1e-8
+/// thresholds are 5.89-7.26), transplants at most 4.41 (docs/watermark.md, "Binding").
+pub(crate) const BINDING_RATE: f64 = 1e-5;
+
 /// Which set of tone candidates decided a [`Detection`], cheapest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tier {
@@ -27,6 +40,10 @@ pub enum Tier {
     Brightness,
     /// Contrast gains about a pivot grey, with offsets.
     Contrast,
+    /// Gamma curves (`255 (v / 255)^gamma`), as editors' gamma and "levels" midtone controls
+    /// apply: an affine search cannot follow them (a gamma of 0.8 moves mid grey by 15 levels
+    /// and the ends by none).
+    Gamma,
 }
 
 impl Tier {
@@ -36,6 +53,7 @@ impl Tier {
             Tier::AsIs => "as is",
             Tier::Brightness => "brightness",
             Tier::Contrast => "contrast",
+            Tier::Gamma => "gamma",
         }
     }
 }
@@ -52,6 +70,8 @@ pub(crate) struct ToneTier {
     pub(crate) tones: Vec<Tone>,
     /// Its share of [`FALSE_POSITIVE_RATE`].
     pub(crate) budget: f64,
+    /// Whether each tone is also tried on the colour-masked analysis (see [`detect`]).
+    pub(crate) colour_mask: bool,
 }
 
 impl ToneTier {
@@ -59,6 +79,13 @@ impl ToneTier {
     /// candidates is the tier's budget, each tone being tried on `views` analyses.
     pub(crate) fn threshold(&self, views: usize) -> f64 {
         score_for_tail(self.budget / (self.tones.len() * views) as f64)
+    }
+
+    /// The score at which this tier binds a payload layer 2 read (see [`BINDING_RATE`]).
+    pub(crate) fn binding_threshold(&self, views: usize) -> f64 {
+        score_for_tail(
+            self.budget / FALSE_POSITIVE_RATE * BINDING_RATE / (self.tones.len() * views) as f64,
+        )
     }
 
     /// Bound on the chance that an image without the payload scores `score` or more on one of
@@ -96,6 +123,27 @@ pub(crate) fn score_for_tail(p: f64) -> f64 {
     0.5 * (lo + hi)
 }
 
+/// Gamma candidates: `GAMMA_STEP` apart in ratio over `GAMMA_RANGE`, 1 itself left out (the
+/// "as is" tier has it). A gamma 1.5 % off its true value (half a step) keeps most of the
+/// score: one gamma-0.8 mark scored 8.21 at the exact inverse and 7.0 at one 7 % off.
+fn gammas() -> Vec<Tone> {
+    let (lo, hi) = GAMMA_RANGE;
+    let steps = ((hi / lo).ln() / GAMMA_STEP.ln()).round() as i32;
+    (0..=steps)
+        .map(|i| lo * GAMMA_STEP.powi(i))
+        .filter(|g| g.ln().abs() > 0.5 * GAMMA_STEP.ln())
+        .map(|gamma| Tone {
+            gamma,
+            ..Tone::IDENTITY
+        })
+        .collect()
+}
+
+/// The gammas searched: from brightening (0.55) to darkening (1.8) midtones.
+const GAMMA_RANGE: (f32, f32) = (0.55, 1.8);
+/// Ratio between neighbouring gamma candidates.
+const GAMMA_STEP: f32 = 1.03;
+
 /// The tiers, cheapest first: geometry and compression need no tone search at all.
 pub(crate) fn tiers() -> Vec<ToneTier> {
     let offsets = |lo: f32, hi: f32| {
@@ -104,7 +152,7 @@ pub(crate) fn tiers() -> Vec<ToneTier> {
     };
     let brightness: Vec<Tone> = offsets(-40.0, 40.0)
         .filter(|&o| o != 0.0)
-        .map(|offset| Tone { gain: 1.0, offset })
+        .map(|offset| Tone::affine(1.0, offset))
         .collect();
     // Contrast about a pivot grey p: observed = g v + (1 - g) p, p in 40..200, +-10 levels.
     let mut contrast = Vec::new();
@@ -113,7 +161,7 @@ pub(crate) fn tiers() -> Vec<ToneTier> {
         let (lo, hi) = (a.min(b) - 10.0, a.max(b) + 10.0);
         contrast.extend(
             offsets((lo * 2.0).round() / 2.0, (hi * 2.0).round() / 2.0)
-                .map(|offset| Tone { gain, offset }),
+                .map(|offset| Tone::affine(gain, offset)),
         );
     }
     vec![
@@ -121,16 +169,25 @@ pub(crate) fn tiers() -> Vec<ToneTier> {
             tier: Tier::AsIs,
             tones: vec![Tone::IDENTITY],
             budget: 0.6 * FALSE_POSITIVE_RATE,
+            colour_mask: false,
         },
         ToneTier {
             tier: Tier::Brightness,
             tones: brightness,
-            budget: 0.3 * FALSE_POSITIVE_RATE,
+            budget: 0.27 * FALSE_POSITIVE_RATE,
+            colour_mask: true,
         },
         ToneTier {
             tier: Tier::Contrast,
             tones: contrast,
-            budget: 0.1 * FALSE_POSITIVE_RATE,
+            budget: 0.08 * FALSE_POSITIVE_RATE,
+            colour_mask: true,
+        },
+        ToneTier {
+            tier: Tier::Gamma,
+            tones: gammas(),
+            budget: 0.05 * FALSE_POSITIVE_RATE,
+            colour_mask: false,
         },
     ]
 }
@@ -140,6 +197,10 @@ pub(crate) fn tiers() -> Vec<ToneTier> {
 pub struct Detection {
     /// True when the score reached the threshold of its tier.
     pub matched: bool,
+    /// True when some tier's score reached its binding threshold: the weaker test (at a
+    /// false-positive rate of 1e-5 per image rather than 1e-8) by which a payload that layer 2 read, and that its
+    /// keyed tag already proves, is taken as this image's own. Implied by `matched`.
+    pub binds: bool,
     /// Normalised correlation of the deciding tier (the first that matched, else the tier
     /// closest to its threshold).
     pub score: f64,
@@ -230,6 +291,7 @@ pub(crate) fn detect(
     let mut colour_masked = Some(colour_masked);
     let mut masked: Option<Analysis> = None;
     let mut best: Option<Detection> = None;
+    let mut binds = false;
     let tiers = tiers();
     let mut all_gains: Vec<f32> = tiers
         .iter()
@@ -245,7 +307,7 @@ pub(crate) fn detect(
         }
         // Views: 0 is `analysis`, 1 the colour-masked one (tone tiers of colour images).
         let views: Vec<(usize, &Analysis)> = match &masked {
-            Some(m) if index > 0 => vec![(0, analysis), (1, m)],
+            Some(m) if tier.colour_mask => vec![(0, analysis), (1, m)],
             _ => vec![(0, analysis)],
         };
         let threshold = tier.threshold(views.len());
@@ -274,8 +336,10 @@ pub(crate) fn detect(
                 }
             }
         }
+        binds |= score >= tier.binding_threshold(views.len());
         let detection = Detection {
             matched: score >= threshold,
+            binds: binds || score >= threshold,
             score,
             threshold,
             false_positive_bound: tier.false_positive_bound(score, views.len()),
@@ -294,7 +358,9 @@ pub(crate) fn detect(
             best = Some(detection);
         }
     }
-    best.expect("at least one tier")
+    let mut best = best.expect("at least one tier");
+    best.binds = binds;
+    best
 }
 
 #[cfg(test)]
@@ -317,12 +383,15 @@ mod tests {
                 let at = tier.false_positive_bound(tier.threshold(views), views);
                 assert!((at / tier.budget - 1.0).abs() < 1e-6, "{}: {at}", tier.tier);
             }
+            assert!(tier.binding_threshold(1) < tier.threshold(1));
             eprintln!(
-                "{}: {} tones, thresholds {:.2} (one view), {:.2} (two)",
+                "{}: {} tones, thresholds {:.2} (one view), {:.2} (two); binding {:.2}, {:.2}",
                 tier.tier,
                 tier.tones.len(),
                 tier.threshold(1),
-                tier.threshold(2)
+                tier.threshold(2),
+                tier.binding_threshold(1),
+                tier.binding_threshold(2)
             );
         }
     }
