@@ -469,6 +469,7 @@ fn recompress(
     dict.set_item(
         "method",
         report.method.map(|m| match m {
+            Method::Auto => "auto",
             Method::Pixels => "pixels",
             Method::Coefficients => "coefficients",
         }),
