@@ -36,8 +36,7 @@ pub struct Args {
     outputs: OutputArgs,
 
     /// mozjpeg's progressive + trellis encoder (decodes and encodes): about 7% smaller than the
-    /// default, 8x its CPU, and a lower PSNR
-    /// at the same quality (docs/recompress.md).
+    /// default, 8x its CPU, and a lower PSNR at the same quality (docs/recompress.md).
     #[arg(long)]
     smallest: bool,
 
