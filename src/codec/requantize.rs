@@ -181,12 +181,17 @@ pub fn requantize(
     Ok(s.dest.take())
 }
 
-/// Per-position quantisers (old and new) and rounding offsets, as `f64`, set once per
-/// component.
+/// Levels below this are requantised through a table made per component (most nonzero
+/// coefficients of a photo are small), larger ones by dividing.
+const SMALL: usize = 64;
+
+/// Per-position quantisers (old and new) and rounding offsets, as `f64`, and the new level of
+/// every small old level, set once per component.
 struct Ratios {
     old: [f64; 64],
     new: [f64; 64],
     offset: [f64; 64],
+    small: Box<[[i16; SMALL]; 64]>,
 }
 
 impl Ratios {
@@ -195,19 +200,30 @@ impl Ratios {
             old: [0.0; 64],
             new: [1.0; 64],
             offset: [ac_offset; 64],
+            small: Box::new([[0; SMALL]; 64]),
         };
+        ratios.offset[0] = dc_offset;
         for i in 0..64 {
             ratios.old[i] = f64::from(old[i]);
             ratios.new[i] = f64::from(new[i].max(1));
+            for level in 0..SMALL {
+                ratios.small[i][level] = ratios.level(i, level as f64);
+            }
         }
-        ratios.offset[0] = dc_offset;
         ratios
     }
 
-    /// Dequantises each coefficient with its old quantiser and quantises it with the new one:
-    /// `|c| * old / new + offset`, truncated, with the sign of `c`. The quotient is exact to
-    /// far better than the distance of any fraction `k / new` from the offset, so an offset of
-    /// 0.5 gives libjpeg's rounding (half away from zero) exactly.
+    /// The new level of a coefficient of magnitude `magnitude` at position `i`:
+    /// `magnitude * old / new + offset`, truncated. The quotient is exact to far better than
+    /// the distance of any fraction `k / new` from the offset, so an offset of 0.5 gives
+    /// libjpeg's rounding (half away from zero) exactly.
+    #[inline]
+    fn level(&self, i: usize, magnitude: f64) -> i16 {
+        (magnitude * self.old[i] / self.new[i] + self.offset[i]).min(32767.0) as i16
+    }
+
+    /// Dequantises each coefficient with its old quantiser and quantises it with the new one,
+    /// keeping its sign.
     #[inline]
     fn apply(&self, block: &mut [i16; 64]) {
         // Most coefficients of a block are zero: skip them four at a time.
@@ -216,13 +232,13 @@ impl Ratios {
                 continue;
             }
             for (k, c) in quad.iter_mut().enumerate() {
-                if *c == 0 {
-                    continue;
-                }
                 let i = at * 4 + k;
-                let value = f64::from(*c) * self.old[i];
-                let magnitude = (value.abs() / self.new[i] + self.offset[i]).min(32767.0) as i16;
-                *c = if value < 0.0 { -magnitude } else { magnitude };
+                let magnitude = c.unsigned_abs() as usize;
+                let level = match self.small[i].get(magnitude) {
+                    Some(&level) => level,
+                    None => self.level(i, magnitude as f64),
+                };
+                *c = if *c < 0 { -level } else { level };
             }
         }
     }
