@@ -98,7 +98,7 @@ def main():
             "jpgtool.quality_many(bpp=False, threads=1)": lambda: jpgtool.quality_many(
                 paths, threads=1, bpp=False
             ),
-            "jpgtool.quality_many() (walks to EOI)": lambda: jpgtool.quality_many(paths),
+            "jpgtool.quality_many() (bpp: walks to EOI)": lambda: jpgtool.quality_many(paths),
             "[jpgtool.quality(p, bpp=False) for p]": lambda: [
                 jpgtool.quality(p, bpp=False) for p in paths
             ],

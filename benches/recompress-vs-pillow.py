@@ -37,7 +37,7 @@ import tempfile
 import time
 
 import numpy as np
-from PIL import Image
+from PIL import Image, JpegImagePlugin
 
 JPGTOOL = os.environ.get("JPGTOOL", "target/release/jpgtool")
 
@@ -74,6 +74,12 @@ def metadata_bytes(data):
     return total
 
 
+def sampling_class(path):
+    """4:2:0, 4:2:2, 4:4:4 or other, from the luma sampling factors (chroma at 1x1)."""
+    with Image.open(path) as im:
+        return {2: "4:2:0", 1: "4:2:2", 0: "4:4:4"}.get(JpegImagePlugin.get_sampling(im), "other")
+
+
 def run_cpu(argv):
     """User + sys seconds of one child process."""
     pid = os.spawnvp(os.P_NOWAIT, argv[0], argv)
@@ -103,11 +109,11 @@ def compare(args):
           f"({sum(os.path.getsize(f) for f in chosen)} bytes)")
     tmp = tempfile.mkdtemp()
     ways = {
-        "jpgtool (pixels)": [],
-        "jpgtool --method coefficients": ["--method", "coefficients"],
+        "jpgtool (default: coefficients, dead zone)": [],
+        "jpgtool --rounding nearest": ["--rounding", "nearest"],
+        "jpgtool --method pixels": ["--method", "pixels"],
         "jpgtool --smallest": ["--smallest"],
         "jpgtool --sampling 420": ["--sampling", "420"],
-        "jpgtool --sampling 420 --smallest": ["--sampling", "420", "--smallest"],
     }
     pillows = {"Pillow optimize=True": {}, "Pillow optimize=True subsampling=keep":
                {"subsampling": "keep"}}
@@ -148,6 +154,20 @@ def compare(args):
         image = total - sum(metadata_bytes(d) for d in datas[name].values())
         rows[name] = (total, image, statistics.mean(scores[name][f] for f in same),
                       statistics.median(cpu[name]))
+    classes = {}
+    for f in same:
+        classes.setdefault(sampling_class(f), []).append(f)
+    for cls, members in sorted(classes.items()):
+        print(f"\n{cls} sources ({len(members)} files): image bytes and mean PSNR against Pillow's")
+        print("\n| way | image bytes | vs Pillow | mean PSNR dB | vs Pillow |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        sums = {}
+        for name in cpu:
+            image = sum(len(datas[name][f]) - metadata_bytes(datas[name][f]) for f in members)
+            sums[name] = (image, statistics.mean(scores[name][f] for f in members))
+        for name, (image, p) in sums.items():
+            b = sums[base]
+            print(f"| {name} | {image} | {image / b[0]:.3f}x | {p:.2f} | {p - b[1]:+.2f} |")
     print(f"\nq{args.quality}: {len(chosen)} files; PSNR over the {len(same)} that no way kept "
           f"unchanged; CPU median of {args.runs} runs, one thread")
     print("\n| way | bytes | image bytes (no APPn/COM) | vs Pillow | mean PSNR dB | vs Pillow "

@@ -7,7 +7,9 @@ default. The result is one summary in JSON lines, in input order: one object per
 ``path``, ``ok``, ``quality``, ``decision_quality``, ``family``, ``confidence``, ``width``,
 ``height``, ``file_bytes`` and ``recompress`` (true when the decision quality is above
 --target), or ``ok: false`` and ``error`` for a file that cannot be read. A last line
-``{"summary": {...}}`` gives the totals. With --to-recompress, the paths to recompress are also
+``{"summary": {...}}`` gives the totals. An --out name ending in ``.parquet`` (or
+--format parquet) writes the same rows as a Parquet table instead (needs pyarrow), with the
+totals as JSON in the file's key-value metadata under ``jpgtool_summary``. With --to-recompress, the paths to recompress are also
 written one per line (NUL-separated with -0), ready for ``xargs``. The exit status is 1 when
 a file could not be read (it is in the summary all the same), else 0.
 
@@ -62,7 +64,7 @@ def list_paths(operands, paths_from=None):
 def survey(path, target, bpp=False):
     """One summary row; a file that cannot be read is a row too, not a failed job."""
     try:
-        info = jpgtool.quality(path, bpp=bpp)
+        info = jpgtool.quality(path, bpp=bpp, history=False)
     except (jpgtool.JpegError, OSError) as err:
         return {"path": path, "ok": False, "error": str(err), "recompress": False}
     decision = info["decision_quality"]
@@ -88,6 +90,45 @@ def build_bag(paths, target, partition_size=256, bpp=False):
     return bag.map(survey, target=target, bpp=bpp)
 
 
+# The Parquet columns, in order, with their Arrow types (None where a row has no value).
+PARQUET_COLUMNS = [
+    ("path", "string"),
+    ("ok", "bool"),
+    ("quality", "float64"),
+    ("decision_quality", "float64"),
+    ("family", "string"),
+    ("confidence", "string"),
+    ("width", "int64"),
+    ("height", "int64"),
+    ("file_bytes", "int64"),
+    ("bpp", "float64"),
+    ("recompress", "bool"),
+    ("error", "string"),
+]
+
+
+def write_parquet(rows, summary, out):
+    """The rows as one Parquet table, the totals as JSON in its metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema(
+        [(name, pa.type_for_alias(kind)) for name, kind in PARQUET_COLUMNS],
+        metadata={"jpgtool_summary": json.dumps(summary)},
+    )
+    table = pa.Table.from_pylist(
+        [{name: row.get(name) for name, _ in PARQUET_COLUMNS} for row in rows], schema=schema
+    )
+    pq.write_table(table, out)
+
+
+def write_jsonl(rows, summary, out):
+    with open(out, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row) + "\n")
+        f.write(json.dumps({"summary": summary}) + "\n")
+
+
 def totals(rows):
     ok = [r for r in rows if r["ok"]]
     chosen = [r for r in ok if r["recompress"]]
@@ -105,7 +146,12 @@ def main(argv=None):
     parser.add_argument("paths", nargs="*", help="JPEG files and folders (walked recursively)")
     parser.add_argument("--paths-from", metavar="FILE", help="a file with one path per line")
     parser.add_argument("--target", type=float, default=60, help="target quality (default 60)")
-    parser.add_argument("--out", default="summary.jsonl", help="the JSON lines summary")
+    parser.add_argument("--out", default="summary.jsonl", help="the summary (default JSON lines)")
+    parser.add_argument(
+        "--format",
+        choices=["jsonl", "parquet"],
+        help="summary format (default: parquet when --out ends in .parquet, else jsonl)",
+    )
     parser.add_argument("--to-recompress", metavar="FILE", help="also list those paths here")
     parser.add_argument("-0", dest="nul", action="store_true", help="NUL-separate that list")
     parser.add_argument("--bpp", action="store_true", help="also measure bits per pixel")
@@ -133,10 +179,8 @@ def main(argv=None):
 
     summary = totals(rows)
     summary["target"] = args.target
-    with open(args.out, "w", encoding="utf-8") as out:
-        for row in rows:
-            out.write(json.dumps(row) + "\n")
-        out.write(json.dumps({"summary": summary}) + "\n")
+    fmt = args.format or ("parquet" if args.out.endswith(".parquet") else "jsonl")
+    (write_parquet if fmt == "parquet" else write_jsonl)(rows, summary, args.out)
     if args.to_recompress:
         end = "\0" if args.nul else "\n"
         with open(args.to_recompress, "w", encoding="utf-8") as out:

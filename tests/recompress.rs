@@ -5,7 +5,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use jpgtool::jpeg::{Header, read_header};
-use jpgtool::recompress::{Method, Options, Outcome, recompress_bytes};
+use jpgtool::recompress::{Method, Options, Outcome, Rounding, Sampling, recompress_bytes};
 
 use crate::util::{assert_success, cjpeg, corpus, jpgtool, test_rgb, write_pnm};
 
@@ -149,14 +149,20 @@ fn held_out_files_are_skipped_or_read_back_the_target() {
     assert!(total.contains("\"skipped\":6"), "{total}");
 }
 
-/// `--smallest` (progressive + trellis) and `--method coefficients` also give cjpeg's q60
-/// tables; `--smallest` writes a progressive frame.
+/// `--smallest` (progressive + trellis), `--method pixels` and `--method coefficients` with
+/// either rounding also give cjpeg's q60 tables; `--smallest` writes a progressive frame.
 #[test]
 fn every_way_of_reencoding_reads_back_the_target() {
     let dir = tempfile::tempdir().unwrap();
     let input = generated(dir.path(), "q92", &["-quality", "92"]);
     let expected = cjpeg_tables(dir.path(), 60, "2x2");
-    for flags in [&["--smallest"][..], &["--method", "coefficients"], &[]] {
+    for flags in [
+        &["--smallest"][..],
+        &["--method", "coefficients", "--rounding", "nearest"],
+        &["--method", "pixels"],
+        &["--rounding", "0.3,0.5"],
+        &[],
+    ] {
         let output = dir.path().join("out.jpg");
         let out = jpgtool()
             .args(["recompress", "-q", "60"])
@@ -239,6 +245,46 @@ fn library_reports_match_the_bytes() {
                 .unwrap();
         assert_eq!(from_file, Some(output));
     }
+}
+
+/// `Method::Auto` requantises when the sampling stays (kept, or asked for as it is) and decodes
+/// and encodes when it changes or trellis is asked for; reports name the method that ran. The
+/// dead zone gives fewer bytes than rounding to nearest on the same coefficients.
+#[test]
+fn auto_picks_the_method_by_the_job() {
+    let input = std::fs::read(corpus().join("sample-q75.jpg")).unwrap();
+    let sampling = read_header(&input[..]).unwrap().frame.components[0].h;
+    assert_eq!(sampling, 2, "sample-q75.jpg is 4:2:0");
+    let cases = [
+        (Sampling::Keep, false, Method::Coefficients),
+        (Sampling::S420, false, Method::Coefficients),
+        (Sampling::S444, false, Method::Pixels),
+        (Sampling::Keep, true, Method::Pixels),
+    ];
+    for (sampling, smallest, expected) in cases {
+        let options = Options {
+            sampling,
+            smallest,
+            ..Options::new(50)
+        };
+        let (report, _) = recompress_bytes(&input, &options).unwrap();
+        assert_eq!(
+            report.method,
+            Some(expected),
+            "{sampling:?} smallest {smallest}"
+        );
+    }
+    let sizes: Vec<u64> = [Rounding::NEAREST, jpgtool::recompress::DEFAULT_ROUNDING]
+        .into_iter()
+        .map(|rounding| {
+            let options = Options {
+                rounding,
+                ..Options::new(50)
+            };
+            recompress_bytes(&input, &options).unwrap().0.output_bytes
+        })
+        .collect();
+    assert!(sizes[1] < sizes[0], "{sizes:?}");
 }
 
 /// Bad input: an error naming the file, exit 1, no output; the other files are still done.

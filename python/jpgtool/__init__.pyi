@@ -14,15 +14,21 @@ class JpegError(ValueError):
     (``<bytes>`` for data in memory) and the problem."""
 
 def quality(
-    src: Source, *, bpp: bool = True, native: bool = False, margin: float = 5.0
+    src: Source,
+    *,
+    bpp: bool = True,
+    history: Optional[bool] = None,
+    native: bool = False,
+    margin: float = 5.0,
 ) -> Dict[str, Any]:
     """The quality of one JPEG from its quantization tables, with its header facts: a dict with
     the fields of ``jpgtool quality --json`` (``quality``, ``family``, ``confidence``,
     ``decision_quality``, ``width``, ``height``, ``subsampling``, ``bpp``, ...).
 
     ``bpp=False`` reads the headers only. ``native`` and ``margin`` set ``decision_quality`` as
-    the CLI's ``--native`` and ``--margin`` do. With ``bpp=True`` the dict also has the
-    ``primary_*`` fields (the earlier quality of a re-saved file, None when none is seen).
+    the CLI's ``--native`` and ``--margin`` do. With ``history=True`` (default: as ``bpp``) the
+    dict also has the ``primary_*`` fields (the earlier quality of a re-saved file, None when
+    none is seen); that analysis decodes every block.
     Raises JpegError for data that is not a readable
     JPEG, OSError when the file cannot be read."""
 
@@ -31,11 +37,13 @@ def quality_many(
     threads: Optional[int] = None,
     *,
     bpp: bool = True,
+    history: bool = False,
     native: bool = False,
     margin: float = 5.0,
 ) -> List[Dict[str, Any]]:
     """``quality`` for many files in parallel (``threads`` default: one per core), in the order
-    of ``paths``. A file that cannot be read gets ``{"path", "ok": False, "error"}`` instead of
+    of ``paths``. ``history`` is off by default here (the analysis decodes every file);
+    ``bpp=False`` reads the headers only. A file that cannot be read gets ``{"path", "ok": False, "error"}`` instead of
     stopping the others; readable files have ``"ok": True``."""
 
 @overload

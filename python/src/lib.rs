@@ -17,7 +17,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyOSError, PyUserWarning, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
-use pyo3::types::{PyBytes, PyDict, PyList};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use rayon::prelude::*;
 use serde_json::Value;
 
@@ -113,6 +113,46 @@ fn warn_damaged(py: Python<'_>, name: &str, warnings: &Warnings) -> PyResult<()>
 
 /// A `serde_json` value as the Python object `json.loads` would make of it.
 fn to_python(py: Python<'_>, value: &Value) -> PyResult<PyObject> {
+    to_python_keyed(py, value, &mut Keys::none())
+}
+
+/// Python strings for dict keys, made once per `quality_many` call: the reports of many files
+/// have the same keys in the same (sorted) order, so the key at a position is checked against
+/// the one made for that position before and reused; creating (and freeing) a `str` per key per
+/// file cost more. A miss, or a single call (`Keys::none`), makes a new string.
+struct Keys {
+    cache: Option<Vec<(String, Py<PyString>)>>,
+}
+
+impl Keys {
+    fn none() -> Keys {
+        Keys { cache: None }
+    }
+
+    fn shared() -> Keys {
+        Keys {
+            cache: Some(Vec::new()),
+        }
+    }
+
+    fn get<'py>(&mut self, py: Python<'py>, at: usize, key: &str) -> Bound<'py, PyString> {
+        let Some(cache) = &mut self.cache else {
+            return PyString::new(py, key);
+        };
+        if cache.get(at).is_some_and(|(text, _)| text == key) {
+            return cache[at].1.bind(py).clone();
+        }
+        let made = PyString::new(py, key);
+        if at < cache.len() {
+            cache[at] = (key.to_string(), made.clone().unbind());
+        } else if at == cache.len() {
+            cache.push((key.to_string(), made.clone().unbind()));
+        }
+        made
+    }
+}
+
+fn to_python_keyed(py: Python<'_>, value: &Value, keys: &mut Keys) -> PyResult<PyObject> {
     Ok(match value {
         Value::Null => py.None(),
         Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any().unbind(),
@@ -130,28 +170,33 @@ fn to_python(py: Python<'_>, value: &Value) -> PyResult<PyObject> {
         Value::Array(items) => {
             let list = PyList::empty(py);
             for item in items {
-                list.append(to_python(py, item)?)?;
+                list.append(to_python_keyed(py, item, keys)?)?;
             }
             list.into_any().unbind()
         }
         Value::Object(map) => {
             let dict = PyDict::new(py);
-            for (k, v) in map {
-                dict.set_item(k, to_python(py, v)?)?;
+            for (at, (k, v)) in map.iter().enumerate() {
+                dict.set_item(keys.get(py, at, k), to_python_keyed(py, v, keys)?)?;
             }
             dict.into_any().unbind()
         }
     })
 }
 
-fn inspect(source: &Source, bpp: bool, native: bool, margin: f64) -> Result<Value, Error> {
+fn inspect(
+    source: &Source,
+    bpp: bool,
+    history: bool,
+    native: bool,
+    margin: f64,
+) -> Result<Value, Error> {
     let limits = Limits::default();
     Ok(match source {
-        // As `jpgtool quality` by default: with the pass over the file comes the primary-quality
-        // analysis (a second read from the start).
-        Source::Path(path) => jpgtool::quality::inspect_file_opts(path, bpp, bpp, &limits)?
+        // The primary-quality analysis is a second read from the start, decoding every block.
+        Source::Path(path) => jpgtool::quality::inspect_file_opts(path, bpp, history, &limits)?
             .to_json(&source.name(), native, margin),
-        Source::Bytes(bytes) => jpgtool::quality::inspect_bytes_opts(bytes, bpp, bpp, &limits)?
+        Source::Bytes(bytes) => jpgtool::quality::inspect_bytes_opts(bytes, bpp, history, &limits)?
             .to_json(&source.name(), native, margin),
     })
 }
@@ -163,40 +208,46 @@ fn inspect(source: &Source, bpp: bool, native: bool, margin: f64) -> Result<Valu
 ///
 /// ``bpp=False`` reads the headers only (no pass to the end of the image: ``bpp``,
 /// ``coded_bytes``, ``eoi`` and ``scans`` are None). ``native`` and ``margin`` set
-/// ``decision_quality`` as the CLI's ``--native`` and ``--margin`` do. With ``bpp=True`` the
-/// dict also has the ``primary_*`` fields of a re-saved file's earlier quality,
-/// as the CLI's default report does (``primary_quality`` None when no earlier save is seen).
+/// ``decision_quality`` as the CLI's ``--native`` and ``--margin`` do. With ``history=True``
+/// (default: as ``bpp``, as the CLI's default report) the dict also has the ``primary_*``
+/// fields of a re-saved file's earlier quality (``primary_quality`` None when no earlier save
+/// is seen); that analysis decodes every block of the file, a few milliseconds per megapixel.
 ///
 /// Raises JpegError for data that is not a readable JPEG, OSError when the file cannot be read.
 #[pyfunction]
-#[pyo3(signature = (src, *, bpp = true, native = false, margin = 5.0))]
+#[pyo3(signature = (src, *, bpp = true, history = None, native = false, margin = 5.0))]
 fn quality(
     py: Python<'_>,
     src: &Bound<'_, PyAny>,
     bpp: bool,
+    history: Option<bool>,
     native: bool,
     margin: f64,
 ) -> PyResult<PyObject> {
     let source = Source::extract(src)?;
     let value = py
-        .allow_threads(|| inspect(&source, bpp, native, margin))
+        .allow_threads(|| inspect(&source, bpp, history.unwrap_or(bpp), native, margin))
         .map_err(|e| py_error(&source.name(), e))?;
     to_python(py, &value)
 }
 
 /// ``quality`` for many files at once, in parallel on ``threads`` threads (default: one per
-/// core), with the GIL released. Returns a list in the order of ``paths``.
+/// core), with the GIL released. Returns a list in the order of ``paths``. Unlike ``quality``,
+/// ``history`` is off by default: a survey of many files wants the decision, and the
+/// primary-quality analysis decodes every file (about ten times the time of the rest).
+/// ``bpp=False`` reads the headers only, as Pillow's ``Image.open`` does.
 ///
 /// A file that cannot be read does not stop the others: its entry is
 /// ``{"path": ..., "ok": False, "error": "<path>: <problem>"}``, as ``jpgtool quality --json``
 /// prints it; readable files have ``"ok": True``.
 #[pyfunction]
-#[pyo3(signature = (paths, threads = None, *, bpp = true, native = false, margin = 5.0))]
+#[pyo3(signature = (paths, threads = None, *, bpp = true, history = false, native = false, margin = 5.0))]
 fn quality_many(
     py: Python<'_>,
     paths: Vec<PathBuf>,
     threads: Option<usize>,
     bpp: bool,
+    history: bool,
     native: bool,
     margin: f64,
 ) -> PyResult<Py<PyList>> {
@@ -208,7 +259,7 @@ fn quality_many(
             .par_iter()
             .map(|path| {
                 let source = Source::Path(path.clone());
-                inspect(&source, bpp, native, margin).unwrap_or_else(|err| {
+                inspect(&source, bpp, history, native, margin).unwrap_or_else(|err| {
                     let name = source.name();
                     let error = format!("{name}: {err}");
                     serde_json::json!({"path": name, "ok": false, "error": error})
@@ -228,9 +279,10 @@ fn quality_many(
             }
         }
     })?;
+    let mut keys = Keys::shared();
     let list = PyList::empty(py);
     for value in &values {
-        list.append(to_python(py, value)?)?;
+        list.append(to_python_keyed(py, value, &mut keys)?)?;
     }
     Ok(list.unbind())
 }
@@ -469,6 +521,7 @@ fn recompress(
     dict.set_item(
         "method",
         report.method.map(|m| match m {
+            Method::Auto => "auto",
             Method::Pixels => "pixels",
             Method::Coefficients => "coefficients",
         }),

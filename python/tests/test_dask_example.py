@@ -82,3 +82,27 @@ def test_a_list_of_paths(tree, tmp_path):
     rows = [json.loads(line) for line in out.read_text().splitlines()][:-1]
     assert [r["path"] for r in rows] == chosen
     assert [r["quality"] for r in rows] == [written[p] for p in chosen]
+
+
+def test_parquet_summary_holds_the_same_rows(tree, tmp_path):
+    """--out *.parquet: the rows of the JSON lines summary, the totals in the metadata."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    root, _, _ = tree
+    jsonl, parquet = tmp_path / "s.jsonl", tmp_path / "s.parquet"
+    for out in (jsonl, parquet):
+        run = subprocess.run(
+            [sys.executable, str(SCRIPT), str(root), "--out", str(out), "--scheduler",
+             "synchronous"],
+            capture_output=True, text=True,
+        )
+        assert run.returncode == 1, run.stderr  # the bad file
+    lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    table = pq.read_table(parquet)
+    rows = table.to_pylist()
+    assert len(rows) == len(lines) - 1
+    for got, want in zip(rows, lines[:-1]):
+        assert {k: v for k, v in got.items() if v is not None} == {
+            k: v for k, v in want.items() if v is not None
+        }
+    summary = json.loads(table.schema.metadata[b"jpgtool_summary"])
+    assert summary == lines[-1]["summary"]

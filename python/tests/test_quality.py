@@ -109,12 +109,29 @@ def test_quality_many_keeps_input_order_and_reports_failures(photo, tmp_path, co
     assert rows[-1]["ok"] is False
     assert rows[-1]["error"].startswith(missing + ": ")
     assert "No such file" in rows[-1]["error"]
-    # Each entry is what quality() gives for that file, whatever the thread count.
-    assert rows[: len(paths)] == [jpgtool.quality(p) for p in paths]
+    # Each entry is what quality() gives for that file (without the history analysis, off by
+    # default for many files), whatever the thread count.
+    assert rows[: len(paths)] == [jpgtool.quality(p, history=False) for p in paths]
     assert jpgtool.quality_many(paths) == rows[: len(paths)]
     assert jpgtool.quality_many([]) == []
     with pytest.raises(ValueError):
         jpgtool.quality_many(paths, threads=0)
+
+
+def test_history_fields_only_when_asked(photo, tmp_path):
+    path = tmp_path / "q80.jpg"
+    path.write_bytes(pillow_jpeg(photo, 80))
+    single = jpgtool.quality(path)  # history follows bpp: the CLI's default report
+    assert "primary_quality" in single
+    assert "primary_quality" not in jpgtool.quality(path, history=False)
+    assert "primary_quality" not in jpgtool.quality(path, bpp=False)
+    (many,) = jpgtool.quality_many([path])
+    assert "primary_quality" not in many
+    assert many["bpp"] == single["bpp"]
+    (analysed,) = jpgtool.quality_many([path], history=True)
+    assert analysed == single
+    (headers,) = jpgtool.quality_many([path], bpp=False)
+    assert headers["bpp"] is None and headers["quality"] == single["quality"]
 
 
 def test_quality_many_bad_corpus_entries_name_the_file(corpus):

@@ -17,7 +17,9 @@ use super::jobs::{
 };
 use super::limits::LimitArgs;
 use super::{EXIT_OK, EXIT_SOME_FAILED};
-use jpgtool::recompress::{self, Method, Options, Outcome, Report, Sampling, fmt_quality};
+use jpgtool::recompress::{
+    self, Method, Options, Outcome, Report, Rounding, Sampling, fmt_quality,
+};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -33,15 +35,22 @@ pub struct Args {
     #[command(flatten)]
     outputs: OutputArgs,
 
-    /// mozjpeg's progressive + trellis encoder: about 12% smaller, 6x the CPU, and a lower PSNR
-    /// at the same quality (docs/recompress.md).
+    /// mozjpeg's progressive + trellis encoder (decodes and encodes): about 7% smaller than the
+    /// default, 8x its CPU, and a lower PSNR at the same quality (docs/recompress.md).
     #[arg(long)]
     smallest: bool,
 
-    /// How files are re-encoded: decode and encode (pixels), or requantise the DCT
-    /// coefficients (coefficients). See docs/recompress.md for the measurement.
-    #[arg(long, value_enum, default_value_t = MethodArg::Pixels)]
+    /// How files are re-encoded: requantise the DCT coefficients (coefficients), or decode and
+    /// encode (pixels). auto requantises unless --sampling changes the sampling or --smallest
+    /// asks for trellis quantisation. See docs/recompress.md for the measurement.
+    #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
     method: MethodArg,
+
+    /// Rounding of requantised AC coefficients, LUMA,CHROMA offsets in 0..0.5 (0.5 rounds to
+    /// nearest; less rounds more small values down to zero), or `nearest`. Default 0.39,0.45.
+    /// Requantising only.
+    #[arg(long, value_name = "L,C", value_parser = parse_rounding)]
+    rounding: Option<Rounding>,
 
     /// Chroma sampling of the re-encoded files. Default: as the input.
     #[arg(long, value_enum, default_value_t = SamplingArg::Keep)]
@@ -93,8 +102,29 @@ enum SamplingArg {
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum MethodArg {
+    Auto,
     Pixels,
     Coefficients,
+}
+
+/// `--rounding`: `nearest`, or two offsets `LUMA,CHROMA` in 0..=0.5.
+fn parse_rounding(text: &str) -> Result<Rounding, String> {
+    if text == "nearest" {
+        return Ok(Rounding::NEAREST);
+    }
+    let parse = |part: &str| -> Result<f64, String> {
+        match part.trim().parse::<f64>() {
+            Ok(x) if (0.0..=0.5).contains(&x) => Ok(x),
+            _ => Err(format!("{part:?} is not an offset in 0..0.5")),
+        }
+    };
+    match text.split_once(',') {
+        Some((luma, chroma)) => Ok(Rounding {
+            luma_ac: parse(luma)?,
+            chroma_ac: parse(chroma)?,
+        }),
+        None => Err("expected LUMA,CHROMA (for example 0.39,0.45) or nearest".into()),
+    }
 }
 
 /// What became of one job that did not fail.
@@ -146,6 +176,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut options = Options::new(args.quality);
     options.smallest = args.smallest;
     options.method = match args.method {
+        MethodArg::Auto => Method::Auto,
         MethodArg::Pixels => Method::Pixels,
         MethodArg::Coefficients => Method::Coefficients,
     };
@@ -157,9 +188,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         SamplingArg::S440 => Sampling::S440,
     };
     anyhow::ensure!(
-        matches!(args.sampling, SamplingArg::Keep) || args.method == MethodArg::Pixels,
-        "--sampling needs --method pixels (requantising keeps the input's sampling)"
+        matches!(args.sampling, SamplingArg::Keep) || args.method != MethodArg::Coefficients,
+        "--sampling needs --method pixels or auto (requantising keeps the input's sampling)"
     );
+    if let Some(rounding) = args.rounding {
+        options.rounding = rounding;
+    }
     options.margin = args.margin;
     options.max_memory = args.limits.limits().max_alloc;
     options.strict = args.strict;
@@ -300,6 +334,7 @@ fn report_ok(
     written: bool,
 ) -> io::Result<()> {
     let method = report.method.map(|m| match m {
+        Method::Auto => "auto",
         Method::Pixels => "pixels",
         Method::Coefficients => "coefficients",
     });

@@ -22,7 +22,7 @@ pub use decoder::{Decoder, DensityUnit, PixelDensity};
 pub use encoder::{Encoder, EncoderSettings, smallest_buffer_bytes};
 pub use library::{Library, library};
 pub use recoder::{MemoryEncoder, OUTPUT_BYTES};
-pub use requantize::requantize;
+pub use requantize::{Rounding, requantize};
 
 use crate::error::{Error, Result};
 use crate::jpeg::ColorSpace;

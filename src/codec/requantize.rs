@@ -2,6 +2,11 @@
 //! quantised coefficients, each is dequantised with its old table entry and quantised again with
 //! the IJG (Annex K) table at the new quality, and libjpeg writes them with optimised Huffman
 //! tables. No inverse or forward DCT, no colour conversion, no chroma resampling.
+//!
+//! The new level of a coefficient is `|c| * old / new + offset`, truncated. An offset of 0.5
+//! rounds to the nearest level, as libjpeg's forward quantiser does; a smaller offset for the AC
+//! coefficients (a dead zone, as video encoders use) sends more small values to zero, which costs
+//! fewer bits than it costs in error. See [`Rounding`].
 
 use std::os::raw::{c_int, c_uint, c_ulong};
 
@@ -36,14 +41,35 @@ impl Drop for Structs {
     }
 }
 
+/// Where requantised AC coefficients are rounded: the fraction above which a magnitude goes up
+/// to the next level, for the luma (and any non-YCbCr) components and for the chroma ones. The
+/// DC coefficient is always rounded to nearest.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rounding {
+    /// Offset for the AC coefficients of luma, and of every component outside YCbCr/YCCK.
+    pub luma_ac: f64,
+    /// Offset for the AC coefficients of Cb and Cr.
+    pub chroma_ac: f64,
+}
+
+impl Rounding {
+    /// Round to nearest everywhere: the coefficients libjpeg's own quantiser would give.
+    pub const NEAREST: Rounding = Rounding {
+        luma_ac: 0.5,
+        chroma_ac: 0.5,
+    };
+}
+
 /// Transcodes `input` (a whole JPEG, already checked by our own parser) to IJG `quality`:
 /// baseline with optimised Huffman tables, or progressive (libjpeg's simple script) when
-/// `progressive`. `markers` are written after the frame's own (JFIF/Adobe) markers. The output
-/// may not exceed `max_bytes` ([`Error::LimitExceeded`] naming [`super::OUTPUT_BYTES`]).
+/// `progressive`. AC coefficients are rounded as `rounding` says (offsets in 0..=0.5).
+/// `markers` are written after the frame's own (JFIF/Adobe) markers. The output may not exceed
+/// `max_bytes` ([`Error::LimitExceeded`] naming [`super::OUTPUT_BYTES`]).
 pub fn requantize(
     input: &[u8],
     quality: u8,
     progressive: bool,
+    rounding: Rounding,
     markers: &[(u8, Vec<u8>)],
     max_bytes: u64,
 ) -> Result<Vec<u8>> {
@@ -121,11 +147,17 @@ pub fn requantize(
                     .access_virt_barray
                     .ok_or_else(|| Error::Codec("no memory manager".into()))?;
                 let array = *coefficients.add(index);
+                let ac_offset = if slot == 1 {
+                    rounding.chroma_ac
+                } else {
+                    rounding.luma_ac
+                };
+                let ratios = Ratios::new(&old, &new, 0.5, ac_offset.clamp(0.0, 0.5));
                 for row in 0..rows {
                     let blocks = access(&mut dinfo.common, array, row, 1, 1);
                     let blocks = std::slice::from_raw_parts_mut(*blocks, columns);
                     for block in blocks {
-                        requantize_block(block, &old, &new);
+                        ratios.apply(block);
                     }
                 }
             }
@@ -149,17 +181,66 @@ pub fn requantize(
     Ok(s.dest.take())
 }
 
-/// Dequantises each coefficient with its old quantiser and quantises it with the new one,
-/// rounding half away from zero as libjpeg's forward quantiser does.
-fn requantize_block(block: &mut [i16; 64], old: &[u16; 64], new: &[u16; 64]) {
-    for ((c, &q_old), &q_new) in block.iter_mut().zip(old).zip(new) {
-        if *c == 0 || q_old == q_new {
-            continue;
+/// Levels below this are requantised through a table made per component (most nonzero
+/// coefficients of a photo are small), larger ones by dividing.
+const SMALL: usize = 64;
+
+/// Per-position quantisers (old and new) and rounding offsets, as `f64`, and the new level of
+/// every small old level, set once per component.
+struct Ratios {
+    old: [f64; 64],
+    new: [f64; 64],
+    offset: [f64; 64],
+    small: Box<[[i16; SMALL]; 64]>,
+}
+
+impl Ratios {
+    fn new(old: &[u16; 64], new: &[u16; 64], dc_offset: f64, ac_offset: f64) -> Self {
+        let mut ratios = Ratios {
+            old: [0.0; 64],
+            new: [1.0; 64],
+            offset: [ac_offset; 64],
+            small: Box::new([[0; SMALL]; 64]),
+        };
+        ratios.offset[0] = dc_offset;
+        for i in 0..64 {
+            ratios.old[i] = f64::from(old[i]);
+            ratios.new[i] = f64::from(new[i].max(1));
+            for level in 0..SMALL {
+                ratios.small[i][level] = ratios.level(i, level as f64);
+            }
         }
-        let value = i32::from(*c) * i32::from(q_old);
-        let q = i32::from(q_new);
-        let magnitude = (value.abs() + q / 2) / q;
-        *c = (value.signum() * magnitude).clamp(-32767, 32767) as i16;
+        ratios
+    }
+
+    /// The new level of a coefficient of magnitude `magnitude` at position `i`:
+    /// `magnitude * old / new + offset`, truncated. The quotient is exact to far better than
+    /// the distance of any fraction `k / new` from the offset, so an offset of 0.5 gives
+    /// libjpeg's rounding (half away from zero) exactly.
+    #[inline]
+    fn level(&self, i: usize, magnitude: f64) -> i16 {
+        (magnitude * self.old[i] / self.new[i] + self.offset[i]).min(32767.0) as i16
+    }
+
+    /// Dequantises each coefficient with its old quantiser and quantises it with the new one,
+    /// keeping its sign.
+    #[inline]
+    fn apply(&self, block: &mut [i16; 64]) {
+        // Most coefficients of a block are zero: skip them four at a time.
+        for (at, quad) in block.chunks_exact_mut(4).enumerate() {
+            if (quad[0] | quad[1] | quad[2] | quad[3]) == 0 {
+                continue;
+            }
+            for (k, c) in quad.iter_mut().enumerate() {
+                let i = at * 4 + k;
+                let magnitude = c.unsigned_abs() as usize;
+                let level = match self.small[i].get(magnitude) {
+                    Some(&level) => level,
+                    None => self.level(i, magnitude as f64),
+                };
+                *c = if *c < 0 { -level } else { level };
+            }
+        }
     }
 }
 
@@ -179,7 +260,53 @@ mod tests {
         let mut new = [1u16; 64];
         new[0] = 13;
         new[1] = 20;
-        requantize_block(&mut block, &old, &new);
+        Ratios::new(&old, &new, 0.5, 0.5).apply(&mut block);
         assert_eq!((block[0], block[1]), (12, -2));
+    }
+
+    /// With offset 0.5 the floating-point quotient gives exactly the integer formula
+    /// `(|c| * old + new / 2) / new` (libjpeg's rounding), over every level and a spread of
+    /// quantiser pairs, odd and even.
+    #[test]
+    fn nearest_matches_the_integer_formula() {
+        for (q_old, q_new) in [
+            (1, 3),
+            (3, 2),
+            (5, 8),
+            (7, 13),
+            (10, 16),
+            (255, 254),
+            (2, 255),
+        ] {
+            for c in (-2047i32..=2047).step_by(3) {
+                let mut block = [0i16; 64];
+                block[5] = c as i16;
+                Ratios::new(&[q_old; 64], &[q_new; 64], 0.5, 0.5).apply(&mut block);
+                let v = c * i32::from(q_old);
+                let q = i32::from(q_new);
+                let want = v.signum() * ((v.abs() + q / 2) / q);
+                assert_eq!(i32::from(block[5]), want, "c {c} old {q_old} new {q_new}");
+            }
+        }
+    }
+
+    /// A dead zone on AC only: 5 * 8 / 10 = 4.0 stays 4 whatever the offset; 1 * 6 / 10 = 0.6
+    /// goes to 0 at offset 0.35 (0.95) but to 1 at 0.4 (1.0); -7 * 6 / 10 = -4.2 stays -4; the
+    /// DC's 0.6 is still rounded to nearest: 1.
+    #[test]
+    fn dead_zone_rounds_ac_toward_zero_and_leaves_dc() {
+        let mut block = [0i16; 64];
+        block[0] = 1;
+        block[1] = 1;
+        block[2] = -7;
+        block[3] = 5;
+        let mut old = [6u16; 64];
+        old[3] = 8;
+        Ratios::new(&old, &[10; 64], 0.5, 0.35).apply(&mut block);
+        assert_eq!(block[..4], [1, 0, -4, 4]);
+        let mut block = [0i16; 64];
+        block[1] = 1;
+        Ratios::new(&old, &[10; 64], 0.5, 0.4).apply(&mut block);
+        assert_eq!(block[1], 1, "0.6 + 0.4 reaches the next level");
     }
 }
