@@ -73,7 +73,11 @@ fn mark_file<R: Read, W: Write>(
     let quality = change.quality;
     // The same bytes decode to the same samples; their warnings were counted the first time.
     let warnings = codec::take_warnings();
-    image.samples = decode(reencode::read_source(&recorded[..], &options.limits)?, &options.limits)?.samples;
+    image.samples = decode(
+        reencode::read_source(&recorded[..], &options.limits)?,
+        &options.limits,
+    )?
+    .samples;
     drop(recorded);
     codec::take_warnings();
     codec::restore_warnings(warnings);

@@ -699,7 +699,9 @@ mod tests {
             let fast = box_mean_circular(&data, w, h, r);
             let slow = box_mean_by_definition(&data, w, h, r);
             assert!(
-                fast.iter().zip(&slow).all(|(a, b)| a.to_bits() == b.to_bits()),
+                fast.iter()
+                    .zip(&slow)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
                 "{w}x{h} r {r}"
             );
         }

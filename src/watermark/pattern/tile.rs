@@ -5,9 +5,9 @@ use super::ecc;
 use crate::watermark::key::{self, Key, Payload};
 use rayon::prelude::*;
 
-use crate::watermark::signal::lowpass::blur_row;
 #[cfg(test)]
 use crate::watermark::signal::gaussian_blur;
+use crate::watermark::signal::lowpass::blur_row;
 use crate::watermark::signal::{Plane, gaussian_kernel};
 
 /// Samples per cell side as the detector sees the tile: it folds every level of its pyramid
@@ -231,9 +231,8 @@ pub(crate) fn detail_rms_rows(
             let y0 = band * BAND;
             let y1 = y0 + out.len() / w;
             let (r0, r1) = (y0.saturating_sub(reach), (y1 + reach).min(h));
-            detail.clear();
+            // Every sample is written below: no need to zero them first.
             detail.resize((r1 - r0) * w, 0.0);
-            energy.clear();
             energy.resize((r1 - r0) * w, 0.0);
             for ((sy, d), e) in (r0..r1)
                 .zip(detail.chunks_exact_mut(w))

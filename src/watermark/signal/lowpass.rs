@@ -48,7 +48,7 @@ pub(crate) fn gaussian_blur_into(src: &Plane, sigma: f32, out: &mut Plane) {
 }
 
 /// [`gaussian_blur_into`] of a `width` x `height` plane that is never held whole: `fill(y, row)`
-/// writes its row `y`. The rows are made a band at a time (each band's rows plus those its
+/// writes its row `y` (every sample: the row may hold another row's samples before). The rows are made a band at a time (each band's rows plus those its
 /// vertical taps reach past either end), so a plane computed from others (such as luma plus a
 /// change, clamped) costs a few rows of memory instead of a full plane; the rows past a band's
 /// ends are made twice, a few per cent of the work at camera sizes. The result is the same to
@@ -77,7 +77,7 @@ pub(crate) fn gaussian_blur_rows_into(
             let y0 = band * BAND;
             let y1 = y0 + out.len() / w;
             let (r0, r1) = (y0.saturating_sub(radius), (y1 + radius).min(h));
-            rows.clear();
+            // Not cleared: `fill` writes every sample of each row.
             rows.resize((r1 - r0) * w, 0.0);
             for (sy, row) in (r0..r1).zip(rows.chunks_exact_mut(w)) {
                 fill(sy, row);
@@ -151,11 +151,13 @@ fn blur_row_body<'a>(
 ) {
     let w = out.len();
     let radius = taps.len() / 2;
-    scratch.clear();
+    // Every sample of `scratch` is written below before it is read (the blocks, the zeroed
+    // rest, the edge padding): a row's worth of zeroing per call is not needed.
     scratch.resize(w + 2 * radius, 0.0);
     let source = |k: usize| rows((y + k).saturating_sub(radius).min(h - 1));
     let vertical = &mut scratch[radius..radius + w];
     let blocks = w / BLOCK * BLOCK;
+    vertical[blocks..].fill(0.0);
     for (x, block) in (0..blocks)
         .step_by(BLOCK)
         .zip(vertical.chunks_exact_mut(BLOCK))
@@ -379,9 +381,7 @@ mod tests {
         // Widths under, at and past the block size, with a remainder.
         for (w, sigma) in [(53, 1.8), (5, 0.7), (32, 2.5), (97, 5.2), (160, 1.0)] {
             let h = 31;
-            let src = Plane::from_fn(w, h, |x, y| {
-                ((x * 37 + y * 101) % 97) as f32 * 1.37 - 20.0
-            });
+            let src = Plane::from_fn(w, h, |x, y| ((x * 37 + y * 101) % 97) as f32 * 1.37 - 20.0);
             let taps = gaussian_kernel(sigma);
             let r = taps.len() as isize / 2;
             let at = |p: &Plane, x: isize, y: isize| {
@@ -403,10 +403,9 @@ mod tests {
             let blurred = gaussian_blur(&src, sigma);
             for y in 0..h as isize {
                 for x in 0..w as isize {
-                    let expected: f32 = taps
-                        .iter()
-                        .enumerate()
-                        .fold(0.0, |s, (k, t)| s + t * at(&vertical, x + k as isize - r, y));
+                    let expected: f32 = taps.iter().enumerate().fold(0.0, |s, (k, t)| {
+                        s + t * at(&vertical, x + k as isize - r, y)
+                    });
                     let got = blurred.data[y as usize * w + x as usize];
                     assert_eq!(got.to_bits(), expected.to_bits(), "{w} {sigma} {x} {y}");
                 }
