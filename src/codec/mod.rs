@@ -94,6 +94,12 @@ pub fn take_warnings() -> Warnings {
     WARNINGS.with(|w| std::mem::take(&mut w.borrow_mut().warnings))
 }
 
+/// Puts back warnings taken with [`take_warnings`] (after decoding the same input a second
+/// time, whose warnings were counted already).
+pub(crate) fn restore_warnings(warnings: Warnings) {
+    WARNINGS.with(|w| w.borrow_mut().warnings = warnings);
+}
+
 /// Counts a warning for this thread's file; true when it must be fatal (`--strict`).
 fn record(message: &str) -> bool {
     WARNINGS.with(|w| {

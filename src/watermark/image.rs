@@ -22,8 +22,9 @@ pub(super) struct Image {
 
 /// Bytes of working memory per pixel while marking or verifying: the samples plus at most nine
 /// f32 planes at once. Measured peaks (docs/limits.md): `verify --payload` on an unmarked image,
-/// both layers in full, 35 bytes per pixel; `mark` 22. Nine planes leave a tenth above the
-/// larger, and keep a 24 MP photo within the default 1 GiB budget.
+/// both layers in full, 35 bytes per pixel; `mark` 18 (it lets the samples go while
+/// embedding). Nine planes leave a tenth above the larger, and keep a 24 MP photo within the
+/// default 1 GiB budget.
 const WORK_BYTES_PER_PIXEL: u64 = 3 + 9 * 4;
 
 /// Decodes a whole image for marking or verifying, after checking its working memory against

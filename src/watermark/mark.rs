@@ -44,7 +44,17 @@ fn mark_file<R: Read, W: Write>(
     payload: &Payload,
     options: &MarkOptions,
 ) -> Result<(MarkReport, W)> {
-    let source = reencode::read_source(input, &options.limits)?;
+    // The bytes libjpeg reads are kept (the compressed file, a small fraction of the decoded
+    // image) to decode the input a second time for the write-back: the decoded samples are not
+    // held through the layers' embedding, the stage that needs the most memory.
+    let mut recorded = Vec::new();
+    let source = reencode::read_source(
+        Recorder {
+            inner: input,
+            bytes: &mut recorded,
+        },
+        &options.limits,
+    )?;
     let (quality, quality_source) = reencode::choose_quality(&source.header, options.quality);
     let sampling = reencode::output_sampling(&source.header, reencode::Sampling::Keep);
     let (width, height) = (source.header.frame.width, source.header.frame.height);
@@ -52,6 +62,7 @@ fn mark_file<R: Read, W: Write>(
     let mut steps = Steps::new(&options.progress, options.embed.max_passes);
     let mut image = decode(source, &options.limits)?;
     let luma = image.luma()?;
+    image.samples = Vec::new();
     steps.advance(Steps::DECODE);
     if !options.force {
         refuse_if_marked(&luma, key)?;
@@ -60,6 +71,16 @@ fn mark_file<R: Read, W: Write>(
     let may_raise = quality_source != reencode::QualitySource::Given;
     let change = embed_both_layers(&luma, key, payload, quality, may_raise, options, &mut steps)?;
     let quality = change.quality;
+    // The same bytes decode to the same samples; their warnings were counted the first time.
+    let warnings = codec::take_warnings();
+    image.samples = decode(
+        reencode::read_source(&recorded[..], &options.limits)?,
+        &options.limits,
+    )?
+    .samples;
+    drop(recorded);
+    codec::take_warnings();
+    codec::restore_warnings(warnings);
     image.add_to_luma(&change.delta);
     drop(change.delta);
     let encoded = encode_marked(&mut image, quality, sampling, &markers)?;
@@ -96,6 +117,20 @@ fn mark_file<R: Read, W: Write>(
         },
         output,
     ))
+}
+
+/// A reader that keeps a copy of every byte read through it.
+struct Recorder<'a, R> {
+    inner: R,
+    bytes: &'a mut Vec<u8>,
+}
+
+impl<R: Read> Read for Recorder<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
 }
 
 /// Both layers' change to luma, and what making it did.

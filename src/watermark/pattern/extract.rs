@@ -7,7 +7,7 @@ use super::ecc;
 use super::sync::{self, Lattice, Notch};
 use super::tile::{
     CELL, CODED_BITS, Layout, MESSAGE_BITS, TAG_BYTES, TILE, TILE_CELLS, bytes_of, cell_side,
-    fine_detail, local_rms, tag,
+    detail_rms_rows, tag,
 };
 use crate::watermark::key::{Key, Payload};
 use crate::watermark::signal::{Fft2, Plane};
@@ -72,12 +72,11 @@ impl Extraction {
 /// (0.5) are the ones that read back the most attacked images (rotations, scalings, the
 /// combo).
 fn whitened_residual(luma: &Plane) -> Plane {
-    let mut residual = fine_detail(luma);
-    let rms = local_rms(&residual, 1.5);
-    for (r, e) in residual.data.iter_mut().zip(&rms.data) {
-        *r /= e + 0.5;
-    }
-    residual
+    detail_rms_rows(luma, 1.5, |detail, row| {
+        for (e, &r) in row.iter_mut().zip(detail) {
+            *e = r / (*e + 0.5);
+        }
+    })
 }
 
 /// Folds every pixel of `residual` into one tile (pixels of the original tile) through the

@@ -3,7 +3,12 @@
 
 use super::ecc;
 use crate::watermark::key::{self, Key, Payload};
-use crate::watermark::signal::{Plane, gaussian_blur};
+use rayon::prelude::*;
+
+#[cfg(test)]
+use crate::watermark::signal::gaussian_blur;
+use crate::watermark::signal::lowpass::blur_row;
+use crate::watermark::signal::{Plane, gaussian_kernel};
 
 /// Samples per cell side as the detector sees the tile: it folds every level of its pyramid
 /// into a tile of [`TILE`] x [`TILE`] samples, and the marked cell is this many samples wide
@@ -175,10 +180,11 @@ impl Default for PatternSettings {
 
 /// Local RMS of fine detail (luma minus its 1-pixel low-pass), averaged over a few pixels.
 fn texture(luma: &Plane) -> Plane {
-    local_rms(&fine_detail(luma), 2.0)
+    detail_rms_rows(luma, 2.0, |_, _| {})
 }
 
-/// Luma minus its 1-pixel Gaussian low-pass.
+/// Luma minus its 1-pixel Gaussian low-pass (the definition [`detail_rms_rows`] follows).
+#[cfg(test)]
 pub(crate) fn fine_detail(luma: &Plane) -> Plane {
     let low = gaussian_blur(luma, 1.0);
     let mut detail = luma.clone();
@@ -188,13 +194,66 @@ pub(crate) fn fine_detail(luma: &Plane) -> Plane {
     detail
 }
 
-/// The square root of the `sigma`-Gaussian mean of `detail` squared.
+/// The square root of the `sigma`-Gaussian mean of `detail` squared (the definition
+/// [`detail_rms_rows`] follows).
+#[cfg(test)]
 pub(crate) fn local_rms(detail: &Plane, sigma: f32) -> Plane {
     let mut energy = detail.clone();
     energy.data.iter_mut().for_each(|v| *v *= *v);
     let mut rms = gaussian_blur(&energy, sigma);
     rms.data.iter_mut().for_each(|v| *v = v.sqrt());
     rms
+}
+
+/// Per row, [`local_rms`] of [`fine_detail`] at `sigma`, made band by band so that neither
+/// the detail nor its energy is ever held as a full plane: `finish(detail_row, rms_row)` then
+/// turns each row of the RMS into the output row in place, with the detail row beside it.
+/// Each sample is the same to the bit as through the full planes: the same blurs
+/// ([`blur_row`]) on the same rows, the same arithmetic.
+pub(crate) fn detail_rms_rows(
+    luma: &Plane,
+    sigma: f32,
+    finish: impl Fn(&[f32], &mut [f32]) + Sync,
+) -> Plane {
+    /// Output rows per band.
+    const BAND: usize = 64;
+    let (w, h) = (luma.width, luma.height);
+    let mut out = Plane::new(w, h);
+    if w == 0 || h == 0 {
+        return out;
+    }
+    let (fine, wide) = (gaussian_kernel(1.0), gaussian_kernel(sigma));
+    let reach = wide.len() / 2;
+    let luma_row = |sy: usize| &luma.data[sy * w..(sy + 1) * w];
+    out.data.par_chunks_mut(BAND * w).enumerate().for_each_init(
+        || (Vec::new(), Vec::new(), Vec::new()),
+        |(detail, energy, scratch), (band, out)| {
+            let y0 = band * BAND;
+            let y1 = y0 + out.len() / w;
+            let (r0, r1) = (y0.saturating_sub(reach), (y1 + reach).min(h));
+            // Every sample is written below: no need to zero them first.
+            detail.resize((r1 - r0) * w, 0.0);
+            energy.resize((r1 - r0) * w, 0.0);
+            for ((sy, d), e) in (r0..r1)
+                .zip(detail.chunks_exact_mut(w))
+                .zip(energy.chunks_exact_mut(w))
+            {
+                blur_row(luma_row, h, sy, &fine, scratch, d);
+                for ((d, &l), e) in d.iter_mut().zip(luma_row(sy)).zip(e.iter_mut()) {
+                    *d = l - *d;
+                    *e = *d * *d;
+                }
+            }
+            let energy: &[f32] = energy;
+            let at = |sy: usize| &energy[(sy - r0) * w..(sy - r0 + 1) * w];
+            for (y, row) in (y0..y1).zip(out.chunks_exact_mut(w)) {
+                blur_row(at, h, y, &wide, scratch, row);
+                row.iter_mut().for_each(|v| *v = v.sqrt());
+                finish(&detail[(y - r0) * w..(y - r0 + 1) * w], row);
+            }
+        },
+    );
+    out
 }
 
 /// The payload pattern to add to `luma`: the tile of [`carrier_tile`] at the image's
@@ -242,6 +301,38 @@ pub(crate) fn bytes_of(bits: &[bool]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The banded detail and RMS equal the full planes' to the bit, across band edges and at
+    /// the image's borders (sizes around the 64-row band and under a kernel's reach).
+    #[test]
+    fn banded_detail_rms_equals_the_full_planes() {
+        let mut state = 5u32;
+        for (w, h) in [(37, 200), (130, 64), (3, 2), (1, 129), (70, 65)] {
+            let luma = Plane::from_fn(w, h, |x, y| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                ((x * 3 + y * 5) % 200) as f32 + (state >> 24) as f32 / 8.0
+            });
+            for sigma in [1.5, 2.0] {
+                let detail = fine_detail(&luma);
+                let rms = local_rms(&detail, sigma);
+                let whitened: Vec<f32> = detail
+                    .data
+                    .iter()
+                    .zip(&rms.data)
+                    .map(|(d, e)| d / (e + 0.5))
+                    .collect();
+                let banded_rms = detail_rms_rows(&luma, sigma, |_, _| {});
+                let banded = detail_rms_rows(&luma, sigma, |detail, row| {
+                    for (e, &d) in row.iter_mut().zip(detail) {
+                        *e = d / (*e + 0.5);
+                    }
+                });
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&banded_rms.data), bits(&rms.data), "{w}x{h} {sigma}");
+                assert_eq!(bits(&banded.data), bits(&whitened), "{w}x{h} {sigma}");
+            }
+        }
+    }
 
     #[test]
     fn layout_uses_every_coded_bit_three_or_four_times() {
