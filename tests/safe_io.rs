@@ -363,3 +363,19 @@ fn recompress_refuses_a_pipe_and_writes_nothing() {
     assert_success(&run);
     assert!(std::fs::metadata(&out).unwrap().len() > 0);
 }
+
+/// The library refuses a length that the header alone outgrows (a pipe's, read as 0), for the
+/// callers that size the input themselves (the Python package's `recompress(path)`).
+#[test]
+fn recompress_refuses_a_length_shorter_than_the_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(generated(dir.path(), "photo", 64, 48)).unwrap();
+    let options = jpgtool::recompress::Options::new(50);
+    match jpgtool::recompress::recompress(&bytes[..], 0, &options) {
+        Err(jpgtool::Error::Unsupported(message)) => {
+            assert!(message.contains("not a pipe"), "{message}")
+        }
+        other => panic!("{:?}", other.map(|(report, _)| report)),
+    }
+    assert!(jpgtool::recompress::recompress(&bytes[..], bytes.len() as u64, &options).is_ok());
+}
