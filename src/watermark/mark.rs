@@ -63,9 +63,6 @@ fn mark_file<R: Read, W: Write>(
     image.add_to_luma(&change.delta);
     drop(change.delta);
     let encoded = encode_marked(&mut image, quality, sampling, &markers)?;
-    // The carried metadata (up to --max-metadata) is in `encoded` now; the self-check below
-    // records its header again, so this copy goes first.
-    drop(markers);
     // From here on each full-resolution plane is let go as soon as it is no longer needed:
     // at camera sizes each is hundreds of megabytes.
     drop(image);
