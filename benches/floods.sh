@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# floods.sh: peak memory of every command (quality, shrink, mark, verify) on hostile inputs,
-# with the default limits:
+# floods.sh: peak memory of every command (quality, shrink, recompress, mark, verify) on hostile
+# inputs, with the default limits:
 #   com      a 640x480 photo with MB (default 200) megabytes of COM segments before SOF
 #   app      the same with APP11 segments
 #   com60    60 MB of COM segments: under the default --max-metadata (64 MiB), so carried over
+#   com64    1021 full-length COM segments (66.9 MB): about the most the default accepts
+#   tiny     60 MB of 5-byte COM segments (12 million): refused for their number
 #   dht      its largest DHT segment repeated 1,000,000 times (183 MB)
 #   dqt      its largest DQT segment repeated 1,000,000 times (69 MB)
 #   endless  SOI, 700 random bytes (fixed seed), then /dev/zero, on stdin (as /dev/stdin)
@@ -12,7 +14,7 @@
 # first line of stderr (warnings left out). Each run is stopped after TIMEOUT seconds (default
 # 60): exit 124 = timed out, 137 = killed 5 s later because it ignored SIGTERM. Environment:
 # MB, TIMEOUT, JPGTOOL (the binary, default target/release/jpgtool), DIR (where the files go;
-# default a temporary folder, removed after).
+# default a temporary folder, removed after), COMMANDS (default: all five), INPUTS (default: all).
 set -euo pipefail
 
 MB=${MB:-200}
@@ -39,6 +41,7 @@ command_line() {
     case $1 in
         quality) echo "quality $2" ;;
         shrink) echo "shrink $2 -o $DIR/out-shrink.jpg" ;;
+        recompress) echo "recompress -q 50 $2 -o $DIR/out-recompress.jpg" ;;
         mark) echo "mark $2 -o $DIR/out-mark.jpg" ;;
         verify) echo "verify $2" ;;
     esac
@@ -50,9 +53,9 @@ feed() {
     esac
 }
 
-printf '%-8s %-8s %9s %5s %7s  %s\n' input command "RSS MiB" exit seconds "stderr (first line)"
-for input in com app com60 dht dqt endless endscan; do
-    for cmd in quality shrink mark verify; do
+printf '%-8s %-10s %9s %5s %7s  %s\n' input command "RSS MiB" exit seconds "stderr (first line)"
+for input in ${INPUTS:-com app com60 com64 tiny dht dqt endless endscan}; do
+    for cmd in ${COMMANDS:-quality shrink recompress mark verify}; do
         case $input in
             endless | endscan) path=/dev/stdin ;;
             *) path=$DIR/$input.jpg ;;
@@ -76,7 +79,7 @@ for input in com app com60 dht dqt endless endscan; do
         set -e
         end=$(date +%s.%N)
         rss=$(grep -E '^[0-9]+$' "$DIR/rss" | tail -1)
-        printf '%-8s %-8s %9.1f %5s %7.1f  %s\n' "$input" "$cmd" "$(echo "$rss / 1024" | bc -l)" \
+        printf '%-8s %-10s %9.1f %5s %7.1f  %s\n' "$input" "$cmd" "$(echo "$rss / 1024" | bc -l)" \
             "$status" "$(echo "$end - $start" | bc -l)" "$(grep -v 'jpgtool: warning:' "$DIR/err" | head -1 | cut -c1-150)"
         rm -f "$DIR"/out-*.jpg
     done

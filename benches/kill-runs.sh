@@ -18,7 +18,9 @@
 # HUGE.jpg: the shrink input (default: made by ../shared/corpus/make-huge.sh with
 # SIZES=24000x4000 in a temporary folder). MARK.jpg: the mark input (default: the corpus photo
 # large/mde-Nikon_D3100.jpg, 4608x3072). JPGTOOL: the binary (default: target/release/jpgtool,
-# else target/debug/jpgtool). Prints one line per kill and a summary; exit 1 on any failure.
+# else target/debug/jpgtool). SHRINK_OPTS: the shrink options (default "--factor 1.5 --filter
+# lanczos3"; "--scale 1/8" keeps a gigapixel input to seconds). Prints one line per kill and a
+# summary; exit 1 on any failure.
 set -euo pipefail
 
 KILLS=60
@@ -54,7 +56,8 @@ MARK_IN=${2:-$CORPUS/large/mde-Nikon_D3100.jpg}
 mkdir -p "$OUT"
 
 # The outputs that every run replaces: complete JPEGs made by a first, unkilled run.
-"$JPGTOOL" shrink --quiet --factor 1.5 --filter lanczos3 "$HUGE" -o "$OUT/shrunk.jpg"
+read -r -a SHRINK_OPTS <<<"${SHRINK_OPTS:---factor 1.5 --filter lanczos3}"
+"$JPGTOOL" shrink --quiet "${SHRINK_OPTS[@]}" "$HUGE" -o "$OUT/shrunk.jpg"
 "$JPGTOOL" mark --key kill-runs --text kill-runs "$MARK_IN" -o "$OUT/marked.jpg" >/dev/null
 # A stranger's file in the folder, which must never be touched either.
 echo "not ours" > "$OUT/.jpgtool-other.txt"
@@ -72,14 +75,14 @@ time_run() {
     end=$(date +%s%N)
     echo $(( (end - start) / 1000000 ))
 }
-SHRINK=("$JPGTOOL" shrink --quiet --factor 1.5 --filter lanczos3 "$HUGE" -o "$OUT/shrunk.jpg")
+SHRINK=("$JPGTOOL" shrink --quiet "${SHRINK_OPTS[@]}" "$HUGE" -o "$OUT/shrunk.jpg")
 MARK=("$JPGTOOL" mark --key kill-runs --text kill-runs "$MARK_IN" -o "$OUT/marked.jpg")
 SHRINK_MS=$(time_run "${SHRINK[@]}")
 MARK_MS=$(time_run "${MARK[@]}")
 HASH[shrunk.jpg]=$(sha256sum < "$OUT/shrunk.jpg")
 HASH[marked.jpg]=$(sha256sum < "$OUT/marked.jpg")
 echo "jpgtool: $JPGTOOL"
-echo "shrink: $HUGE, ${SHRINK_MS} ms unkilled; mark: $MARK_IN, ${MARK_MS} ms unkilled"
+echo "shrink ${SHRINK_OPTS[*]}: $HUGE, ${SHRINK_MS} ms unkilled; mark: $MARK_IN, ${MARK_MS} ms unkilled"
 
 failures=0
 declare -A COUNT

@@ -203,6 +203,15 @@ fn recompress_inner<R: Read>(
 ) -> Result<Recompressed> {
     let target = options.quality.clamp(1, 100);
     let source = codec::input::Source::read(input, &options.limits)?;
+    // A pipe's length reads as 0: every output would be "not smaller", and the caller's copy of
+    // the input would start where this read stopped.
+    if source.header.scan_offset > input_bytes {
+        return Err(Error::Unsupported(format!(
+            "an input whose length is not known (given as {input_bytes} bytes, its header alone \
+             is {}): recompress needs a file, not a pipe",
+            source.header.scan_offset
+        )));
+    }
     let old_quality =
         crate::quality::estimate(&source.header).decision_quality(false, options.margin);
     let mut report = Report {

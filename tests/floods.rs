@@ -245,3 +245,32 @@ fn endless_stdin_ends_with_an_error() {
         dir.path(),
     );
 }
+
+/// Many tiny comments: 2 MB of 5-byte COM segments (400,000 of them) are under `--max-metadata
+/// 4M` in bytes, but a re-encoding command holds each carried segment as its own buffer (60 MB
+/// of them took over 800 MB), so each segment also counts `METADATA_SEGMENT_COST` bytes: 69 x
+/// 400,000 is above 4 MiB, and every command refuses the file early.
+#[test]
+fn a_flood_of_tiny_segments_counts_what_holding_them_costs() {
+    let dir = tempfile::tempdir().unwrap();
+    let jpeg = base(dir.path());
+    let mut flooded = jpeg[..2].to_vec();
+    for _ in 0..400_000 {
+        flooded.extend_from_slice(b"\xFF\xFE\x00\x03c");
+    }
+    flooded.extend_from_slice(&jpeg[2..]);
+    let path = dir.path().join("tiny.jpg");
+    std::fs::write(&path, flooded).unwrap();
+    assert_refused(
+        &path,
+        None,
+        &["--max-metadata", "4M"],
+        &[
+            "metadata (APPn and COM segments) in bytes is",
+            "above the limit of 4194304",
+        ],
+        // What is read before the refusal: 4 MiB / (5 + 64) = 60,787 segments, 0.3 MB.
+        8 << 10,
+        dir.path(),
+    );
+}

@@ -329,3 +329,53 @@ fn an_unwritable_output_folder_is_named_in_the_error() {
     );
     assert!(stderr.contains("Permission denied"), "{stderr}");
 }
+
+/// `recompress` compares the new file with the input's size and copies an input that would not
+/// shrink: from a pipe (size 0, and a second read starts where the first stopped) it wrote an
+/// empty output and said "kept original". It refuses a pipe now, naming it, and writes nothing.
+#[test]
+fn recompress_refuses_a_pipe_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = generated(dir.path(), "photo", 64, 48);
+    let out = dir.path().join("out.jpg");
+    let run = crate::util::jpgtool_in_bash(&format!(
+        "cat '{}' | \"$1\" recompress --quiet -q 50 /dev/stdin -o '{}'",
+        input.display(),
+        out.display()
+    ))
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("/dev/stdin: not a regular file"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    // The same file given by its path is recompressed.
+    let run = jpgtool()
+        .args(["recompress", "--quiet", "-q", "50"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_success(&run);
+    assert!(std::fs::metadata(&out).unwrap().len() > 0);
+}
+
+/// The library refuses a length that the header alone outgrows (a pipe's, read as 0), for the
+/// callers that size the input themselves (the Python package's `recompress(path)`).
+#[test]
+fn recompress_refuses_a_length_shorter_than_the_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(generated(dir.path(), "photo", 64, 48)).unwrap();
+    let options = jpgtool::recompress::Options::new(50);
+    match jpgtool::recompress::recompress(&bytes[..], 0, &options) {
+        Err(jpgtool::Error::Unsupported(message)) => {
+            assert!(message.contains("not a pipe"), "{message}")
+        }
+        other => panic!("{:?}", other.map(|(report, _)| report)),
+    }
+    assert!(jpgtool::recompress::recompress(&bytes[..], bytes.len() as u64, &options).is_ok());
+}

@@ -5,6 +5,10 @@ Writes into OUTDIR:
   com.jpg   BASE with MB megabytes (default 200) of COM segments inserted after SOI
   app.jpg   the same with APP11 segments (an application segment nobody knows)
   com60.jpg BASE with 60 MB of COM segments: under the default --max-metadata (64 MiB)
+  com64.jpg BASE with 1021 full-length COM segments (66.9 MB): about the most the default
+            --max-metadata accepts (each segment counts 64 bytes more than its length)
+  tiny.jpg  BASE with 60 MB of 5-byte COM segments (12 million): under the limit in bytes,
+            refused for what holding that many segments costs
   dht.jpg   BASE with its largest DHT segment repeated 1,000,000 times (T.81: the last
             definition of a slot wins, so the image decodes as before)
   dqt.jpg   the same with its largest DQT segment
@@ -52,6 +56,8 @@ def main():
     write("com.jpg", [data[:2], flood(0xFE, total, ord("c")), data[2:]])
     write("app.jpg", [data[:2], flood(0xEB, total, ord("a")), data[2:]])
     write("com60.jpg", [data[:2], flood(0xFE, 60_000_000, ord("c")), data[2:]])
+    write("com64.jpg", [data[:2], flood(0xFE, 1021 * 65537, ord("c")), data[2:]])
+    write("tiny.jpg", [data[:2], b"\xff\xfe\x00\x03c" * 12_000_000, data[2:]])
     for name, marker in (("dht.jpg", 0xC4), ("dqt.jpg", 0xDB)):
         _, start, end = max((s for s in segs if s[0] == marker), key=lambda s: s[2] - s[1])
         write(name, [data[:start], data[start:end] * 1_000_000, data[start:]])

@@ -1,26 +1,29 @@
-//! Property: watermark detection (`watermark::verify` on JPEG bytes, `verify_luma` and layer 2's blind `pattern::extract` on raw luma planes) never panics, every `Detection` is self-consistent, and no input yields a payload under the fuzz key.
+//! Property: watermark detection's layer 1 (`watermark::verify` of a claimed payload with
+//! `Layers::Histogram` on JPEG bytes, `verify_luma` on raw luma planes) never panics and every
+//! `Detection` is self-consistent. Layer 2's blind extraction, whose fixed cost per input
+//! (list decoding, pilot correlations, lattice search: about 8 ms even for an 8x8 plane) kept
+//! this target under 100 executions per second when it ran both, has its own target,
+//! `extract_no_panic`, on the same input layout.
 //!
-//! Input layout: bytes starting with `FF D8` are a JPEG, verified through the whole pipeline
-//! (header, limits, libjpeg decode, luma, analysis, tone search, then layer 2's extraction:
-//! autocorrelation, lattice search, folds, pilot phase, Viterbi) under small `Limits` (16 K
-//! pixels, e.g. 128x128; 16 MiB per allocation, 100 scans; 1 MiB of metadata), so that one
-//! execution stays cheap: a 64 K-pixel file costs 3 times a 16 K one, and the pipeline's code
-//! paths do not depend on the size. Any other input is a raw luma plane: byte 0 + 1 is the width
-//! (1..=256), the rest are the samples row by row (the last partial row and rows past 16 K
-//! samples are dropped), which reaches the analysis with shapes and tone
-//! distributions no decoder would produce (1-pixel-wide images, all black, all clipped).
+//! Input layout: bytes starting with `FF D8` are a JPEG, verified through the whole pipeline up
+//! to layer 1 (header, limits, libjpeg decode, luma, analysis, tone search) under small
+//! `Limits` (16 K pixels, e.g. 128x128; 16 MiB per allocation, 100 scans; 1 MiB of metadata),
+//! so that one execution stays cheap: the pipeline's code paths do not depend on the size. Any
+//! other input is a raw luma plane: byte 0 + 1 is the width (1..=256), the rest are the samples
+//! row by row (the last partial row and rows past 16 K samples are dropped), which reaches the
+//! analysis with shapes and tone distributions no decoder would produce (1-pixel-wide images,
+//! all black, all clipped).
 //!
 //! Invariants: the score and threshold are finite, the threshold positive; `matched` is exactly
 //! `score >= threshold`; the false-positive bound is within 0..=1; at most `groups` groups are
-//! occupied; an Ok JPEG report stays within the pixel limit; layer 2 reads no payload (a tag
-//! that verifies by chance has probability 2^-45).
+//! occupied; an Ok JPEG report stays within the pixel limit and, layer 2 not being asked,
+//! carries no extraction.
 
 #![no_main]
 
 use jpgtool::Limits;
 use jpgtool::watermark::Plane;
-use jpgtool::watermark::pattern::extract;
-use jpgtool::watermark::{Detection, Key, Payload, VerifyOptions, verify, verify_luma};
+use jpgtool::watermark::{Detection, Key, Layers, Payload, VerifyOptions, verify, verify_luma};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
@@ -63,15 +66,14 @@ fuzz_target!(|data: &[u8]| {
         let options = VerifyOptions {
             limits: LIMITS,
             strict: false,
-            ..VerifyOptions::default()
+            layers: Layers::Histogram,
         };
         if let Ok(report) = verify(data, key(), Some(&payload), &options) {
             assert!(u64::from(report.width) * u64::from(report.height) <= LIMITS.max_pixels);
             if let Some(detection) = &report.detection {
                 check(detection);
             }
-            // No input carries this key's mark: a payload read back would be a forged tag.
-            assert_eq!(report.extracted(), None);
+            assert!(report.extraction.is_none());
         }
         return;
     }
@@ -89,5 +91,4 @@ fuzz_target!(|data: &[u8]| {
             .collect(),
     };
     check(&verify_luma(&luma, key(), &payload));
-    assert_eq!(extract(&luma, key()).payload, None);
 });

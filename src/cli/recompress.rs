@@ -268,6 +268,16 @@ fn recompress_file(job: &Job, options: &Options, dry_run: bool) -> anyhow::Resul
         return Ok(Done::Clobber);
     }
     let (input, metadata) = open_input(job)?;
+    // The output must be smaller than the input, and a file that would not shrink is copied as
+    // it is: both need the input's size and a second read, which a pipe does not give (its
+    // size reads as 0, and the copy would start where the first read stopped).
+    if !metadata.is_file() {
+        anyhow::bail!(
+            "{}: not a regular file (recompress compares the new file with the input's size and \
+             may copy the input as it is: save a stream to a file first)",
+            name()
+        );
+    }
     let (report, bytes) =
         recompress::recompress(io::BufReader::new(&input), metadata.len(), options)
             .with_context(name)?;

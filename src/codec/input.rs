@@ -49,13 +49,28 @@ impl<R: Read> Source<R> {
 
     /// The whole stream again, through a buffer whose boundaries do not depend on read sizes
     /// and which stops the stream after `limits.max_scans` scans.
-    pub(crate) fn replay(self) -> FullBuffer<io::Chain<io::Cursor<Vec<u8>>, R>> {
+    ///
+    /// The metadata libjpeg has no use for (every APPn and COM segment but JFIF's APP0 and
+    /// Adobe's APP14, which set the density and the colour transform) is cut out of the header
+    /// first, so that the decode does not hold a second copy of what a re-encoding command
+    /// carries (taken before, with `kept_markers`); up to `--max-metadata` of it.
+    ///
+    /// Progressive frames are replayed whole: the band decoder reads the header again from the
+    /// replay and refuses one that differs from the first reading.
+    pub(crate) fn replay(mut self) -> FullBuffer<io::Chain<io::Cursor<Vec<u8>>, R>> {
+        let mut removed = 0;
+        if self.header.frame.kind.process() != jpeg::Process::Progressive {
+            removed = jpeg::metadata::remove_segments(&mut self.prefix, |code| {
+                code == jpeg::markers::APP0 || code == jpeg::markers::APP0 + 14
+            });
+            self.prefix.shrink_to_fit();
+        }
         FullBuffer::new(
             io::Cursor::new(self.prefix).chain(self.rest),
             READ_AHEAD as usize,
         )
         .with_max_scans(self.max_scans)
-        .with_max_bytes(self.max_bytes)
+        .with_max_bytes(self.max_bytes.saturating_sub(removed as u64))
     }
 }
 

@@ -6,41 +6,83 @@ use super::markers::{APP0, COM, SOS};
 /// APPn and COM segments before the first scan, in file order, as (marker code, payload).
 /// `header` holds the file from SOI at least to its first SOS; a damaged tail ends the walk.
 pub fn collect_segments(header: &[u8]) -> Vec<(u8, Vec<u8>)> {
-    let mut found = Vec::new();
-    let mut at = 2; // after SOI
-    while at + 1 < header.len() {
-        if header[at] != 0xFF {
-            at += 1;
-            continue;
-        }
-        let code = header[at + 1];
-        if code == 0xFF {
-            at += 1;
-            continue;
-        }
-        if code == SOS || code == 0xD9 {
-            break;
-        }
-        if code == 0x00 || code == 0x01 || (0xD0..=0xD7).contains(&code) {
-            at += 2;
-            continue;
-        }
-        let Some(len) = header.get(at + 2..at + 4) else {
-            break;
-        };
-        let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
-        if len < 2 {
-            break;
-        }
-        let Some(payload) = header.get(at + 4..at + 2 + len) else {
-            break;
-        };
-        if (APP0..=0xEF).contains(&code) || code == COM {
-            found.push((code, payload.to_vec()));
-        }
-        at += 2 + len;
+    spans(header)
+        .map(|span| (span.code, header[span.start + 4..span.end].to_vec()))
+        .collect()
+}
+
+/// Removes from `header` (as [`collect_segments`] reads it) the APPn and COM segments for which
+/// `keep(code)` is false, in place, and returns how many bytes went. A segment that follows
+/// stray bytes stays: a decoder reports such bytes as "extraneous bytes before marker" with the
+/// marker's code, and that report must not change.
+pub fn remove_segments(header: &mut Vec<u8>, keep: impl Fn(u8) -> bool) -> usize {
+    let gone: Vec<Span> = spans(header)
+        .filter(|span| !span.after_stray_bytes && !keep(span.code))
+        .collect();
+    let mut write = 0;
+    let mut read = 0;
+    for span in &gone {
+        header.copy_within(read..span.start, write);
+        write += span.start - read;
+        read = span.end;
     }
-    found
+    header.copy_within(read.., write);
+    let removed = read - write;
+    header.truncate(header.len() - removed);
+    removed
+}
+
+/// One APPn or COM segment: marker code, where its marker starts and where it ends, and whether
+/// bytes that are neither fill bytes nor segments came right before it.
+struct Span {
+    code: u8,
+    start: usize,
+    end: usize,
+    after_stray_bytes: bool,
+}
+
+/// The APPn and COM segments of `header` before the first SOS, in file order.
+fn spans(header: &[u8]) -> impl Iterator<Item = Span> + '_ {
+    let mut at = 2; // after SOI
+    let mut stray = false;
+    std::iter::from_fn(move || {
+        while at + 1 < header.len() {
+            if header[at] != 0xFF {
+                stray = true;
+                at += 1;
+                continue;
+            }
+            let code = header[at + 1];
+            if code == 0xFF {
+                at += 1;
+                continue;
+            }
+            if code == SOS || code == 0xD9 {
+                return None;
+            }
+            if code == 0x00 || code == 0x01 || (0xD0..=0xD7).contains(&code) {
+                stray = true;
+                at += 2;
+                continue;
+            }
+            let len = header.get(at + 2..at + 4)?;
+            let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+            if len < 2 || header.len() < at + 2 + len {
+                return None;
+            }
+            let span = Span {
+                code,
+                start: at,
+                end: at + 2 + len,
+                after_stray_bytes: std::mem::take(&mut stray),
+            };
+            at = span.end;
+            if (APP0..=0xEF).contains(&code) || code == COM {
+                return Some(span);
+            }
+        }
+        None
+    })
 }
 
 /// Whether a segment still describes a re-encoded copy of the image. The encoder writes its own
@@ -354,6 +396,19 @@ mod tests {
         assert!(keep_when_reencoding(0xE2, b"ICC_PROFILE\0"));
         assert!(keep_when_reencoding(COM, b"hello"));
     }
+    #[test]
+    fn removes_segments_in_place_except_after_stray_bytes() {
+        let mut file = b"\xFF\xD8\xFF\xE0\x00\x04ab\xFF\xFE\x00\x03c\xFF\xE1\x00\x02".to_vec();
+        file.extend(b"\xFF\xDB\x00\x03xjunk\xFF\xFE\x00\x03d\xFF\xFF\xFE\x00\x03e\xFF\xDA\x00\x02");
+        let removed = remove_segments(&mut file, |code| code == APP0);
+        // The COM after SOI's APP0 and the empty APP1 go; the COM after "junk" stays, the one
+        // after a fill byte goes (fill bytes are not reported).
+        let expected =
+            b"\xFF\xD8\xFF\xE0\x00\x04ab\xFF\xDB\x00\x03xjunk\xFF\xFE\x00\x03d\xFF\xFF\xDA\x00\x02";
+        assert_eq!(file, expected.to_vec());
+        assert_eq!(removed, 5 + 4 + 5);
+    }
+
     #[test]
     fn rewrites_xmp_dimensions_in_attributes_and_elements() {
         let mut xmp = XMP_ID.to_vec();

@@ -23,7 +23,7 @@ pub use markers::{FrameKind, Process};
 pub use segments::{Component, Frame, HuffmanTable, QuantTable, ScanComponent, ScanHeader};
 
 use crate::error::{Error, Problem, Result};
-use crate::limits::{Limits, MAX_HEADER_TABLE_BYTES};
+use crate::limits::{Limits, MAX_HEADER_TABLE_BYTES, METADATA_SEGMENT_COST};
 use input::Cursor;
 use scan::Stop;
 use segments::AppKind;
@@ -365,6 +365,8 @@ impl<I: Input> Parser<I> {
         // first scan is bounded by MAX_HEADER_TABLE_BYTES. The tables keep only the last
         // definition per slot (T.81 B.2.4), so a flood of them costs reading time, not memory.
         let mut metadata = 0u64;
+        // What is checked against the limit: the bytes plus the cost of holding each segment.
+        let mut charged = 0u64;
 
         loop {
             let other = self.cur.offset - metadata;
@@ -462,12 +464,14 @@ impl<I: Input> Parser<I> {
                         apps.note(segments::identify_app(marker, &prefix));
                     }
                     metadata += self.cur.offset - marker_at;
-                    self.limits.check_metadata(metadata)?;
+                    charged += self.cur.offset - marker_at + METADATA_SEGMENT_COST;
+                    self.limits.check_metadata(charged)?;
                 }
                 markers::COM => {
                     self.skip_segment(marker, 0)?;
                     metadata += self.cur.offset - marker_at;
-                    self.limits.check_metadata(metadata)?;
+                    charged += self.cur.offset - marker_at + METADATA_SEGMENT_COST;
+                    self.limits.check_metadata(charged)?;
                 }
                 markers::SOI => {
                     return Err(Error::Format {
@@ -615,12 +619,18 @@ mod limit_tests {
             max_metadata: 4 * 1004,
             ..Limits::default()
         };
+        // Each segment: 1000 bytes of payload, 4 of marker and length, and the cost of holding it.
+        let each = 1004 + METADATA_SEGMENT_COST;
+        let limits = Limits {
+            max_metadata: 4 * each,
+            ..limits
+        };
         assert!(parse(&jpeg_with(&coms), &limits).is_ok());
         assert!(parse(&jpeg_with(&apps), &limits).is_ok());
         let both = [coms, apps].concat();
         match parse(&jpeg_with(&both), &limits) {
             Err(Error::LimitExceeded { value, limit, .. }) => {
-                assert_eq!((value, limit), (5 * 1004, 4 * 1004));
+                assert_eq!((value, limit), (5 * each, 4 * each));
             }
             other => panic!("{other:?}"),
         }
