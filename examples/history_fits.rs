@@ -12,7 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let Ok(found) = history::read_histograms(&mut parser, &header)? else {
         return Err("not analysed".into());
     };
-    let (hist, read) = found;
+    let (hist, _, read) = found;
     let t1 = std::time::Instant::now();
     let luma0 = header.quant_tables[usize::from(header.frame.components[0].table)]
         .ok_or("no luma table")?;
