@@ -23,6 +23,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "{}",
             serde_json::json!({
                 "path": path,
+                "effective": jpgtool::quality::effective::estimate(&m, &luma.values)
+                    .map(|e| e.quality),
                 "table": luma.values.to_vec(),
                 "blocks": m.blocks,
                 "counts": counts,

@@ -302,3 +302,67 @@ pub fn estimate(m: &Magnitudes, table: &[u16; 64]) -> Option<Effective> {
         mse: target,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ijg(q: u8) -> [u16; 64] {
+        scale_table(&MOZJPEG[0].luma, scale_for_quality(q), 32767)
+    }
+
+    /// Blocks of Laplacian coefficients (scale falling with frequency), quantized with `table`;
+    /// values below `deadzone` steps are sent as zero (0.5: rounding to nearest).
+    fn simulate(table: &[u16; 64], deadzone: f64, blocks: usize) -> Magnitudes {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut uniform = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut m = Magnitudes::new(table);
+        for _ in 0..blocks {
+            let block: [i16; 64] = std::array::from_fn(|k| {
+                let (u, v) = ((k % 8) as f64, (k / 8) as f64);
+                let scale = 60.0 / (1.0 + u + v);
+                let r = uniform() - 0.5;
+                let x = -scale * r.signum() * (1.0 - 2.0 * r.abs()).ln();
+                let q = f64::from(table[k]);
+                let level = (x / q).round();
+                if (x / q).abs() < deadzone {
+                    0
+                } else {
+                    level as i16
+                }
+            });
+            m.add(&block);
+        }
+        m
+    }
+
+    #[test]
+    fn rounding_to_nearest_gives_the_tables_quality() {
+        for q in [50u8, 75, 90] {
+            let e = estimate(&simulate(&ijg(q), 0.5, 4000), &ijg(q)).expect("an estimate");
+            assert!((e.quality - f64::from(q)).abs() <= 2.0, "q{q}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn extra_zeroing_lowers_the_equivalent() {
+        let rounded = estimate(&simulate(&ijg(90), 0.5, 4000), &ijg(90)).unwrap();
+        let zeroed = estimate(&simulate(&ijg(90), 1.0, 4000), &ijg(90)).unwrap();
+        assert!(zeroed.mse > rounded.mse, "{zeroed:?} {rounded:?}");
+        assert!(
+            zeroed.quality < rounded.quality - 3.0,
+            "{zeroed:?} {rounded:?}"
+        );
+    }
+
+    #[test]
+    fn too_few_blocks_give_nothing() {
+        assert_eq!(estimate(&Magnitudes::new(&ijg(90)), &ijg(90)), None);
+        assert_eq!(estimate(&simulate(&ijg(90), 0.5, 10), &ijg(90)), None);
+    }
+}
