@@ -5,8 +5,9 @@
 //! The tables bound the error only if every coefficient is rounded to the nearest step.
 //! Encoders that decide per coefficient (guetzli, trellis quantisation) zero many values that
 //! rounding would have kept, so the same tables leave more error. This module estimates that
-//! error from the coefficients alone. For each luma AC mode it fits a Laplacian
-//! `p(x) = λ/2 · exp(-λ|x|)` to the magnitudes of the non-zero quantized values (the geometric
+//! error from the coefficients alone. For each luma AC mode, separately in each activity
+//! class of blocks (smooth and textured blocks are a scale mixture no single law fits), it fits
+//! a Laplacian `p(x) = λ/2 · exp(-λ|x|)` to the magnitudes of the non-zero quantized values (the geometric
 //! decay of bins 1, 2, ...: a maximum-likelihood fit of the mean), and reads the threshold
 //! `t` below which the encoder sent zero from the share of zeros (`P(|x| > t) = exp(-λt)`;
 //! rounding to nearest gives `t = Q/2`, and `t` is kept within `Q/2..=`[`MAX_DEADZONE`]`·Q`).
@@ -39,10 +40,10 @@ pub const CLASSES: usize = 8;
 const ACTIVITY_MODES: [usize; 9] = [1, 8, 16, 9, 2, 3, 10, 17, 24];
 
 /// Upper bounds of the activity (sum of dequantized magnitudes) of classes 0..CLASSES-1.
-const CLASS_BOUNDS: [u32; CLASSES - 1] = [0, 8, 24, 48, 96, 192, 384];
+const CLASS_BOUNDS: [u64; CLASSES - 1] = [0, 8, 24, 48, 96, 192, 384];
 
 /// Magnitude histograms of the quantized values of all 64 luma modes, per activity class. A
-/// fixed size (about 40 KiB), whatever the image.
+/// fixed size (about 70 KiB), whatever the image.
 #[derive(Clone)]
 pub struct Magnitudes {
     /// Per class and mode (natural order), the count of |v| = 0..BINS-1.
@@ -74,9 +75,9 @@ impl Magnitudes {
 
     /// Adds one block of quantized coefficients in natural order.
     pub fn add(&mut self, block: &[i16; 64]) {
-        let own = |k: usize| u32::from(block[k].unsigned_abs()) * u32::from(self.table[k]);
-        let activity: u32 = ACTIVITY_MODES.iter().map(|&k| own(k)).sum();
-        let class_of = |a: u32| CLASS_BOUNDS.iter().take_while(|&&b| a > b).count();
+        let own = |k: usize| u64::from(block[k].unsigned_abs()) * u64::from(self.table[k]);
+        let activity: u64 = ACTIVITY_MODES.iter().map(|&k| own(k)).sum();
+        let class_of = |a: u64| CLASS_BOUNDS.iter().take_while(|&&b| a > b).count();
         let outside = class_of(activity);
         for (k, &v) in block.iter().enumerate().skip(1) {
             let class = if ACTIVITY_MODES.contains(&k) {
@@ -224,19 +225,19 @@ struct Source {
 fn mse(source: &Source, table: &[u16; 64], observed: bool) -> f64 {
     let dc = f64::from(table[0]);
     let mut total = dc * dc / 12.0;
-    for k in 1..64 {
-        let q = f64::from(table[k].max(1));
-        for c in 0..CLASSES {
-            let w = source.weight[c][k];
+    for (k, &step) in table.iter().enumerate().skip(1) {
+        let q = f64::from(step.max(1));
+        for (modes, weights) in source.modes.iter().zip(&source.weight) {
+            let w = weights[k];
             if w == 0.0 {
                 continue;
             }
             let mode = if observed {
-                source.modes[c][k]
+                modes[k]
             } else {
                 Mode {
                     threshold: 0.5 * q,
-                    ..source.modes[c][k]
+                    ..modes[k]
                 }
             };
             total += w * mode_error(mode, q);
