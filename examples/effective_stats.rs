@@ -8,7 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let bytes = std::fs::read(&path)?;
         let mut parser = jpgtool::jpeg::Parser::new(jpgtool::jpeg::Streamed::new(&bytes[..]));
         let header = parser.read_header()?;
-        let Ok((_, m, _)) = history::read_histograms(&mut parser, &header)? else {
+        let Ok((_, m, _)) = history::read_histograms(&mut parser, &header, true)? else {
             eprintln!("{path}: not analysed");
             continue;
         };

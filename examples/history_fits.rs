@@ -9,7 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut parser = jpgtool::jpeg::Parser::new(jpgtool::jpeg::Streamed::new(&bytes[..]));
     let header = parser.read_header()?;
     let t0 = std::time::Instant::now();
-    let Ok(found) = history::read_histograms(&mut parser, &header)? else {
+    let Ok(found) = history::read_histograms(&mut parser, &header, false)? else {
         return Err("not analysed".into());
     };
     let (hist, _, read) = found;

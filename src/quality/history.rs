@@ -394,22 +394,32 @@ pub fn read<I: crate::jpeg::Input>(
     header: &crate::jpeg::Header,
 ) -> crate::Result<std::result::Result<History, String>> {
     let luma_slot = usize::from(header.frame.components[0].table & 3);
+    // The effective quality is reported only for tables of no formula family: elsewhere its
+    // histograms and fit are not made.
+    let wanted = matches!(
+        super::estimate(header).family,
+        super::Family::Unknown | super::Family::Known(_)
+    );
     Ok(
-        read_histograms(parser, header)?.and_then(|(hist, magnitudes, _)| {
+        read_histograms(parser, header, wanted)?.and_then(|(hist, magnitudes, _)| {
             let luma = header.quant_tables[luma_slot]
                 .ok_or_else(|| "the luma quantization table is missing".to_string())?;
             let mut history = analyse(&hist, &luma.values);
-            history.effective = effective::estimate(&magnitudes, &luma.values);
+            if wanted {
+                history.effective = effective::estimate(&magnitudes, &luma.values);
+            }
             Ok(history)
         }),
     )
 }
 
 /// The histograms [`read`] analyses, with what the block reader saw; `Err` with the reason
-/// where no analysis can be made.
+/// where no analysis can be made. The luma magnitudes of the effective-quality estimate are
+/// gathered only with `magnitudes_too` (else they stay empty).
 pub fn read_histograms<I: crate::jpeg::Input>(
     parser: &mut crate::jpeg::Parser<I>,
     header: &crate::jpeg::Header,
+    magnitudes_too: bool,
 ) -> crate::Result<
     std::result::Result<(Histograms, Magnitudes, crate::jpeg::blocks::BlockRead), String>,
 > {
@@ -428,7 +438,7 @@ pub fn read_histograms<I: crate::jpeg::Input>(
     );
     let mut sampler = Sampler::new(header);
     let read = match parser.read_blocks(header, 0, SAMPLE_BLOCKS, |c, block, mcu| {
-        if c == 0 {
+        if c == 0 && magnitudes_too {
             magnitudes.add(block);
         }
         sampler.block(&mut hist, c, block, mcu);
