@@ -9,10 +9,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut parser = jpgtool::jpeg::Parser::new(jpgtool::jpeg::Streamed::new(&bytes[..]));
     let header = parser.read_header()?;
     let t0 = std::time::Instant::now();
-    let Ok(found) = history::read_histograms(&mut parser, &header)? else {
+    let Ok(found) = history::read_histograms(&mut parser, &header, false)? else {
         return Err("not analysed".into());
     };
-    let (hist, read) = found;
+    let (hist, _, read) = found;
     let t1 = std::time::Instant::now();
     let luma0 = header.quant_tables[usize::from(header.frame.components[0].table)]
         .ok_or("no luma table")?;

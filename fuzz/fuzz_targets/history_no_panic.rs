@@ -1,4 +1,4 @@
-//! Property: the primary-quality analysis (`quality::history`: the block reader of sequential scans, the histograms and their analysis) never panics, reads a bounded sample, and its answer is consistent.
+//! Property: the primary-quality analysis (`quality::history`: the block reader of sequential scans, the histograms and their analysis) and the effective-quality estimate (`quality::effective`: in 1..=100 with a finite error) never panic, reads a bounded sample, and its answer is consistent.
 //!
 //! Inputs starting with 0xFF are JPEG streams: `read_header` then `history::read`. Ok answers
 //! hold at most `SAMPLE_BLOCKS` luma blocks plus one MCU (16 blocks); a primary quality is a
@@ -12,6 +12,7 @@
 #![no_main]
 
 use jpgtool::jpeg::{Parser, Streamed};
+use jpgtool::quality::effective::{self, Magnitudes};
 use jpgtool::quality::history::{self, Histograms};
 use libfuzzer_sys::fuzz_target;
 
@@ -30,6 +31,14 @@ fn check(h: &history::History) {
         assert!(s.is_finite() && s >= 0.0, "score {s}");
     }
     assert!(h.evidence.is_finite() && h.evidence >= 0.0);
+    if let Some(e) = h.effective {
+        check_effective(&e);
+    }
+}
+
+fn check_effective(e: &effective::Effective) {
+    assert!((1.0..=100.0).contains(&e.quality), "{e:?}");
+    assert!(e.mse.is_finite() && e.mse >= 0.0, "{e:?}");
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -49,10 +58,15 @@ fuzz_target!(|data: &[u8]| {
     }
     let table: [u16; 64] = std::array::from_fn(|i| u16::from(data[i]) + 1);
     let mut hist = Histograms::default();
+    let mut magnitudes = Magnitudes::new(&table);
     for chunk in data[64..].chunks_exact(128) {
         let block: [i16; 64] =
             std::array::from_fn(|i| i16::from_le_bytes([chunk[2 * i], chunk[2 * i + 1]]));
         hist.add(&block);
+        magnitudes.add(&block);
     }
     check(&history::analyse(&hist, &table));
+    if let Some(e) = effective::estimate(&magnitudes, &table) {
+        check_effective(&e);
+    }
 });

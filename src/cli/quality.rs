@@ -232,6 +232,9 @@ fn human_line(path: &Path, found: &Inspection) -> String {
     {
         quality = format!("{quality} (from ~{})", fmt_range(&p));
     }
+    if let Some(e) = found.effective() {
+        quality = format!("{quality} (effective ~{:.0})", e.quality);
+    }
     let family = est.family.name();
     let setting = match est.family {
         Family::Known(name) => format!("  [{name}]"),

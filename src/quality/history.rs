@@ -19,6 +19,7 @@
 //! 8x8 grid or the pixel values in between (crops not on a multiple of 8, resampling, filters).
 
 use super::QualityRange;
+use super::effective::{self, Effective, Magnitudes};
 use super::invert::{scale_for_quality, scale_table};
 use super::tables::MOZJPEG;
 
@@ -152,6 +153,9 @@ pub struct History {
     pub evidence: f64,
     /// Luma blocks analysed.
     pub blocks: u64,
+    /// The IJG quality whose expected error on this sample matches the estimated error of the
+    /// file's own quantisation ([`effective::estimate`]), when the sample allows one.
+    pub effective: Option<Effective>,
 }
 
 /// The lowest first-save quality considered. Lower ones have steps of 80 and more on the
@@ -368,6 +372,7 @@ pub fn analyse(hist: &Histograms, second: &[u16; 64]) -> History {
         score,
         evidence,
         blocks: hist.blocks,
+        effective: None,
     }
 }
 
@@ -389,19 +394,35 @@ pub fn read<I: crate::jpeg::Input>(
     header: &crate::jpeg::Header,
 ) -> crate::Result<std::result::Result<History, String>> {
     let luma_slot = usize::from(header.frame.components[0].table & 3);
-    Ok(read_histograms(parser, header)?.and_then(|(hist, _)| {
-        let luma = header.quant_tables[luma_slot]
-            .ok_or_else(|| "the luma quantization table is missing".to_string())?;
-        Ok(analyse(&hist, &luma.values))
-    }))
+    // The effective quality is reported only for tables of no formula family: elsewhere its
+    // histograms and fit are not made.
+    let wanted = matches!(
+        super::estimate(header).family,
+        super::Family::Unknown | super::Family::Known(_)
+    );
+    Ok(
+        read_histograms(parser, header, wanted)?.and_then(|(hist, magnitudes, _)| {
+            let luma = header.quant_tables[luma_slot]
+                .ok_or_else(|| "the luma quantization table is missing".to_string())?;
+            let mut history = analyse(&hist, &luma.values);
+            if wanted {
+                history.effective = effective::estimate(&magnitudes, &luma.values);
+            }
+            Ok(history)
+        }),
+    )
 }
 
 /// The histograms [`read`] analyses, with what the block reader saw; `Err` with the reason
-/// where no analysis can be made.
+/// where no analysis can be made. The luma magnitudes of the effective-quality estimate are
+/// gathered only with `magnitudes_too` (else they stay empty).
 pub fn read_histograms<I: crate::jpeg::Input>(
     parser: &mut crate::jpeg::Parser<I>,
     header: &crate::jpeg::Header,
-) -> crate::Result<std::result::Result<(Histograms, crate::jpeg::blocks::BlockRead), String>> {
+    magnitudes_too: bool,
+) -> crate::Result<
+    std::result::Result<(Histograms, Magnitudes, crate::jpeg::blocks::BlockRead), String>,
+> {
     use crate::jpeg::blocks::BlockEnd;
     let frame = &header.frame;
     if !header.first_scan.components.iter().any(|c| c.index == 0) {
@@ -411,8 +432,15 @@ pub fn read_histograms<I: crate::jpeg::Input>(
         return Ok(Err("the luma quantization table is missing".into()));
     }
     let mut hist = Histograms::default();
+    let mut magnitudes = Magnitudes::new(
+        &header.quant_tables[usize::from(frame.components[0].table & 3)]
+            .map_or([1; 64], |t| t.values),
+    );
     let mut sampler = Sampler::new(header);
     let read = match parser.read_blocks(header, 0, SAMPLE_BLOCKS, |c, block, mcu| {
+        if c == 0 && magnitudes_too {
+            magnitudes.add(block);
+        }
         sampler.block(&mut hist, c, block, mcu);
         hist.nonzero < SAMPLE_NONZERO
     }) {
@@ -429,7 +457,7 @@ pub fn read_histograms<I: crate::jpeg::Input>(
             read.counted
         )));
     }
-    Ok(Ok((hist, read)))
+    Ok(Ok((hist, magnitudes, read)))
 }
 
 /// Sample values within this distance of 0 or 255 (at the block mean) may have been clipped

@@ -59,6 +59,18 @@ impl HistoryReport {
 }
 
 impl Inspection {
+    /// The IJG equivalent from the coefficients ([`super::effective::estimate`]), where the
+    /// analysis ran and the tables match no formula family: unknown and fingerprinted tables
+    /// (guetzli, cameras). Exact IJG tables already give the IJG quality; on mozjpeg's families
+    /// the table's own `ijg_equivalent` tracks fidelity better than this estimate does
+    /// (measured in `docs/quality.md`), so it is not given there.
+    pub fn effective(&self) -> Option<super::effective::Effective> {
+        if !matches!(self.estimate.family, Family::Unknown | Family::Known(_)) {
+            return None;
+        }
+        self.history.as_ref()?.analysed()?.effective
+    }
+
     /// Bits per pixel of the coded image data (first scan to EOI), not counting metadata,
     /// thumbnails or trailers; `None` if not measured or the height is unknown (DNL).
     pub fn bpp(&self) -> Option<f64> {
@@ -287,6 +299,8 @@ impl Inspection {
             obj["primary_evidence"] = json!(analysis.map(|h| h.evidence.round()));
             obj["primary_blocks"] = json!(analysis.map(|h| h.blocks));
             obj["primary_reason"] = json!(report.reason());
+            obj["effective_quality"] =
+                json!(self.effective().map(|e| (e.quality * 10.0).round() / 10.0));
         }
         obj
     }

@@ -8,6 +8,7 @@
 //! [`inspect_file`] puts the estimate beside a file's header facts and bits per pixel: what
 //! `jpgtool quality` reports.
 
+pub mod effective;
 mod fingerprints;
 pub mod history;
 mod inspect;

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Accuracy of `jpgtool quality`'s `effective_quality` (an IJG equivalent from the coefficients)
+on guetzli and mozjpeg files, against the PSNR-matched libjpeg quality.
+
+    benches/effective-quality.py make SET OUT   # writes the sources, the test files, the references
+    benches/effective-quality.py score OUT...   # runs jpgtool over OUT and prints the figures
+
+Sources are photos of the full corpus (CORPUS, default: ../shared/corpus beside the repository),
+decoded, reduced by at least 2 with Lanczos to about 0.3 MP (guetzli needs about a minute per
+megapixel), and saved by:
+
+* guetzli (GUETZLI, default `guetzli`) at its settings 84, 90, 95 (GUETZLI_SETTINGS, comma-separated);
+* cjpeg (libjpeg-turbo) at 50, 55, ..., 95: a control, whose reference is its own setting up
+  to the PSNR curve's interpolation (the figure is not reported for exact IJG tables);
+* mozjpeg's defaults (its tables, trellis quantisation), written baseline so that the
+  coefficients can be sampled, by `cargo build --release --example mozjpeg_encode`
+  (MOZJPEG_EXAMPLE, default target/release/examples/mozjpeg_encode), at 50, 55, ..., 95.
+
+The reference of each file is the PSNR-matched libjpeg quality: `cjpeg -quality q` (libjpeg-turbo,
+q = 1..100) of the same source, decoded by `djpeg -grayscale` (the Y plane as coded), gives a
+luma PSNR against the source's Y (BT.601, as libjpeg converts); the file's own luma PSNR is placed
+on that curve by linear interpolation between neighbouring integer qualities.
+
+The tune set is what the constants in `src/quality/effective.rs` were checked on; the held-out
+set was only scored. The figures go to docs/quality.md.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(os.environ.get("CORPUS", ROOT.parent / "shared" / "corpus"))
+JPGTOOL = os.environ.get("JPGTOOL", str(ROOT / "target" / "release" / "jpgtool"))
+GUETZLI = os.environ.get("GUETZLI", "guetzli")
+MOZ = os.environ.get("MOZJPEG_EXAMPLE", str(ROOT / "target" / "release" / "examples" / "mozjpeg_encode"))
+
+# None of these photos is a source of benches/primary-quality.py.
+SETS = {
+    "tune": [
+        "real/mde-Panasonic_DMC-LC40.jpg",
+        "real/mde-Canon_IXUS_300.jpg",
+        "real/lepton-android.jpg",
+    ],
+    "heldout": [
+        "real/mde-Kodak_DX6490.jpg",
+        "real/mde-Apple_iPhone_4.jpg",
+        "large/mde-Issue_266.jpg",
+        "real/mde-Canon_EOS_7D.jpg",
+        "real/mde-HTC_Desire.jpg",
+    ],
+}
+
+GUETZLI_SETTINGS = tuple(int(q) for q in os.environ.get("GUETZLI_SETTINGS", "84,90,95").split(","))
+MOZ_QUALITIES = range(50, 96, 5)
+PIXELS = 0.3e6
+
+
+def source(path: Path) -> Image.Image:
+    im = Image.open(path).convert("RGB")
+    w, h = im.size
+    f = max(2.0, (w * h / PIXELS) ** 0.5)
+    return im.resize((round(w / f), round(h / f)), Image.LANCZOS)
+
+
+def luma_of_rgb(path: Path) -> np.ndarray:
+    a = np.asarray(Image.open(path).convert("RGB"), dtype=np.float64)
+    return np.round(0.299 * a[..., 0] + 0.587 * a[..., 1] + 0.114 * a[..., 2])
+
+
+def luma_of_jpeg(path: Path) -> np.ndarray:
+    pgm = subprocess.run(["djpeg", "-grayscale", "-pnm", str(path)], capture_output=True,
+                         check=True).stdout
+    # "P5\n<w> <h>\n255\n" then the samples.
+    fields, i = [], 0
+    while len(fields) < 4:
+        while pgm[i:i + 1].isspace():
+            i += 1
+        start = i
+        while not pgm[i:i + 1].isspace():
+            i += 1
+        fields.append(pgm[start:i])
+    w, h = int(fields[1]), int(fields[2])
+    return np.frombuffer(pgm[i + 1:i + 1 + w * h], dtype=np.uint8).reshape(h, w).astype(np.float64)
+
+
+def psnr(ref: np.ndarray, path: Path) -> float:
+    mse = float(np.mean((ref - luma_of_jpeg(path)) ** 2))
+    return 10 * np.log10(255 ** 2 / max(mse, 1e-9))
+
+
+def make(which: str, out: Path):
+    out.mkdir(parents=True, exist_ok=True)
+    for rel in SETS[which]:
+        name = Path(rel).stem.replace(".", "-")
+        im = source(CORPUS / rel)
+        ppm = out / f"{name}.ppm"
+        png = out / f"{name}.png"
+        im.save(ppm)
+        im.save(png)
+        ref = luma_of_rgb(ppm)
+        curve = {}
+        tmp = out / f"{name}.tmp.jpg"
+        if not (out / f"{name}.curve.json").exists():
+            for q in range(1, 101):
+                with open(tmp, "wb") as f:
+                    subprocess.run(["cjpeg", "-quality", str(q), str(ppm)], stdout=f, check=True)
+                curve[q] = psnr(ref, tmp)
+            tmp.unlink()
+            (out / f"{name}.curve.json").write_text(json.dumps(curve))
+        for q in MOZ_QUALITIES:
+            subprocess.run([MOZ, str(ppm), str(q), str(out / f"{name}__moz_{q}.jpg")], check=True)
+            with open(out / f"{name}__cjpeg_{q}.jpg", "wb") as f:
+                subprocess.run(["cjpeg", "-quality", str(q), str(ppm)], stdout=f, check=True)
+        for q in GUETZLI_SETTINGS:
+            target = out / f"{name}__guetzli_{q}.jpg"
+            if not target.exists():
+                subprocess.run([GUETZLI, "--quality", str(q), str(png), str(target)], check=True)
+        print(f"{which}: {name} {im.size}", file=sys.stderr)
+
+
+def matched_quality(curve: dict, value: float) -> float:
+    qs = sorted(int(q) for q in curve)
+    ps = [curve[str(q)] if str(q) in curve else curve[q] for q in qs]
+    # The curve rises with q (ties and small dips aside): the first crossing from below.
+    if value <= ps[0]:
+        return float(qs[0])
+    for (q0, p0), (q1, p1) in zip(zip(qs, ps), zip(qs[1:], ps[1:])):
+        if p0 <= value <= p1 and p1 > p0:
+            return q0 + (value - p0) / (p1 - p0) * (q1 - q0)
+    return float(qs[-1])
+
+
+def run(paths):
+    res = subprocess.run([JPGTOOL, "quality", "--json", *map(str, paths)],
+                         capture_output=True, text=True)
+    return {Path(r["path"]).name: r for r in map(json.loads, res.stdout.splitlines())}
+
+
+def score(outs):
+    groups = {}
+    for out in outs:
+        files = sorted(out.glob("*__*.jpg"))
+        rows = run(files)
+        refs = {}
+        for f in files:
+            name, kind = f.stem.split("__")
+            enc, q = kind.split("_")
+            if name not in refs:
+                refs[name] = (luma_of_rgb(out / f"{name}.ppm"),
+                              json.loads((out / f"{name}.curve.json").read_text()))
+            ref, curve = refs[name]
+            matched = matched_quality(curve, psnr(ref, f))
+            r = rows[f.name]
+            got = r.get("effective_quality")
+            table = r.get("ijg_equivalent")
+            groups.setdefault(enc, []).append((f.stem, matched, got, table))
+            if os.environ.get("VERBOSE"):
+                print(f"{f.stem:45} matched {matched:5.1f} effective {got} tables {table}")
+    for enc, rows in sorted(groups.items()):
+        errs = [g - m for _, m, g, _ in rows if g is not None]
+        terr = [t - m for _, m, _, t in rows if t is not None]
+        missing = sum(1 for r in rows if r[2] is None)
+        mae = np.mean(np.abs(errs)) if errs else float("nan")
+        worst = max(errs, key=abs) if errs else float("nan")
+        print(f"{enc}: {len(rows)} files; effective_quality MAE {mae:.2f}, bias "
+              f"{np.mean(errs) if errs else float('nan'):+.2f}, max error {worst:+.1f}, "
+              f"null {missing}; table ijg_equivalent MAE {np.mean(np.abs(terr)):.2f}, "
+              f"max {max(terr, key=abs):+.1f}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "make":
+        make(sys.argv[2], Path(sys.argv[3]))
+    elif len(sys.argv) >= 3 and sys.argv[1] == "score":
+        score([Path(p) for p in sys.argv[2:]])
+    else:
+        sys.exit(__doc__)

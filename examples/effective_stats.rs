@@ -1,0 +1,38 @@
+//! Prints the luma magnitude histograms the effective-quality estimate reads, as one JSON line
+//! per file (a tuning aid): `cargo run --release --example effective_stats FILE...`.
+
+use jpgtool::quality::history;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    for path in std::env::args().skip(1) {
+        let bytes = std::fs::read(&path)?;
+        let mut parser = jpgtool::jpeg::Parser::new(jpgtool::jpeg::Streamed::new(&bytes[..]));
+        let header = parser.read_header()?;
+        let Ok((_, m, _)) = history::read_histograms(&mut parser, &header, true)? else {
+            eprintln!("{path}: not analysed");
+            continue;
+        };
+        let luma = header.quant_tables[usize::from(header.frame.components[0].table)]
+            .ok_or("no luma table")?;
+        let counts: Vec<Vec<Vec<u32>>> = m
+            .counts
+            .iter()
+            .map(|cl| cl.iter().map(|c| c.to_vec()).collect())
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({
+                "path": path,
+                "effective": jpgtool::quality::effective::estimate(&m, &luma.values)
+                    .map(|e| e.quality),
+                "table": luma.values.to_vec(),
+                "blocks": m.blocks,
+                "counts": counts,
+                "tail": m.tail.iter().map(|t| t.to_vec()).collect::<Vec<_>>(),
+                "tail_sum": m.tail_sum.iter().map(|t| t.to_vec()).collect::<Vec<_>>(),
+                "blocks_in": m.blocks_in.iter().map(|t| t.to_vec()).collect::<Vec<_>>(),
+            })
+        );
+    }
+    Ok(())
+}
