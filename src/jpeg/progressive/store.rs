@@ -1,7 +1,13 @@
-//! The compact coefficient store of one band of block rows: per block, the `N x N`
-//! low-frequency coefficients the scaled output needs (12 bits each), and one bit per other
-//! coefficient saying whether it is non-zero, which is all an AC refinement scan needs of them
-//! (T.81 G.1.2.3: its syntax depends on which coefficients of the band are already non-zero).
+//! The compact coefficient store of one band of block rows: per block, the coefficients an
+//! `N x N` scaled IDCT reads (12 bits each), and one bit per other coefficient saying whether
+//! it is non-zero, which is all an AC refinement scan needs of them (T.81 G.1.2.3: its syntax
+//! depends on which coefficients of the band are already non-zero).
+//!
+//! An `N x N` output block is the `8/N x 8/N` box average of the block's 8x8 picture, and the
+//! average over groups of `8/N` samples of the 8-point basis function of frequency `u` vanishes
+//! for some `u`: `u = 4` for pairs, `u = 2, 4, 6` for groups of four. libjpeg's reduced IDCTs
+//! (`jidctred.c`) read exactly the others, so that is what is kept: frequencies 0..=3 and 5..=7
+//! in each direction for 1/2 (49 coefficients), 0, 1, 3, 5, 7 for 1/4 (25), the DC for 1/8.
 
 use crate::error::{Error, Result};
 use crate::jpeg::zigzag::ZIGZAG_TO_NATURAL;
@@ -22,41 +28,57 @@ pub(crate) enum Slot {
     Flag(u16),
 }
 
-/// The record layout for keeping `keep x keep` coefficients per block: the non-zero flags of
-/// the other coefficients first (in zig-zag order, padded to 4 bits), then the kept values.
+/// The frequencies (in one direction) an `n x n` scaled IDCT reads; see the module docs.
+pub(crate) fn kept_frequencies(n: usize) -> &'static [usize] {
+    match n {
+        1 => &[0],
+        2 => &[0, 1, 3, 5, 7],
+        4 => &[0, 1, 2, 3, 5, 6, 7],
+        _ => &[0, 1, 2, 3, 4, 5, 6, 7],
+    }
+}
+
+/// The record layout for an `n x n` output block: the non-zero flags of the coefficients not
+/// kept first (in zig-zag order, padded to 4 bits), then the kept values, DC first.
 #[derive(Clone, Debug)]
 pub(crate) struct Layout {
     /// Bytes per block.
     pub(crate) record: usize,
-    /// Bit offset of the first kept value; value (row, col) of the square is at
-    /// `value_base + (row * keep + col) * 12`.
+    /// Bit offset of the first kept value (the DC); the others follow, 12 bits each.
     pub(crate) value_base: usize,
     /// Slot of each zig-zag index; entries 64..80 repeat 63, as libjpeg's
     /// `jpeg_natural_order` does for runs that damaged data pushes past the end.
     pub(crate) slots: [Slot; 80],
     /// Kept coefficients: zig-zag index and bit offset of the value.
     kept: Vec<(u8, u16)>,
+    /// Kept coefficients: natural (row-major) index and bit offset of the value.
+    pub(crate) kept_natural: Vec<(u8, u16)>,
     /// For each byte of flags and each value of it, the zig-zag positions it marks non-zero.
     flag_masks: Vec<[u64; 256]>,
 }
 
 impl Layout {
-    pub(crate) fn new(keep: usize) -> Self {
-        debug_assert!(matches!(keep, 1 | 2 | 4 | 8));
-        let kept_count = keep * keep;
+    pub(crate) fn new(n: usize) -> Self {
+        debug_assert!(matches!(n, 1 | 2 | 4 | 8));
+        let freqs = kept_frequencies(n);
+        let side = freqs.len();
+        let kept_count = side * side;
         let flag_count = 64 - kept_count;
         // Values start on a multiple of 4 bits, so that each spans exactly two bytes.
         let value_base = flag_count.next_multiple_of(4);
         let mut flags = 0;
         let mut slots = [Slot::Flag(0); 80];
         let mut kept = Vec::new();
+        let mut kept_natural = Vec::new();
         let mut flag_masks = vec![[0u64; 256]; flag_count.div_ceil(8)];
         for z in 0..64 {
             let natural = ZIGZAG_TO_NATURAL[z];
             let (row, col) = (natural / 8, natural % 8);
-            slots[z] = if row < keep && col < keep {
-                let at = (value_base + (row * keep + col) * VALUE_BITS) as u16;
+            let position = |f: usize| freqs.iter().position(|&k| k == f);
+            slots[z] = if let (Some(r), Some(c)) = (position(row), position(col)) {
+                let at = (value_base + (r * side + c) * VALUE_BITS) as u16;
                 kept.push((z as u8, at));
+                kept_natural.push((natural as u8, at));
                 Slot::Value(at)
             } else {
                 let at = flags;
@@ -77,6 +99,7 @@ impl Layout {
             value_base,
             slots,
             kept,
+            kept_natural,
             flag_masks,
         }
     }
@@ -209,22 +232,27 @@ mod tests {
 
     #[test]
     fn records_hold_the_kept_square_and_one_flag_per_other_coefficient() {
-        assert_eq!(Layout::new(4).record, 30); // 48 flags + 16 x 12 bits
-        assert_eq!(Layout::new(2).record, 14); // 60 flags + 4 x 12 bits = 108 bits
+        assert_eq!(Layout::new(4).record, 76); // 15 flags (padded to 16) + 49 x 12 bits
+        assert_eq!(Layout::new(2).record, 43); // 39 flags (padded to 40) + 25 x 12 bits
         assert_eq!(Layout::new(8).record, 96);
         assert_eq!(Layout::new(1).record, 10); // 63 flags padded to 64, + 12 bits
         let layout = Layout::new(2);
-        // Zig-zag 0, 1, 2 are natural 0, 1, 8: all inside 2x2; zig-zag 3 is natural 16.
-        assert_eq!(layout.slots[2], Slot::Value(60 + 2 * 12));
-        assert_eq!(layout.slots[4], Slot::Value(60 + 3 * 12));
+        // Kept rows and columns 0, 1, 3, 5, 7. Zig-zag 0, 1, 2 are natural 0, 1, 8 (values 0,
+        // 1 and 5 of the 5x5 list); zig-zag 3 is natural 16 (row 2: a flag), zig-zag 6 is
+        // natural 3 (value 2).
+        assert_eq!(layout.slots[0], Slot::Value(40));
+        assert_eq!(layout.slots[2], Slot::Value(40 + 5 * 12));
+        assert_eq!(layout.slots[6], Slot::Value(40 + 2 * 12));
         assert_eq!(layout.slots[3], Slot::Flag(0));
-        assert_eq!(layout.slots[63], Slot::Flag(59));
+        assert_eq!(layout.slots[63], Slot::Value(40 + 24 * 12));
+        assert_eq!(layout.slots[62], Slot::Flag(38));
+        assert_eq!(layout.kept_natural.len(), 25);
         // The mask sees flags and values alike.
         let mut rec = vec![0u8; layout.record];
         set_flag(&mut rec, 0);
-        set_flag(&mut rec, 59);
-        set_value(&mut rec, 60 + 12, -3); // natural 1 = zig-zag 1
-        assert_eq!(layout.nonzero_mask(&rec), 1 << 3 | 1 << 63 | 1 << 1);
+        set_flag(&mut rec, 38);
+        set_value(&mut rec, 40 + 12, -3); // natural 1 = zig-zag 1
+        assert_eq!(layout.nonzero_mask(&rec), 1 << 3 | 1 << 62 | 1 << 1);
         assert_eq!(layout.slots[70], layout.slots[63]);
     }
 
