@@ -2,7 +2,7 @@
 //! decoder keeps the coefficients libjpeg's reduced IDCT reads (7x7 of 8x8 for 1/2, 5x5 for
 //! 1/4), the same reduced IDCT turns each block into 4x4 (2x2) samples, libjpeg's own scaled
 //! decode, and the rows go to the encoder as they are made, one band of MCU rows at a time.
-//! Memory: the band's store (76 or 43 bytes per block) plus a few rows.
+//! Memory: the band's store (82 or 46 bytes per block) plus a few rows.
 
 use super::idct::ScaledIdct;
 use super::{Options, Plan, RowSink};
