@@ -57,8 +57,9 @@ pub struct Options<'a> {
     /// Fail on the first libjpeg warning (truncated or corrupt data). Default: false (count them).
     pub strict: bool,
     /// Decode progressive files with jpgtool's own decoders: at 1/8 from their DC scans alone,
-    /// at 1/4 and 1/2 from a compact store of 2x2 or 4x4 coefficients per block. `false` hands
-    /// them to libjpeg, which holds every coefficient. Default: true.
+    /// at 1/4 and 1/2 from a compact store of the coefficients libjpeg's reduced IDCT reads (5x5
+    /// or 7x7 of 8x8 per block). `false` hands them to libjpeg, which holds every coefficient.
+    /// Default: true.
     pub dc_only: bool,
     /// Limits on the input's header. Default: `Limits::default()`.
     pub limits: Limits,

@@ -130,7 +130,7 @@ pub(crate) fn ac_first<I: Input>(
 }
 
 /// G.1.2.3: a correction bit for a coefficient that is already non-zero; it adds bit Al to the
-/// magnitude when set and not already there. Coefficients outside the kept square only consume
+/// magnitude when set and not already there. Coefficients the store does not keep only consume
 /// their bit.
 #[inline(always)]
 fn correct<I: Input>(
