@@ -74,6 +74,9 @@ for n in 2 4; do
     [ "$have_vips" = 1 ] && report "vips-1/$n" "djpeg-cjpeg-1/$n"
 done
 echo
-passes=$("$JPGTOOL" shrink --json --scale 1/2 --max-memory 64M "$INPUT" -o "$tmp/e.jpg" |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["passes"])')
-echo "passes at 1/2 under --max-memory 64M: $passes"
+# Passes over the file, as reported by --json.
+for args in "--scale 1/2" "--scale 1/2 --max-memory 64M" "--scale 1/4"; do
+    passes=$("$JPGTOOL" shrink --json $args "$INPUT" -o "$tmp/e.jpg" |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["passes"])')
+    echo "passes at $args: $passes"
+done

@@ -417,8 +417,9 @@ fn output_does_not_depend_on_input_chunking() {
 fn multi_scan_input_over_the_memory_budget_is_refused_before_decoding() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = generated(dir.path(), "prog", 640, 480, &["-progressive"]);
-    // At 1/2 jpgtool's own decoder needs 30 bytes per block; from a reader that cannot be read
-    // twice (so no bands), over the budget is refused before decoding.
+    // At 1/2 jpgtool's own decoder needs 82 bytes per block (a 64-bit non-zero mask and the
+    // 49 coefficients libjpeg's 4x4 IDCT reads, 12 bits each: 652 bits); from a reader that
+    // cannot be read twice (so no bands), over the budget is refused before decoding.
     let options = Options {
         target: Target::Eighths(4),
         max_memory: 100_000,
@@ -426,7 +427,7 @@ fn multi_scan_input_over_the_memory_budget_is_refused_before_decoding() {
     };
     match shrink_bytes(&bytes, &options) {
         Err(Error::LimitExceeded { value, limit, .. }) => {
-            assert_eq!(value, (80 * 60 + 2 * 40 * 30) * 30);
+            assert_eq!(value, (80 * 60 + 2 * 40 * 30) * 82);
             assert_eq!(limit, 100_000);
         }
         other => panic!("expected a refusal, got {:?}", other.map(|r| r.0)),

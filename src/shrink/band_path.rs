@@ -1,7 +1,8 @@
 //! 1/2 and 1/4 of a progressive JPEG from a compact coefficient store: the format layer's band
-//! decoder keeps 4x4 (or 2x2) coefficients per block, the exact scaled IDCT turns each block
-//! into 4x4 (2x2) pixels, and the rows go to the encoder as they are made, one band of MCU rows
-//! at a time. Memory: the band's store (30 or 14 bytes per block) plus a few rows.
+//! decoder keeps the coefficients libjpeg's reduced IDCT reads (7x7 of 8x8 for 1/2, 5x5 for
+//! 1/4), the same reduced IDCT turns each block into 4x4 (2x2) samples, libjpeg's own scaled
+//! decode, and the rows go to the encoder as they are made, one band of MCU rows at a time.
+//! Memory: the band's store (82 or 46 bytes per block) plus a few rows.
 
 use super::idct::ScaledIdct;
 use super::{Options, Plan, RowSink};
@@ -102,8 +103,7 @@ impl Emitter {
                         let quant = band.quant(c);
                         for bx in 0..wide {
                             band.dequantized(c, block_row, bx, &quant, &mut coefs);
-                            self.idct
-                                .block(&coefs[..n * n], &mut strip[bx * n..], stride);
+                            self.idct.block(&coefs, &mut strip[bx * n..], stride);
                         }
                     }
                     *held = Some(block_row);

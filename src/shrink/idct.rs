@@ -1,101 +1,175 @@
-//! The scaled inverse DCT of the kept `N x N` low-frequency coefficients of a block: the
-//! N-point IDCT (T.81 A.3.3 with N in place of 8) of the coefficients weighted by a box
-//! filter's response, which is the exact `8/N x 8/N` box average of the 8x8 picture of those
-//! coefficients.
+//! The reduced-size inverse DCTs of libjpeg (`jidctred.c`, as in libjpeg-turbo and mozjpeg):
+//! 8x8 dequantized coefficients to a 4x4, 2x2 or 1x1 block of samples, with libjpeg's integer
+//! arithmetic step for step, so that the samples are libjpeg's scaled decode (`djpeg -scale`)
+//! exactly.
 //!
-//! With `A[m][u] = C(u)/2 * w(u) * cos((2m + 1) u pi / 2N)`, `C(0) = 1/sqrt(2)`, `C(u) = 1`
-//! otherwise, and `w` the box response, a DC-only block gives the same level at every N (as the
-//! 8-point IDCT does). libjpeg's reduced IDCTs (`jidctred.c`) also fold in the aliases of the
-//! higher coefficients (5, 6 and 7 for 4x4), which the compact store does not keep.
+//! Each is the `8/N x 8/N` box average of the 8-point IDCT's picture, computed directly: the
+//! average of a group of `8/N` samples of frequency `u` is zero for `u = 4` (pairs) and
+//! `u = 2, 4, 6` (groups of four), so the 4x4 reads rows and columns 0..=3 and 5..=7 of the
+//! coefficients and the 2x2 reads 0, 1, 3, 5, 7: exactly what the progressive band decoder's
+//! store keeps.
 
-/// The response of a box average over `8 / n` neighbouring samples at frequency `u` of the
-/// 8-point IDCT: `(n/8) * sum over j of cos((2j - 8/n + 1) u pi / 16)` (`cos(u pi / 16)` for
-/// 1/2). Weighting the kept coefficients by it makes the N-point IDCT give the exact box
-/// average of the 8-point picture of those coefficients, instead of their band-limited
-/// interpolation, which keeps more of the high frequencies than an average of pixels does.
-fn box_weight(u: usize, n: usize) -> f64 {
-    let f = 8 / n;
-    (0..f)
-        .map(|j| {
-            let phase = (2 * j) as f64 - f as f64 + 1.0;
-            (phase * u as f64 * std::f64::consts::PI / 16.0).cos()
-        })
-        .sum::<f64>()
-        / f as f64
+/// `CONST_BITS` and `PASS1_BITS` of `jidctred.c` (8-bit samples).
+const CONST_BITS: u32 = 13;
+const PASS1_BITS: u32 = 2;
+
+const FIX_0_211164243: i64 = 1730;
+const FIX_0_509795579: i64 = 4176;
+const FIX_0_601344887: i64 = 4926;
+const FIX_0_720959822: i64 = 5906;
+const FIX_0_765366865: i64 = 6270;
+const FIX_0_850430095: i64 = 6967;
+const FIX_0_899976223: i64 = 7373;
+const FIX_1_061594337: i64 = 8697;
+const FIX_1_272758580: i64 = 10426;
+const FIX_1_451774981: i64 = 11893;
+const FIX_1_847759065: i64 = 15137;
+const FIX_2_172734803: i64 = 17799;
+const FIX_2_562915447: i64 = 20995;
+const FIX_3_624509785: i64 = 29692;
+
+/// libjpeg's `DESCALE`: a right shift by `n` with rounding.
+#[inline(always)]
+fn descale(x: i64, n: u32) -> i64 {
+    (x + (1 << (n - 1))) >> n
 }
 
-/// Precomputed basis for one block size.
-pub(crate) struct ScaledIdct {
+/// libjpeg's post-IDCT `range_limit[x & RANGE_MASK]` (`jdmaster.c`
+/// `prepare_range_limit_table`): level shift by 128 and clamp to 0..=255 for the values a
+/// valid block gives, and the same wrap-around of the table's index for wild values of
+/// damaged data.
+#[inline(always)]
+fn range_limit(x: i64) -> u8 {
+    let wrapped = ((x & 1023) ^ 512) - 512;
+    (wrapped + 128).clamp(0, 255) as u8
+}
+
+/// A reduced IDCT producing `n x n` samples per block: libjpeg's `jpeg_idct_4x4` (1/2),
+/// `jpeg_idct_2x2` (1/4) or `jpeg_idct_1x1` (1/8).
+pub struct ScaledIdct {
     n: usize,
-    /// `basis[m * n + u] = A[m][u]`.
-    basis: Vec<f32>,
 }
 
 impl ScaledIdct {
-    pub(crate) fn new(n: usize) -> Self {
-        let mut basis = vec![0f32; n * n];
-        for m in 0..n {
-            for u in 0..n {
-                let c = if u == 0 {
-                    std::f64::consts::FRAC_1_SQRT_2
-                } else {
-                    1.0
-                };
-                let angle = (2 * m + 1) as f64 * u as f64 * std::f64::consts::PI / (2 * n) as f64;
-                basis[m * n + u] = (0.5 * c * box_weight(u, n) * angle.cos()) as f32;
-            }
-        }
-        ScaledIdct { n, basis }
+    /// The IDCT for `n` = 4, 2 or 1 samples a side; any other `n` gives the 1x1 one.
+    pub fn new(n: usize) -> Self {
+        ScaledIdct { n }
     }
 
-    /// Inverse-transforms `coefs` (dequantized, row-major `n x n`, row = vertical frequency)
-    /// into `n` rows of `n` samples at `out[row * stride..]`, level-shifted, rounded and
-    /// clamped to 0..=255 as libjpeg's `range_limit` does.
+    /// Inverse-transforms `coefs` (dequantized, natural order 8x8; only the positions the
+    /// size reads matter) into `n` rows of `n` samples at `out[row * stride..]`, which must
+    /// hold them.
     #[inline]
-    pub(crate) fn block(&self, coefs: &[i32], out: &mut [u8], stride: usize) {
+    pub fn block(&self, coefs: &[i32; 64], out: &mut [u8], stride: usize) {
         match self.n {
-            1 => block_n::<1>(&self.basis, coefs, out, stride),
-            2 => block_n::<2>(&self.basis, coefs, out, stride),
-            4 => block_n::<4>(&self.basis, coefs, out, stride),
-            _ => block_n::<8>(&self.basis, coefs, out, stride),
+            4 => idct_4x4(coefs, out, stride),
+            2 => idct_2x2(coefs, out, stride),
+            _ => out[0] = range_limit(descale(i64::from(coefs[0]), 3)),
         }
     }
 }
 
-/// [`ScaledIdct::block`] for one size, so that the loops unroll.
-#[inline(always)]
-fn block_n<const N: usize>(basis: &[f32], coefs: &[i32], out: &mut [u8], stride: usize) {
-    let a: &[f32] = &basis[..N * N];
-    let coefs = &coefs[..N * N];
-    // Rows first: tmp[v][x] = sum over u of F[v][u] A[x][u].
-    let mut tmp = [[0f32; N]; N];
-    for v in 0..N {
-        let row = &coefs[v * N..v * N + N];
-        if row.iter().all(|&c| c == 0) {
+/// `jpeg_idct_4x4`.
+#[inline]
+fn idct_4x4(coefs: &[i32; 64], out: &mut [u8], stride: usize) {
+    let mut ws = [0i64; 8 * 4];
+    // Pass 1: columns (column 4 is not needed by pass 2).
+    for col in [0usize, 1, 2, 3, 5, 6, 7] {
+        let c = |row: usize| i64::from(coefs[row * 8 + col]);
+        if c(1) == 0 && c(2) == 0 && c(3) == 0 && c(5) == 0 && c(6) == 0 && c(7) == 0 {
+            let dc = c(0) << PASS1_BITS;
+            for row in 0..4 {
+                ws[row * 8 + col] = dc;
+            }
             continue;
         }
-        for x in 0..N {
-            let mut sum = 0f32;
-            for u in 0..N {
-                sum += row[u] as f32 * a[x * N + u];
-            }
-            tmp[v][x] = sum;
-        }
+        let tmp0 = c(0) << (CONST_BITS + 1);
+        let tmp2 = c(2) * FIX_1_847759065 + c(6) * -FIX_0_765366865;
+        let tmp10 = tmp0 + tmp2;
+        let tmp12 = tmp0 - tmp2;
+        let (z1, z2, z3, z4) = (c(7), c(5), c(3), c(1));
+        let tmp0 = z1 * -FIX_0_211164243
+            + z2 * FIX_1_451774981
+            + z3 * -FIX_2_172734803
+            + z4 * FIX_1_061594337;
+        let tmp2 = z1 * -FIX_0_509795579
+            + z2 * -FIX_0_601344887
+            + z3 * FIX_0_899976223
+            + z4 * FIX_2_562915447;
+        let shift = CONST_BITS - PASS1_BITS + 1;
+        // libjpeg stores these in an `int` workspace.
+        ws[col] = i64::from(descale(tmp10 + tmp2, shift) as i32);
+        ws[3 * 8 + col] = i64::from(descale(tmp10 - tmp2, shift) as i32);
+        ws[8 + col] = i64::from(descale(tmp12 + tmp0, shift) as i32);
+        ws[2 * 8 + col] = i64::from(descale(tmp12 - tmp0, shift) as i32);
     }
-    // Then columns: out[y][x] = sum over v of A[y][v] tmp[v][x].
-    for y in 0..N {
-        let line = &mut out[y * stride..y * stride + N];
-        let mut sums = [128.5f32; N];
-        for v in 0..N {
-            let w = a[y * N + v];
-            for x in 0..N {
-                sums[x] += w * tmp[v][x];
-            }
+    // Pass 2: rows.
+    for row in 0..4 {
+        let w = &ws[row * 8..row * 8 + 8];
+        let line = &mut out[row * stride..row * stride + 4];
+        if w[1] == 0 && w[2] == 0 && w[3] == 0 && w[5] == 0 && w[6] == 0 && w[7] == 0 {
+            line.fill(range_limit(descale(w[0], PASS1_BITS + 3)));
+            continue;
         }
-        for x in 0..N {
-            // Truncation is floor for the values that survive the clamp.
-            line[x] = (sums[x] as i32).clamp(0, 255) as u8;
+        let tmp0 = w[0] << (CONST_BITS + 1);
+        let tmp2 = w[2] * FIX_1_847759065 + w[6] * -FIX_0_765366865;
+        let tmp10 = tmp0 + tmp2;
+        let tmp12 = tmp0 - tmp2;
+        let (z1, z2, z3, z4) = (w[7], w[5], w[3], w[1]);
+        let tmp0 = z1 * -FIX_0_211164243
+            + z2 * FIX_1_451774981
+            + z3 * -FIX_2_172734803
+            + z4 * FIX_1_061594337;
+        let tmp2 = z1 * -FIX_0_509795579
+            + z2 * -FIX_0_601344887
+            + z3 * FIX_0_899976223
+            + z4 * FIX_2_562915447;
+        let shift = CONST_BITS + PASS1_BITS + 3 + 1;
+        line[0] = range_limit(descale(tmp10 + tmp2, shift));
+        line[3] = range_limit(descale(tmp10 - tmp2, shift));
+        line[1] = range_limit(descale(tmp12 + tmp0, shift));
+        line[2] = range_limit(descale(tmp12 - tmp0, shift));
+    }
+}
+
+/// `jpeg_idct_2x2`.
+#[inline]
+fn idct_2x2(coefs: &[i32; 64], out: &mut [u8], stride: usize) {
+    let mut ws = [0i64; 8 * 2];
+    // Pass 1: columns (2, 4 and 6 are not needed by pass 2).
+    for col in [0usize, 1, 3, 5, 7] {
+        let c = |row: usize| i64::from(coefs[row * 8 + col]);
+        if c(1) == 0 && c(3) == 0 && c(5) == 0 && c(7) == 0 {
+            let dc = c(0) << PASS1_BITS;
+            ws[col] = dc;
+            ws[8 + col] = dc;
+            continue;
         }
+        let tmp10 = c(0) << (CONST_BITS + 2);
+        let tmp0 = c(7) * -FIX_0_720959822
+            + c(5) * FIX_0_850430095
+            + c(3) * -FIX_1_272758580
+            + c(1) * FIX_3_624509785;
+        let shift = CONST_BITS - PASS1_BITS + 2;
+        ws[col] = i64::from(descale(tmp10 + tmp0, shift) as i32);
+        ws[8 + col] = i64::from(descale(tmp10 - tmp0, shift) as i32);
+    }
+    // Pass 2: rows.
+    for row in 0..2 {
+        let w = &ws[row * 8..row * 8 + 8];
+        let line = &mut out[row * stride..row * stride + 2];
+        if w[1] == 0 && w[3] == 0 && w[5] == 0 && w[7] == 0 {
+            line.fill(range_limit(descale(w[0], PASS1_BITS + 3)));
+            continue;
+        }
+        let tmp10 = w[0] << (CONST_BITS + 2);
+        let tmp0 = w[7] * -FIX_0_720959822
+            + w[5] * FIX_0_850430095
+            + w[3] * -FIX_1_272758580
+            + w[1] * FIX_3_624509785;
+        let shift = CONST_BITS + PASS1_BITS + 3 + 2;
+        line[0] = range_limit(descale(tmp10 + tmp0, shift));
+        line[1] = range_limit(descale(tmp10 - tmp0, shift));
     }
 }
 
@@ -103,104 +177,67 @@ fn block_n<const N: usize>(basis: &[f32], coefs: &[i32], out: &mut [u8], stride:
 mod tests {
     use super::*;
 
-    /// The weighted N-point IDCT written out as the double sum, in f64.
-    fn reference(coefs: &[i32], n: usize) -> Vec<u8> {
+    /// The 8-point IDCT of T.81 A.3.3 in f64, then the mean of each `8/n x 8/n` square.
+    fn box_of_idct8(coefs: &[i32; 64], n: usize) -> Vec<f64> {
         let c = |u: usize| if u == 0 { 0.5f64.sqrt() } else { 1.0 };
         let pi = std::f64::consts::PI;
-        let mut out = vec![0u8; n * n];
-        for y in 0..n {
-            for x in 0..n {
+        let f = 8 / n;
+        let mut out = vec![0.0; n * n];
+        for y in 0..8 {
+            for x in 0..8 {
                 let mut s = 0.0;
-                for v in 0..n {
-                    for u in 0..n {
+                for v in 0..8 {
+                    for u in 0..8 {
                         s += 0.25
                             * c(u)
                             * c(v)
-                            * box_weight(u, n)
-                            * box_weight(v, n)
-                            * f64::from(coefs[v * n + u])
-                            * ((2 * x + 1) as f64 * u as f64 * pi / (2 * n) as f64).cos()
-                            * ((2 * y + 1) as f64 * v as f64 * pi / (2 * n) as f64).cos();
+                            * f64::from(coefs[v * 8 + u])
+                            * ((2 * x + 1) as f64 * u as f64 * pi / 16.0).cos()
+                            * ((2 * y + 1) as f64 * v as f64 * pi / 16.0).cos();
                     }
                 }
-                out[y * n + x] = (s + 128.5).floor().clamp(0.0, 255.0) as u8;
+                out[(y / f) * n + x / f] += s / (f * f) as f64;
             }
         }
         out
     }
 
+    /// Against the definition (an exact formula, not libjpeg): within rounding of the box
+    /// average of the 8-point picture, for random blocks using every coefficient, including
+    /// the ones the reduced IDCT skips (their box average is zero).
     #[test]
-    fn separable_idct_matches_the_double_sum() {
+    fn reduced_idct_is_the_box_average_of_the_8_point_picture() {
         let mut seed = 12345u32;
-        for n in [1usize, 2, 4, 8] {
+        for n in [1usize, 2, 4] {
             let idct = ScaledIdct::new(n);
-            for _ in 0..200 {
-                let coefs: Vec<i32> = (0..n * n)
-                    .map(|_| {
-                        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                        ((seed >> 16) % 301) as i32 - 150
-                    })
-                    .collect();
+            for _ in 0..300 {
+                let coefs: [i32; 64] = std::array::from_fn(|k| {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    let v = ((seed >> 16) % 201) as i32 - 100;
+                    if k == 0 || n > 1 { v } else { 0 }
+                });
                 let mut out = vec![0u8; n * n];
                 idct.block(&coefs, &mut out, n);
-                let want = reference(&coefs, n);
-                for (a, b) in out.iter().zip(&want) {
-                    // f32 against f64: a sum landing within 1e-4 of .5 may round the other way.
-                    assert!((i32::from(*a) - i32::from(*b)).abs() <= 1, "n={n}");
-                }
-            }
-        }
-    }
-
-    /// Against the definition: the 8-point IDCT of the coefficients, then the mean of each
-    /// `8/n x 8/n` square of its samples, for each coefficient of the kept square alone.
-    #[test]
-    fn weighted_idct_is_the_box_average_of_the_8_point_picture() {
-        let c = |u: usize| if u == 0 { 0.5f64.sqrt() } else { 1.0 };
-        let pi = std::f64::consts::PI;
-        for n in [2usize, 4] {
-            let f = 8 / n;
-            let idct = ScaledIdct::new(n);
-            for k in 0..n * n {
-                let mut coefs = vec![0; n * n];
-                coefs[k] = 400;
-                let (kv, ku) = (k / n, k % n);
-                let full = |x: usize, y: usize| {
-                    0.25 * c(ku)
-                        * c(kv)
-                        * 400.0
-                        * ((2 * x + 1) as f64 * ku as f64 * pi / 16.0).cos()
-                        * ((2 * y + 1) as f64 * kv as f64 * pi / 16.0).cos()
-                };
-                let mut out = vec![0u8; n * n];
-                idct.block(&coefs, &mut out, n);
-                for m in 0..n {
-                    for l in 0..n {
-                        let mut mean = 0.0;
-                        for y in m * f..(m + 1) * f {
-                            for x in l * f..(l + 1) * f {
-                                mean += full(x, y);
-                            }
-                        }
-                        mean /= (f * f) as f64;
-                        let want = (mean + 128.5).floor();
-                        let got = f64::from(out[m * n + l]);
-                        assert!((got - want).abs() <= 1.0, "n={n} k={k}: {got} vs {want}");
-                    }
+                for (got, want) in out.iter().zip(box_of_idct8(&coefs, n)) {
+                    let want = (want + 128.0).clamp(0.0, 255.0);
+                    assert!(
+                        (f64::from(*got) - want).abs() <= 1.0,
+                        "n={n}: {got} vs {want}"
+                    );
                 }
             }
         }
     }
 
     #[test]
-    fn a_dc_only_block_is_flat_at_the_8_point_level() {
-        // libjpeg's 1x1 IDCT of DC 80 (dequantized): (80 + 4) >> 3 = 10, so 138.
-        for n in [1usize, 2, 4, 8] {
-            let mut coefs = vec![0; n * n];
-            coefs[0] = 80;
-            let mut out = vec![0u8; n * n];
-            ScaledIdct::new(n).block(&coefs, &mut out, n);
-            assert!(out.iter().all(|&p| p == 138), "n={n}: {out:?}");
-        }
+    fn range_limit_clamps_and_wraps_like_libjpegs_table() {
+        assert_eq!(range_limit(0), 128);
+        assert_eq!(range_limit(127), 255);
+        assert_eq!(range_limit(300), 255);
+        assert_eq!(range_limit(-128), 0);
+        assert_eq!(range_limit(-400), 0);
+        // Index 600 of the table is in its zero half; 1000 wraps to 1000 - 896.
+        assert_eq!(range_limit(600), 0);
+        assert_eq!(range_limit(1000), 104);
     }
 }

@@ -4,7 +4,7 @@
 
 mod band_path;
 mod dc_path;
-mod idct;
+pub mod idct;
 pub mod plan;
 pub mod resample;
 
@@ -57,8 +57,9 @@ pub struct Options<'a> {
     /// Fail on the first libjpeg warning (truncated or corrupt data). Default: false (count them).
     pub strict: bool,
     /// Decode progressive files with jpgtool's own decoders: at 1/8 from their DC scans alone,
-    /// at 1/4 and 1/2 from a compact store of 2x2 or 4x4 coefficients per block. `false` hands
-    /// them to libjpeg, which holds every coefficient. Default: true.
+    /// at 1/4 and 1/2 from a compact store of the coefficients libjpeg's reduced IDCT reads (5x5
+    /// or 7x7 of 8x8 per block). `false` hands them to libjpeg, which holds every coefficient.
+    /// Default: true.
     pub dc_only: bool,
     /// Limits on the input's header. Default: `Limits::default()`.
     pub limits: Limits,
@@ -103,8 +104,9 @@ pub enum DecodePath {
         /// Bytes of the DC planes.
         dc_bytes: u64,
     },
-    /// jpgtool's own progressive decoder keeping 4x4 (1/2) or 2x2 (1/4) coefficients per block,
-    /// in horizontal bands when the whole store does not fit `max_memory`.
+    /// jpgtool's own progressive decoder keeping the coefficients libjpeg's reduced IDCT reads
+    /// (7x7 per block at 1/2, 5x5 at 1/4), in horizontal bands when the whole store does not
+    /// fit `max_memory` or, for an input that can seek, [`BAND_STORE`].
     Bands {
         /// Bytes of the compact coefficient store for the whole image.
         store_bytes: u64,
@@ -229,7 +231,13 @@ fn shrink_inner<'r, R: Read + 'r, W: Write>(
     // 12-bit, hierarchical or DNL-sized frames are refused by the band planner and go to
     // libjpeg as before.
     let bands = if own_progressive && matches!(plan.eighths, 2 | 4) {
-        match progressive::plan_bands(&header, plan.eighths.into(), options.max_memory) {
+        // An input that can seek is decoded in bands of at most BAND_STORE bytes, a pipe in
+        // one band of at most max_memory.
+        let budget = match rewind {
+            Some(_) => options.max_memory.min(BAND_STORE),
+            None => options.max_memory,
+        };
+        match progressive::plan_bands(&header, plan.eighths.into(), budget) {
             Ok(bands) if bands.passes > 1 && rewind.is_none() => {
                 return Err(Error::LimitExceeded {
                     what: "progressive coefficient store in bytes (--max-memory; a file, not a \
@@ -351,6 +359,13 @@ fn shrink_inner<'r, R: Read + 'r, W: Write>(
     };
     Ok((report, written))
 }
+
+/// Largest coefficient store the band decoder holds at once for an input that can seek, below
+/// `max_memory`: more passes over the file are cheaper than the memory, since each pass
+/// decodes only its own rows of every scan and seeks past the rest (the entropy-coded data is
+/// decoded once in all; only the segments between scans are read again). So memory stays
+/// bounded whatever the image size, as `--stream` promises.
+pub const BAND_STORE: u64 = 96 << 20;
 
 /// Read buffer of the band decoder's input.
 const READ_BUFFER: usize = 256 << 10;

@@ -109,10 +109,10 @@ pub(crate) fn ac_first<I: Input>(
             k += r;
             let v = extend(raw_bits(bits, s), s);
             // k <= 63 + 15: the table's overflow entries stand for coefficient 63, as in libjpeg.
-            match slots[k] {
-                Slot::Value(at) => set_value(record, at, v << band.al),
-                Slot::Flag(at) => set_flag(record, at),
+            if let Slot::Value(at) = slots[k] {
+                set_value(record, at, v << band.al);
             }
+            set_flag(record, k);
         } else if r == 15 {
             k += 15;
         } else {
@@ -130,7 +130,7 @@ pub(crate) fn ac_first<I: Input>(
 }
 
 /// G.1.2.3: a correction bit for a coefficient that is already non-zero; it adds bit Al to the
-/// magnitude when set and not already there. Coefficients outside the kept square only consume
+/// magnitude when set and not already there. Coefficients the store does not keep only consume
 /// their bit.
 #[inline(always)]
 fn correct<I: Input>(
@@ -237,10 +237,10 @@ pub(crate) fn ac_refine<I: Input>(
             correct_all(bits, cur, record, slots, passed, p1)?;
             if new != 0 {
                 // Past Se the slot table holds the coefficient libjpeg writes there.
-                match slots[target] {
-                    Slot::Value(at) => set_value(record, at, new),
-                    Slot::Flag(at) => set_flag(record, at),
+                if let Slot::Value(at) = slots[target] {
+                    set_value(record, at, new);
                 }
+                set_flag(record, target);
                 if target < 64 {
                     nonzero |= 1 << target;
                 }

@@ -1,8 +1,9 @@
 //! The DCT-coefficient layer for progressive files scaled by 1/2 or 1/4: every scan is
 //! Huffman-decoded (T.81 G.1.2), AC refinement scans included, but each block keeps only the
-//! `N x N` low-frequency coefficients a scaled IDCT of size N needs, plus one bit per other
-//! coefficient saying whether it is non-zero, since the syntax of a refinement scan depends on
-//! it. That is 30 bytes per block for 4x4 and 14 for 2x2, against libjpeg's 128.
+//! coefficients libjpeg's `N x N` reduced IDCT reads (7x7 of the 8x8 for N = 4, 5x5 for N = 2;
+//! see `store`), plus a 64-bit mask of the coefficients that are non-zero, since the
+//! syntax of a refinement scan depends on it. That is 82 bytes per block for 1/2 and 46 for
+//! 1/4, against libjpeg's 128.
 //!
 //! When even that does not fit the memory budget, the image is decoded in horizontal bands of
 //! MCU rows, one pass over the file per band. Each pass decodes, in every scan, only the rows
@@ -30,7 +31,8 @@ use store::{ComponentBand, Layout, value};
 /// How an image will be decoded: coefficients kept per block and bands of MCU rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BandPlan {
-    /// Side of the kept square of coefficients: 2 for 1/4, 4 for 1/2 (1 and 8 also work).
+    /// Side `N` of the scaled output block the kept coefficients serve: 2 for 1/4, 4 for 1/2
+    /// (1 keeps the DC, 8 every coefficient).
     pub keep: usize,
     /// Bytes of the compact store for the whole image.
     pub store_bytes: u64,
@@ -530,8 +532,9 @@ impl BandView<'_> {
         self.decoder.latched[c].unwrap_or([0; 64])
     }
 
-    /// The dequantized kept coefficients of block (row, col) of component `c`, row-major
-    /// `keep x keep`, into `out` (which must hold `keep * keep`); `quant` is [`Self::quant`].
+    /// The dequantized kept coefficients of block (row, col) of component `c`, in natural
+    /// (row-major 8x8) order, into `out`; `quant` is [`Self::quant`]. The other positions (the
+    /// frequencies an `N x N` scaled IDCT does not read, for the plan's `N`) are zero.
     #[inline]
     pub fn dequantized(
         &self,
@@ -539,16 +542,20 @@ impl BandView<'_> {
         row: usize,
         col: usize,
         quant: &[u16; 64],
-        out: &mut [i32],
+        out: &mut [i32; 64],
     ) {
         let decoder = self.decoder;
-        let keep = decoder.plan.keep;
-        let record = decoder.bands[c].record(decoder.layout.record, row, col);
-        for y in 0..keep {
-            for x in 0..keep {
-                let at = (decoder.layout.value_base + (y * keep + x) * 12) as u16;
-                out[y * keep + x] = value(record, at) * i32::from(quant[y * 8 + x]);
-            }
+        let layout = &decoder.layout;
+        let record = decoder.bands[c].record(layout.record, row, col);
+        *out = [0; 64];
+        // The DC and the non-zero kept coefficients: most of the 49 (25) are zero.
+        let mut mask = (store::nonzero_mask(record) | 1) & layout.kept_mask;
+        while mask != 0 {
+            let z = mask.trailing_zeros() as usize;
+            let (natural, at) = layout.kept_at[z];
+            let k = usize::from(natural);
+            out[k] = value(record, at) * i32::from(quant[k]);
+            mask &= mask - 1;
         }
     }
 }

@@ -1,7 +1,14 @@
-//! The compact coefficient store of one band of block rows: per block, the `N x N`
-//! low-frequency coefficients the scaled output needs (12 bits each), and one bit per other
-//! coefficient saying whether it is non-zero, which is all an AC refinement scan needs of them
-//! (T.81 G.1.2.3: its syntax depends on which coefficients of the band are already non-zero).
+//! The compact coefficient store of one band of block rows: per block, a 64-bit mask of the
+//! coefficients that are non-zero, which is all an AC refinement scan needs of the coefficients
+//! the output does not use (T.81 G.1.2.3: its syntax depends on which coefficients of the band
+//! are already non-zero), and the values, 12 bits each, of the coefficients an `N x N` scaled
+//! IDCT reads.
+//!
+//! An `N x N` output block is the `8/N x 8/N` box average of the block's 8x8 picture, and the
+//! average over groups of `8/N` samples of the 8-point basis function of frequency `u` vanishes
+//! for some `u`: `u = 4` for pairs, `u = 2, 4, 6` for groups of four. libjpeg's reduced IDCTs
+//! (`jidctred.c`) read exactly the others, so that is what is kept: frequencies 0..=3 and 5..=7
+//! in each direction for 1/2 (49 coefficients), 0, 1, 3, 5, 7 for 1/4 (25), the DC for 1/8.
 
 use crate::error::{Error, Result};
 use crate::jpeg::zigzag::ZIGZAG_TO_NATURAL;
@@ -13,71 +20,77 @@ const VALUE_BITS: usize = 12;
 const VALUE_MIN: i32 = -(1 << (VALUE_BITS - 1));
 const VALUE_MAX: i32 = (1 << (VALUE_BITS - 1)) - 1;
 
-/// Where coefficient `k` (zig-zag order) of a block lives in its record.
+/// Bit offset of the first value: the record starts with the 64-bit non-zero mask.
+const VALUE_BASE: usize = 64;
+
+/// Where coefficient `k` (zig-zag order) of a block lives in its record, besides its bit of the
+/// non-zero mask.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Slot {
     /// A kept coefficient: its value at this bit offset.
     Value(u16),
-    /// Any other: one non-zero flag at this bit offset.
-    Flag(u16),
+    /// Any other: only its non-zero bit.
+    Flag,
 }
 
-/// The record layout for keeping `keep x keep` coefficients per block: the non-zero flags of
-/// the other coefficients first (in zig-zag order, padded to 4 bits), then the kept values.
+/// The frequencies (in one direction) an `n x n` scaled IDCT reads; see the module docs.
+pub(crate) fn kept_frequencies(n: usize) -> &'static [usize] {
+    match n {
+        1 => &[0],
+        2 => &[0, 1, 3, 5, 7],
+        4 => &[0, 1, 2, 3, 5, 6, 7],
+        _ => &[0, 1, 2, 3, 4, 5, 6, 7],
+    }
+}
+
+/// The record layout for an `n x n` output block: the non-zero mask (bit z for zig-zag index
+/// z, little-endian; the AC coefficients only, the DC is read from its value), then the kept
+/// values, DC first.
 #[derive(Clone, Debug)]
 pub(crate) struct Layout {
     /// Bytes per block.
     pub(crate) record: usize,
-    /// Bit offset of the first kept value; value (row, col) of the square is at
-    /// `value_base + (row * keep + col) * 12`.
+    /// Bit offset of the first kept value (the DC); the others follow, 12 bits each.
     pub(crate) value_base: usize,
     /// Slot of each zig-zag index; entries 64..80 repeat 63, as libjpeg's
     /// `jpeg_natural_order` does for runs that damaged data pushes past the end.
     pub(crate) slots: [Slot; 80],
-    /// Kept coefficients: zig-zag index and bit offset of the value.
-    kept: Vec<(u8, u16)>,
-    /// For each byte of flags and each value of it, the zig-zag positions it marks non-zero.
-    flag_masks: Vec<[u64; 256]>,
+    /// Zig-zag positions of the kept coefficients, as a mask.
+    pub(crate) kept_mask: u64,
+    /// For each zig-zag index: natural (row-major) index and bit offset of its value (the
+    /// offset is meaningful only where `kept_mask` has the bit).
+    pub(crate) kept_at: [(u8, u16); 64],
 }
 
 impl Layout {
-    pub(crate) fn new(keep: usize) -> Self {
-        debug_assert!(matches!(keep, 1 | 2 | 4 | 8));
-        let kept_count = keep * keep;
-        let flag_count = 64 - kept_count;
-        // Values start on a multiple of 4 bits, so that each spans exactly two bytes.
-        let value_base = flag_count.next_multiple_of(4);
-        let mut flags = 0;
-        let mut slots = [Slot::Flag(0); 80];
-        let mut kept = Vec::new();
-        let mut flag_masks = vec![[0u64; 256]; flag_count.div_ceil(8)];
+    pub(crate) fn new(n: usize) -> Self {
+        debug_assert!(matches!(n, 1 | 2 | 4 | 8));
+        let freqs = kept_frequencies(n);
+        let side = freqs.len();
+        let mut slots = [Slot::Flag; 80];
+        let mut kept_mask = 0;
+        let mut kept_at = [(0u8, 0u16); 64];
         for z in 0..64 {
             let natural = ZIGZAG_TO_NATURAL[z];
             let (row, col) = (natural / 8, natural % 8);
-            slots[z] = if row < keep && col < keep {
-                let at = (value_base + (row * keep + col) * VALUE_BITS) as u16;
-                kept.push((z as u8, at));
-                Slot::Value(at)
-            } else {
-                let at = flags;
-                flags += 1;
-                for (byte, mask) in flag_masks[at / 8].iter_mut().enumerate() {
-                    if byte >> (at % 8) & 1 != 0 {
-                        *mask |= 1 << z;
-                    }
-                }
-                Slot::Flag(at as u16)
-            };
+            let position = |f: usize| freqs.iter().position(|&k| k == f);
+            if let (Some(r), Some(c)) = (position(row), position(col)) {
+                let at = (VALUE_BASE + (r * side + c) * VALUE_BITS) as u16;
+                kept_mask |= 1 << z;
+                kept_at[z] = (natural as u8, at);
+                slots[z] = Slot::Value(at);
+            }
         }
         for z in 64..80 {
             slots[z] = slots[63];
         }
         Layout {
-            record: (value_base + kept_count * VALUE_BITS).div_ceil(8),
-            value_base,
+            // One spare byte: a value at the last offset reads two bytes.
+            record: (VALUE_BASE + side * side * VALUE_BITS).div_ceil(8),
+            value_base: VALUE_BASE,
             slots,
-            kept,
-            flag_masks,
+            kept_mask,
+            kept_at,
         }
     }
 
@@ -86,18 +99,17 @@ impl Layout {
         blocks.saturating_mul(self.record as u64)
     }
 
-    /// Bit z set for each coefficient (zig-zag index z) of the block that is non-zero.
+    /// Bit z set for each AC coefficient (zig-zag index z) of the block that is non-zero.
     #[inline(always)]
     pub(crate) fn nonzero_mask(&self, record: &[u8]) -> u64 {
-        let mut mask = 0;
-        for (table, &byte) in self.flag_masks.iter().zip(record) {
-            mask |= table[usize::from(byte)];
-        }
-        for &(z, at) in &self.kept {
-            mask |= u64::from(value(record, at) != 0) << z;
-        }
-        mask
+        nonzero_mask(record)
     }
+}
+
+/// The record's non-zero mask.
+#[inline(always)]
+pub(crate) fn nonzero_mask(record: &[u8]) -> u64 {
+    u64::from_le_bytes(record[..8].try_into().unwrap())
 }
 
 /// Reads a kept coefficient at bit offset `at` of `record`.
@@ -125,16 +137,11 @@ pub(crate) fn set_value(record: &mut [u8], at: u16, v: i32) {
     record[byte + 1] = hi;
 }
 
-#[cfg(test)]
-fn flag(record: &[u8], at: u16) -> bool {
-    let at = usize::from(at);
-    record[at >> 3] >> (at & 7) & 1 != 0
-}
-
+/// Marks coefficient `z` (zig-zag; 64..80 stand for 63, as in [`Layout::slots`]) non-zero.
 #[inline(always)]
-pub(crate) fn set_flag(record: &mut [u8], at: u16) {
-    let at = usize::from(at);
-    record[at >> 3] |= 1 << (at & 7);
+pub(crate) fn set_flag(record: &mut [u8], z: usize) {
+    let z = z.min(63);
+    record[z >> 3] |= 1 << (z & 7);
 }
 
 /// The records of one component's block rows `first_row..first_row + rows`, each
@@ -208,24 +215,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn records_hold_the_kept_square_and_one_flag_per_other_coefficient() {
-        assert_eq!(Layout::new(4).record, 30); // 48 flags + 16 x 12 bits
-        assert_eq!(Layout::new(2).record, 14); // 60 flags + 4 x 12 bits = 108 bits
-        assert_eq!(Layout::new(8).record, 96);
-        assert_eq!(Layout::new(1).record, 10); // 63 flags padded to 64, + 12 bits
+    fn records_hold_the_kept_coefficients_and_one_flag_per_coefficient() {
+        assert_eq!(Layout::new(4).record, 82); // 64 flags + 49 x 12 bits = 652 bits
+        assert_eq!(Layout::new(2).record, 46); // 64 flags + 25 x 12 bits = 364 bits
+        assert_eq!(Layout::new(8).record, 104);
+        assert_eq!(Layout::new(1).record, 10); // 64 flags + 12 bits
         let layout = Layout::new(2);
-        // Zig-zag 0, 1, 2 are natural 0, 1, 8: all inside 2x2; zig-zag 3 is natural 16.
-        assert_eq!(layout.slots[2], Slot::Value(60 + 2 * 12));
-        assert_eq!(layout.slots[4], Slot::Value(60 + 3 * 12));
-        assert_eq!(layout.slots[3], Slot::Flag(0));
-        assert_eq!(layout.slots[63], Slot::Flag(59));
-        // The mask sees flags and values alike.
-        let mut rec = vec![0u8; layout.record];
-        set_flag(&mut rec, 0);
-        set_flag(&mut rec, 59);
-        set_value(&mut rec, 60 + 12, -3); // natural 1 = zig-zag 1
-        assert_eq!(layout.nonzero_mask(&rec), 1 << 3 | 1 << 63 | 1 << 1);
+        // Kept rows and columns 0, 1, 3, 5, 7. Zig-zag 0, 1, 2 are natural 0, 1, 8 (values 0,
+        // 1 and 5 of the 5x5 list); zig-zag 3 is natural 16 (row 2: a flag), zig-zag 6 is
+        // natural 3 (value 2).
+        assert_eq!(layout.slots[0], Slot::Value(64));
+        assert_eq!(layout.slots[2], Slot::Value(64 + 5 * 12));
+        assert_eq!(layout.slots[6], Slot::Value(64 + 2 * 12));
+        assert_eq!(layout.slots[3], Slot::Flag);
+        assert_eq!(layout.slots[63], Slot::Value(64 + 24 * 12));
+        assert_eq!(layout.slots[62], Slot::Flag);
+        assert_eq!(layout.kept_mask.count_ones(), 25);
+        assert_eq!(layout.kept_at[6], (3, 64 + 2 * 12));
         assert_eq!(layout.slots[70], layout.slots[63]);
+        let mut rec = vec![0u8; layout.record];
+        set_flag(&mut rec, 3);
+        set_flag(&mut rec, 62);
+        set_flag(&mut rec, 70); // stands for 63
+        assert_eq!(layout.nonzero_mask(&rec), 1 << 3 | 1 << 62 | 1 << 63);
     }
 
     #[test]
@@ -238,10 +250,8 @@ mod tests {
         {
             set_value(&mut rec, (i * 12) as u16, v);
         }
-        set_flag(&mut rec, 200);
         set_value(&mut rec, 8 * 12, 5000);
         let got: Vec<i32> = (0..9).map(|i| value(&rec, (i * 12) as u16)).collect();
         assert_eq!(got, [-2048, -1, 0, 1, 1023, 2047, -700, 5, 2047]);
-        assert!(flag(&rec, 200) && !flag(&rec, 201));
     }
 }
