@@ -13,6 +13,7 @@ mod fingerprints;
 pub mod history;
 mod inspect;
 pub mod invert;
+mod report;
 pub mod tables;
 
 use crate::jpeg::{ColorSpace, Header, Process, QuantTable};
@@ -22,6 +23,7 @@ pub use inspect::{
     inspect_file_with,
 };
 use invert::{ScaleRange, clamp_for, quality_for_scale, solve_scale};
+pub use report::{Field, Report};
 use tables::MOZJPEG;
 
 /// Where the tables come from.
