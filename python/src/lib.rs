@@ -188,7 +188,7 @@ fn quality_many<'py>(
     let threads = match threads {
         Some(0) => return Err(PyValueError::new_err("threads must be at least 1")),
         Some(n) => n,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        None => cores(),
     };
     let settings = many::Settings {
         bpp,
@@ -197,6 +197,13 @@ fn quality_many<'py>(
         margin,
     };
     many::quality_many(py, paths, threads, settings)
+}
+
+/// The cores this process may use (affinity and cgroup quota), learnt once: finding out reads
+/// several files under /proc and /sys, which cost more than reading a JPEG's headers.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Where an output goes: back to Python as bytes, or atomically into a file.
