@@ -151,8 +151,10 @@ fn inspect_once(path: &Path, measure_bpp: bool, limits: &Limits) -> Result<Inspe
     let file = File::open(path)?;
     let metadata = file.metadata()?;
     let file_bytes = metadata.len();
-    // Header-only reads stay small; a pass over the whole file reads in larger blocks.
-    let capacity = if measure_bpp { 128 * 1024 } else { 8 * 1024 };
+    // Header-only reads stay small: one page holds the headers of most files written without
+    // a large EXIF block (a skip past the buffer seeks), and each byte read is a byte copied.
+    // A pass over the whole file reads in larger blocks.
+    let capacity = if measure_bpp { 128 * 1024 } else { 4 * 1024 };
     // A pipe's metadata says nothing of its length: the reader then finds out by seeking.
     let input = if metadata.is_file() {
         Seekable::with_len(capacity, file, file_bytes)

@@ -205,13 +205,14 @@ pub fn estimate(header: &Header) -> Estimate {
             chroma.extend(table(c.table));
         }
     }
-    let ijg_equivalent = Some(round1(ijg_equivalent(&luma.values)));
+    // 64 logarithms: computed only where the IJG family's own quality does not answer it.
+    let ijg_equivalent = || Some(round1(ijg_equivalent(&luma.values)));
 
     if let Some(found) = match_formula_families(&luma, &chroma, colour_with_chroma) {
         let ijg_equivalent = if found.family == Family::Ijg {
             found.quality.map(|q| q.min)
         } else {
-            ijg_equivalent
+            ijg_equivalent()
         };
         return Estimate {
             ijg_equivalent,
@@ -220,6 +221,7 @@ pub fn estimate(header: &Header) -> Estimate {
         };
     }
 
+    let ijg_equivalent = ijg_equivalent();
     if let Some(fp) = FINGERPRINTS.iter().find(|fp| {
         fp.luma == luma.values
             && match (&fp.chroma, chroma.as_slice()) {
