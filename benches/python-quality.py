@@ -11,7 +11,10 @@ Each method reads the whole folder ``--rounds`` times (default 5), the methods i
 by round so that a busy machine slows them alike; the page cache is warm for all of them (each
 round follows a full read by another method). The median round is reported (wall time, and
 the process's CPU time over all threads, which a loaded machine distorts less), with its ratio
-to Pillow's median.
+to Pillow's median. "cores used" is CPU time over wall time: what the scheduler gave the
+process (under Linux's autogroup scheduling a session gets its share of the cores however many
+threads it runs). A line with no parsing at all (open, fstat, read the first 4 KiB, close)
+shows the floor any Python code stands on.
 
     python benches/python-quality.py [--files 5000] [--rounds 5] [--dir DIR] [--keep]
 
@@ -79,6 +82,16 @@ def pillow(paths):
     return out
 
 
+def open_read(paths):
+    """The least any Python code pays per file before parsing a byte: open, the size, the first
+    page, close (no parsing, no result beyond the bytes)."""
+    out = []
+    for p in paths:
+        with open(p, "rb") as f:
+            out.append((os.fstat(f.fileno()).st_size, f.read(4096)))
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=5000)
@@ -94,6 +107,7 @@ def main():
         total = sum(os.path.getsize(p) for p in paths)
         methods = {
             "Pillow Image.open(p).quantization": lambda: pillow(paths),
+            "Python open + fstat + read(4096) + close, no parsing": lambda: open_read(paths),
             "jpgtool.quality_many(bpp=False)": lambda: jpgtool.quality_many(paths, bpp=False),
             "jpgtool.quality_many(bpp=False, threads=1)": lambda: jpgtool.quality_many(
                 paths, threads=1, bpp=False
@@ -120,12 +134,14 @@ def main():
         load = os.getloadavg()[0]
         print(f"{len(paths)} files, {total / 1e6:.0f} MB, {os.cpu_count()} cores, load "
               f"average {load:.1f}, median of {args.rounds} rounds")
-        print("| method | wall s | files/s | vs Pillow | CPU s (all threads) | CPU vs Pillow |")
-        print("| --- | --- | --- | --- | --- | --- |")
+        print("| method | wall s | files/s | vs Pillow | CPU s (all threads) | CPU µs/file "
+              "| CPU vs Pillow | cores used |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
         for name, ts in times.items():
             med, med_cpu = statistics.median(ts), statistics.median(cpu[name])
             print(f"| {name} | {med:.3f} | {len(paths) / med:,.0f} | {base / med:.1f}x "
-                  f"| {med_cpu:.3f} | {base_cpu / med_cpu:.1f}x |")
+                  f"| {med_cpu:.3f} | {med_cpu / len(paths) * 1e6:.1f} "
+                  f"| {base_cpu / med_cpu:.1f}x | {med_cpu / med:.2f} |")
     finally:
         if not args.dir and not args.keep:
             shutil.rmtree(folder, ignore_errors=True)

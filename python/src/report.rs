@@ -80,8 +80,7 @@ impl DictMaker {
             if !matches!(outcome, Ok(true)) {
                 return;
             }
-            let Some(position) = self.positions.get_mut(at).filter(|p| same_key(p.key, key))
-            else {
+            let Some(position) = self.positions.get_mut(at).filter(|p| same_key(p.key, key)) else {
                 return outcome = Ok(false);
             };
             at += 1;
