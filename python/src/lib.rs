@@ -173,8 +173,11 @@ fn quality(
     Ok(dict?.into_any().unbind())
 }
 
-/// ``quality`` for many files at once, in parallel on ``threads`` threads (default: one per
-/// core), with the GIL released. Returns a list in the order of ``paths``. Unlike ``quality``,
+/// ``quality`` for many files at once, read on ``threads`` threads (default: one per core
+/// this process may use; the calling thread is one of them) with the GIL released, while the
+/// calling thread turns finished reports into dicts in input order. Returns a list in the order
+/// of ``paths``, each entry equal to what ``quality(path, history=history, ...)`` gives. Unlike
+/// ``quality``,
 /// ``history`` is off by default: a survey of many files wants the decision, and the
 /// primary-quality analysis decodes every file (about ten times the time of the rest).
 /// ``bpp=False`` reads the headers only, as Pillow's ``Image.open`` does.
