@@ -12,7 +12,6 @@
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use pyo3::create_exception;
 use pyo3::exceptions::{PyOSError, PyUserWarning, PyValueError};
@@ -29,8 +28,6 @@ use jpgtool::watermark::{
     self, Key, MIN_PASSPHRASE_LEN, MarkOptions, Payload, SecretKind, Verdict, VerifyOptions,
 };
 use jpgtool::{Error, Limits};
-
-use report::DictMaker;
 
 mod many;
 mod report;
@@ -160,17 +157,8 @@ fn quality(
         })
         .map_err(|e| py_error(&source.name(), e))?;
     let name = PyString::new(py, &source.name());
-    // One maker for all single calls (its key strings and template made once), used while the
-    // GIL is held; a call made while it is in use (from a finalizer run during a dict's
-    // creation) uses a new one instead of waiting for itself.
-    static MAKER: Mutex<Option<DictMaker>> = Mutex::new(None);
-    let dict = match MAKER.try_lock() {
-        Ok(mut maker) => maker
-            .get_or_insert_with(DictMaker::new)
-            .report(py, &report, &name),
-        Err(_) => DictMaker::new().report(py, &report, &name),
-    };
-    Ok(dict?.into_any().unbind())
+    let dict = report::with_maker(|maker| maker.report(py, &report, &name))?;
+    Ok(dict.into_any().unbind())
 }
 
 /// ``quality`` for many files at once, read on ``threads`` threads (default: one per core

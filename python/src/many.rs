@@ -148,8 +148,21 @@ pub fn quality_many<'py>(
     let chunks = paths.len().div_ceil(CHUNK);
     let workers = threads.saturating_sub(1).min(chunks.saturating_sub(1));
     let list = PyList::empty(py);
-    let mut maker = DictMaker::new();
-    let result = std::thread::scope(|scope| -> PyResult<()> {
+    crate::report::with_maker(|maker| convert(py, &work, &names, workers, maker, &list))?;
+    Ok(list)
+}
+
+/// Starts `workers` threads on `work`, and makes the dicts into `list` in input order.
+fn convert<'py>(
+    py: Python<'py>,
+    work: &Work<'_>,
+    names: &Names<'py>,
+    workers: usize,
+    maker: &mut DictMaker,
+    list: &Bound<'py, PyList>,
+) -> PyResult<()> {
+    let paths = work.paths;
+    std::thread::scope(|scope| -> PyResult<()> {
         for _ in 0..workers {
             scope.spawn(|| while work.read_chunk() {});
         }
@@ -184,7 +197,5 @@ pub fn quality_many<'py>(
         // then joins them (they never take the GIL).
         work.stop.store(true, Ordering::Relaxed);
         converted
-    });
-    result?;
-    Ok(list)
+    })
 }

@@ -8,6 +8,8 @@
 //! than the comparison. Lists (`quality_range`) are made anew for every dict, as they can be
 //! changed in place.
 
+use std::sync::Mutex;
+
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
 
@@ -28,6 +30,17 @@ struct Position {
     /// The value the template holds here; `None` for the fields made anew for every dict
     /// (`path`, the lists), where the template holds Python's `None`.
     held: Option<PyObject>,
+}
+
+/// Runs `f` with the maker that all calls share (its key strings and template made once), or,
+/// when that one is in use (by a call in another thread while this one's GIL was released, or a
+/// finalizer run during a dict's creation), with a new one rather than waiting for it.
+pub fn with_maker<T>(f: impl FnOnce(&mut DictMaker) -> T) -> T {
+    static SHARED: Mutex<Option<DictMaker>> = Mutex::new(None);
+    match SHARED.try_lock() {
+        Ok(mut shared) => f(shared.get_or_insert_with(DictMaker::new)),
+        Err(_) => f(&mut DictMaker::new()),
+    }
 }
 
 /// Makes report dicts, reusing key strings and unchanged values between calls.

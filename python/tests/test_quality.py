@@ -237,3 +237,38 @@ def test_quality_many_refuses_a_single_path():
         jpgtool.quality_many("photo.jpg")
     with pytest.raises(TypeError):
         jpgtool.quality_many([42])
+
+
+def test_concurrent_calls_from_python_threads_agree(photo, tmp_path):
+    """Calls running at once in several Python threads (each releases the GIL while it reads)
+    give the same dicts as one call alone."""
+    import threading
+
+    paths = []
+    for i in range(40):
+        p = tmp_path / f"{i:02}.jpg"
+        p.write_bytes(pillow_jpeg(photo.resize((48, 32)), 20 + i))
+        paths.append(str(p))
+    alone = jpgtool.quality_many(paths, bpp=False)
+    singles = [jpgtool.quality(p, bpp=False) for p in paths]
+    assert alone == singles
+    results, errors = [], []
+
+    def run(i):
+        try:
+            for _ in range(5):
+                if i % 2:
+                    results.append(jpgtool.quality_many(paths, threads=2, bpp=False))
+                else:
+                    results.append([jpgtool.quality(p, bpp=False) for p in paths])
+        except Exception as err:  # reported below: a thread's exception is otherwise lost
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(results) == 20
+    assert all(r == alone for r in results)
