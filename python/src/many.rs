@@ -164,7 +164,14 @@ fn convert<'py>(
     let paths = work.paths;
     std::thread::scope(|scope| -> PyResult<()> {
         for _ in 0..workers {
-            scope.spawn(|| while work.read_chunk() {});
+            // A thread the system refuses leaves its share to the others (the calling thread
+            // reads whatever is left), rather than failing the call.
+            let started = std::thread::Builder::new()
+                .name("jpgtool-quality".into())
+                .spawn_scoped(scope, || while work.read_chunk() {});
+            if started.is_err() {
+                break;
+            }
         }
         let converted = (|| -> PyResult<()> {
             for (at, name) in names.iter().enumerate() {
