@@ -2,7 +2,7 @@
 //! blocks under its mmap threshold (which grows to 32 MB once a block that large is freed) from
 //! its heaps and keeps them resident when they are freed: at 24 MP the blind extraction's
 //! planes and the valid mask's byte masks, each 24 MB, stayed resident through the closed loop,
-//! about 45 MB of the peak. `malloc_trim` returns the free pages of every heap.
+//! 24 MB of its peak. `malloc_trim` returns the free pages of every heap.
 
 /// Returns the allocator's free pages to the system (glibc only; elsewhere nothing).
 pub(crate) fn release_freed_memory() {
