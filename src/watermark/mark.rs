@@ -173,8 +173,9 @@ struct Change {
 /// Q90), and no pattern scale can make up for it.
 const RAISED_QUALITIES: [u8; 2] = [90, 95];
 
-/// Layer 2's pattern first: layer 1's closed loop then measures (and shapes) the histogram of
-/// the image that carries it. Then the pattern is scaled down where the output would fall
+/// Layer 2's `pattern` is made first (by the caller, from luma before it was narrowed to a
+/// [`CoverLuma`]): layer 1's closed loop then measures (and shapes) the histogram of the image
+/// that carries it. Then the pattern is scaled down where the output would fall
 /// under the SSIM floor. Layer 1's change stays: it is low-pass, the pattern's scale barely
 /// moves the histogram it shaped, and the written file is checked all the same.
 #[allow(clippy::too_many_arguments)]
