@@ -1,11 +1,14 @@
 //! Fits layer 2's pattern to the SSIM floor: the written JPEG's luma, not the change alone,
 //! is held to [`PatternSettings::min_ssim`](super::PatternSettings::min_ssim).
 
-use super::image::{decode_luma, encode};
-use super::signal::{Plane, mean_ssim};
+use super::cover::CoverLuma;
+use super::image::{decode, encode};
+use super::signal::ssim::mean_ssim_rows;
 use crate::codec::EncoderSettings;
 use crate::error::Result;
+use crate::jpeg::ColorSpace;
 use crate::limits::Limits;
+use crate::reencode;
 
 /// Passes at most spent fitting the pattern to the SSIM floor.
 pub(super) const SSIM_FIT_PASSES: usize = 4;
@@ -23,7 +26,7 @@ const SSIM_FIT_SLACK: f64 = 0.0005;
 /// encoder writes the same luma; for the rare RGB-coded file it is an estimate, and the
 /// written file's own SSIM is reported either way. `on_pass` hears each encode end.
 pub(super) fn fit_to_ssim(
-    luma: &Plane,
+    luma: &CoverLuma,
     fixed: &[f32],
     pattern: &mut [f32],
     quality: u8,
@@ -72,24 +75,54 @@ pub(super) fn fit_to_ssim(
 }
 
 /// SSIM of `luma` plus `fixed` plus `scale` x `pattern`, written as a grey JPEG of `quality`
-/// and read back, against `luma` (`None` for images under one SSIM window).
+/// and read back, against `luma` (`None` for images under one SSIM window). The grey file is
+/// read back as its bytes: its luma, as f32, is exactly those.
 fn ssim_through_jpeg(
-    luma: &Plane,
+    luma: &CoverLuma,
     fixed: &[f32],
     pattern: &[f32],
     scale: f32,
     quality: u8,
     limits: &Limits,
 ) -> Result<Option<f64>> {
-    let samples: Vec<u8> = luma
-        .data
-        .iter()
-        .zip(fixed.iter().zip(pattern))
-        .map(|(l, (f, p))| (l + f + scale * p).round().clamp(0.0, 255.0) as u8)
-        .collect();
-    let settings = EncoderSettings::grey(luma.width, luma.height, quality);
+    let (w, h) = (luma.width, luma.height);
+    let mut samples = vec![0u8; w * h];
+    let mut row = vec![0f32; w];
+    for (y, out) in samples.chunks_exact_mut(w.max(1)).enumerate().take(h) {
+        luma.row(y, &mut row);
+        let span = y * w..(y + 1) * w;
+        for ((o, l), (f, p)) in out
+            .iter_mut()
+            .zip(&row)
+            .zip(fixed[span.clone()].iter().zip(&pattern[span]))
+        {
+            *o = (l + f + scale * p).round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    let settings = EncoderSettings::grey(w, h, quality);
     let encoded = encode(&settings, &[], &samples)?;
     drop(samples);
-    let written = decode_luma(&encoded, limits)?;
-    Ok(mean_ssim(luma, &written))
+    let written = decode(reencode::read_source(&encoded[..], limits)?, limits)?;
+    drop(encoded);
+    if written.color != ColorSpace::Gray {
+        // Not what a grey encode gives back; measured as `verify` would read it all the same.
+        let written = written.luma()?;
+        return Ok(mean_ssim_rows(
+            w,
+            h,
+            |y, row| luma.row(y, row),
+            |y, row| row.copy_from_slice(&written.data[y * w..(y + 1) * w]),
+        ));
+    }
+    let grey = &written.samples;
+    Ok(mean_ssim_rows(
+        w,
+        h,
+        |y, row| luma.row(y, row),
+        |y, row| {
+            row.iter_mut()
+                .zip(&grey[y * w..(y + 1) * w])
+                .for_each(|(o, &v)| *o = f32::from(v))
+        },
+    ))
 }

@@ -4,10 +4,12 @@
 
 use std::io::{Read, Write};
 
+use super::cover::CoverLuma;
 use super::fit::{SSIM_FIT_PASSES, fit_to_ssim};
 use super::histogram::{self, embed::GroupState};
 use super::image::{Image, decode, decode_luma, encode};
-use super::signal::{Plane, mean_ssim};
+use super::signal::Plane;
+use super::signal::ssim::mean_ssim_rows;
 use super::{
     Detection, Extraction, GroupCounts, Key, MarkOptions, MarkReport, Payload, Progress,
     REQUIRED_SCORE, histogram_holds, pattern, verify_luma,
@@ -66,10 +68,17 @@ fn mark_file<R: Read, W: Write>(
     steps.advance(Steps::DECODE);
     if !options.force {
         refuse_if_marked(&luma, key)?;
+        // The extraction's planes, freed, would otherwise stay resident through the embedding.
+        super::trim::release_freed_memory();
     }
     steps.advance(Steps::REMARK_CHECK);
+    let pattern = pattern::pattern(&luma, key, payload, &options.pattern);
+    steps.advance(Steps::PATTERN);
+    let luma = CoverLuma::new(luma);
     let may_raise = quality_source != reencode::QualitySource::Given;
-    let change = embed_both_layers(&luma, key, payload, quality, may_raise, options, &mut steps)?;
+    let change = embed_both_layers(
+        &luma, pattern, key, payload, quality, may_raise, options, &mut steps,
+    )?;
     let quality = change.quality;
     // The same bytes decode to the same samples; their warnings were counted the first time.
     let warnings = codec::take_warnings();
@@ -87,12 +96,22 @@ fn mark_file<R: Read, W: Write>(
     // From here on each full-resolution plane is let go as soon as it is no longer needed:
     // at camera sizes each is hundreds of megabytes.
     drop(image);
+    super::trim::release_freed_memory();
     steps.advance(Steps::ENCODE);
 
     // Check the file as written, as `verify` will see it. Only the "as is" tier counts here,
     // and it does not use the colour mask.
     let written_luma = decode_luma(&encoded, &options.limits)?;
-    let (psnr, ssim) = (psnr(&luma, &written_luma), mean_ssim(&luma, &written_luma));
+    let w = written_luma.width;
+    let (psnr, ssim) = (
+        psnr(&luma, &written_luma),
+        mean_ssim_rows(
+            w,
+            written_luma.height,
+            |y, row| luma.row(y, row),
+            |y, row| row.copy_from_slice(&written_luma.data[y * w..(y + 1) * w]),
+        ),
+    );
     drop(luma);
     let check = verify_luma(&written_luma, key, payload);
     let extraction = pattern::extract(&written_luma, key);
@@ -154,12 +173,15 @@ struct Change {
 /// Q90), and no pattern scale can make up for it.
 const RAISED_QUALITIES: [u8; 2] = [90, 95];
 
-/// Layer 2's pattern first: layer 1's closed loop then measures (and shapes) the histogram of
-/// the image that carries it. Then the pattern is scaled down where the output would fall
+/// Layer 2's `pattern` is made first (by the caller, from luma before it was narrowed to a
+/// [`CoverLuma`]): layer 1's closed loop then measures (and shapes) the histogram of the image
+/// that carries it. Then the pattern is scaled down where the output would fall
 /// under the SSIM floor. Layer 1's change stays: it is low-pass, the pattern's scale barely
 /// moves the histogram it shaped, and the written file is checked all the same.
+#[allow(clippy::too_many_arguments)]
 fn embed_both_layers(
-    luma: &Plane,
+    luma: &CoverLuma,
+    pattern: Vec<f32>,
     key: &Key,
     payload: &Payload,
     quality: u8,
@@ -167,12 +189,20 @@ fn embed_both_layers(
     options: &MarkOptions,
     steps: &mut Steps,
 ) -> Result<Change> {
-    let mut delta = pattern::pattern(luma, key, payload, &options.pattern);
-    steps.advance(Steps::PATTERN);
+    let mut delta = pattern;
     let start = steps.done;
+    let w = luma.width;
+    // Luma plus the pattern, a row at a time: the cover layer 1 shapes.
+    let cover = |y: usize, row: &mut [f32]| {
+        luma.row(y, row);
+        for (m, &a) in row.iter_mut().zip(&delta[y * w..(y + 1) * w]) {
+            *m += a;
+        }
+    };
     let outcome = histogram::mark_luma(
-        luma,
-        Some(&delta),
+        w,
+        luma.height,
+        &cover,
         key,
         payload,
         &options.embed,
@@ -319,15 +349,9 @@ fn refuse_unless_a_layer_holds(
 }
 
 /// PSNR of `b` against `a`, dB (infinite when equal).
-fn psnr(a: &Plane, b: &Plane) -> f64 {
-    let n = a.data.len().min(b.data.len()).max(1);
-    let mse: f64 = a
-        .data
-        .iter()
-        .zip(&b.data)
-        .map(|(&x, &y)| f64::from(x - y).powi(2))
-        .sum::<f64>()
-        / n as f64;
+fn psnr(a: &CoverLuma, b: &Plane) -> f64 {
+    let n = (a.width * a.height).min(b.data.len()).max(1);
+    let mse = a.sum_with(&b.data, |x, y| f64::from(x - y).powi(2)) / n as f64;
     if mse == 0.0 {
         f64::INFINITY
     } else {

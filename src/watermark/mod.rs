@@ -9,6 +9,7 @@
 //! reports; [`mark()`] and [`verify()`] are in `mark.rs` and `verify.rs`.
 
 mod binding;
+mod cover;
 mod fit;
 pub(crate) mod histogram;
 mod image;
@@ -17,6 +18,7 @@ mod mark;
 pub mod pattern;
 mod progress;
 pub(crate) mod signal;
+mod trim;
 mod verify;
 
 use crate::codec::Warnings;

@@ -4,8 +4,8 @@
 
 use rayon::prelude::*;
 
-use crate::watermark::signal::lowpass::{blur_row, gradient_row};
-use crate::watermark::signal::{Plane, dilate, gaussian_blur, gaussian_kernel, gradient_magnitude};
+use crate::watermark::signal::lowpass::{blur_row, gaussian_blur_rows_into, gradient_row};
+use crate::watermark::signal::{Plane, dilate, gaussian_blur, gaussian_kernel};
 
 /// Low-pass sigma at one megapixel of valid area; it scales with sqrt(area) so that a rescaled
 /// image is smoothed by the same amount relative to its content.
@@ -140,6 +140,7 @@ impl ChannelExtremes {
 /// The valid mask (true = usable) and sigma: padding and clipped pixels (luma, or any colour
 /// channel when `extremes` is given), grown by 3 sigma, and a 3-sigma frame at the border are
 /// out.
+#[cfg(test)]
 pub(crate) fn valid_mask(
     luma: &Plane,
     extremes: Option<&ChannelExtremes>,
@@ -172,6 +173,49 @@ fn luma_out_of_range(luma: &Plane) -> (Vec<bool>, usize) {
     (invalid, valid_pixels)
 }
 
+/// [`valid_mask`] without channel extremes, of a `width` x `height` luma plane given by rows
+/// (`fill(y, row)` writes every sample of row `y`), which is never held whole: `mark`'s cover
+/// is its luma plus the pattern, summed where it is needed. The 1-pixel low-pass of
+/// [`luma_out_of_range`] is made a band of rows at a time and compared at once, so neither the
+/// cover nor its low-pass costs a plane; the mask is the same as of the plane the rows make.
+pub(crate) fn valid_mask_of_rows(
+    width: usize,
+    height: usize,
+    fill: impl Fn(usize, &mut [f32]) + Sync,
+) -> (Vec<bool>, f32, usize) {
+    /// Output rows per band.
+    const BAND: usize = 128;
+    let (w, h) = (width, height);
+    let mut invalid = vec![false; w * h];
+    if w > 0 && h > 0 {
+        let taps = gaussian_kernel(1.0);
+        let radius = taps.len() / 2;
+        invalid.par_chunks_mut(BAND * w).enumerate().for_each_init(
+            || (Vec::new(), Vec::new(), vec![0.0; w]),
+            |(rows, scratch, fine), (band, out)| {
+                let y0 = band * BAND;
+                let y1 = y0 + out.len() / w;
+                let (r0, r1) = (y0.saturating_sub(radius), (y1 + radius).min(h));
+                rows.resize((r1 - r0) * w, 0.0);
+                for (sy, row) in (r0..r1).zip(rows.chunks_exact_mut(w)) {
+                    fill(sy, row);
+                }
+                let rows: &[f32] = rows;
+                let at = |sy: usize| &rows[(sy - r0) * w..(sy - r0 + 1) * w];
+                for (y, flags) in (y0..y1).zip(out.chunks_exact_mut(w)) {
+                    blur_row(at, h, y, &taps, scratch, fine);
+                    for (i, &v) in flags.iter_mut().zip(fine.iter()) {
+                        *i = v <= DARK || v >= BRIGHT;
+                    }
+                }
+            },
+        );
+    }
+    let valid_pixels = invalid.iter().filter(|&&i| !i).count();
+    let sigma = sigma_for(valid_pixels);
+    (grow_invalid(&invalid, w, h, sigma), sigma, valid_pixels)
+}
+
 /// Adds the pixels whose brightest channel clips high or darkest clips low.
 fn mark_channel_clipping(invalid: &mut [bool], e: &ChannelExtremes) {
     let brightest = gaussian_blur(&e.brightest, 1.0);
@@ -197,54 +241,86 @@ fn grow_invalid(invalid: &[bool], w: usize, h: usize, sigma: f32) -> Vec<bool> {
 }
 
 /// The pixels of `valid` whose activity `a = G_sigma(|grad L| * sigma)` is below
-/// [`SMOOTH_LIMIT`] (weight 1; every other pixel weighs 0), into `smooth`. The cut is hard:
-/// weights that fade out with `a` score lower. Exactly the pixels [`analyse`]'s `weights(1.0)`
-/// counts, but the activity is made a band of rows at a time (the gradient rows a band's
-/// window reaches, then each row's blur, compared at once): no gradient or activity plane is
-/// held, which matters in `mark`'s closed loop, run a dozen times at full resolution.
-pub(crate) fn smooth_pixels_into(low: &Plane, sigma: f32, valid: &[bool], smooth: &mut Vec<bool>) {
+/// [`SMOOTH_LIMIT`] (weight 1; every other pixel weighs 0), into `smooth`, a bit per pixel in
+/// row-major order (pixel `i` is bit `i % 64` of word `i / 64`). The cut is hard: weights that
+/// fade out with `a` score lower. Exactly the pixels [`analyse`]'s `weights(1.0)` counts, but
+/// the activity is made a band of rows at a time (the gradient rows a band's window reaches,
+/// then each row's blur, compared at once): no gradient or activity plane is held, and the
+/// mask costs a bit per pixel, which matters in `mark`'s closed loop, run a dozen times at full
+/// resolution. `valid` is [`valid_mask`]'s, packed the same way ([`pack_bits`]).
+pub(crate) fn smooth_pixels_into(low: &Plane, sigma: f32, valid: &[u64], smooth: &mut Vec<u64>) {
     /// Output rows per band: the gradient rows past each end (3 sigma) are recomputed per
-    /// band, a few per cent at camera sizes.
+    /// band, a few per cent at camera sizes. A band is `BAND * w` pixels, a multiple of 64:
+    /// each band's bits start on a word of their own.
     const BAND: usize = 256;
     let (w, h) = (low.width, low.height);
     smooth.clear();
-    smooth.resize(w * h, false);
+    smooth.resize((w * h).div_ceil(64), 0);
     if w == 0 || h == 0 {
         return;
     }
     let taps = gaussian_kernel(sigma);
     let radius = taps.len() / 2;
-    smooth.par_chunks_mut(BAND * w).enumerate().for_each_init(
-        || (Vec::new(), Vec::new(), vec![0.0; w]),
-        |(gradient, scratch, row), (band, out)| {
-            let y0 = band * BAND;
-            let y1 = y0 + out.len() / w;
-            // The gradient rows the band's vertical taps reach (clamped at the edges).
-            let (g0, g1) = (y0.saturating_sub(radius), (y1 + radius).min(h));
-            gradient.clear();
-            gradient.resize((g1 - g0) * w, 0.0);
-            for (gy, g) in (g0..g1).zip(gradient.chunks_exact_mut(w)) {
-                gradient_row(low, gy, g);
-                g.iter_mut().for_each(|v| *v *= sigma);
-            }
-            let gradient: &[f32] = gradient;
-            let rows = |sy: usize| &gradient[(sy - g0) * w..(sy - g0 + 1) * w];
-            for (y, flags) in (y0..y1).zip(out.chunks_exact_mut(w)) {
-                blur_row(rows, h, y, &taps, scratch, row);
-                let valid = &valid[y * w..(y + 1) * w];
-                for ((f, &a), &v) in flags.iter_mut().zip(row.iter()).zip(valid) {
-                    *f = v && a < SMOOTH_LIMIT;
+    smooth
+        .par_chunks_mut(BAND * w / 64)
+        .enumerate()
+        .for_each_init(
+            || (Vec::new(), Vec::new(), vec![0.0; w], Vec::new()),
+            |(gradient, scratch, row, flags), (band, out)| {
+                let y0 = band * BAND;
+                let y1 = (y0 + BAND).min(h);
+                // The gradient rows the band's vertical taps reach (clamped at the edges).
+                let (g0, g1) = (y0.saturating_sub(radius), (y1 + radius).min(h));
+                gradient.clear();
+                gradient.resize((g1 - g0) * w, 0.0);
+                for (gy, g) in (g0..g1).zip(gradient.chunks_exact_mut(w)) {
+                    gradient_row(low, gy, g);
+                    g.iter_mut().for_each(|v| *v *= sigma);
                 }
-            }
-        },
-    );
+                let gradient: &[f32] = gradient;
+                let rows = |sy: usize| &gradient[(sy - g0) * w..(sy - g0 + 1) * w];
+                // The band's flags a byte each, then packed 64 to a word.
+                flags.clear();
+                flags.resize((y1 - y0) * w, false);
+                for (y, flags) in (y0..y1).zip(flags.chunks_exact_mut(w)) {
+                    blur_row(rows, h, y, &taps, scratch, row);
+                    for (f, &a) in flags.iter_mut().zip(row.iter()) {
+                        *f = a < SMOOTH_LIMIT;
+                    }
+                }
+                let valid = &valid[band * (BAND * w / 64)..];
+                for ((word, flags), &valid) in out.iter_mut().zip(flags.chunks(64)).zip(valid) {
+                    *word = pack_word(flags) & valid;
+                }
+            },
+        );
 }
 
-/// `G_sigma(|grad L| sigma)`: how much `L` changes across one sigma, locally averaged.
+/// `flags` a bit each, pixel `i` at bit `i % 64` of word `i / 64`.
+pub(crate) fn pack_bits(flags: &[bool]) -> Vec<u64> {
+    flags.chunks(64).map(pack_word).collect()
+}
+
+/// Up to 64 flags as the bits of a word, the first the lowest.
+fn pack_word(flags: &[bool]) -> u64 {
+    flags
+        .iter()
+        .enumerate()
+        .fold(0, |bits, (j, &f)| bits | u64::from(f) << j)
+}
+
+/// `G_sigma(|grad L| sigma)`: how much `L` changes across one sigma, locally averaged. The
+/// gradient is made a band of rows at a time as the blur needs it, not held as a plane of its
+/// own (a full-resolution plane less at the peak of `mark`'s self-check); the blur of rows made
+/// on demand is the same to the bit as of the whole plane.
 pub(crate) fn activity(low: &Plane, sigma: f32) -> Plane {
-    let mut activity = gradient_magnitude(low);
-    activity.data.iter_mut().for_each(|g| *g *= sigma);
-    gaussian_blur(&activity, sigma)
+    let mut activity = Plane::new(0, 0);
+    let gradient = |y: usize, row: &mut [f32]| {
+        gradient_row(low, y, row);
+        row.iter_mut().for_each(|g| *g *= sigma);
+    };
+    gaussian_blur_rows_into(low.width, low.height, gradient, sigma, &mut activity);
+    activity
 }
 
 /// 1 for valid pixels whose activity is below `limit`, else 0.
@@ -328,11 +404,52 @@ mod tests {
                 + if (x + y) % 7 == 0 { 9.0 } else { 0.0 }
         });
         let a = analyse(&luma);
-        let mut smooth = Vec::new();
-        smooth_pixels_into(&a.low, a.sigma, &a.valid, &mut smooth);
+        let mut bits = Vec::new();
+        smooth_pixels_into(&a.low, a.sigma, &pack_bits(&a.valid), &mut bits);
+        assert_eq!(bits.len(), (w * h).div_ceil(64));
+        let smooth: Vec<bool> = (0..w * h)
+            .map(|i| bits[i / 64] >> (i % 64) & 1 == 1)
+            .collect();
         let expected: Vec<bool> = a.weights(1.0).map(|v| v > 0.0).collect();
         assert_eq!(smooth, expected);
         assert!(smooth.iter().any(|&s| s) && smooth.iter().any(|&s| !s));
+    }
+
+    /// The banded activity is the blur of the whole gradient plane, to the bit.
+    #[test]
+    fn banded_activity_equals_the_blur_of_the_gradient_plane() {
+        let low = Plane::from_fn(61, 300, |x, y| {
+            ((x * 37 + y * 101) % 97) as f32 * 0.7 + (y as f32 / 9.0).sin() * 20.0
+        });
+        let sigma = 2.3;
+        let mut gradient = crate::watermark::signal::lowpass::gradient_magnitude(&low);
+        gradient.data.iter_mut().for_each(|g| *g *= sigma);
+        assert_eq!(activity(&low, sigma), gaussian_blur(&gradient, sigma));
+        let empty = Plane::new(0, 5);
+        assert_eq!(activity(&empty, sigma), empty);
+    }
+
+    /// The banded valid mask of rows made on demand is [`valid_mask`]'s of the whole plane,
+    /// with padding, clipped highlights and band edges in the image.
+    #[test]
+    fn valid_mask_of_rows_equals_the_whole_plane() {
+        let (w, h) = (83, 400);
+        let luma = Plane::from_fn(w, h, |x, y| {
+            if x < 9 || (150..170).contains(&y) {
+                2.0
+            } else if (x * 3 + y) % 41 == 0 {
+                254.0
+            } else {
+                30.0 + ((x * 37 + y * 11) % 200) as f32 * 1.1
+            }
+        });
+        let rows = |y: usize, row: &mut [f32]| row.copy_from_slice(&luma.data[y * w..][..w]);
+        let (valid, sigma, pixels) = valid_mask_of_rows(w, h, rows);
+        let (expected, expected_sigma, expected_pixels) = valid_mask(&luma, None);
+        assert_eq!(valid, expected);
+        assert_eq!(sigma.to_bits(), expected_sigma.to_bits());
+        assert_eq!(pixels, expected_pixels);
+        assert!(pixels < w * h && valid.iter().any(|&v| v));
     }
 
     /// JFIF's YCbCr -> RGB (ITU-T T.871): grey stays grey, and pure red, (255, 0, 0) encoded

@@ -2,7 +2,7 @@
 //! luma, re-measured after every pass because the low-pass is not idempotent (a change made to
 //! `L` is blurred again when the detector re-filters).
 
-use super::analysis::{smooth_pixels_into, valid_mask};
+use super::analysis::{pack_bits, smooth_pixels_into, valid_mask_of_rows};
 use super::carrier::{FineHistogram, Grid, Tone, group_counts};
 use crate::watermark::signal::Plane;
 use crate::watermark::signal::lowpass::gaussian_blur_rows_into;
@@ -200,34 +200,32 @@ pub(crate) fn embed(
     codeword: &[f32],
     s: &EmbedSettings,
 ) -> EmbedOutcome {
-    embed_over(luma, None, grid, codeword, s, &mut |_| {})
+    let w = luma.width;
+    let cover = |y: usize, row: &mut [f32]| row.copy_from_slice(&luma.data[y * w..][..w]);
+    embed_over(w, luma.height, &cover, grid, codeword, s, &mut |_| {})
 }
 
-/// Embeds `codeword` (2 signs per group) into the cover `luma + added` (`luma` alone without
-/// `added`); returns the change to add. The cover is summed sample by sample where it is
-/// needed rather than held as a plane of its own: at camera sizes each plane is hundreds of
-/// megabytes. `on_pass` hears the number of each pass as it ends (for a progress bar).
+/// Embeds `codeword` (2 signs per group) into a `width` x `height` cover given by rows:
+/// `cover(y, row)` writes every sample of row `y` (`mark`'s is luma plus the pattern); returns
+/// the change to add. The cover is made row by row where it is needed rather than held as a
+/// plane of its own: at camera sizes each plane is hundreds of megabytes. `on_pass` hears the
+/// number of each pass as it ends (for a progress bar).
 pub(crate) fn embed_over(
-    luma: &Plane,
-    added: Option<&[f32]>,
+    width: usize,
+    height: usize,
+    cover: &(dyn Fn(usize, &mut [f32]) + Sync),
     grid: &Grid,
     codeword: &[f32],
     s: &EmbedSettings,
     on_pass: &mut dyn FnMut(usize),
 ) -> EmbedOutcome {
-    let n = luma.len();
-    let (w, h) = (luma.width, luma.height);
-    let (valid, sigma, _) = match added {
-        Some(a) => valid_mask(
-            &Plane {
-                width: w,
-                height: h,
-                data: luma.data.iter().zip(a).map(|(l, d)| l + d).collect(),
-            },
-            None,
-        ),
-        None => valid_mask(luma, None),
-    };
+    let (w, h) = (width, height);
+    let n = w * h;
+    let (valid, sigma, _) = valid_mask_of_rows(w, h, cover);
+    // A bit per pixel through the loop rather than a byte.
+    let valid = pack_bits(&valid);
+    // The byte masks it took to make are let go for good before the loop's planes arrive.
+    crate::watermark::trim::release_freed_memory();
     let mut delta = vec![0f32; n];
     let mut states = vec![GroupState::Short; grid.groups];
     let mut history: Vec<Vec<f32>> = vec![Vec::new(); grid.groups];
@@ -243,36 +241,29 @@ pub(crate) fn embed_over(
         // before the first change the cover as it is (unclamped: luma plus the pattern).
         let unchanged = passes == 0;
         let marked_row = |y: usize, row: &mut [f32]| {
-            let span = y * w..(y + 1) * w;
-            let (l, d) = (&luma.data[span.clone()], &delta[span.clone()]);
-            match added {
-                Some(a) if unchanged => {
-                    for ((m, &l), &a) in row.iter_mut().zip(l).zip(&a[span]) {
-                        *m = l + a;
-                    }
-                }
-                None if unchanged => row.copy_from_slice(l),
-                Some(a) => {
-                    for (((m, &l), &a), &d) in row.iter_mut().zip(l).zip(&a[span]).zip(d) {
-                        *m = (l + a + d).clamp(0.0, 255.0);
-                    }
-                }
-                None => {
-                    for ((m, &l), &d) in row.iter_mut().zip(l).zip(d) {
-                        *m = (l + d).clamp(0.0, 255.0);
-                    }
+            cover(y, row);
+            if !unchanged {
+                for (m, &d) in row.iter_mut().zip(&delta[y * w..(y + 1) * w]) {
+                    *m = (*m + d).clamp(0.0, 255.0);
                 }
             }
         };
         gaussian_blur_rows_into(w, h, marked_row, sigma, &mut low);
         smooth_pixels_into(&low, sigma, &valid, &mut smooth);
-        let hist = FineHistogram::new(
-            low.data
-                .iter()
-                .zip(&smooth)
-                .filter(|(_, s)| **s)
-                .map(|(v, _)| (*v, 1.0)),
-        );
+        // The histogram of the smooth pixels' low-pass: counted whole (adding ones in f64, as
+        // `FineHistogram::new` does, gives the same whole numbers), a word of the mask at a time.
+        let mut counts = vec![0u32; FineHistogram::BINS];
+        for (&word, values) in smooth.iter().zip(low.data.chunks(64)) {
+            let mut bits = word;
+            while bits != 0 {
+                let j = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if let Some(bin) = FineHistogram::bin(values[j]) {
+                    counts[bin] += 1;
+                }
+            }
+        }
+        let hist = FineHistogram::from_counts(counts.into_iter().map(f64::from));
         let counts = group_counts(&hist, grid, Tone::IDENTITY);
         let mut remaps: Vec<Option<(Remap, f32)>> = vec![None; grid.groups];
         for g in 0..grid.groups {
@@ -304,15 +295,18 @@ pub(crate) fn embed_over(
         }
         // The next change, written over `low` as it is read (each sample of `low` is needed
         // only at its own pixel from here on), so that it costs no plane of its own.
-        for ((l, &d), &smooth) in low.data.iter_mut().zip(&delta).zip(&smooth) {
-            let v = *l;
-            *l = d;
-            if smooth
-                && let Some((g, _)) = grid.locate(v)
-                && let Some((remap, strength)) = &remaps[g]
-            {
-                let change = s.gain * strength * (remap.apply(v) - v);
-                *l = (d + change).clamp(-s.cap, s.cap);
+        let words = low.data.chunks_mut(64).zip(delta.chunks(64)).zip(&smooth);
+        for ((lows, deltas), &word) in words {
+            for (j, (l, &d)) in lows.iter_mut().zip(deltas).enumerate() {
+                let v = *l;
+                *l = d;
+                if word >> j & 1 == 1
+                    && let Some((g, _)) = grid.locate(v)
+                    && let Some((remap, strength)) = &remaps[g]
+                {
+                    let change = s.gain * strength * (remap.apply(v) - v);
+                    *l = (d + change).clamp(-s.cap, s.cap);
+                }
             }
         }
         let next = &low.data;

@@ -31,11 +31,13 @@ fn codeword(key: &Key, payload: &Payload, grid: &Grid) -> Vec<f32> {
     )
 }
 
-/// Marks a luma plane (grey levels 0..=255) plus `added` (another layer's change, when given);
-/// returns the change to add to both. `on_pass` hears each closed-loop pass end.
+/// Marks a `width` x `height` cover (grey levels 0..=255: luma, plus another layer's change
+/// when there is one) given by rows, `cover(y, row)` writing row `y`; returns the change to
+/// add to it. `on_pass` hears each closed-loop pass end.
 pub(crate) fn mark_luma(
-    luma: &Plane,
-    added: Option<&[f32]>,
+    width: usize,
+    height: usize,
+    cover: &(dyn Fn(usize, &mut [f32]) + Sync),
     key: &Key,
     payload: &Payload,
     settings: &EmbedSettings,
@@ -43,8 +45,9 @@ pub(crate) fn mark_luma(
 ) -> EmbedOutcome {
     let grid = Grid::from_key(key);
     embed::embed_over(
-        luma,
-        added,
+        width,
+        height,
+        cover,
         &grid,
         &codeword(key, payload, &grid),
         settings,

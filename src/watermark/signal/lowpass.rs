@@ -154,7 +154,11 @@ fn blur_row_body<'a>(
     // Every sample of `scratch` is written below before it is read (the blocks, the zeroed
     // rest, the edge padding): a row's worth of zeroing per call is not needed.
     scratch.resize(w + 2 * radius, 0.0);
-    let source = |k: usize| rows((y + k).saturating_sub(radius).min(h - 1));
+    // The input row under each tap, looked up once per output row rather than once per block
+    // and tap (the lookup's clamps and slice checks cost as much as the sums they fed).
+    let sources: Vec<&[f32]> = (0..taps.len())
+        .map(|k| &rows((y + k).saturating_sub(radius).min(h - 1))[..w])
+        .collect();
     let vertical = &mut scratch[radius..radius + w];
     let blocks = w / BLOCK * BLOCK;
     vertical[blocks..].fill(0.0);
@@ -163,8 +167,8 @@ fn blur_row_body<'a>(
         .zip(vertical.chunks_exact_mut(BLOCK))
     {
         let mut sum = [0f32; BLOCK];
-        for (k, &tap) in taps.iter().enumerate() {
-            let src = &source(k)[x..x + BLOCK];
+        for (&tap, source) in taps.iter().zip(&sources) {
+            let src: &[f32; BLOCK] = source[x..x + BLOCK].try_into().expect("a whole block");
             for (o, &s) in sum.iter_mut().zip(src) {
                 *o += tap * s;
             }
@@ -172,8 +176,8 @@ fn blur_row_body<'a>(
         block.copy_from_slice(&sum);
     }
     // The last samples, short of a block, tap by tap over what is left of the row.
-    for (k, &tap) in taps.iter().enumerate() {
-        for (o, &s) in vertical[blocks..].iter_mut().zip(&source(k)[blocks..w]) {
+    for (&tap, source) in taps.iter().zip(&sources) {
+        for (o, &s) in vertical[blocks..].iter_mut().zip(&source[blocks..w]) {
             *o += tap * s;
         }
     }
@@ -183,8 +187,10 @@ fn blur_row_body<'a>(
     // The same along the row: as a dot product per pixel, but a block at a time.
     for (x, block) in (0..blocks).step_by(BLOCK).zip(out.chunks_exact_mut(BLOCK)) {
         let mut sum = [0f32; BLOCK];
+        let reach = &scratch[x..x + BLOCK + taps.len() - 1];
         for (k, &tap) in taps.iter().enumerate() {
-            for (o, &s) in sum.iter_mut().zip(&scratch[x + k..x + k + BLOCK]) {
+            let src: &[f32; BLOCK] = reach[k..k + BLOCK].try_into().expect("a whole block");
+            for (o, &s) in sum.iter_mut().zip(src) {
                 *o += tap * s;
             }
         }
@@ -198,7 +204,9 @@ fn blur_row_body<'a>(
     }
 }
 
-/// |grad L| by central differences (one-sided at the borders).
+/// |grad L| by central differences (one-sided at the borders): the definition [`gradient_row`]
+/// makes a row of at a time.
+#[cfg(test)]
 pub(crate) fn gradient_magnitude(src: &Plane) -> Plane {
     let (w, h) = (src.width, src.height);
     let mut out = Plane::new(w, h);

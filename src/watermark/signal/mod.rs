@@ -6,7 +6,7 @@ pub(crate) mod lowpass;
 pub(crate) mod ssim;
 
 pub(crate) use fft::Fft2;
-pub(crate) use lowpass::{dilate, gaussian_blur, gaussian_kernel, gradient_magnitude};
+pub(crate) use lowpass::{dilate, gaussian_blur, gaussian_kernel};
 pub use ssim::mean_ssim;
 
 /// A single-channel image of f32 samples, row-major.

@@ -19,16 +19,35 @@ const BAND: usize = 64;
 /// the thread count.
 pub fn mean_ssim(a: &Plane, b: &Plane) -> Option<f64> {
     assert_eq!((a.width, a.height), (b.width, b.height));
+    let w = a.width;
+    mean_ssim_rows(
+        w,
+        a.height,
+        |y, row| row.copy_from_slice(&a.data[y * w..(y + 1) * w]),
+        |y, row| row.copy_from_slice(&b.data[y * w..(y + 1) * w]),
+    )
+}
+
+/// [`mean_ssim`] of two `width` x `height` planes that need not be held as f32 planes:
+/// `a(y, row)` and `b(y, row)` write row `y` of each (every sample). `mark` holds its cover as
+/// whole grey levels and reads the fit's encodes back as bytes; the SSIM is the same to the bit
+/// as of the planes those rows make.
+pub(crate) fn mean_ssim_rows(
+    width: usize,
+    height: usize,
+    a: impl Fn(usize, &mut [f32]) + Sync,
+    b: impl Fn(usize, &mut [f32]) + Sync,
+) -> Option<f64> {
     let taps = gaussian_kernel(SIGMA);
     let radius = taps.len() / 2;
-    let (w, h) = (a.width, a.height);
+    let (w, h) = (width, height);
     if w <= 2 * radius || h <= 2 * radius {
         return None;
     }
     let bands: Vec<usize> = (radius..h - radius).step_by(BAND).collect();
     let sums: Vec<f64> = bands
         .par_iter()
-        .map(|&y0| band_sum(a, b, &taps, y0, (y0 + BAND).min(h - radius)))
+        .map(|&y0| band_sum(w, &a, &b, &taps, y0, (y0 + BAND).min(h - radius)))
         .collect();
     let count = (w - 2 * radius) * (h - 2 * radius);
     Some(sums.iter().sum::<f64>() / count as f64)
@@ -38,23 +57,32 @@ pub fn mean_ssim(a: &Plane, b: &Plane) -> Option<f64> {
 /// taps instead of going through memory once per tap.
 const BLOCK: usize = 32;
 
-/// The SSIM summed over output rows `y0..y1` (every window inside the image).
-fn band_sum(a: &Plane, b: &Plane, taps: &[f32], y0: usize, y1: usize) -> f64 {
+/// The SSIM summed over output rows `y0..y1` (every window inside the image) of two
+/// `w`-sample-wide planes given by rows (see [`mean_ssim_rows`]).
+fn band_sum<A, B>(w: usize, a: &A, b: &B, taps: &[f32], y0: usize, y1: usize) -> f64
+where
+    A: Fn(usize, &mut [f32]),
+    B: Fn(usize, &mut [f32]),
+{
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above, the one requirement of calling a
         // function compiled with that feature enabled.
-        return unsafe { band_sum_avx2(a, b, taps, y0, y1) };
+        return unsafe { band_sum_avx2(w, a, b, taps, y0, y1) };
     }
-    band_sum_body(a, b, taps, y0, y1)
+    band_sum_body(w, a, b, taps, y0, y1)
 }
 
 /// [`band_sum`] compiled for AVX2: wider vectors for the same operations in the same order
 /// (no FMA), so the same sum to the bit; `mark` measures SSIM on every pass of its fit.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn band_sum_avx2(a: &Plane, b: &Plane, taps: &[f32], y0: usize, y1: usize) -> f64 {
-    band_sum_body(a, b, taps, y0, y1)
+fn band_sum_avx2<A, B>(w: usize, a: &A, b: &B, taps: &[f32], y0: usize, y1: usize) -> f64
+where
+    A: Fn(usize, &mut [f32]),
+    B: Fn(usize, &mut [f32]),
+{
+    band_sum_body(w, a, b, taps, y0, y1)
 }
 
 /// `out[x] = sum over k of taps[k] * src[x + k]`, each sum from 0 in tap order, `out.len()`
@@ -87,19 +115,24 @@ fn filter(src: &[f32], taps: &[f32], out: &mut [f32]) {
 /// along each input row the band's windows reach, then down the columns, each sum from 0 in
 /// tap order; then each position's SSIM, added to the total in row order.
 #[inline(always)]
-fn band_sum_body(a: &Plane, b: &Plane, taps: &[f32], y0: usize, y1: usize) -> f64 {
+fn band_sum_body<A, B>(w: usize, a: &A, b: &B, taps: &[f32], y0: usize, y1: usize) -> f64
+where
+    A: Fn(usize, &mut [f32]),
+    B: Fn(usize, &mut [f32]),
+{
     let radius = taps.len() / 2;
-    let w = a.width;
     let inner = w - 2 * radius;
     let first = y0 - radius;
     // Per input row, the five horizontal window sums, each `inner` long, one after another.
     let row_len = 5 * inner;
     let mut rows = vec![0f32; (y1 + radius - first) * row_len];
     let mut products: [Vec<f32>; 5] = std::array::from_fn(|_| vec![0f32; w]);
+    let (mut ra, mut rb) = (vec![0f32; w], vec![0f32; w]);
     for (y, moments) in (first..y1 + radius).zip(rows.chunks_exact_mut(row_len)) {
-        let (ra, rb) = (&a.data[y * w..(y + 1) * w], &b.data[y * w..(y + 1) * w]);
+        a(y, &mut ra);
+        b(y, &mut rb);
         let [pa, pb, paa, pbb, pab] = &mut products;
-        for (i, (p, q)) in ra.iter().zip(rb).enumerate() {
+        for (i, (p, q)) in ra.iter().zip(&rb).enumerate() {
             let (p, q) = (p - 128.0, q - 128.0);
             (pa[i], pb[i], paa[i], pbb[i], pab[i]) = (p, q, p * p, q * q, p * q);
         }
@@ -218,10 +251,15 @@ mod tests {
                 if y1 <= y0 {
                     continue;
                 }
-                let fast = band_sum_body(&a, &b, &taps, y0, y1);
+                let ra = |y: usize, row: &mut [f32]| row.copy_from_slice(&a.data[y * w..][..w]);
+                let rb = |y: usize, row: &mut [f32]| row.copy_from_slice(&b.data[y * w..][..w]);
+                let fast = band_sum_body(w, &ra, &rb, &taps, y0, y1);
                 let slow = band_sum_by_definition(&a, &b, &taps, y0, y1);
                 assert_eq!(fast.to_bits(), slow.to_bits(), "{w}x{h} {y0}..{y1}");
-                assert_eq!(band_sum(&a, &b, &taps, y0, y1).to_bits(), slow.to_bits());
+                assert_eq!(
+                    band_sum(w, &ra, &rb, &taps, y0, y1).to_bits(),
+                    slow.to_bits()
+                );
             }
         }
     }
