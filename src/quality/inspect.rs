@@ -71,6 +71,20 @@ impl Inspection {
         self.history.as_ref()?.analysed()?.effective
     }
 
+    /// The `effective_quality` of the report, where the analysis was asked for: the
+    /// coefficient estimate ([`Self::effective`]) for unknown and fingerprinted tables, and for
+    /// mozjpeg's default tables (set 3) at qualities 50..=95 the mean fidelity of its default
+    /// encoder ([`super::trellis::default_profile`]), which needs no coefficients (progressive
+    /// files included).
+    pub fn effective_quality(&self) -> Option<f64> {
+        self.history.as_ref()?;
+        if self.estimate.family == Family::Mozjpeg(3) {
+            let q = self.estimate.quality?;
+            return super::trellis::default_profile((q.min + q.max) / 2.0);
+        }
+        self.effective().map(|e| e.quality)
+    }
+
     /// Bits per pixel of the coded image data (first scan to EOI), not counting metadata,
     /// thumbnails or trailers; `None` if not measured or the height is unknown (DNL).
     pub fn bpp(&self) -> Option<f64> {
@@ -300,7 +314,7 @@ impl Inspection {
             obj["primary_blocks"] = json!(analysis.map(|h| h.blocks));
             obj["primary_reason"] = json!(report.reason());
             obj["effective_quality"] =
-                json!(self.effective().map(|e| (e.quality * 10.0).round() / 10.0));
+                json!(self.effective_quality().map(|q| (q * 10.0).round() / 10.0));
         }
         obj
     }

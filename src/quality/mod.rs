@@ -14,6 +14,7 @@ pub mod history;
 mod inspect;
 pub mod invert;
 pub mod tables;
+pub mod trellis;
 
 use crate::jpeg::{ColorSpace, Header, Process, QuantTable};
 pub use fingerprints::{FINGERPRINTS, Fingerprint};
