@@ -40,6 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("CORPUS", ROOT.parent / "shared" / "corpus"))
 JPGTOOL = os.environ.get("JPGTOOL", str(ROOT / "target" / "release" / "jpgtool"))
 GUETZLI = os.environ.get("GUETZLI", "guetzli")
+STATS = os.environ.get("EFFECTIVE_STATS_EXAMPLE",
+                       str(ROOT / "target" / "release" / "examples" / "effective_stats"))
 MOZ = os.environ.get("MOZJPEG_EXAMPLE", str(ROOT / "target" / "release" / "examples" / "mozjpeg_encode"))
 
 # None of these photos is a source of benches/primary-quality.py. The first "heldout" set of
@@ -153,11 +155,22 @@ def run(paths):
     return {Path(r["path"]).name: r for r in map(json.loads, res.stdout.splitlines())}
 
 
+def estimates(paths):
+    """The coefficient estimate of every file, shown or not (`examples/effective_stats.rs`)."""
+    res = subprocess.run([STATS, *map(str, paths)], capture_output=True, text=True)
+    return {Path(r["path"]).name: r["effective"] for r in map(json.loads, res.stdout.splitlines())}
+
+
 def score(outs):
     groups = {}
     for out in outs:
         files = sorted(out.glob("*__*.jpg"))
         rows = run(files)
+        # cjpeg rounds to nearest, as cameras do: the coefficient estimate on its files (not
+        # shown by the report, whose tables are exact IJG) says how it reads such encoders.
+        if Path(STATS).exists():
+            for name, est in estimates([f for f in files if "__cjpeg_" in f.name]).items():
+                rows[name]["effective_quality"] = est
         refs = {}
         for f in files:
             name, kind = f.stem.split("__")

@@ -30,8 +30,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "table": luma.values.to_vec(),
                 "blocks": m.blocks,
                 "counts": counts,
-                "tail": m.tail.iter().map(|t| t.to_vec()).collect::<Vec<_>>(),
-                "tail_sum": m.tail_sum.iter().map(|t| t.to_vec()).collect::<Vec<_>>(),
+                "tail": (0..classes)
+                    .map(|c| (0..64).map(|k| m.tail(c, k)).collect::<Vec<_>>())
+                    .collect::<Vec<_>>(),
+                "tail_sum": (0..classes)
+                    .map(|c| (0..64).map(|k| m.tail_sum(c, k)).collect::<Vec<_>>())
+                    .collect::<Vec<_>>(),
                 "blocks_in": blocks_in,
             })
         );

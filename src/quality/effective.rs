@@ -28,7 +28,10 @@ use super::invert::{scale_for_quality, scale_table};
 use super::tables::MOZJPEG;
 
 /// Bins of |v| kept per mode: 0..BINS-1; larger magnitudes are counted (and summed) as the tail.
-pub const BINS: usize = 32;
+/// The estimate reads only the share of zeros and the mean magnitude of the non-zero values, so
+/// the bins past the first few serve diagnostics alone: few bins keep the histograms within
+/// the first-level cache (with 32 bins, 64 KiB of them took a fifth of the analysis time).
+pub const BINS: usize = 4;
 
 /// Activity classes: the histograms of a mode are kept apart by how much the block's other
 /// low-frequency coefficients hold, so that smooth and textured blocks (a scale mixture that
@@ -42,41 +45,25 @@ const ACTIVITY_MODES: [usize; 9] = [1, 8, 16, 9, 2, 3, 10, 17, 24];
 /// Upper bounds of the activity (sum of dequantized magnitudes) of classes 0..CLASSES-1.
 const CLASS_BOUNDS: [u64; CLASSES - 1] = [0, 8, 24, 48, 96, 192, 384];
 
-/// Per mode (natural order), its index in [`ACTIVITY_MODES`], or `NOT_ACTIVITY`.
-const ACTIVITY_SLOT: [u8; 64] = {
-    let mut slot = [NOT_ACTIVITY; 64];
-    let mut i = 0;
-    while i < ACTIVITY_MODES.len() {
-        slot[ACTIVITY_MODES[i]] = i as u8;
-        i += 1;
-    }
-    slot
-};
-const NOT_ACTIVITY: u8 = u8::MAX;
-
+/// The class of a block of activity `activity`: how many bounds it exceeds (the bounds rise, so
+/// this is the first bound it does not exceed; counted without branches, as this runs ten
+/// times a block).
 fn class_of(activity: u64) -> usize {
-    CLASS_BOUNDS.iter().take_while(|&&b| activity > b).count()
+    CLASS_BOUNDS
+        .iter()
+        .map(|&b| usize::from(activity > b))
+        .sum()
 }
 
 /// Magnitude histograms of the quantized values of all 64 luma modes, per activity class. A
-/// fixed size (about 70 KiB), whatever the image.
-///
-/// Only non-zero values are recorded as they come (most coefficients are zero, and skipping
-/// them is most of the speed of [`Magnitudes::add`]); the zeros of a mode are its blocks less
-/// its non-zero values ([`Magnitudes::histogram`]).
+/// fixed size (about 14 KiB), whatever the image.
 #[derive(Clone)]
 pub struct Magnitudes {
-    /// Per class and mode (natural order), the count of |v| = 1..BINS-1 (bin 0 unused).
-    nonzero_counts: Box<[[[u32; BINS]; 64]; CLASSES]>,
-    /// Per class and mode, the count of |v| >= BINS.
-    pub tail: [[u32; 64]; CLASSES],
+    /// Per class and mode (natural order), the count of |v| = 0..BINS-1, and at index `BINS`
+    /// the count of |v| >= BINS (the tail).
+    counts: Box<[[[u32; BINS + 1]; 64]; CLASSES]>,
     /// Per class and mode, the sum of |v| over the tail.
-    pub tail_sum: [[u64; 64]; CLASSES],
-    /// Per class, the blocks whose activity falls in it: the blocks counted in that class by
-    /// every mode outside [`ACTIVITY_MODES`].
-    class_blocks: [u32; CLASSES],
-    /// Per class and activity mode, the blocks counted (their class leaves the mode out).
-    activity_blocks: [[u32; ACTIVITY_MODES.len()]; CLASSES],
+    tail_sum: Box<[[u64; 64]; CLASSES]>,
     /// The luma table the values were quantized with (activity is measured dequantized).
     table: [u16; 64],
     /// Blocks added.
@@ -87,69 +74,59 @@ impl Magnitudes {
     /// Empty histograms for values quantized with luma table `table` (natural order).
     pub fn new(table: &[u16; 64]) -> Self {
         Magnitudes {
-            nonzero_counts: Box::new([[[0; BINS]; 64]; CLASSES]),
-            tail: [[0; 64]; CLASSES],
-            tail_sum: [[0; 64]; CLASSES],
-            class_blocks: [0; CLASSES],
-            activity_blocks: [[0; ACTIVITY_MODES.len()]; CLASSES],
+            counts: Box::new([[[0; BINS + 1]; 64]; CLASSES]),
+            tail_sum: Box::new([[0; 64]; CLASSES]),
             table: *table,
             blocks: 0,
         }
     }
 
     /// Adds one block of quantized coefficients in natural order.
+    ///
+    /// Every mode is counted, zeros included, without a branch on the value: which
+    /// coefficients are zero follows no pattern a branch predictor could learn, and a branch
+    /// per coefficient cost more than the counts it saved.
     pub fn add(&mut self, block: &[i16; 64]) {
         let own: [u64; ACTIVITY_MODES.len()] = std::array::from_fn(|i| {
             let k = ACTIVITY_MODES[i];
             u64::from(block[k].unsigned_abs()) * u64::from(self.table[k])
         });
         let activity: u64 = own.iter().sum();
-        let outside = class_of(activity);
-        self.class_blocks[outside] = self.class_blocks[outside].saturating_add(1);
+        let mut class = [class_of(activity); 64];
         for (i, &k) in ACTIVITY_MODES.iter().enumerate() {
-            let class = class_of(activity - own[i]);
-            let n = &mut self.activity_blocks[class][i];
-            *n = n.saturating_add(1);
-            self.record(class, k, block[k]);
+            class[k] = class_of(activity - own[i]);
         }
         for (k, &v) in block.iter().enumerate().skip(1) {
-            if v != 0 && ACTIVITY_SLOT[k] == NOT_ACTIVITY {
-                self.record(outside, k, v);
-            }
+            let a = v.unsigned_abs();
+            let bin = usize::from(a).min(BINS);
+            let c = class[k].min(CLASSES - 1);
+            let n = &mut self.counts[c][k][bin];
+            *n = n.saturating_add(1);
+            self.tail_sum[c][k] += u64::from(a) * u64::from(bin == BINS);
         }
         self.blocks += 1;
     }
 
-    fn record(&mut self, class: usize, k: usize, v: i16) {
-        let a = v.unsigned_abs() as usize;
-        if a == 0 {
-            return;
-        }
-        if a < BINS {
-            let n = &mut self.nonzero_counts[class][k][a];
-            *n = n.saturating_add(1);
-        } else {
-            self.tail[class][k] = self.tail[class][k].saturating_add(1);
-            self.tail_sum[class][k] += a as u64;
-        }
-    }
-
     /// The blocks counted in class `class` for mode `k` (natural order).
     pub fn blocks_in(&self, class: usize, k: usize) -> u32 {
-        match ACTIVITY_SLOT[k] {
-            NOT_ACTIVITY => self.class_blocks[class],
-            i => self.activity_blocks[class][usize::from(i)],
-        }
+        self.counts[class][k]
+            .iter()
+            .fold(0u32, |n, &c| n.saturating_add(c))
     }
 
     /// The count of |v| = 0..BINS-1 of mode `k` (natural order) in class `class`.
     pub fn histogram(&self, class: usize, k: usize) -> [u32; BINS] {
-        let mut h = self.nonzero_counts[class][k];
-        let nonzero: u64 =
-            h.iter().map(|&c| u64::from(c)).sum::<u64>() + u64::from(self.tail[class][k]);
-        h[0] = u32::try_from(u64::from(self.blocks_in(class, k)).saturating_sub(nonzero))
-            .unwrap_or(u32::MAX);
-        h
+        std::array::from_fn(|j| self.counts[class][k][j])
+    }
+
+    /// The count of |v| >= BINS of mode `k` in class `class`.
+    pub fn tail(&self, class: usize, k: usize) -> u32 {
+        self.counts[class][k][BINS]
+    }
+
+    /// The sum of |v| over the tail of mode `k` in class `class`.
+    pub fn tail_sum(&self, class: usize, k: usize) -> u64 {
+        self.tail_sum[class][k]
     }
 }
 
@@ -229,7 +206,7 @@ fn rate(m: &Magnitudes, c: usize, k: usize, q: f64) -> Option<f64> {
         .skip(1)
         .map(|(j, &c)| j as f64 * f64::from(c))
         .sum::<f64>()
-        + m.tail_sum[c][k] as f64;
+        + m.tail_sum(c, k) as f64;
     // Geometric MLE on |v| - 1 of the non-zero values: mean = r / (1 - r).
     let mean = (sum / nonzero - 1.0).max(0.0);
     let r = (mean / (1.0 + mean)).max(1e-6);

@@ -61,9 +61,9 @@ impl HistoryReport {
 impl Inspection {
     /// The IJG equivalent from the coefficients ([`super::effective::estimate`]), where the
     /// analysis ran and the tables match no formula family: unknown and fingerprinted tables
-    /// (guetzli, cameras). Exact IJG tables already give the IJG quality; on mozjpeg's families
-    /// the table's own `ijg_equivalent` tracks fidelity better than this estimate does
-    /// (measured in `docs/quality.md`), so it is not given there.
+    /// (guetzli, cameras). Exact IJG tables already give the IJG quality; on mozjpeg's files
+    /// this estimate read far too low (measured in `docs/quality.md`), so it is not given
+    /// there ([`Self::effective_quality`] uses a measured calibration instead).
     pub fn effective(&self) -> Option<super::effective::Effective> {
         if !matches!(self.estimate.family, Family::Unknown | Family::Known(_)) {
             return None;

@@ -10,13 +10,13 @@
 //!
 //! The coefficient-distribution estimate ([`super::effective`]) was tried on these files and
 //! read them far too low (trellis moves values between non-zero bins, which its model does not
-//! see), and a variant that models only the missing values of the first bin gained nothing on
-//! the table: the spread between photos at one quality was larger than the table's own. What
+//! see), and a variant that models only the missing values of the first bin gained little on
+//! the table: its spread between photos at one quality was larger than the table's own. What
 //! is left is the mean loss of the encoder: the PSNR-matched libjpeg quality of mozjpeg's
 //! default encoder at each quality, averaged over the tune photos ([`MATCHED`]), interpolated
 //! between the measured qualities. It holds for mozjpeg's default trellis settings, which is
 //! what its tables say about the encoder; a mozjpeg file written with trellis off would read
-//! low by that loss. The accuracy on held-out photos is in `docs/quality.md`.
+//! low by that loss (not measured). The accuracy on held-out photos is in `docs/quality.md`.
 
 /// The mozjpeg qualities measured: 50, 55, ..., 95.
 const FIRST: f64 = 50.0;
