@@ -11,7 +11,11 @@ Each method reads the whole folder ``--rounds`` times (default 5), the methods i
 by round so that a busy machine slows them alike; the page cache is warm for all of them (each
 round follows a full read by another method). The median round is reported (wall time, and
 the process's CPU time over all threads, which a loaded machine distorts less), with its ratio
-to Pillow's median.
+to Pillow's median. "cores used" is CPU time over wall time: what the scheduler gave the
+process (under Linux's autogroup scheduling a session gets its share of the cores however many
+threads it runs). A line with no parsing at all (open, fstat, read the first 4 KiB, close)
+shows the floor any Python code stands on. "calling thread CPU" is the CPU time of the thread
+that made the call: with worker threads, the part that does not spread over cores.
 
     python benches/python-quality.py [--files 5000] [--rounds 5] [--dir DIR] [--keep]
 
@@ -27,7 +31,7 @@ import sys
 import tempfile
 import time
 
-from PIL import Image
+from PIL import Image, JpegImagePlugin
 
 import jpgtool
 
@@ -79,6 +83,26 @@ def pillow(paths):
     return out
 
 
+def pillow_jpeg_only(paths):
+    """Pillow's JPEG reader without `Image.open`'s format dispatch: the fastest way Pillow
+    offers, though not what users write."""
+    out = []
+    for p in paths:
+        with open(p, "rb") as f:
+            out.append(JpegImagePlugin.JpegImageFile(f).quantization)
+    return out
+
+
+def open_read(paths):
+    """The least any Python code pays per file before parsing a byte: open, the size, the first
+    page, close (no parsing, no result beyond the bytes)."""
+    out = []
+    for p in paths:
+        with open(p, "rb") as f:
+            out.append((os.fstat(f.fileno()).st_size, f.read(4096)))
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=5000)
@@ -94,6 +118,8 @@ def main():
         total = sum(os.path.getsize(p) for p in paths)
         methods = {
             "Pillow Image.open(p).quantization": lambda: pillow(paths),
+            "Pillow JpegImageFile(open(p)).quantization": lambda: pillow_jpeg_only(paths),
+            "Python open + fstat + read(4096) + close, no parsing": lambda: open_read(paths),
             "jpgtool.quality_many(bpp=False)": lambda: jpgtool.quality_many(paths, bpp=False),
             "jpgtool.quality_many(bpp=False, threads=1)": lambda: jpgtool.quality_many(
                 paths, threads=1, bpp=False
@@ -108,24 +134,30 @@ def main():
         assert sum(r["ok"] for r in ours) == len(pillow(paths)) == len(paths)
         times = {name: [] for name in methods}
         cpu = {name: [] for name in methods}
+        caller = {name: [] for name in methods}
         for _ in range(args.rounds):
             for name, run in methods.items():
                 start, start_cpu = time.perf_counter(), time.process_time()
+                start_caller = time.thread_time()
                 run()
                 times[name].append(time.perf_counter() - start)
                 cpu[name].append(time.process_time() - start_cpu)
+                caller[name].append(time.thread_time() - start_caller)
         pillow_name = "Pillow Image.open(p).quantization"
         base = statistics.median(times[pillow_name])
         base_cpu = statistics.median(cpu[pillow_name])
         load = os.getloadavg()[0]
         print(f"{len(paths)} files, {total / 1e6:.0f} MB, {os.cpu_count()} cores, load "
               f"average {load:.1f}, median of {args.rounds} rounds")
-        print("| method | wall s | files/s | vs Pillow | CPU s (all threads) | CPU vs Pillow |")
-        print("| --- | --- | --- | --- | --- | --- |")
+        print("| method | wall s | files/s | vs Pillow | CPU s (all threads) | CPU µs/file "
+              "| CPU vs Pillow | calling thread CPU µs/file | cores used |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        per_file = 1e6 / len(paths)
         for name, ts in times.items():
             med, med_cpu = statistics.median(ts), statistics.median(cpu[name])
             print(f"| {name} | {med:.3f} | {len(paths) / med:,.0f} | {base / med:.1f}x "
-                  f"| {med_cpu:.3f} | {base_cpu / med_cpu:.1f}x |")
+                  f"| {med_cpu:.3f} | {med_cpu * per_file:.1f} | {base_cpu / med_cpu:.1f}x "
+                  f"| {statistics.median(caller[name]) * per_file:.1f} | {med_cpu / med:.2f} |")
     finally:
         if not args.dir and not args.keep:
             shutil.rmtree(folder, ignore_errors=True)

@@ -41,10 +41,12 @@ def quality_many(
     native: bool = False,
     margin: float = 5.0,
 ) -> List[Dict[str, Any]]:
-    """``quality`` for many files in parallel (``threads`` default: one per core), in the order
-    of ``paths``. ``history`` is off by default here (the analysis decodes every file);
-    ``bpp=False`` reads the headers only. A file that cannot be read gets ``{"path", "ok": False, "error"}`` instead of
-    stopping the others; readable files have ``"ok": True``."""
+    """``quality`` for many files in parallel (``threads`` default: one per core, the calling
+    thread included), in the order of ``paths``: each entry is the dict ``quality`` gives for
+    that file. ``history`` is off by default here (the analysis decodes every file);
+    ``bpp=False`` reads the headers only. A file that cannot be read gets
+    ``{"path", "ok": False, "error"}`` instead of stopping the others; readable files have
+    ``"ok": True``. ``paths`` is a sequence of paths, not one path (``TypeError``)."""
 
 @overload
 def shrink(

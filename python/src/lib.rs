@@ -18,17 +18,19 @@ use pyo3::exceptions::{PyOSError, PyUserWarning, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
-use rayon::prelude::*;
-use serde_json::Value;
 
 use jpgtool::atomic::{WriteOptions, write_atomically};
 use jpgtool::codec::Warnings;
+use jpgtool::quality::Inspection;
 use jpgtool::recompress::{self as recompression, Method};
 use jpgtool::shrink::{Options as ShrinkOptions, Target, shrink as shrink_jpeg};
 use jpgtool::watermark::{
     self, Key, MIN_PASSPHRASE_LEN, MarkOptions, Payload, SecretKind, Verdict, VerifyOptions,
 };
 use jpgtool::{Error, Limits};
+
+mod many;
+mod report;
 
 create_exception!(
     jpgtool,
@@ -51,7 +53,7 @@ impl Source {
         if let Ok(bytes) = src.extract::<PyBackedBytes>() {
             return Ok(Source::Bytes(bytes));
         }
-        match src.extract::<PathBuf>() {
+        match extract_path(src) {
             Ok(path) => Ok(Source::Path(path)),
             Err(_) => Err(pyo3::exceptions::PyTypeError::new_err(format!(
                 "src must be a path (str or os.PathLike) or bytes, not {}",
@@ -111,94 +113,18 @@ fn warn_damaged(py: Python<'_>, name: &str, warnings: &Warnings) -> PyResult<()>
     PyErr::warn(py, &category, &std::ffi::CString::new(message)?, 1)
 }
 
-/// A `serde_json` value as the Python object `json.loads` would make of it.
-fn to_python(py: Python<'_>, value: &Value) -> PyResult<PyObject> {
-    to_python_keyed(py, value, &mut Keys::none())
-}
-
-/// Python strings for dict keys, made once per `quality_many` call: the reports of many files
-/// have the same keys in the same (sorted) order, so the key at a position is checked against
-/// the one made for that position before and reused; creating (and freeing) a `str` per key per
-/// file cost more. A miss, or a single call (`Keys::none`), makes a new string.
-struct Keys {
-    cache: Option<Vec<(String, Py<PyString>)>>,
-}
-
-impl Keys {
-    fn none() -> Keys {
-        Keys { cache: None }
-    }
-
-    fn shared() -> Keys {
-        Keys {
-            cache: Some(Vec::new()),
-        }
-    }
-
-    fn get<'py>(&mut self, py: Python<'py>, at: usize, key: &str) -> Bound<'py, PyString> {
-        let Some(cache) = &mut self.cache else {
-            return PyString::new(py, key);
-        };
-        if cache.get(at).is_some_and(|(text, _)| text == key) {
-            return cache[at].1.bind(py).clone();
-        }
-        let made = PyString::new(py, key);
-        if at < cache.len() {
-            cache[at] = (key.to_string(), made.clone().unbind());
-        } else if at == cache.len() {
-            cache.push((key.to_string(), made.clone().unbind()));
-        }
-        made
-    }
-}
-
-fn to_python_keyed(py: Python<'_>, value: &Value, keys: &mut Keys) -> PyResult<PyObject> {
-    Ok(match value {
-        Value::Null => py.None(),
-        Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any().unbind(),
-        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => i.into_pyobject(py)?.into_any().unbind(),
-            (None, Some(u)) => u.into_pyobject(py)?.into_any().unbind(),
-            _ => n
-                .as_f64()
-                .unwrap_or(f64::NAN)
-                .into_pyobject(py)?
-                .into_any()
-                .unbind(),
-        },
-        Value::String(s) => s.into_pyobject(py)?.into_any().unbind(),
-        Value::Array(items) => {
-            let list = PyList::empty(py);
-            for item in items {
-                list.append(to_python_keyed(py, item, keys)?)?;
-            }
-            list.into_any().unbind()
-        }
-        Value::Object(map) => {
-            let dict = PyDict::new(py);
-            for (at, (k, v)) in map.iter().enumerate() {
-                dict.set_item(keys.get(py, at, k), to_python_keyed(py, v, keys)?)?;
-            }
-            dict.into_any().unbind()
-        }
-    })
-}
-
-fn inspect(
-    source: &Source,
-    bpp: bool,
-    history: bool,
-    native: bool,
-    margin: f64,
-) -> Result<Value, Error> {
+fn inspect(source: &Source, bpp: bool, history: bool) -> Result<Inspection, Error> {
     let limits = Limits::default();
-    Ok(match source {
+    match source {
         // The primary-quality analysis is a second read from the start, decoding every block.
-        Source::Path(path) => jpgtool::quality::inspect_file_opts(path, bpp, history, &limits)?
-            .to_json(&source.name(), native, margin),
-        Source::Bytes(bytes) => jpgtool::quality::inspect_bytes_opts(bytes, bpp, history, &limits)?
-            .to_json(&source.name(), native, margin),
-    })
+        Source::Path(path) => jpgtool::quality::inspect_file_opts(path, bpp, history, &limits),
+        Source::Bytes(bytes) => jpgtool::quality::inspect_bytes_opts(bytes, bpp, history, &limits),
+    }
+}
+
+/// A path argument as every call reads it (`os.fspath`, then the file-system encoding).
+fn extract_path(src: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
+    src.extract::<PathBuf>()
 }
 
 /// The quality of one JPEG from its quantization tables, with its header facts: a dict with
@@ -225,14 +151,21 @@ fn quality(
     margin: f64,
 ) -> PyResult<PyObject> {
     let source = Source::extract(src)?;
-    let value = py
-        .allow_threads(|| inspect(&source, bpp, history.unwrap_or(bpp), native, margin))
+    let report = py
+        .allow_threads(|| {
+            inspect(&source, bpp, history.unwrap_or(bpp)).map(|found| found.report(native, margin))
+        })
         .map_err(|e| py_error(&source.name(), e))?;
-    to_python(py, &value)
+    let name = PyString::new(py, &source.name());
+    let dict = report::with_maker(|maker| maker.report(py, &report, &name))?;
+    Ok(dict.into_any().unbind())
 }
 
-/// ``quality`` for many files at once, in parallel on ``threads`` threads (default: one per
-/// core), with the GIL released. Returns a list in the order of ``paths``. Unlike ``quality``,
+/// ``quality`` for many files at once, read on ``threads`` threads (default: one per core
+/// this process may use; the calling thread is one of them) with the GIL released, while the
+/// calling thread turns finished reports into dicts in input order. Returns a list in the order
+/// of ``paths``, each entry equal to what ``quality(path, history=history, ...)`` gives. Unlike
+/// ``quality``,
 /// ``history`` is off by default: a survey of many files wants the decision, and the
 /// primary-quality analysis decodes every file (about ten times the time of the rest).
 /// ``bpp=False`` reads the headers only, as Pillow's ``Image.open`` does.
@@ -242,49 +175,34 @@ fn quality(
 /// prints it; readable files have ``"ok": True``.
 #[pyfunction]
 #[pyo3(signature = (paths, threads = None, *, bpp = true, history = false, native = false, margin = 5.0))]
-fn quality_many(
-    py: Python<'_>,
-    paths: Vec<PathBuf>,
+fn quality_many<'py>(
+    py: Python<'py>,
+    paths: &Bound<'py, PyAny>,
     threads: Option<usize>,
     bpp: bool,
     history: bool,
     native: bool,
     margin: f64,
-) -> PyResult<Py<PyList>> {
-    if threads == Some(0) {
-        return Err(PyValueError::new_err("threads must be at least 1"));
-    }
-    let run = || -> Vec<Value> {
-        paths
-            .par_iter()
-            .map(|path| {
-                let source = Source::Path(path.clone());
-                inspect(&source, bpp, history, native, margin).unwrap_or_else(|err| {
-                    let name = source.name();
-                    let error = format!("{name}: {err}");
-                    serde_json::json!({"path": name, "ok": false, "error": error})
-                })
-            })
-            .collect()
+) -> PyResult<Bound<'py, PyList>> {
+    let threads = match threads {
+        Some(0) => return Err(PyValueError::new_err("threads must be at least 1")),
+        Some(n) => n,
+        None => cores(),
     };
-    let values = py.allow_threads(|| -> PyResult<Vec<Value>> {
-        match threads {
-            None => Ok(run()),
-            Some(n) => {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(n)
-                    .build()
-                    .map_err(|e| PyOSError::new_err(format!("starting worker threads: {e}")))?;
-                Ok(pool.install(run))
-            }
-        }
-    })?;
-    let mut keys = Keys::shared();
-    let list = PyList::empty(py);
-    for value in &values {
-        list.append(to_python_keyed(py, value, &mut keys)?)?;
-    }
-    Ok(list.unbind())
+    let settings = many::Settings {
+        bpp,
+        history,
+        native,
+        margin,
+    };
+    many::quality_many(py, paths, threads, settings)
+}
+
+/// The cores this process may use (affinity and cgroup quota), learnt once: finding out reads
+/// several files under /proc and /sys, which cost more than reading a JPEG's headers.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Where an output goes: back to Python as bytes, or atomically into a file.

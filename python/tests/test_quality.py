@@ -195,3 +195,80 @@ def test_pathlike_and_copies(corpus, tmp_path):
     assert a["family"] == "photoshop"
     with Image.open(src) as im:
         assert (a["width"], a["height"]) == im.size
+
+
+def test_quality_many_equals_quality_across_chunks_threads_and_path_kinds(photo, tmp_path, corpus):
+    """quality_many hands files out in chunks to worker threads while the calling thread makes
+    the dicts: every entry must still be quality()'s dict for that file (same keys in the same
+    order, same values and types), whatever the thread count, for str, pathlib and non-ASCII
+    names, repeated files, and failures in between."""
+    sizes = [(64, 48), (48, 64), (80, 80)]
+    paths = []
+    for i in range(70):
+        name = f"{i:03}-ü.jpg" if i % 7 == 0 else f"{i:03}.jpg"
+        p = tmp_path / name
+        kw = {"subsampling": 0} if i % 3 else {"progressive": True}
+        p.write_bytes(pillow_jpeg(photo.resize(sizes[i % 3]), 5 + i, **kw))
+        paths.append(p if i % 2 else str(p))
+    paths += [str(corpus / "sample-photoshop.jpg"), str(tmp_path / "missing.jpg"), paths[3]]
+    expected = []
+    for p in paths:
+        try:
+            expected.append(list(jpgtool.quality(p, history=False).items()))
+        except OSError:
+            expected.append(None)
+    for threads in (1, 2, 5, None):
+        for row, want, p in zip(jpgtool.quality_many(paths, threads=threads), expected, paths):
+            if want is None:
+                assert list(row) == ["error", "ok", "path"] and row["ok"] is False
+                continue
+            assert list(row.items()) == want
+            # Same types too (an int where the CLI's JSON has an int, a float for a float).
+            assert [type(v) for _, v in row.items()] == [type(v) for _, v in want]
+            assert row["path"] == str(p)
+    # The lists are each dict's own: changing one changes no other.
+    rows = jpgtool.quality_many(paths[:3])
+    rows[0]["quality_range"].append(0)
+    assert rows[1]["quality_range"] == dict(expected[1])["quality_range"]
+
+
+def test_quality_many_refuses_a_single_path():
+    with pytest.raises(TypeError, match="sequence of paths"):
+        jpgtool.quality_many("photo.jpg")
+    with pytest.raises(TypeError):
+        jpgtool.quality_many([42])
+
+
+def test_concurrent_calls_from_python_threads_agree(photo, tmp_path):
+    """Calls running at once in several Python threads (each releases the GIL while it reads)
+    give the same dicts as one call alone."""
+    import threading
+
+    paths = []
+    for i in range(40):
+        p = tmp_path / f"{i:02}.jpg"
+        p.write_bytes(pillow_jpeg(photo.resize((48, 32)), 20 + i))
+        paths.append(str(p))
+    alone = jpgtool.quality_many(paths, bpp=False)
+    singles = [jpgtool.quality(p, bpp=False) for p in paths]
+    assert alone == singles
+    results, errors = [], []
+
+    def run(i):
+        try:
+            for _ in range(5):
+                if i % 2:
+                    results.append(jpgtool.quality_many(paths, threads=2, bpp=False))
+                else:
+                    results.append([jpgtool.quality(p, bpp=False) for p in paths])
+        except Exception as err:  # reported below: a thread's exception is otherwise lost
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(results) == 20
+    assert all(r == alone for r in results)

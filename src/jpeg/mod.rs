@@ -97,14 +97,14 @@ pub struct Header {
 impl Header {
     /// The colour space a decoder would assume.
     pub fn color_space(&self) -> ColorSpace {
-        let ids: Vec<u8> = self.frame.components.iter().map(|c| c.id).collect();
-        match ids.len() {
+        let components = &self.frame.components;
+        match components.len() {
             1 => ColorSpace::Gray,
             3 if self.jfif => ColorSpace::YCbCr,
             3 => match self.adobe_transform {
                 Some(0) => ColorSpace::Rgb,
                 Some(_) => ColorSpace::YCbCr,
-                None if ids == b"RGB" => ColorSpace::Rgb,
+                None if components.iter().map(|c| c.id).eq(*b"RGB") => ColorSpace::Rgb,
                 None => ColorSpace::YCbCr,
             },
             4 => match self.adobe_transform {
@@ -150,13 +150,14 @@ impl Header {
 
     /// Sampling factors as "HxV" per component, e.g. "2x2,1x1,1x1".
     pub fn sampling_factors(&self) -> String {
-        let parts: Vec<String> = self
-            .frame
-            .components
-            .iter()
-            .map(|c| format!("{}x{}", c.h, c.v))
-            .collect();
-        parts.join(",")
+        use std::fmt::Write as _;
+        let mut text = String::with_capacity(4 * self.frame.components.len());
+        for (i, c) in self.frame.components.iter().enumerate() {
+            let comma = if i > 0 { "," } else { "" };
+            // Writing to a String cannot fail.
+            let _ = write!(text, "{comma}{}x{}", c.h, c.v);
+        }
+        text
     }
 }
 

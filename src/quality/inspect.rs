@@ -4,10 +4,11 @@ use std::fs::File;
 use std::io::{Cursor, Read, Seek};
 use std::path::Path;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::history::{self, History};
-use super::{Estimate, Family, QualityRange};
+use super::report::Report;
+use super::{Estimate, Family};
 use crate::error::Result;
 use crate::jpeg::{Header, ImageEnd, Parser, Seekable};
 use crate::limits::Limits;
@@ -164,8 +165,10 @@ fn inspect_once(path: &Path, measure_bpp: bool, limits: &Limits) -> Result<Inspe
     let file = File::open(path)?;
     let metadata = file.metadata()?;
     let file_bytes = metadata.len();
-    // Header-only reads stay small; a pass over the whole file reads in larger blocks.
-    let capacity = if measure_bpp { 128 * 1024 } else { 8 * 1024 };
+    // Header-only reads stay small: one page holds the headers of most files written without
+    // a large EXIF block (a skip past the buffer seeks), and each byte read is a byte copied.
+    // A pass over the whole file reads in larger blocks.
+    let capacity = if measure_bpp { 128 * 1024 } else { 4 * 1024 };
     // A pipe's metadata says nothing of its length: the reader then finds out by seeking.
     let input = if metadata.is_file() {
         Seekable::with_len(capacity, file, file_bytes)
@@ -225,97 +228,17 @@ fn inspect_input<R: Read + Seek>(
     })
 }
 
-fn range_json(r: Option<&QualityRange>) -> (Value, Value) {
-    match r {
-        None => (Value::Null, Value::Null),
-        Some(r) => (json!(r.min), json!([r.min, r.max])),
-    }
-}
-
 impl Inspection {
+    /// The report's typed fields ([`Report`]); `native` and `margin` are the
+    /// `decision_quality` settings ([`super::Estimate::decision_quality`]).
+    pub fn report(&self, native: bool, margin: f64) -> Report {
+        Report::new(self, native, margin)
+    }
+
     /// The JSON object `jpgtool quality --json` prints for this file (documented in README.md,
-    /// "JSON output"; field names are stable), kept here so that the CLI and the Python binding
-    /// cannot drift apart. `path` is shown as given; `native` and `margin` are the
-    /// `decision_quality` settings ([`Estimate::decision_quality`]).
+    /// "JSON output"; field names are stable), from [`Report`] so that the CLI and the Python
+    /// binding cannot drift apart. `path` is shown as given.
     pub fn to_json(&self, path: &str, native: bool, margin: f64) -> Value {
-        let est = &self.estimate;
-        let header = &self.header;
-        let frame = &header.frame;
-        let (quality, quality_range) = range_json(est.quality.as_ref());
-        let (chroma_quality, chroma_range) = range_json(est.chroma_quality.as_ref());
-        let (nearest_family, nearest_quality, residual) = match est.nearest {
-            Some((family, q, resid)) => (json!(family.name()), json!(q), json!(resid)),
-            None => (Value::Null, Value::Null, Value::Null),
-        };
-        let setting = match est.family {
-            Family::Known(name) => json!(name),
-            _ => Value::Null,
-        };
-        let table_bits = if header.quant_tables.iter().flatten().any(|t| t.sixteen_bit) {
-            16
-        } else {
-            8
-        };
-        let end = self.image_end;
-        let mut obj = json!({
-            "path": path,
-            "ok": true,
-            "family": est.family.name(),
-            "confidence": est.confidence.name(),
-            "quality": quality,
-            "quality_range": quality_range,
-            "chroma_quality": chroma_quality,
-            "chroma_quality_range": chroma_range,
-            "ijg_equivalent": est.ijg_equivalent,
-            "decision_quality": est.decision_quality(native, margin),
-            "setting": setting,
-            "nearest_family": nearest_family,
-            "nearest_quality": nearest_quality,
-            "residual": residual,
-            "clamped": est.clamped,
-            "tables": est.layout.used,
-            "unused_tables": est.layout.unused,
-            "shared_table": est.layout.shared,
-            "table_bits": table_bits,
-            "frame": frame.kind.name(),
-            "sof": frame.kind.number(),
-            "arithmetic": frame.kind.is_arithmetic(),
-            "precision": frame.precision,
-            "width": frame.width,
-            "height": frame.height,
-            "components": frame.components.len(),
-            "color_space": header.color_space().name(),
-            "subsampling": header.subsampling(),
-            "sampling_factors": header.sampling_factors(),
-            "restart_interval": header.restart_interval,
-            "photoshop_save_as": header.photoshop_quality,
-            "save_for_web": header.save_for_web_quality,
-            "file_bytes": self.file_bytes,
-            "coded_bytes": end.map(|e| e.coded_bytes),
-            "bpp": self.bpp().map(|b| (b * 1000.0).round() / 1000.0),
-            "bpp_file": self.bpp_file().map(|b| (b * 1000.0).round() / 1000.0),
-            "eoi": end.map(|e| e.found_eoi),
-            "scans": end.map(|e| e.scans),
-        });
-        if let Some(report) = &self.history {
-            let analysis = report.analysed();
-            let primary = analysis.and_then(|h| h.primary);
-            let (primary_quality, primary_range) = range_json(primary.as_ref());
-            obj["primary_quality"] = primary_quality;
-            obj["primary_quality_range"] = primary_range;
-            obj["primary_confidence"] =
-                json!(analysis.and_then(|h| h.confidence).map(|c| c.name()));
-            obj["primary_score"] = json!(
-                analysis
-                    .and_then(|h| h.score)
-                    .map(|s| (s * 1000.0).round() / 1000.0)
-            );
-            obj["primary_evidence"] = json!(analysis.map(|h| h.evidence.round()));
-            obj["primary_blocks"] = json!(analysis.map(|h| h.blocks));
-            obj["primary_reason"] = json!(report.reason());
-            obj["effective_quality"] =
-                json!(self.effective_quality().map(|q| (q * 10.0).round() / 10.0));
-        }
-        obj
+        self.report(native, margin).to_json(path)
     }
 }

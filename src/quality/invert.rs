@@ -7,7 +7,7 @@
 //! from 50 up.
 
 /// Largest scale factor considered; q = 1 gives 5000, linear scaling may go higher.
-const MAX_SCALE: u64 = 1_000_000;
+const MAX_SCALE: u32 = 1_000_000;
 
 /// A closed interval of integer scale factors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,10 +27,10 @@ impl ScaleRange {
 
     /// The qualities 1..=100 whose scale factor lies in the range, as (lowest, highest).
     pub fn qualities(self) -> Option<(u8, u8)> {
-        let inside: Vec<u8> = (1..=100u8)
-            .filter(|&q| (self.lo..=self.hi).contains(&scale_for_quality(q)))
-            .collect();
-        Some((*inside.first()?, *inside.last()?))
+        let inside = |q: &u8| (self.lo..=self.hi).contains(&scale_for_quality(*q));
+        let lowest = (1..=100u8).find(inside)?;
+        let highest = (lowest..=100u8).rev().find(inside)?;
+        Some((lowest, highest))
     }
 
     /// A fractional quality for the middle of the range, for tables made with a non-integer
@@ -81,10 +81,12 @@ pub fn solve_scale(table: &[u16; 64], base: &[u16; 64]) -> Option<ScaleRange> {
 
 /// As [`solve_scale`], for a given clamp `max` (255 or 32767).
 pub fn solve_scale_clamped(table: &[u16; 64], base: &[u16; 64], max: u16) -> Option<ScaleRange> {
-    let max = u64::from(max);
-    let (mut lo, mut hi) = (0u64, MAX_SCALE);
+    // 32-bit arithmetic: 100 * 32767 + 49 fits, and a 32-bit division is several times
+    // cheaper than a 64-bit one (128 of them per table).
+    let max = u32::from(max);
+    let (mut lo, mut hi) = (0u32, MAX_SCALE);
     for (&t, &b) in table.iter().zip(base) {
-        let (t, b) = (u64::from(t), u64::from(b));
+        let (t, b) = (u32::from(t), u32::from(b));
         if t > max || b == 0 {
             return None;
         }
@@ -102,10 +104,7 @@ pub fn solve_scale_clamped(table: &[u16; 64], base: &[u16; 64], max: u16) -> Opt
             return None;
         }
     }
-    Some(ScaleRange {
-        lo: lo as u32,
-        hi: hi as u32,
-    })
+    Some(ScaleRange { lo, hi })
 }
 
 #[cfg(test)]

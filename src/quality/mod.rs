@@ -13,6 +13,7 @@ mod fingerprints;
 pub mod history;
 mod inspect;
 pub mod invert;
+mod report;
 pub mod tables;
 pub mod trellis;
 
@@ -23,6 +24,7 @@ pub use inspect::{
     inspect_file_with,
 };
 use invert::{ScaleRange, clamp_for, quality_for_scale, solve_scale};
+pub use report::{Field, Report};
 use tables::MOZJPEG;
 
 /// Where the tables come from.
@@ -204,13 +206,14 @@ pub fn estimate(header: &Header) -> Estimate {
             chroma.extend(table(c.table));
         }
     }
-    let ijg_equivalent = Some(round1(ijg_equivalent(&luma.values)));
+    // 64 logarithms: computed only where the IJG family's own quality does not answer it.
+    let ijg_equivalent = || Some(round1(ijg_equivalent(&luma.values)));
 
     if let Some(found) = match_formula_families(&luma, &chroma, colour_with_chroma) {
         let ijg_equivalent = if found.family == Family::Ijg {
             found.quality.map(|q| q.min)
         } else {
-            ijg_equivalent
+            ijg_equivalent()
         };
         return Estimate {
             ijg_equivalent,
@@ -219,6 +222,7 @@ pub fn estimate(header: &Header) -> Estimate {
         };
     }
 
+    let ijg_equivalent = ijg_equivalent();
     if let Some(fp) = FINGERPRINTS.iter().find(|fp| {
         fp.luma == luma.values
             && match (&fp.chroma, chroma.as_slice()) {
