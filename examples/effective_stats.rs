@@ -1,7 +1,7 @@
 //! Prints the luma magnitude histograms the effective-quality estimate reads, as one JSON line
 //! per file (a tuning aid): `cargo run --release --example effective_stats FILE...`.
 
-use jpgtool::quality::history;
+use jpgtool::quality::{effective, history};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     for path in std::env::args().skip(1) {
@@ -14,23 +14,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let luma = header.quant_tables[usize::from(header.frame.components[0].table)]
             .ok_or("no luma table")?;
-        let counts: Vec<Vec<Vec<u32>>> = m
-            .counts
-            .iter()
-            .map(|cl| cl.iter().map(|c| c.to_vec()).collect())
+        let classes = effective::CLASSES;
+        let counts: Vec<Vec<Vec<u32>>> = (0..classes)
+            .map(|c| (0..64).map(|k| m.histogram(c, k).to_vec()).collect())
+            .collect();
+        let blocks_in: Vec<Vec<u32>> = (0..classes)
+            .map(|c| (0..64).map(|k| m.blocks_in(c, k)).collect())
             .collect();
         println!(
             "{}",
             serde_json::json!({
                 "path": path,
-                "effective": jpgtool::quality::effective::estimate(&m, &luma.values)
+                "effective": effective::estimate(&m, &luma.values)
                     .map(|e| e.quality),
                 "table": luma.values.to_vec(),
                 "blocks": m.blocks,
                 "counts": counts,
-                "tail": m.tail.iter().map(|t| t.to_vec()).collect::<Vec<_>>(),
-                "tail_sum": m.tail_sum.iter().map(|t| t.to_vec()).collect::<Vec<_>>(),
-                "blocks_in": m.blocks_in.iter().map(|t| t.to_vec()).collect::<Vec<_>>(),
+                "tail": (0..classes)
+                    .map(|c| (0..64).map(|k| m.tail(c, k)).collect::<Vec<_>>())
+                    .collect::<Vec<_>>(),
+                "tail_sum": (0..classes)
+                    .map(|c| (0..64).map(|k| m.tail_sum(c, k)).collect::<Vec<_>>())
+                    .collect::<Vec<_>>(),
+                "blocks_in": blocks_in,
             })
         );
     }

@@ -253,3 +253,50 @@ fn block_reader_agrees_with_the_dc_decoder_on_the_same_coefficients() {
     assert_eq!(read.counted, seen as u64);
     assert!(seen >= 2000, "{read:?}");
 }
+
+/// mozjpeg's default profile (its tables, trellis quantisation, progressive) at `quality`.
+fn mozjpeg_default(path: &Path, quality: f32) {
+    let (w, h) = (64, 48);
+    let mut comp = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+    comp.set_size(w, h);
+    comp.set_quality(quality);
+    let mut started = comp.start_compress(Vec::new()).unwrap();
+    started
+        .write_scanlines(&crate::util::test_rgb(w, h))
+        .unwrap();
+    std::fs::write(path, started.finish().unwrap()).unwrap();
+}
+
+#[test]
+fn mozjpeg_default_tables_get_an_effective_quality_below_their_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let (q60, q40) = (dir.path().join("moz60.jpg"), dir.path().join("moz40.jpg"));
+    mozjpeg_default(&q60, 60.0);
+    mozjpeg_default(&q40, 40.0);
+    let src = dir.path().join("in.ppm");
+    crate::util::write_pnm(&src, 64, 48, 3, &crate::util::test_rgb(64, 48));
+    let ijg = dir.path().join("ijg60.jpg");
+    cjpeg(&["-quality", "60"], &src, &ijg);
+    let rows = report(&["--json"], &[&q60, &q40, &ijg]);
+    // At 60 mozjpeg's trellis encoder loses more than its tables say (docs/quality.md), and
+    // progressive files get the figure too: it needs no coefficients.
+    assert_eq!(rows[0]["family"], "mozjpeg-3", "{}", rows[0]);
+    assert_eq!(rows[0]["frame"], "progressive", "{}", rows[0]);
+    let effective = rows[0]["effective_quality"]
+        .as_f64()
+        .expect("an effective quality");
+    let tables = rows[0]["ijg_equivalent"].as_f64().unwrap();
+    assert!(effective < tables - 2.0, "{}", rows[0]);
+    // Outside the measured qualities, and for IJG tables, there is none.
+    assert!(rows[1]["effective_quality"].is_null(), "{}", rows[1]);
+    assert!(rows[2]["effective_quality"].is_null(), "{}", rows[2]);
+    // Header-only mode is unchanged: no field.
+    let v = &report(&["--json", "--no-bpp"], &[&q60])[0];
+    assert!(v.get("effective_quality").is_none(), "{v}");
+    let out = jpgtool().arg("quality").arg(&q60).output().unwrap();
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        line.contains(&format!("(effective ~{effective:.0})")),
+        "{line}"
+    );
+}

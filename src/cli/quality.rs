@@ -232,8 +232,8 @@ fn human_line(path: &Path, found: &Inspection) -> String {
     {
         quality = format!("{quality} (from ~{})", fmt_range(&p));
     }
-    if let Some(e) = found.effective() {
-        quality = format!("{quality} (effective ~{:.0})", e.quality);
+    if let Some(e) = found.effective_quality() {
+        quality = format!("{quality} (effective ~{e:.0})");
     }
     let family = est.family.name();
     let setting = match est.family {

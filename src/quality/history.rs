@@ -236,9 +236,12 @@ fn fit_mode(folded: &Folded, m: usize, s1: u16, s2: u16) -> Fit {
     {
         let (counts, ln) = (&folded.counts[m], &folded.ln[m]);
         let range = (last + 1).min(RANGE as usize);
+        // The distance of `j * s2` to the nearest multiple of `s1`, in integers (the same as
+        // `|x - round(x / s1) * s1|`, without a division per bin).
+        let (step1, step2) = (s1 as u32, s2 as u32);
         for (j, reachable) in allowed.iter_mut().enumerate().take(range + 1).skip(1) {
-            let x = j as f64 * s2;
-            *reachable = (x - (x / s1).round() * s1).abs() <= s2 / 2.0 + TOLERANCE;
+            let r = (j as u32 * step2) % step1;
+            *reachable = f64::from(r.min(step1 - r)) <= s2 / 2.0 + TOLERANCE;
         }
         // The nearest reachable bin below and above each bin (0: none), in two passes.
         let mut below = [0usize; RANGE as usize + 2];

@@ -62,14 +62,28 @@ impl HistoryReport {
 impl Inspection {
     /// The IJG equivalent from the coefficients ([`super::effective::estimate`]), where the
     /// analysis ran and the tables match no formula family: unknown and fingerprinted tables
-    /// (guetzli, cameras). Exact IJG tables already give the IJG quality; on mozjpeg's families
-    /// the table's own `ijg_equivalent` tracks fidelity better than this estimate does
-    /// (measured in `docs/quality.md`), so it is not given there.
+    /// (guetzli, cameras). Exact IJG tables already give the IJG quality; on mozjpeg's files
+    /// this estimate read far too low (measured in `docs/quality.md`), so it is not given
+    /// there ([`Self::effective_quality`] uses a measured calibration instead).
     pub fn effective(&self) -> Option<super::effective::Effective> {
         if !matches!(self.estimate.family, Family::Unknown | Family::Known(_)) {
             return None;
         }
         self.history.as_ref()?.analysed()?.effective
+    }
+
+    /// The `effective_quality` of the report, where the analysis was asked for: the
+    /// coefficient estimate ([`Self::effective`]) for unknown and fingerprinted tables, and for
+    /// mozjpeg's default tables (set 3) at qualities 50..=95 the mean fidelity of its default
+    /// encoder ([`super::trellis::default_profile`]), which needs no coefficients (progressive
+    /// files included).
+    pub fn effective_quality(&self) -> Option<f64> {
+        self.history.as_ref()?;
+        if self.estimate.family == Family::Mozjpeg(3) {
+            let q = self.estimate.quality?;
+            return super::trellis::default_profile((q.min + q.max) / 2.0);
+        }
+        self.effective().map(|e| e.quality)
     }
 
     /// Bits per pixel of the coded image data (first scan to EOI), not counting metadata,

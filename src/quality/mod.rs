@@ -15,6 +15,7 @@ mod inspect;
 pub mod invert;
 mod report;
 pub mod tables;
+pub mod trellis;
 
 use crate::jpeg::{ColorSpace, Header, Process, QuantTable};
 pub use fingerprints::{FINGERPRINTS, Fingerprint};

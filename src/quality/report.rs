@@ -129,7 +129,7 @@ impl Report {
                 evidence: analysis.map(|h| h.evidence.round()),
                 blocks: analysis.map(|h| h.blocks),
                 reason: HistoryReport::reason(report),
-                effective: found.effective().map(|e| round_to(e.quality, 10.0)),
+                effective: found.effective_quality().map(|q| round_to(q, 10.0)),
             }
         });
         Report {
