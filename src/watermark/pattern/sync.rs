@@ -779,6 +779,28 @@ mod tests {
         })
     }
 
+    /// A tile shrunk to 1.33 samples per cell (a 720-pixel upload of a 3-megapixel mark): the
+    /// period scan finds its square lattice on the axes within half a sample per period.
+    #[test]
+    fn square_scan_finds_a_shrunk_tile() {
+        let shrink = 1.5;
+        let plane = tiled(720, 540, 128, [[shrink, 0.0], [0.0, shrink]]);
+        let acf = autocorrelations(&plane, &[Notch::Nothing]).remove(0);
+        let found = square_lattices(&acf, 45.0, 333.0, 3);
+        assert!(!found.is_empty() && found.len() <= 3, "{found:?}");
+        let period = 128.0 / shrink;
+        assert!(
+            found.iter().any(|l| {
+                let (a, b) = (norm(l.u), norm(l.v));
+                (a - period).abs() < 0.5
+                    && (b - period).abs() < 0.5
+                    && l.u[0].abs().min(l.u[1].abs()) < 0.5
+                    && l.v[0].abs().min(l.v[1].abs()) < 0.5
+            }),
+            "{found:?}"
+        );
+    }
+
     /// Inverse of a 2x2 matrix.
     fn inverse(m: [[f32; 2]; 2]) -> [[f32; 2]; 2] {
         let det = m[0][0] * m[1][1] - m[0][1] * m[1][0];
