@@ -413,6 +413,58 @@ pub(crate) fn find_lattices(
         .collect()
 }
 
+/// Steps of the period in [`square_lattices`]' scan, in samples: a basis off by half a step
+/// misses the fifth lattice point by about a sample, the width of a peak.
+const SCAN_STEP: f32 = 0.1;
+
+/// The strongest square lattices on the sample axes, by a scan of the period from
+/// `min_period` to `max_period` (at most `keep`, each a local maximum of the score over the
+/// period, then polished like [`find_lattices`]' lattices). A photo site's downscale keeps
+/// the tile square and on the axes; at a 720-pixel long side its cells are 1-2 samples wide
+/// and its basis peaks can sit under the host image's and the block grid's, where the peak
+/// pairs of [`find_lattices`] miss them, but the sum over all the lattice's points still
+/// stands out.
+pub(crate) fn square_lattices(
+    acf: &Plane,
+    min_period: f32,
+    max_period: f32,
+    keep: usize,
+) -> Vec<Lattice> {
+    let max_lag = (acf.width.min(acf.height) as f32 / 2.0 - 2.0).max(MIN_LAG);
+    // As in `find_lattices`: both basis vectors well inside the window.
+    let max_period = max_period.min(0.6 * max_lag);
+    if keep == 0 || min_period >= max_period {
+        return Vec::new();
+    }
+    let noise = spread(acf, max_lag);
+    let steps = ((max_period - min_period) / SCAN_STEP) as usize;
+    let scores: Vec<f32> = (0..=steps)
+        .map(|k| {
+            let p = min_period + k as f32 * SCAN_STEP;
+            lattice_strength(acf, [p, 0.0], [0.0, p], max_lag)
+        })
+        .collect();
+    let mut maxima: Vec<(usize, f32)> = (1..scores.len().saturating_sub(1))
+        .filter(|&k| scores[k] > scores[k - 1] && scores[k] >= scores[k + 1])
+        .map(|k| (k, scores[k]))
+        .collect();
+    maxima.sort_by(|a, b| b.1.total_cmp(&a.1));
+    maxima.truncate(keep);
+    let smooth = binomial_blur_circular(acf);
+    maxima
+        .into_iter()
+        .map(|(k, score)| {
+            let p = min_period + k as f32 * SCAN_STEP;
+            let lattice = Lattice {
+                u: [p, 0.0],
+                v: [0.0, p],
+                strength: score / noise,
+            };
+            polish(acf, &smooth, lattice, max_lag, noise)
+        })
+        .collect()
+}
+
 /// The circular plane filtered by the binomial kernel 1 4 6 4 1 / 16 both ways (about a
 /// 1-sample Gaussian).
 fn binomial_blur_circular(plane: &Plane) -> Plane {
@@ -725,6 +777,28 @@ mod tests {
             let noise = (rng.next_u32() as f32 / u32::MAX as f32 - 0.5) * 4.0;
             tile[cy * cells + cx] + noise
         })
+    }
+
+    /// A tile shrunk to 1.33 samples per cell (a 720-pixel upload of a 3-megapixel mark): the
+    /// period scan finds its square lattice on the axes within half a sample per period.
+    #[test]
+    fn square_scan_finds_a_shrunk_tile() {
+        let shrink = 1.5;
+        let plane = tiled(720, 540, 128, [[shrink, 0.0], [0.0, shrink]]);
+        let acf = autocorrelations(&plane, &[Notch::Nothing]).remove(0);
+        let found = square_lattices(&acf, 45.0, 333.0, 3);
+        assert!(!found.is_empty() && found.len() <= 3, "{found:?}");
+        let period = 128.0 / shrink;
+        assert!(
+            found.iter().any(|l| {
+                let (a, b) = (norm(l.u), norm(l.v));
+                (a - period).abs() < 0.5
+                    && (b - period).abs() < 0.5
+                    && l.u[0].abs().min(l.u[1].abs()) < 0.5
+                    && l.v[0].abs().min(l.v[1].abs()) < 0.5
+            }),
+            "{found:?}"
+        );
     }
 
     /// Inverse of a 2x2 matrix.
