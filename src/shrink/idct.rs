@@ -83,19 +83,7 @@ fn idct_4x4(coefs: &[i32; 64], out: &mut [u8], stride: usize) {
             }
             continue;
         }
-        let tmp0 = c(0) << (CONST_BITS + 1);
-        let tmp2 = c(2) * FIX_1_847759065 + c(6) * -FIX_0_765366865;
-        let tmp10 = tmp0 + tmp2;
-        let tmp12 = tmp0 - tmp2;
-        let (z1, z2, z3, z4) = (c(7), c(5), c(3), c(1));
-        let tmp0 = z1 * -FIX_0_211164243
-            + z2 * FIX_1_451774981
-            + z3 * -FIX_2_172734803
-            + z4 * FIX_1_061594337;
-        let tmp2 = z1 * -FIX_0_509795579
-            + z2 * -FIX_0_601344887
-            + z3 * FIX_0_899976223
-            + z4 * FIX_2_562915447;
+        let [tmp10, tmp12, tmp0, tmp2] = butterfly_4([c(0), c(1), c(2), c(3), c(5), c(6), c(7)]);
         let shift = CONST_BITS - PASS1_BITS + 1;
         // libjpeg stores these in an `int` workspace.
         ws[col] = i64::from(descale(tmp10 + tmp2, shift) as i32);
@@ -111,25 +99,29 @@ fn idct_4x4(coefs: &[i32; 64], out: &mut [u8], stride: usize) {
             line.fill(range_limit(descale(w[0], PASS1_BITS + 3)));
             continue;
         }
-        let tmp0 = w[0] << (CONST_BITS + 1);
-        let tmp2 = w[2] * FIX_1_847759065 + w[6] * -FIX_0_765366865;
-        let tmp10 = tmp0 + tmp2;
-        let tmp12 = tmp0 - tmp2;
-        let (z1, z2, z3, z4) = (w[7], w[5], w[3], w[1]);
-        let tmp0 = z1 * -FIX_0_211164243
-            + z2 * FIX_1_451774981
-            + z3 * -FIX_2_172734803
-            + z4 * FIX_1_061594337;
-        let tmp2 = z1 * -FIX_0_509795579
-            + z2 * -FIX_0_601344887
-            + z3 * FIX_0_899976223
-            + z4 * FIX_2_562915447;
+        let [tmp10, tmp12, tmp0, tmp2] = butterfly_4([w[0], w[1], w[2], w[3], w[5], w[6], w[7]]);
         let shift = CONST_BITS + PASS1_BITS + 3 + 1;
         line[0] = range_limit(descale(tmp10 + tmp2, shift));
         line[3] = range_limit(descale(tmp10 - tmp2, shift));
         line[1] = range_limit(descale(tmp12 + tmp0, shift));
         line[2] = range_limit(descale(tmp12 - tmp0, shift));
     }
+}
+
+/// The arithmetic `jpeg_idct_4x4` shares between its column and row passes: from inputs 0, 1,
+/// 2, 3, 5, 6 and 7 of an 8-point line (4 is not read), the even part's two sums (`tmp10`,
+/// `tmp12`) and the odd part's two (`tmp0`, `tmp2`), before descaling.
+#[inline]
+fn butterfly_4([x0, x1, x2, x3, x5, x6, x7]: [i64; 7]) -> [i64; 4] {
+    let tmp0 = x0 << (CONST_BITS + 1);
+    let tmp2 = x2 * FIX_1_847759065 + x6 * -FIX_0_765366865;
+    let (tmp10, tmp12) = (tmp0 + tmp2, tmp0 - tmp2);
+    let (z1, z2, z3, z4) = (x7, x5, x3, x1);
+    let odd0 =
+        z1 * -FIX_0_211164243 + z2 * FIX_1_451774981 + z3 * -FIX_2_172734803 + z4 * FIX_1_061594337;
+    let odd2 =
+        z1 * -FIX_0_509795579 + z2 * -FIX_0_601344887 + z3 * FIX_0_899976223 + z4 * FIX_2_562915447;
+    [tmp10, tmp12, odd0, odd2]
 }
 
 /// `jpeg_idct_2x2`.
