@@ -745,6 +745,56 @@ fn cli_mark_and_verify() {
 /// `mark` refuses an image already marked under its key: exit 1, a message naming the file and
 /// its pilot score (at least [`pattern::PRESENT_MIN_PILOT`]), no output. `--force` marks it;
 /// under another key it is accepted: a mark cannot be seen without its key.
+/// `-q` at a quality whose re-encode alone costs more SSIM than the floor allows (q85 on a
+/// 640x480 phone photo whose own tables are finer): the file is written as asked, with a
+/// warning on stderr giving the SSIM-Y the JSON reports; without `-q` the quality is raised
+/// and the floor holds, with no warning.
+#[test]
+fn cli_mark_warns_when_the_asked_quality_breaks_the_ssim_floor() {
+    let cover =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/real/mde-Samsung_GT-I9000-Galaxy_S.jpg");
+    let dir = tempfile::tempdir().unwrap();
+    let mark = |quality: Option<&str>, name: &str| {
+        let mut cmd = jpgtool();
+        cmd.env("JPGTOOL_TEST_KEY", "ssim floor test key")
+            .args([
+                "mark",
+                "--key-env",
+                "JPGTOOL_TEST_KEY",
+                "--text",
+                "t",
+                "--json",
+            ])
+            .arg(&cover)
+            .arg("-o")
+            .arg(dir.path().join(name));
+        if let Some(q) = quality {
+            cmd.args(["-q", q]);
+        }
+        let o = cmd.output().unwrap();
+        assert_success(&o);
+        let json = String::from_utf8_lossy(&o.stdout).into_owned();
+        let ssim: f64 = json
+            .split("\"ssim_luma\":")
+            .nth(1)
+            .and_then(|rest| rest.split([',', '}']).next())
+            .and_then(|number| number.parse().ok())
+            .unwrap_or_else(|| panic!("no ssim_luma in {json}"));
+        (ssim, String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (ssim, stderr) = mark(Some("85"), "q85.jpg");
+    assert!(ssim < 0.99, "{ssim}");
+    assert!(
+        stderr.contains(&format!(
+            "SSIM-Y {ssim:.4} is under the 0.9905 floor at q85"
+        )),
+        "{stderr}"
+    );
+    let (ssim, stderr) = mark(None, "default.jpg");
+    assert!(ssim >= 0.9905, "{ssim}");
+    assert!(!stderr.contains("floor"), "{stderr}");
+}
+
 #[test]
 fn cli_mark_refuses_an_image_marked_under_its_key() {
     let cover = &cover_paths().unwrap()[0];

@@ -273,6 +273,7 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
                     Ok(Some(report)) => {
                         warn_damaged(&job.input, &report.warnings);
                         warn_unbound(&job.input, report);
+                        warn_under_ssim_floor(&job.input, report, options.pattern.min_ssim);
                         print_marked(&mut out, job, report, &args)
                     }
                     Ok(None) => Ok(report_clobber_skip(&mut out, job, args.json)?),
@@ -337,6 +338,22 @@ fn warn_unbound(input: &Path, report: &MarkReport) {
              (exit 4), as it does a mark copied from another image",
             input.display(),
             report.check.score,
+        );
+    }
+}
+
+/// With `-q`, `mark` writes at the quality asked and cannot raise it when the re-encode alone
+/// costs more SSIM than the floor allows (the pattern is then scaled down as far as it goes):
+/// the file is written as asked, and stderr says that it is under the floor.
+fn warn_under_ssim_floor(input: &Path, report: &MarkReport, floor: f64) {
+    if let Some(ssim) = report.ssim.filter(|&s| s < floor) {
+        eprintln!(
+            "jpgtool: warning: {}: SSIM-Y {ssim:.4} is under the {floor:.4} floor at q{} (the \
+             pattern is scaled to {:.2}; the re-encode at this quality costs the rest): a higher \
+             -q, or none, keeps the floor",
+            input.display(),
+            report.quality,
+            report.pattern_scale,
         );
     }
 }
