@@ -226,7 +226,7 @@ fn block_reader_agrees_with_the_dc_decoder_on_the_same_coefficients() {
     let mut index_in_mcu = 0usize;
     let mut last_mcu = u64::MAX;
     let read = parser
-        .read_blocks(&header, 0, 2000, |c, block, mcu| {
+        .read_blocks(&header, 0, 2000, |c, block, _nonzero, mcu| {
             if mcu != last_mcu {
                 last_mcu = mcu;
                 index_in_mcu = 0;

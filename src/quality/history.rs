@@ -50,10 +50,14 @@ pub const HIGH_RATIO: f64 = 0.15;
 pub const MIN_EVIDENCE: f64 = 500.0;
 
 /// Histograms of the quantized values of the [`MODES`] of one component. A fixed size (about
-/// 20 KiB), whatever the image.
+/// 20 KiB), whatever the image. Non-zero values are counted one by one; the zeros of a mode
+/// are the blocks less its non-zero values.
 #[derive(Clone)]
 pub struct Histograms {
+    /// Per mode, the count of each value -`RANGE`..=`RANGE` (the zero bin unused).
     counts: Vec<[u32; BINS]>,
+    /// Per mode, the non-zero values added (in the kept range or not).
+    nonzero_in: [u64; MODES.len()],
     /// Blocks added.
     pub blocks: u64,
     /// Non-zero values added, over all modes.
@@ -64,6 +68,7 @@ impl Default for Histograms {
     fn default() -> Self {
         Histograms {
             counts: vec![[0; BINS]; MODES.len()],
+            nonzero_in: [0; MODES.len()],
             blocks: 0,
             nonzero: 0,
         }
@@ -73,12 +78,30 @@ impl Default for Histograms {
 impl Histograms {
     /// Adds one block of quantized coefficients in natural order.
     pub fn add(&mut self, block: &[i16; 64]) {
-        for (hist, &mode) in self.counts.iter_mut().zip(&MODES) {
-            let v = i32::from(block[mode]);
-            self.nonzero += u64::from(v != 0);
+        let values: Vec<(u8, i16)> = MODES
+            .iter()
+            .enumerate()
+            .filter(|&(_, &k)| block[k] != 0)
+            .map(|(m, &k)| (m as u8, block[k]))
+            .collect();
+        self.add_values(&values);
+    }
+
+    /// Adds one block given by its non-zero values of the analysed modes, as (index into
+    /// [`MODES`], value); the modes not listed are zero.
+    pub fn add_values(&mut self, values: &[(u8, i16)]) {
+        for &(m, v) in values {
+            let m = usize::from(m);
+            if m >= MODES.len() || v == 0 {
+                continue;
+            }
+            let v = i32::from(v);
+            self.nonzero += 1;
+            self.nonzero_in[m] += 1;
             if (-RANGE..=RANGE).contains(&v) {
                 let bin = (v + RANGE) as usize;
-                hist[bin] = hist[bin].saturating_add(1);
+                let n = &mut self.counts[m][bin];
+                *n = n.saturating_add(1);
             }
         }
         self.blocks += 1;
@@ -86,8 +109,12 @@ impl Histograms {
 
     /// The count of quantized value `v` in mode number `m` (an index into [`MODES`]).
     pub fn count(&self, m: usize, v: i32) -> u32 {
-        if (-RANGE..=RANGE).contains(&v) {
-            self.counts.get(m).map_or(0, |h| h[(v + RANGE) as usize])
+        if m >= MODES.len() {
+            0
+        } else if v == 0 {
+            u32::try_from(self.blocks.saturating_sub(self.nonzero_in[m])).unwrap_or(u32::MAX)
+        } else if (-RANGE..=RANGE).contains(&v) {
+            self.counts[m][(v + RANGE) as usize]
         } else {
             0
         }
@@ -175,6 +202,8 @@ struct Folded {
     counts: Vec<[f64; RANGE as usize + 1]>,
     ln: Vec<[f64; RANGE as usize + 1]>,
     last: Vec<usize>,
+    /// The last bin holding at least `MIN_NEIGHBOURS / 2` counts (0: none).
+    dense: Vec<usize>,
 }
 
 impl Folded {
@@ -183,6 +212,7 @@ impl Folded {
             counts: vec![[0.0; RANGE as usize + 1]; MODES.len()],
             ln: vec![[0.0; RANGE as usize + 1]; MODES.len()],
             last: vec![0; MODES.len()],
+            dense: vec![0; MODES.len()],
         };
         for m in 0..MODES.len() {
             for j in 1..=RANGE as usize {
@@ -192,6 +222,9 @@ impl Folded {
                 if c > 0.0 {
                     folded.ln[m][j] = c.ln();
                     folded.last[m] = j;
+                }
+                if c >= MIN_NEIGHBOURS / 2.0 {
+                    folded.dense[m] = j;
                 }
             }
         }
@@ -232,47 +265,41 @@ fn fit_mode(folded: &Folded, m: usize, s1: u16, s2: u16) -> Fit {
     if s1 <= s2 || last as f64 * s2 + s2 / 2.0 + TOLERANCE < 2.0 * s1 {
         return fit;
     }
-    let mut allowed = [false; RANGE as usize + 1];
-    {
-        let (counts, ln) = (&folded.counts[m], &folded.ln[m]);
-        let range = (last + 1).min(RANGE as usize);
-        // The distance of `j * s2` to the nearest multiple of `s1`, in integers (the same as
-        // `|x - round(x / s1) * s1|`, without a division per bin).
-        let (step1, step2) = (s1 as u32, s2 as u32);
-        for (j, reachable) in allowed.iter_mut().enumerate().take(range + 1).skip(1) {
-            let r = (j as u32 * step2) % step1;
-            *reachable = f64::from(r.min(step1 - r)) <= s2 / 2.0 + TOLERANCE;
+    let (counts, ln) = (&folded.counts[m], &folded.ln[m]);
+    let range = (last + 1).min(RANGE as usize);
+    // The distance of `j * s2` to the nearest multiple of `s1`, in integers (the same as
+    // `|x - round(x / s1) * s1|`, without a division per bin).
+    let (step1, step2) = (s1 as u32, s2 as u32);
+    let reach = s2 / 2.0 + TOLERANCE;
+    // The forbidden bins come in gaps between reachable ones, walked in order. A gap whose
+    // lower end is past the last bin holding `MIN_NEIGHBOURS / 2` counts has two sparse ends
+    // and is skipped, and so are all after it: the walk stops there.
+    let dense = folded.dense[m];
+    let mut lo = 0usize;
+    for hi in 1..=range {
+        let r = (hi as u32 * step2) % step1;
+        if f64::from(r.min(step1 - r)) > reach {
+            continue;
         }
-        // The nearest reachable bin below and above each bin (0: none), in two passes.
-        let mut below = [0usize; RANGE as usize + 2];
-        let mut above = [0usize; RANGE as usize + 2];
-        for j in 1..=range {
-            below[j + 1] = if allowed[j] { j } else { below[j] };
-        }
-        for j in (1..=range).rev() {
-            above[j - 1] = if allowed[j] { j } else { above[j] };
-        }
-        for j in 1..=range {
-            if allowed[j] {
-                continue;
-            }
-            // What a smooth histogram would hold here: the log-linear interpolation between
-            // the nearest reachable bins on either side (exact for a geometric decay). Bins
-            // below the first non-zero multiple of the first step are left out: the many
-            // coefficients that save zeroed spill into them in smooth areas more than the
-            // error model allows, and the steep, heavy-tailed decay from zero is where
-            // interpolation over a long gap is worst.
-            let (lo, hi) = (below[j + 1], above[j - 1]);
-            if lo == 0 || hi == 0 || (lo as f64 * s2 / s1).round() < 1.0 {
-                continue;
-            }
+        // What a smooth histogram would hold in the gap: the log-linear interpolation between
+        // the reachable bins on either side (exact for a geometric decay). Bins below the
+        // first non-zero multiple of the first step are left out: the many coefficients that
+        // save zeroed spill into them in smooth areas more than the error model allows, and
+        // the steep, heavy-tailed decay from zero is where interpolation over a long gap is
+        // worst.
+        if lo != 0 && hi - lo > 1 && 2 * lo as u32 * step2 >= step1 {
             let (a, b) = (counts[lo], counts[hi]);
-            if a == 0.0 || b == 0.0 || a + b < MIN_NEIGHBOURS {
-                continue;
+            if a != 0.0 && b != 0.0 && a + b >= MIN_NEIGHBOURS {
+                for j in lo + 1..hi {
+                    let t = (j - lo) as f64 / (hi - lo) as f64;
+                    fit.observed += counts[j];
+                    fit.expected += (ln[lo] * (1.0 - t) + ln[hi] * t).exp();
+                }
             }
-            let t = (j - lo) as f64 / (hi - lo) as f64;
-            fit.observed += counts[j];
-            fit.expected += (ln[lo] * (1.0 - t) + ln[hi] * t).exp();
+        }
+        lo = hi;
+        if lo > dense {
+            break;
         }
     }
     fit
@@ -440,9 +467,9 @@ pub fn read_histograms<I: crate::jpeg::Input>(
             .map_or([1; 64], |t| t.values),
     );
     let mut sampler = Sampler::new(header);
-    let read = match parser.read_blocks(header, 0, SAMPLE_BLOCKS, |c, block, mcu| {
+    let read = match parser.read_blocks(header, 0, SAMPLE_BLOCKS, |c, block, nonzero, mcu| {
         if c == 0 && magnitudes_too {
-            magnitudes.add(block);
+            magnitudes.add_sparse(block, nonzero);
         }
         sampler.block(&mut hist, c, block, mcu);
         hist.nonzero < SAMPLE_NONZERO
@@ -470,14 +497,20 @@ const CLIP_MARGIN: f64 = 32.0;
 
 /// Gathers the luma blocks of each MCU and adds them to the histograms once the MCU's chroma
 /// blocks show that no colour channel comes near clipping (judged on the block means, from
-/// the DC coefficients). At most one MCU (10 blocks) is held.
+/// the DC coefficients). At most one MCU (16 luma blocks) is held, as their DC and their
+/// non-zero values of the analysed modes.
 struct Sampler {
     /// DC quantizer of each frame component.
     dc_step: Vec<f64>,
     /// YCbCr with the chroma in the first scan: the colour test applies.
     colour: bool,
     mcu: u64,
-    luma: Vec<[i16; 64]>,
+    /// Per luma block of the MCU (at most 16): its DC and the end of its values in `values`.
+    luma: Vec<(i16, usize)>,
+    /// The non-zero values of the analysed modes of the MCU's luma blocks, as (index into
+    /// [`MODES`], value), the first `values_len` of them.
+    values: [(u8, i16); 16 * MODES.len()],
+    values_len: usize,
     /// Mean Cb and Cr of the current MCU, centred on 0.
     chroma: [f64; 2],
 }
@@ -500,27 +533,49 @@ impl Sampler {
             colour,
             mcu: 0,
             luma: Vec::with_capacity(16),
+            values: [(0, 0); 16 * MODES.len()],
+            values_len: 0,
             chroma: [0.0; 2],
         }
     }
 
-    fn block(&mut self, hist: &mut Histograms, component: usize, block: &[i16; 64], mcu: u64) {
+    fn block(
+        &mut self,
+        hist: &mut Histograms,
+        component: usize,
+        block: &[i16; 64],
+        mcu: u64,
+    ) {
         if mcu != self.mcu {
             self.flush(hist);
             self.mcu = mcu;
         }
-        let mean = f64::from(block[0]) * self.dc_step.get(component).copied().unwrap_or(1.0) / 8.0;
         match component {
-            0 if self.luma.len() < 16 => self.luma.push(*block),
-            1 | 2 => self.chroma[component - 1] = mean,
+            0 if self.luma.len() < 16 => {
+                // Every value is written and only the non-zero ones are kept (no branch on
+                // the value): at most 20 a block, so 16 blocks fit.
+                for (m, &k) in MODES.iter().enumerate() {
+                    let v = block[k];
+                    if let Some(slot) = self.values.get_mut(self.values_len) {
+                        *slot = (m as u8, v);
+                    }
+                    self.values_len += usize::from(v != 0);
+                }
+                self.luma.push((block[0], self.values_len));
+            }
+            1 | 2 => {
+                let step = self.dc_step.get(component).copied().unwrap_or(1.0);
+                self.chroma[component - 1] = f64::from(block[0]) * step / 8.0;
+            }
             _ => {}
         }
     }
 
     fn flush(&mut self, hist: &mut Histograms) {
         let [cb, cr] = if self.colour { self.chroma } else { [0.0; 2] };
-        for block in &self.luma {
-            let y = f64::from(block[0]) * self.dc_step[0] / 8.0 + 128.0;
+        let mut start = 0;
+        for &(dc, end) in &self.luma {
+            let y = f64::from(dc) * self.dc_step[0] / 8.0 + 128.0;
             let rgb = [
                 y + 1.402 * cr,
                 y - 0.344_136 * cb - 0.714_136 * cr,
@@ -530,10 +585,12 @@ impl Sampler {
                 .iter()
                 .all(|&v| (CLIP_MARGIN..=255.0 - CLIP_MARGIN).contains(&v))
             {
-                hist.add(block);
+                hist.add_values(&self.values[start..end]);
             }
+            start = end;
         }
         self.luma.clear();
+        self.values_len = 0;
         self.chroma = [0.0; 2];
     }
 }
