@@ -211,6 +211,26 @@ pub const MAX_DEADZONE: f64 = 2.25;
 /// share of zeros.
 pub const MIN_NONZERO: u32 = 20;
 
+/// The largest RMS log-ratio residual of a luma table's shape against mozjpeg's flat set
+/// (`mozjpeg-1`) for the estimate to apply: guetzli's tables on the tune photos of
+/// `benches/effective-quality.py` sit within 0.26 of it, and no camera's table in the corpus
+/// is nearest to it.
+pub const MAX_FLAT_RESIDUAL: f64 = 0.3;
+
+/// Whether the coefficient estimate applies to a file with tables `estimate`: unknown tables
+/// nearest to the flat set, the near-flat shape of guetzli's tables, where it was validated
+/// (`docs/quality.md`). Encoders that round to nearest with their own tables (cameras,
+/// Photoshop, fingerprinted sets) read 6 to 8 points low on average and up to 60 on some,
+/// because the natural excess of zeros of smooth blocks looks like zeroing; the report then
+/// says nothing rather than guess.
+pub fn applies(estimate: &super::Estimate) -> bool {
+    estimate.family == super::Family::Unknown
+        && matches!(
+            estimate.nearest,
+            Some((super::Family::Mozjpeg(1), _, residual)) if residual <= MAX_FLAT_RESIDUAL
+        )
+}
+
 /// Fewer luma blocks than this say too little.
 pub const MIN_BLOCKS: u64 = 64;
 

@@ -50,14 +50,10 @@ pub const HIGH_RATIO: f64 = 0.15;
 pub const MIN_EVIDENCE: f64 = 500.0;
 
 /// Histograms of the quantized values of the [`MODES`] of one component. A fixed size (about
-/// 20 KiB), whatever the image. Non-zero values are counted one by one; the zeros of a mode
-/// are the blocks less its non-zero values.
+/// 20 KiB), whatever the image.
 #[derive(Clone)]
 pub struct Histograms {
-    /// Per mode, the count of each value -`RANGE`..=`RANGE` (the zero bin unused).
     counts: Vec<[u32; BINS]>,
-    /// Per mode, the non-zero values added (in the kept range or not).
-    nonzero_in: [u64; MODES.len()],
     /// Blocks added.
     pub blocks: u64,
     /// Non-zero values added, over all modes.
@@ -68,7 +64,6 @@ impl Default for Histograms {
     fn default() -> Self {
         Histograms {
             counts: vec![[0; BINS]; MODES.len()],
-            nonzero_in: [0; MODES.len()],
             blocks: 0,
             nonzero: 0,
         }
@@ -78,30 +73,18 @@ impl Default for Histograms {
 impl Histograms {
     /// Adds one block of quantized coefficients in natural order.
     pub fn add(&mut self, block: &[i16; 64]) {
-        let values: Vec<(u8, i16)> = MODES
-            .iter()
-            .enumerate()
-            .filter(|&(_, &k)| block[k] != 0)
-            .map(|(m, &k)| (m as u8, block[k]))
-            .collect();
-        self.add_values(&values);
+        self.add_modes(&std::array::from_fn(|m| block[MODES[m]]));
     }
 
-    /// Adds one block given by its non-zero values of the analysed modes, as (index into
-    /// [`MODES`], value); the modes not listed are zero.
-    pub fn add_values(&mut self, values: &[(u8, i16)]) {
-        for &(m, v) in values {
-            let m = usize::from(m);
-            if m >= MODES.len() || v == 0 {
-                continue;
-            }
+    /// Adds one block given by the values of its [`MODES`], in that order. Every value is
+    /// counted, zeros included, without a branch on the value.
+    pub fn add_modes(&mut self, values: &[i16; MODES.len()]) {
+        for (hist, &v) in self.counts.iter_mut().zip(values) {
             let v = i32::from(v);
-            self.nonzero += 1;
-            self.nonzero_in[m] += 1;
+            self.nonzero += u64::from(v != 0);
             if (-RANGE..=RANGE).contains(&v) {
                 let bin = (v + RANGE) as usize;
-                let n = &mut self.counts[m][bin];
-                *n = n.saturating_add(1);
+                hist[bin] = hist[bin].saturating_add(1);
             }
         }
         self.blocks += 1;
@@ -109,12 +92,8 @@ impl Histograms {
 
     /// The count of quantized value `v` in mode number `m` (an index into [`MODES`]).
     pub fn count(&self, m: usize, v: i32) -> u32 {
-        if m >= MODES.len() {
-            0
-        } else if v == 0 {
-            u32::try_from(self.blocks.saturating_sub(self.nonzero_in[m])).unwrap_or(u32::MAX)
-        } else if (-RANGE..=RANGE).contains(&v) {
-            self.counts[m][(v + RANGE) as usize]
+        if (-RANGE..=RANGE).contains(&v) {
+            self.counts.get(m).map_or(0, |h| h[(v + RANGE) as usize])
         } else {
             0
         }
@@ -406,14 +385,23 @@ pub fn analyse(hist: &Histograms, second: &[u16; 64]) -> History {
     }
 }
 
-/// The most luma blocks sampled from the start of the first scan: a bound on the time and the
-/// bytes read whatever the image size.
+/// The most luma blocks sampled from the start of the first scan where the effective quality
+/// is estimated too ([`effective::applies`]): a bound on the time and the bytes read whatever
+/// the image size.
 pub const SAMPLE_BLOCKS: u64 = 8192;
 
-/// The sample also ends once the analysed modes of the blocks counted hold this many non-zero
+/// That sample also ends once the analysed modes of the blocks counted hold this many non-zero
 /// values: textured photos get there within a few thousand blocks, smooth tops of images (sky)
 /// read on. The accuracy at these sizes is measured in `docs/quality.md`.
 pub const SAMPLE_NONZERO: u64 = 40_000;
+
+/// [`SAMPLE_BLOCKS`] for the primary quality alone (every other file): the decoding of the
+/// sample is most of the analysis' time, and the primary quality keeps its accuracy on a
+/// smaller one (measured in `docs/quality.md`).
+pub const PRIMARY_SAMPLE_BLOCKS: u64 = 3072;
+
+/// [`SAMPLE_NONZERO`] for the primary quality alone.
+pub const PRIMARY_SAMPLE_NONZERO: u64 = 15_000;
 
 /// Reads the first [`SAMPLE_BLOCKS`] luma blocks after `read_header` returned `header` and
 /// analyses them. Frames it cannot read (progressive, arithmetic, lossless, 12-bit, a first
@@ -424,12 +412,9 @@ pub fn read<I: crate::jpeg::Input>(
     header: &crate::jpeg::Header,
 ) -> crate::Result<std::result::Result<History, String>> {
     let luma_slot = usize::from(header.frame.components[0].table & 3);
-    // The effective quality is reported only for tables of no formula family: elsewhere its
-    // histograms and fit are not made.
-    let wanted = matches!(
-        super::estimate(header).family,
-        super::Family::Unknown | super::Family::Known(_)
-    );
+    // The effective quality is reported only where the coefficient estimate was validated
+    // (guetzli-like tables): elsewhere its histograms and fit are not made.
+    let wanted = effective::applies(&super::estimate(header));
     Ok(
         read_histograms(parser, header, wanted)?.and_then(|(hist, magnitudes, _)| {
             let luma = header.quant_tables[luma_slot]
@@ -467,12 +452,17 @@ pub fn read_histograms<I: crate::jpeg::Input>(
             .map_or([1; 64], |t| t.values),
     );
     let mut sampler = Sampler::new(header);
-    let read = match parser.read_blocks(header, 0, SAMPLE_BLOCKS, |c, block, nonzero, mcu| {
+    let (sample_blocks, sample_nonzero) = if magnitudes_too {
+        (SAMPLE_BLOCKS, SAMPLE_NONZERO)
+    } else {
+        (PRIMARY_SAMPLE_BLOCKS, PRIMARY_SAMPLE_NONZERO)
+    };
+    let read = match parser.read_blocks(header, 0, sample_blocks, |c, block, nonzero, mcu| {
         if c == 0 && magnitudes_too {
             magnitudes.add_sparse(block, nonzero);
         }
         sampler.block(&mut hist, c, block, mcu);
-        hist.nonzero < SAMPLE_NONZERO
+        hist.nonzero < sample_nonzero
     }) {
         Ok(read) => read,
         Err(crate::Error::Unsupported(what)) => {
@@ -497,20 +487,16 @@ const CLIP_MARGIN: f64 = 32.0;
 
 /// Gathers the luma blocks of each MCU and adds them to the histograms once the MCU's chroma
 /// blocks show that no colour channel comes near clipping (judged on the block means, from
-/// the DC coefficients). At most one MCU (16 luma blocks) is held, as their DC and their
-/// non-zero values of the analysed modes.
+/// the DC coefficients). At most one MCU (16 luma blocks) is held, as their DC and the values
+/// of their analysed modes.
 struct Sampler {
     /// DC quantizer of each frame component.
     dc_step: Vec<f64>,
     /// YCbCr with the chroma in the first scan: the colour test applies.
     colour: bool,
     mcu: u64,
-    /// Per luma block of the MCU (at most 16): its DC and the end of its values in `values`.
-    luma: Vec<(i16, usize)>,
-    /// The non-zero values of the analysed modes of the MCU's luma blocks, as (index into
-    /// [`MODES`], value), the first `values_len` of them.
-    values: [(u8, i16); 16 * MODES.len()],
-    values_len: usize,
+    /// Per luma block of the MCU (at most 16): its DC and the values of its [`MODES`].
+    luma: Vec<(i16, [i16; MODES.len()])>,
     /// Mean Cb and Cr of the current MCU, centred on 0.
     chroma: [f64; 2],
 }
@@ -533,36 +519,19 @@ impl Sampler {
             colour,
             mcu: 0,
             luma: Vec::with_capacity(16),
-            values: [(0, 0); 16 * MODES.len()],
-            values_len: 0,
             chroma: [0.0; 2],
         }
     }
 
-    fn block(
-        &mut self,
-        hist: &mut Histograms,
-        component: usize,
-        block: &[i16; 64],
-        mcu: u64,
-    ) {
+    fn block(&mut self, hist: &mut Histograms, component: usize, block: &[i16; 64], mcu: u64) {
         if mcu != self.mcu {
             self.flush(hist);
             self.mcu = mcu;
         }
         match component {
-            0 if self.luma.len() < 16 => {
-                // Every value is written and only the non-zero ones are kept (no branch on
-                // the value): at most 20 a block, so 16 blocks fit.
-                for (m, &k) in MODES.iter().enumerate() {
-                    let v = block[k];
-                    if let Some(slot) = self.values.get_mut(self.values_len) {
-                        *slot = (m as u8, v);
-                    }
-                    self.values_len += usize::from(v != 0);
-                }
-                self.luma.push((block[0], self.values_len));
-            }
+            0 if self.luma.len() < 16 => self
+                .luma
+                .push((block[0], std::array::from_fn(|m| block[MODES[m]]))),
             1 | 2 => {
                 let step = self.dc_step.get(component).copied().unwrap_or(1.0);
                 self.chroma[component - 1] = f64::from(block[0]) * step / 8.0;
@@ -573,9 +542,8 @@ impl Sampler {
 
     fn flush(&mut self, hist: &mut Histograms) {
         let [cb, cr] = if self.colour { self.chroma } else { [0.0; 2] };
-        let mut start = 0;
-        for &(dc, end) in &self.luma {
-            let y = f64::from(dc) * self.dc_step[0] / 8.0 + 128.0;
+        for (dc, values) in &self.luma {
+            let y = f64::from(*dc) * self.dc_step[0] / 8.0 + 128.0;
             let rgb = [
                 y + 1.402 * cr,
                 y - 0.344_136 * cb - 0.714_136 * cr,
@@ -585,12 +553,10 @@ impl Sampler {
                 .iter()
                 .all(|&v| (CLIP_MARGIN..=255.0 - CLIP_MARGIN).contains(&v))
             {
-                hist.add_values(&self.values[start..end]);
+                hist.add_modes(values);
             }
-            start = end;
         }
         self.luma.clear();
-        self.values_len = 0;
         self.chroma = [0.0; 2];
     }
 }
