@@ -385,23 +385,21 @@ pub fn analyse(hist: &Histograms, second: &[u16; 64]) -> History {
     }
 }
 
-/// The most luma blocks sampled from the start of the first scan where the effective quality
-/// is estimated too ([`effective::applies`]): a bound on the time and the bytes read whatever
-/// the image size.
+/// The most luma blocks sampled from the start of the first scan: a bound on the time and the
+/// bytes read whatever the image size.
 pub const SAMPLE_BLOCKS: u64 = 8192;
 
-/// That sample also ends once the analysed modes of the blocks counted hold this many non-zero
-/// values: textured photos get there within a few thousand blocks, smooth tops of images (sky)
-/// read on. The accuracy at these sizes is measured in `docs/quality.md`.
+/// The sample also ends once the analysed modes of the blocks counted hold this many non-zero
+/// values, where the effective quality is estimated too ([`effective::applies`]): textured
+/// photos get there within a few thousand blocks, smooth tops of images (sky) read on. The
+/// accuracy at these sizes is measured in `docs/quality.md`.
 pub const SAMPLE_NONZERO: u64 = 40_000;
 
-/// [`SAMPLE_BLOCKS`] for the primary quality alone (every other file): the decoding of the
-/// sample is most of the analysis' time, and the primary quality keeps its accuracy on a
-/// smaller one (measured in `docs/quality.md`).
-pub const PRIMARY_SAMPLE_BLOCKS: u64 = 3072;
-
-/// [`SAMPLE_NONZERO`] for the primary quality alone.
-pub const PRIMARY_SAMPLE_NONZERO: u64 = 15_000;
+/// [`SAMPLE_NONZERO`] for the primary quality alone (every other file): decoding the sample
+/// is most of the analysis' time, and the primary quality keeps its accuracy on this smaller
+/// one (measured in `docs/quality.md`). The block bound stays: a smooth top of an image holds
+/// too few non-zero values for any answer within fewer blocks.
+pub const PRIMARY_SAMPLE_NONZERO: u64 = 12_000;
 
 /// Reads the first [`SAMPLE_BLOCKS`] luma blocks after `read_header` returned `header` and
 /// analyses them. Frames it cannot read (progressive, arithmetic, lossless, 12-bit, a first
@@ -452,12 +450,12 @@ pub fn read_histograms<I: crate::jpeg::Input>(
             .map_or([1; 64], |t| t.values),
     );
     let mut sampler = Sampler::new(header);
-    let (sample_blocks, sample_nonzero) = if magnitudes_too {
-        (SAMPLE_BLOCKS, SAMPLE_NONZERO)
+    let sample_nonzero = if magnitudes_too {
+        SAMPLE_NONZERO
     } else {
-        (PRIMARY_SAMPLE_BLOCKS, PRIMARY_SAMPLE_NONZERO)
+        PRIMARY_SAMPLE_NONZERO
     };
-    let read = match parser.read_blocks(header, 0, sample_blocks, |c, block, nonzero, mcu| {
+    let read = match parser.read_blocks(header, 0, SAMPLE_BLOCKS, |c, block, nonzero, mcu| {
         if c == 0 && magnitudes_too {
             magnitudes.add_sparse(block, nonzero);
         }
