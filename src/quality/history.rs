@@ -269,9 +269,9 @@ fn fit_mode(folded: &Folded, m: usize, s1: u16, s2: u16) -> Fit {
         if lo != 0 && hi - lo > 1 && 2 * lo as u32 * step2 >= step1 {
             let (a, b) = (counts[lo], counts[hi]);
             if a != 0.0 && b != 0.0 && a + b >= MIN_NEIGHBOURS {
-                for j in lo + 1..hi {
+                for (j, &count) in counts.iter().enumerate().take(hi).skip(lo + 1) {
                     let t = (j - lo) as f64 / (hi - lo) as f64;
-                    fit.observed += counts[j];
+                    fit.observed += count;
                     fit.expected += (ln[lo] * (1.0 - t) + ln[hi] * t).exp();
                 }
             }
