@@ -6,6 +6,8 @@ on guetzli and mozjpeg files, against the PSNR-matched libjpeg quality.
     benches/effective-quality.py score OUT...   # runs jpgtool over OUT and prints the figures
     benches/effective-quality.py calibrate OUT  # mean PSNR-matched quality of mozjpeg's files per
                                                 # quality: src/quality/trellis.rs MATCHED (tune set)
+    benches/effective-quality.py camera-tables OUT DIR  # the corpus cameras' own tables, rounded
+                                                # by libjpeg (Pillow) on OUT's sources, into DIR
 
 Sources are photos of the full corpus (CORPUS, default: ../shared/corpus beside the repository),
 decoded, reduced by at least 2 with Lanczos to about 0.3 MP (guetzli needs about a minute per
@@ -209,11 +211,49 @@ def calibrate(out: Path):
         print(f"mozjpeg {q}: mean matched {np.mean(ms):.2f} (sd {np.std(ms):.2f}, {len(ms)} photos)")
 
 
+def camera_tables(src: Path, out: Path):
+    """Every corpus file with tables of no formula family (approximate or fingerprint: cameras,
+    Photoshop), its tables applied by libjpeg (Pillow `qtables`, rounding to nearest) to each
+    source of `src`: how the coefficient estimate reads a rounding encoder with such tables,
+    against the PSNR-matched quality and the tables' own `ijg_equivalent`."""
+    out.mkdir(parents=True, exist_ok=True)
+    corpus = sorted((CORPUS / "real").glob("*.jpg")) + sorted((CORPUS / "large").glob("*.jpg"))
+    rows = run(corpus)
+    cams = [p for p in corpus if rows[p.name].get("confidence") in ("approximate", "fingerprint")]
+    names = sorted({p.stem.split("__")[0] for p in src.glob("*__*.jpg")})
+    for cam in cams:
+        qt = Image.open(cam).quantization
+        for name in names:
+            Image.open(src / f"{name}.ppm").save(out / f"{name}__{cam.stem}.jpg", qtables=qt)
+    files = sorted(out.glob("*__*.jpg"))
+    rows, est = run(files), estimates(files)
+    errs, terr, shown = [], [], 0
+    for f in files:
+        name = f.stem.split("__")[0]
+        ref = luma_of_rgb(src / f"{name}.ppm")
+        matched = matched_quality(json.loads((src / f"{name}.curve.json").read_text()), psnr(ref, f))
+        r = rows[f.name]
+        if est.get(f.name) is not None:
+            errs.append(est[f.name] - matched)
+        terr.append(r["ijg_equivalent"] - matched)
+        shown += r.get("effective_quality") is not None
+        if os.environ.get("VERBOSE"):
+            print(f"{f.stem:60} matched {matched:5.1f} coefficients {est.get(f.name)} "
+                  f"tables {r['ijg_equivalent']} {r['family']} {r.get('nearest_family')}")
+    e, t = np.array(errs), np.array(terr)
+    print(f"{len(files)} files ({len(cams)} tables x {len(names)} photos); coefficient estimate: "
+          f"MAE {np.mean(np.abs(e)):.2f}, bias {np.mean(e):+.2f}, worst {e[np.argmax(np.abs(e))]:+.1f}; "
+          f"table ijg_equivalent: MAE {np.mean(np.abs(t)):.2f}, bias {np.mean(t):+.2f}, "
+          f"worst {t[np.argmax(np.abs(t))]:+.1f}; effective_quality shown on {shown}")
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "make":
         make(sys.argv[2], Path(sys.argv[3]))
     elif len(sys.argv) == 3 and sys.argv[1] == "calibrate":
         calibrate(Path(sys.argv[2]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "camera-tables":
+        camera_tables(Path(sys.argv[2]), Path(sys.argv[3]))
     elif len(sys.argv) >= 3 and sys.argv[1] == "score":
         score([Path(p) for p in sys.argv[2:]])
     else:

@@ -52,6 +52,16 @@ SETS = {
         "real/mde-Samsung_SM-J327T1.jpg",
         "real/jxl-testdata-flower.png.im_q85_420.jpg",
     ],
+    # Fresh photos, scored once after the smaller sample of the primary quality was fixed (the
+    # "heldout" set above had been scored with an earlier choice of sample).
+    "heldout2": [
+        "real/mde-Kodak_CLAS_Digital_Film_Scanner_HR200-1.jpg",
+        "real/mde-Minolta_DiMAGE_X.jpg",
+        "real/mde-Nokia_3110c-Mobile_Phone.jpg",
+        "real/mde-Panasonic_NV-GX7.jpg",
+        "real/mde-Reconyx_HF2_Pro_Covert.jpg",
+        "real/mde-Sony_Mavica.jpg",
+    ],
 }
 
 SINGLE = range(30, 101)

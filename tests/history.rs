@@ -226,7 +226,7 @@ fn block_reader_agrees_with_the_dc_decoder_on_the_same_coefficients() {
     let mut index_in_mcu = 0usize;
     let mut last_mcu = u64::MAX;
     let read = parser
-        .read_blocks(&header, 0, 2000, |c, block, mcu| {
+        .read_blocks(&header, 0, 2000, |c, block, _nonzero, mcu| {
             if mcu != last_mcu {
                 last_mcu = mcu;
                 index_in_mcu = 0;
@@ -299,4 +299,52 @@ fn mozjpeg_default_tables_get_an_effective_quality_below_their_tables() {
         line.contains(&format!("(effective ~{effective:.0})")),
         "{line}"
     );
+}
+
+/// Writes a cjpeg `-qtables` file holding `luma` twice (luma and chroma slots), natural order.
+fn qtables(path: &Path, luma: &[u16; 64]) {
+    let row = |t: &[u16; 64]| {
+        t.chunks(8)
+            .map(|r| r.iter().map(u16::to_string).collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    std::fs::write(path, format!("{}\n\n{}\n", row(luma), row(luma))).unwrap();
+}
+
+#[test]
+fn effective_quality_only_for_near_flat_unknown_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = source(dir.path());
+    // Near-flat entries (guetzli's shape, nearest to mozjpeg's flat set) and Annex K's shape
+    // with small changes (a camera's own table), neither an exact family at any quality; both
+    // rounded to nearest by cjpeg (`-quality 50` keeps the tables as given).
+    let flat: [u16; 64] = std::array::from_fn(|k| 6 + (k % 3) as u16 + (k / 16) as u16);
+    let annex_k = jpgtool::quality::tables::MOZJPEG[0].luma;
+    let camera: [u16; 64] = std::array::from_fn(|k| (annex_k[k] * 3 / 10).max(1) + (k % 2) as u16);
+    let mut files = Vec::new();
+    for (name, table) in [("flat", flat), ("camera", camera)] {
+        let tables = dir.path().join(format!("{name}.txt"));
+        qtables(&tables, &table);
+        let out = dir.path().join(format!("{name}.jpg"));
+        cjpeg(
+            &["-quality", "50", "-qtables", tables.to_str().unwrap()],
+            &src,
+            &out,
+        );
+        files.push(out);
+    }
+    let rows = report(&["--json"], &[&files[0], &files[1]]);
+    assert_eq!(rows[0]["family"], "unknown", "{}", rows[0]);
+    assert_eq!(rows[0]["nearest_family"], "mozjpeg-1", "{}", rows[0]);
+    let effective = rows[0]["effective_quality"].as_f64();
+    assert!(
+        effective.is_some_and(|q| (1.0..=100.0).contains(&q)),
+        "{}",
+        rows[0]
+    );
+    // A rounding encoder with its own tables: the estimate reads low there, so none is given.
+    assert_eq!(rows[1]["family"], "unknown", "{}", rows[1]);
+    assert_eq!(rows[1]["nearest_family"], "ijg", "{}", rows[1]);
+    assert!(rows[1]["effective_quality"].is_null(), "{}", rows[1]);
 }

@@ -7,7 +7,7 @@
 //! `MAX_RATIO` when a primary quality is reported. Other inputs drive the analysis directly:
 //! byte 0..64 make a luma table (entries 1..=256), the rest are blocks of 64 little-endian
 //! i16 coefficients, which reach histograms no decoder gives (values past the kept range,
-//! every mode saturated).
+//! every mode saturated), also added with arbitrary non-zero index lists.
 
 #![no_main]
 
@@ -59,14 +59,19 @@ fuzz_target!(|data: &[u8]| {
     let table: [u16; 64] = std::array::from_fn(|i| u16::from(data[i]) + 1);
     let mut hist = Histograms::default();
     let mut magnitudes = Magnitudes::new(&table);
+    // The same blocks with index lists no decoder gives (any byte, repeats, DC, zeros).
+    let mut odd = Magnitudes::new(&table);
     for chunk in data[64..].chunks_exact(128) {
         let block: [i16; 64] =
             std::array::from_fn(|i| i16::from_le_bytes([chunk[2 * i], chunk[2 * i + 1]]));
         hist.add(&block);
         magnitudes.add(&block);
+        odd.add_sparse(&block, &chunk[..usize::from(chunk[0] & 63)]);
     }
     check(&history::analyse(&hist, &table));
-    if let Some(e) = effective::estimate(&magnitudes, &table) {
-        check_effective(&e);
+    for m in [&magnitudes, &odd] {
+        if let Some(e) = effective::estimate(m, &table) {
+            check_effective(&e);
+        }
     }
 });

@@ -38,7 +38,9 @@ pub struct BlockRead {
 impl<I: Input> Parser<I> {
     /// Continues after `read_header` returned `header` and decodes the blocks of its first scan
     /// in MCU order, handing each to `visit` as (frame component index, quantized coefficients
-    /// in natural order, MCU number counted from 0). Stops at the end of the MCU in which
+    /// in natural order, the natural indices of its non-zero AC coefficients in coding order,
+    /// MCU number counted from 0). The index list lets statistics skip the zeros without
+    /// testing each coefficient. Stops at the end of the MCU in which
     /// `max_counted` blocks of frame component `counted` were delivered or `visit` returned
     /// false, at the end of the scan, or at the first sign of damage.
     ///
@@ -50,7 +52,7 @@ impl<I: Input> Parser<I> {
         header: &Header,
         counted: usize,
         max_counted: u64,
-        mut visit: impl FnMut(usize, &[i16; 64], u64) -> bool,
+        mut visit: impl FnMut(usize, &[i16; 64], &[u8], u64) -> bool,
     ) -> Result<BlockRead> {
         let frame = &header.frame;
         let kind = frame.kind;
@@ -156,6 +158,10 @@ impl<I: Input> Parser<I> {
         let mut next_restart: u8 = 0;
         let mut preds = [0i32; 4];
         let mut block = [0i16; 64];
+        // The natural indices of the non-zero AC coefficients of `block`: the only ones to
+        // clear before the next block.
+        let mut nonzero = [0u8; 63];
+        let mut nonzero_len = 0usize;
         let mut read = BlockRead {
             blocks: 0,
             counted: 0,
@@ -180,7 +186,10 @@ impl<I: Input> Parser<I> {
                 }
                 for (k, comp) in comps.iter().enumerate() {
                     for _ in 0..comp.v * comp.h {
-                        block.fill(0);
+                        for &k in &nonzero[..nonzero_len] {
+                            block[usize::from(k)] = 0;
+                        }
+                        nonzero_len = 0;
                         let diff = dc_difference(&mut bits, cur, comp.dc)?;
                         preds[k] = preds[k].saturating_add(diff);
                         block[0] = preds[k].clamp(i16::MIN.into(), i16::MAX.into()) as i16;
@@ -196,7 +205,10 @@ impl<I: Input> Parser<I> {
                                     read.end = BlockEnd::Damaged("an AC run past coefficient 63");
                                     return Ok(read);
                                 }
-                                block[ZIGZAG_TO_NATURAL[z]] = value as i16;
+                                let k = ZIGZAG_TO_NATURAL[z];
+                                block[k] = value as i16;
+                                nonzero[nonzero_len] = k as u8;
+                                nonzero_len += 1;
                                 z += 1;
                                 continue;
                             }
@@ -218,7 +230,10 @@ impl<I: Input> Parser<I> {
                             bits.consume(s);
                             let negative = i32::from(raw < (1 << s) >> 1);
                             let value = raw - negative * ((1 << s) - 1);
-                            block[ZIGZAG_TO_NATURAL[z]] = value as i16;
+                            let k = ZIGZAG_TO_NATURAL[z];
+                            block[k] = value as i16;
+                            nonzero[nonzero_len] = k as u8;
+                            nonzero_len += 1;
                             z += 1;
                         }
                         if bits.trouble() {
@@ -233,7 +248,7 @@ impl<I: Input> Parser<I> {
                             });
                             return Ok(read);
                         }
-                        more &= visit(comp.index, &block, mcu);
+                        more &= visit(comp.index, &block, &nonzero[..nonzero_len], mcu);
                         read.blocks += 1;
                         if comp.index == counted {
                             read.counted += 1;

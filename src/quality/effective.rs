@@ -1,6 +1,6 @@
 //! An IJG-equivalent quality from the coefficients: the libjpeg quality whose quantisation
 //! would leave the same luma error as the file's own, for encoders whose tables say little about
-//! their fidelity (guetzli, mozjpeg's trellis quantisation, cameras' own tables).
+//! their fidelity (guetzli; where it is reported: [`applies`]).
 //!
 //! The tables bound the error only if every coefficient is rounded to the nearest step.
 //! Encoders that decide per coefficient (guetzli, trellis quantisation) zero many values that
@@ -55,15 +55,37 @@ fn class_of(activity: u64) -> usize {
         .sum()
 }
 
+/// Where each mode of [`ACTIVITY_MODES`] sits in that list (`NOT_ACTIVITY` for the others).
+const ACTIVITY_INDEX: [u8; 64] = {
+    let mut index = [NOT_ACTIVITY; 64];
+    let mut i = 0;
+    while i < ACTIVITY_MODES.len() {
+        index[ACTIVITY_MODES[i]] = i as u8;
+        i += 1;
+    }
+    index
+};
+
+const NOT_ACTIVITY: u8 = u8::MAX;
+
 /// Magnitude histograms of the quantized values of all 64 luma modes, per activity class. A
-/// fixed size (about 14 KiB), whatever the image.
+/// fixed size (about 12 KiB), whatever the image.
+///
+/// Only the non-zero values are counted one by one; the zeros of a mode are the blocks of its
+/// class less its non-zero values. A block's modes share its class except the activity modes,
+/// whose own magnitude is left out of their activity, so those keep their own block counts.
 #[derive(Clone)]
 pub struct Magnitudes {
-    /// Per class and mode (natural order), the count of |v| = 0..BINS-1, and at index `BINS`
-    /// the count of |v| >= BINS (the tail).
+    /// Per class and mode (natural order), the count of |v| = 1..BINS-1 at index |v|, and at
+    /// index `BINS` the count of |v| >= BINS (the tail); index 0 is unused.
     counts: Box<[[[u32; BINS + 1]; 64]; CLASSES]>,
     /// Per class and mode, the sum of |v| over the tail.
     tail_sum: Box<[[u64; 64]; CLASSES]>,
+    /// Per class, the blocks whose whole activity puts them there.
+    class_blocks: [u32; CLASSES],
+    /// Per class and activity mode, the blocks whose activity less that mode's own puts them
+    /// there.
+    activity_blocks: [[u32; ACTIVITY_MODES.len()]; CLASSES],
     /// The luma table the values were quantized with (activity is measured dequantized).
     table: [u16; 64],
     /// Blocks added.
@@ -76,30 +98,55 @@ impl Magnitudes {
         Magnitudes {
             counts: Box::new([[[0; BINS + 1]; 64]; CLASSES]),
             tail_sum: Box::new([[0; 64]; CLASSES]),
+            class_blocks: [0; CLASSES],
+            activity_blocks: [[0; ACTIVITY_MODES.len()]; CLASSES],
             table: *table,
             blocks: 0,
         }
     }
 
     /// Adds one block of quantized coefficients in natural order.
-    ///
-    /// Every mode is counted, zeros included, without a branch on the value: which
-    /// coefficients are zero follows no pattern a branch predictor could learn, and a branch
-    /// per coefficient cost more than the counts it saved.
     pub fn add(&mut self, block: &[i16; 64]) {
+        let mut nonzero = [0u8; 63];
+        let mut n = 0;
+        for (k, &v) in block.iter().enumerate().skip(1) {
+            if v != 0 {
+                nonzero[n] = k as u8;
+                n += 1;
+            }
+        }
+        self.add_sparse(block, &nonzero[..n]);
+    }
+
+    /// Adds one block of quantized coefficients in natural order whose non-zero AC
+    /// coefficients are at the natural indices `nonzero` (each once; others are ignored),
+    /// as the block reader lists them: the zeros, most of a block, cost nothing.
+    pub fn add_sparse(&mut self, block: &[i16; 64], nonzero: &[u8]) {
         let own: [u64; ACTIVITY_MODES.len()] = std::array::from_fn(|i| {
             let k = ACTIVITY_MODES[i];
             u64::from(block[k].unsigned_abs()) * u64::from(self.table[k])
         });
         let activity: u64 = own.iter().sum();
-        let mut class = [class_of(activity); 64];
-        for (i, &k) in ACTIVITY_MODES.iter().enumerate() {
-            class[k] = class_of(activity - own[i]);
+        let whole = class_of(activity).min(CLASSES - 1);
+        self.class_blocks[whole] += 1;
+        let mut own_class = [whole; ACTIVITY_MODES.len()];
+        for (i, c) in own_class.iter_mut().enumerate() {
+            *c = class_of(activity - own[i]).min(CLASSES - 1);
+            self.activity_blocks[*c][i] += 1;
         }
-        for (k, &v) in block.iter().enumerate().skip(1) {
-            let a = v.unsigned_abs();
+        for &k in nonzero {
+            let k = usize::from(k) & 63;
+            if k == 0 {
+                continue;
+            }
+            let a = block[k].unsigned_abs();
             let bin = usize::from(a).min(BINS);
-            let c = class[k].min(CLASSES - 1);
+            let i = ACTIVITY_INDEX[k];
+            let c = if i == NOT_ACTIVITY {
+                whole
+            } else {
+                own_class[usize::from(i)]
+            };
             let n = &mut self.counts[c][k][bin];
             *n = n.saturating_add(1);
             self.tail_sum[c][k] += u64::from(a) * u64::from(bin == BINS);
@@ -107,16 +154,27 @@ impl Magnitudes {
         self.blocks += 1;
     }
 
-    /// The blocks counted in class `class` for mode `k` (natural order).
+    /// The blocks counted in class `class` for mode `k` (natural order; none for DC).
     pub fn blocks_in(&self, class: usize, k: usize) -> u32 {
-        self.counts[class][k]
-            .iter()
-            .fold(0u32, |n, &c| n.saturating_add(c))
+        match (k, ACTIVITY_INDEX[k & 63]) {
+            (0, _) => 0,
+            (_, NOT_ACTIVITY) => self.class_blocks[class],
+            (_, i) => self.activity_blocks[class][usize::from(i)],
+        }
     }
 
     /// The count of |v| = 0..BINS-1 of mode `k` (natural order) in class `class`.
     pub fn histogram(&self, class: usize, k: usize) -> [u32; BINS] {
-        std::array::from_fn(|j| self.counts[class][k][j])
+        let nonzero = self.counts[class][k][1..]
+            .iter()
+            .fold(0u32, |n, &c| n.saturating_add(c));
+        std::array::from_fn(|j| {
+            if j == 0 {
+                self.blocks_in(class, k).saturating_sub(nonzero)
+            } else {
+                self.counts[class][k][j]
+            }
+        })
     }
 
     /// The count of |v| >= BINS of mode `k` in class `class`.
@@ -153,6 +211,27 @@ pub const MAX_DEADZONE: f64 = 2.25;
 /// share of zeros.
 pub const MIN_NONZERO: u32 = 20;
 
+/// The largest RMS log-ratio residual of a luma table's shape against mozjpeg's flat set
+/// (`mozjpeg-1`) for the estimate to apply: guetzli's tables on the tune photos of
+/// `benches/effective-quality.py` sit within 0.26 of it, and no camera's table in the corpus
+/// is nearest to it.
+pub const MAX_FLAT_RESIDUAL: f64 = 0.3;
+
+/// Whether the coefficient estimate applies to a file with tables `estimate`: unknown tables
+/// nearest to the flat set, the near-flat shape of guetzli's tables, where it was validated
+/// (`docs/quality.md`). Encoders that round to nearest with their own tables (cameras,
+/// Photoshop, fingerprinted sets) read low (2.6 on average with the corpus cameras' tables,
+/// up to 23, and tens of points below the tables on some smooth photos), because the natural
+/// excess of zeros of smooth blocks looks like zeroing; the report then says nothing rather
+/// than guess.
+pub fn applies(estimate: &super::Estimate) -> bool {
+    estimate.family == super::Family::Unknown
+        && matches!(
+            estimate.nearest,
+            Some((super::Family::Mozjpeg(1), _, residual)) if residual <= MAX_FLAT_RESIDUAL
+        )
+}
+
 /// Fewer luma blocks than this say too little.
 pub const MIN_BLOCKS: u64 = 64;
 
@@ -164,28 +243,32 @@ struct Mode {
     threshold: f64,
 }
 
-/// `∫ λ e^(-λx) (x - c)² dx` from `a` to `b` (0 <= a <= b; `b` may be infinite).
-fn moment(lambda: f64, a: f64, b: f64, c: f64) -> f64 {
-    let antiderivative = |x: f64| {
-        if x.is_infinite() {
-            return 0.0;
-        }
-        let d = x - c;
-        -(-lambda * x).exp() * (d * d + 2.0 * d / lambda + 2.0 / (lambda * lambda))
-    };
-    (antiderivative(b) - antiderivative(a)).max(0.0)
+/// `e^(-λx) · ((x - c)² + 2(x - c)/λ + 2/λ²)` given `e^(-λx)` as `decay`: the integral of
+/// `λ e^(-λx) (x - c)²` from `x` to infinity, so that the integral from `a` to `b` is
+/// `tail(a) - tail(b)`.
+fn tail(lambda: f64, decay: f64, x: f64, c: f64) -> f64 {
+    let d = x - c;
+    decay * (d * d + 2.0 * d / lambda + 2.0 / (lambda * lambda))
 }
 
 /// The expected squared error of a mode with step `q` (both signs: the Laplacian is symmetric,
-/// so the one-sided integrals of `λ e^(-λx)` are already the two-sided mass).
+/// so the one-sided integrals of `λ e^(-λx)` are already the two-sided mass). The bin edges
+/// `1.5q` and `2.5q` decay as powers of `e^(-λq/2)`, so one exponential serves them all (two
+/// when the threshold is not `q/2`).
 fn mode_error(mode: Mode, q: f64) -> f64 {
     let (l, t) = (mode.lambda, mode.threshold);
-    let zero = moment(l, 0.0, t, 0.0);
-    let first = moment(l, t, 1.5 * q, q);
+    let half = (-0.5 * l * q).exp();
+    let ratio = half * half;
+    let at_t = if t == 0.5 * q { half } else { (-l * t).exp() };
+    let (at_1_5, at_2_5) = (ratio * half, ratio * ratio * half);
+    // The zero bin `|x| < t`, reconstructed at 0.
+    let zero = (tail(l, 1.0, 0.0, 0.0) - tail(l, at_t, t, 0.0)).max(0.0);
+    // The first bin `t..1.5q`, reconstructed at q.
+    let first = (tail(l, at_t, t, q) - tail(l, at_1_5, 1.5 * q, q)).max(0.0);
     // Bins 2, 3, ... hold the same conditional shape, scaled by exp(-λq) each (memorylessness).
-    let ratio = (-l * q).exp();
     let rest = if ratio < 1.0 {
-        moment(l, 1.5 * q, 2.5 * q, 2.0 * q) / (1.0 - ratio)
+        (tail(l, at_1_5, 1.5 * q, 2.0 * q) - tail(l, at_2_5, 2.5 * q, 2.0 * q)).max(0.0)
+            / (1.0 - ratio)
     } else {
         0.0
     };

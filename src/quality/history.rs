@@ -73,8 +73,14 @@ impl Default for Histograms {
 impl Histograms {
     /// Adds one block of quantized coefficients in natural order.
     pub fn add(&mut self, block: &[i16; 64]) {
-        for (hist, &mode) in self.counts.iter_mut().zip(&MODES) {
-            let v = i32::from(block[mode]);
+        self.add_modes(&std::array::from_fn(|m| block[MODES[m]]));
+    }
+
+    /// Adds one block given by the values of its [`MODES`], in that order. Every value is
+    /// counted, zeros included, without a branch on the value.
+    pub fn add_modes(&mut self, values: &[i16; MODES.len()]) {
+        for (hist, &v) in self.counts.iter_mut().zip(values) {
+            let v = i32::from(v);
             self.nonzero += u64::from(v != 0);
             if (-RANGE..=RANGE).contains(&v) {
                 let bin = (v + RANGE) as usize;
@@ -175,6 +181,8 @@ struct Folded {
     counts: Vec<[f64; RANGE as usize + 1]>,
     ln: Vec<[f64; RANGE as usize + 1]>,
     last: Vec<usize>,
+    /// The last bin holding at least `MIN_NEIGHBOURS / 2` counts (0: none).
+    dense: Vec<usize>,
 }
 
 impl Folded {
@@ -183,6 +191,7 @@ impl Folded {
             counts: vec![[0.0; RANGE as usize + 1]; MODES.len()],
             ln: vec![[0.0; RANGE as usize + 1]; MODES.len()],
             last: vec![0; MODES.len()],
+            dense: vec![0; MODES.len()],
         };
         for m in 0..MODES.len() {
             for j in 1..=RANGE as usize {
@@ -192,6 +201,9 @@ impl Folded {
                 if c > 0.0 {
                     folded.ln[m][j] = c.ln();
                     folded.last[m] = j;
+                }
+                if c >= MIN_NEIGHBOURS / 2.0 {
+                    folded.dense[m] = j;
                 }
             }
         }
@@ -232,47 +244,41 @@ fn fit_mode(folded: &Folded, m: usize, s1: u16, s2: u16) -> Fit {
     if s1 <= s2 || last as f64 * s2 + s2 / 2.0 + TOLERANCE < 2.0 * s1 {
         return fit;
     }
-    let mut allowed = [false; RANGE as usize + 1];
-    {
-        let (counts, ln) = (&folded.counts[m], &folded.ln[m]);
-        let range = (last + 1).min(RANGE as usize);
-        // The distance of `j * s2` to the nearest multiple of `s1`, in integers (the same as
-        // `|x - round(x / s1) * s1|`, without a division per bin).
-        let (step1, step2) = (s1 as u32, s2 as u32);
-        for (j, reachable) in allowed.iter_mut().enumerate().take(range + 1).skip(1) {
-            let r = (j as u32 * step2) % step1;
-            *reachable = f64::from(r.min(step1 - r)) <= s2 / 2.0 + TOLERANCE;
+    let (counts, ln) = (&folded.counts[m], &folded.ln[m]);
+    let range = (last + 1).min(RANGE as usize);
+    // The distance of `j * s2` to the nearest multiple of `s1`, in integers (the same as
+    // `|x - round(x / s1) * s1|`, without a division per bin).
+    let (step1, step2) = (s1 as u32, s2 as u32);
+    let reach = s2 / 2.0 + TOLERANCE;
+    // The forbidden bins come in gaps between reachable ones, walked in order. A gap whose
+    // lower end is past the last bin holding `MIN_NEIGHBOURS / 2` counts has two sparse ends
+    // and is skipped, and so are all after it: the walk stops there.
+    let dense = folded.dense[m];
+    let mut lo = 0usize;
+    for hi in 1..=range {
+        let r = (hi as u32 * step2) % step1;
+        if f64::from(r.min(step1 - r)) > reach {
+            continue;
         }
-        // The nearest reachable bin below and above each bin (0: none), in two passes.
-        let mut below = [0usize; RANGE as usize + 2];
-        let mut above = [0usize; RANGE as usize + 2];
-        for j in 1..=range {
-            below[j + 1] = if allowed[j] { j } else { below[j] };
-        }
-        for j in (1..=range).rev() {
-            above[j - 1] = if allowed[j] { j } else { above[j] };
-        }
-        for j in 1..=range {
-            if allowed[j] {
-                continue;
-            }
-            // What a smooth histogram would hold here: the log-linear interpolation between
-            // the nearest reachable bins on either side (exact for a geometric decay). Bins
-            // below the first non-zero multiple of the first step are left out: the many
-            // coefficients that save zeroed spill into them in smooth areas more than the
-            // error model allows, and the steep, heavy-tailed decay from zero is where
-            // interpolation over a long gap is worst.
-            let (lo, hi) = (below[j + 1], above[j - 1]);
-            if lo == 0 || hi == 0 || (lo as f64 * s2 / s1).round() < 1.0 {
-                continue;
-            }
+        // What a smooth histogram would hold in the gap: the log-linear interpolation between
+        // the reachable bins on either side (exact for a geometric decay). Bins below the
+        // first non-zero multiple of the first step are left out: the many coefficients that
+        // save zeroed spill into them in smooth areas more than the error model allows, and
+        // the steep, heavy-tailed decay from zero is where interpolation over a long gap is
+        // worst.
+        if lo != 0 && hi - lo > 1 && 2 * lo as u32 * step2 >= step1 {
             let (a, b) = (counts[lo], counts[hi]);
-            if a == 0.0 || b == 0.0 || a + b < MIN_NEIGHBOURS {
-                continue;
+            if a != 0.0 && b != 0.0 && a + b >= MIN_NEIGHBOURS {
+                for (j, &count) in counts.iter().enumerate().take(hi).skip(lo + 1) {
+                    let t = (j - lo) as f64 / (hi - lo) as f64;
+                    fit.observed += count;
+                    fit.expected += (ln[lo] * (1.0 - t) + ln[hi] * t).exp();
+                }
             }
-            let t = (j - lo) as f64 / (hi - lo) as f64;
-            fit.observed += counts[j];
-            fit.expected += (ln[lo] * (1.0 - t) + ln[hi] * t).exp();
+        }
+        lo = hi;
+        if lo > dense {
+            break;
         }
     }
     fit
@@ -384,9 +390,16 @@ pub fn analyse(hist: &Histograms, second: &[u16; 64]) -> History {
 pub const SAMPLE_BLOCKS: u64 = 8192;
 
 /// The sample also ends once the analysed modes of the blocks counted hold this many non-zero
-/// values: textured photos get there within a few thousand blocks, smooth tops of images (sky)
-/// read on. The accuracy at these sizes is measured in `docs/quality.md`.
+/// values, where the effective quality is estimated too ([`effective::applies`]): textured
+/// photos get there within a few thousand blocks, smooth tops of images (sky) read on. The
+/// accuracy at these sizes is measured in `docs/quality.md`.
 pub const SAMPLE_NONZERO: u64 = 40_000;
+
+/// [`SAMPLE_NONZERO`] for the primary quality alone (every other file): decoding the sample
+/// is most of the analysis' time, and the primary quality keeps its accuracy on this smaller
+/// one (measured in `docs/quality.md`). The block bound stays: a smooth top of an image holds
+/// too few non-zero values for any answer within fewer blocks.
+pub const PRIMARY_SAMPLE_NONZERO: u64 = 12_000;
 
 /// Reads the first [`SAMPLE_BLOCKS`] luma blocks after `read_header` returned `header` and
 /// analyses them. Frames it cannot read (progressive, arithmetic, lossless, 12-bit, a first
@@ -397,12 +410,9 @@ pub fn read<I: crate::jpeg::Input>(
     header: &crate::jpeg::Header,
 ) -> crate::Result<std::result::Result<History, String>> {
     let luma_slot = usize::from(header.frame.components[0].table & 3);
-    // The effective quality is reported only for tables of no formula family: elsewhere its
-    // histograms and fit are not made.
-    let wanted = matches!(
-        super::estimate(header).family,
-        super::Family::Unknown | super::Family::Known(_)
-    );
+    // The effective quality is reported only where the coefficient estimate was validated
+    // (guetzli-like tables): elsewhere its histograms and fit are not made.
+    let wanted = effective::applies(&super::estimate(header));
     Ok(
         read_histograms(parser, header, wanted)?.and_then(|(hist, magnitudes, _)| {
             let luma = header.quant_tables[luma_slot]
@@ -440,12 +450,17 @@ pub fn read_histograms<I: crate::jpeg::Input>(
             .map_or([1; 64], |t| t.values),
     );
     let mut sampler = Sampler::new(header);
-    let read = match parser.read_blocks(header, 0, SAMPLE_BLOCKS, |c, block, mcu| {
+    let sample_nonzero = if magnitudes_too {
+        SAMPLE_NONZERO
+    } else {
+        PRIMARY_SAMPLE_NONZERO
+    };
+    let read = match parser.read_blocks(header, 0, SAMPLE_BLOCKS, |c, block, nonzero, mcu| {
         if c == 0 && magnitudes_too {
-            magnitudes.add(block);
+            magnitudes.add_sparse(block, nonzero);
         }
         sampler.block(&mut hist, c, block, mcu);
-        hist.nonzero < SAMPLE_NONZERO
+        hist.nonzero < sample_nonzero
     }) {
         Ok(read) => read,
         Err(crate::Error::Unsupported(what)) => {
@@ -470,14 +485,16 @@ const CLIP_MARGIN: f64 = 32.0;
 
 /// Gathers the luma blocks of each MCU and adds them to the histograms once the MCU's chroma
 /// blocks show that no colour channel comes near clipping (judged on the block means, from
-/// the DC coefficients). At most one MCU (10 blocks) is held.
+/// the DC coefficients). At most one MCU (16 luma blocks) is held, as their DC and the values
+/// of their analysed modes.
 struct Sampler {
     /// DC quantizer of each frame component.
     dc_step: Vec<f64>,
     /// YCbCr with the chroma in the first scan: the colour test applies.
     colour: bool,
     mcu: u64,
-    luma: Vec<[i16; 64]>,
+    /// Per luma block of the MCU (at most 16): its DC and the values of its [`MODES`].
+    luma: Vec<(i16, [i16; MODES.len()])>,
     /// Mean Cb and Cr of the current MCU, centred on 0.
     chroma: [f64; 2],
 }
@@ -509,18 +526,22 @@ impl Sampler {
             self.flush(hist);
             self.mcu = mcu;
         }
-        let mean = f64::from(block[0]) * self.dc_step.get(component).copied().unwrap_or(1.0) / 8.0;
         match component {
-            0 if self.luma.len() < 16 => self.luma.push(*block),
-            1 | 2 => self.chroma[component - 1] = mean,
+            0 if self.luma.len() < 16 => self
+                .luma
+                .push((block[0], std::array::from_fn(|m| block[MODES[m]]))),
+            1 | 2 => {
+                let step = self.dc_step.get(component).copied().unwrap_or(1.0);
+                self.chroma[component - 1] = f64::from(block[0]) * step / 8.0;
+            }
             _ => {}
         }
     }
 
     fn flush(&mut self, hist: &mut Histograms) {
         let [cb, cr] = if self.colour { self.chroma } else { [0.0; 2] };
-        for block in &self.luma {
-            let y = f64::from(block[0]) * self.dc_step[0] / 8.0 + 128.0;
+        for (dc, values) in &self.luma {
+            let y = f64::from(*dc) * self.dc_step[0] / 8.0 + 128.0;
             let rgb = [
                 y + 1.402 * cr,
                 y - 0.344_136 * cb - 0.714_136 * cr,
@@ -530,7 +551,7 @@ impl Sampler {
                 .iter()
                 .all(|&v| (CLIP_MARGIN..=255.0 - CLIP_MARGIN).contains(&v))
             {
-                hist.add(block);
+                hist.add_modes(values);
             }
         }
         self.luma.clear();

@@ -61,19 +61,20 @@ impl HistoryReport {
 
 impl Inspection {
     /// The IJG equivalent from the coefficients ([`super::effective::estimate`]), where the
-    /// analysis ran and the tables match no formula family: unknown and fingerprinted tables
-    /// (guetzli, cameras). Exact IJG tables already give the IJG quality; on mozjpeg's files
-    /// this estimate read far too low (measured in `docs/quality.md`), so it is not given
-    /// there ([`Self::effective_quality`] uses a measured calibration instead).
+    /// analysis ran and the estimate applies ([`super::effective::applies`]: unknown tables
+    /// of guetzli's near-flat shape). Exact IJG tables already give the IJG quality; on
+    /// mozjpeg's files and on rounding encoders with their own tables (cameras, Photoshop)
+    /// this estimate reads far too low (measured in `docs/quality.md`), so it is not given
+    /// there ([`Self::effective_quality`] uses a measured calibration for mozjpeg instead).
     pub fn effective(&self) -> Option<super::effective::Effective> {
-        if !matches!(self.estimate.family, Family::Unknown | Family::Known(_)) {
+        if !super::effective::applies(&self.estimate) {
             return None;
         }
         self.history.as_ref()?.analysed()?.effective
     }
 
     /// The `effective_quality` of the report, where the analysis was asked for: the
-    /// coefficient estimate ([`Self::effective`]) for unknown and fingerprinted tables, and for
+    /// coefficient estimate ([`Self::effective`]) for guetzli-like unknown tables, and for
     /// mozjpeg's default tables (set 3) at qualities 50..=95 the mean fidelity of its default
     /// encoder ([`super::trellis::default_profile`]), which needs no coefficients (progressive
     /// files included).
