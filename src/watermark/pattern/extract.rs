@@ -587,14 +587,14 @@ mod tests {
         assert!(!unmarked.mark_present(), "{unmarked:?}");
     }
 
-    /// A plane large enough for 5-pixel cells (not a power of two: 2.5 samples at level 2,
-    /// 1.25 at level 4): the pyramid reads the payload, also after a crop.
+    /// A plane large enough for 4-pixel cells: the pyramid reads the payload at the level
+    /// where a cell is 2 samples, also after a crop.
     #[test]
     fn round_trip_with_coarse_cells() {
         let key = Key::from_secret(b"secret").unwrap();
         let payload = Payload(std::array::from_fn(|i| i as u8 * 5));
         let (w, h) = (1800, 1200);
-        assert_eq!(cell_side(w, h), 5);
+        assert_eq!(cell_side(w, h), 4);
         let mut state = 7u32;
         let luma = Plane::from_fn(w, h, |x, y| {
             state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);

@@ -17,12 +17,8 @@ pub(crate) const CELL: usize = 2;
 pub(crate) const TILE_CELLS: usize = 64;
 /// Tile side in detector samples (in pixels when the cell is [`CELL`] pixels).
 pub(crate) const TILE: usize = CELL * TILE_CELLS;
-/// The smallest cell side `mark` uses, in pixels: one detector sample per cell at the
-/// pyramid's finest level is the least a cell can be.
-pub(crate) const MIN_CELL: usize = 2;
-/// The largest cell side `mark` uses, in pixels: the pyramid's coarsest level decimates by 8,
-/// so a 16-pixel cell is 2 samples there ([`CELL`]).
-pub(crate) const MAX_CELL: usize = 16;
+/// The smallest and largest cell side `mark` uses, in pixels.
+pub(crate) const CELL_SIDES: [usize; 4] = [2, 4, 8, 16];
 /// The long side, in pixels, of the smallest upload the cell is sized for: photo sites
 /// downscale to a 720-2048 pixel long side, and a cell needs about 2 pixels after the
 /// downscale to be resolved through a re-encode at Q60-85 (docs/watermark.md, "Upload
@@ -34,19 +30,22 @@ pub(crate) const SMALLEST_UPLOAD: usize = 720;
 /// every resize below 0.65).
 pub(crate) const MIN_TILES: usize = 3;
 
-/// The cell side, in pixels, for an image of `width` x `height`: the smallest whole number of
-/// pixels that is still 2 pixels wide once the long side `L` is downscaled to
-/// [`SMALLEST_UPLOAD`] (`ceil(2 L / 720)`), but no larger than lets the short side hold
-/// [`MIN_TILES`] tiles (`floor(short / (64 x 3))`), within [`MIN_CELL`]..=[`MAX_CELL`].
-/// Any whole side, not only a power of two: the detector's lattice search and fold take any
-/// period (the tile is always folded into [`TILE`] samples), and with powers of two alone
-/// the 3-tile cap dropped a 4032 x 3024 photo from the 12 pixels it wants to 8 (1.4 pixels
-/// after the downscale to 720, where the payload no longer decoded).
+/// The cell side, in pixels, for an image of `width` x `height`: the smallest of
+/// [`CELL_SIDES`] that is still 2 pixels wide once the long side is downscaled to
+/// [`SMALLEST_UPLOAD`] (2 pixels up to a 720-pixel long side, 4 up to 1440, 8 up to 2880, 16
+/// beyond), but no larger than lets the short side hold [`MIN_TILES`] tiles.
 pub(crate) fn cell_side(width: usize, height: usize) -> usize {
     let (long, short) = (width.max(height), width.min(height));
-    let wanted = (2 * long).div_ceil(SMALLEST_UPLOAD);
-    let fits = short / (TILE_CELLS * MIN_TILES);
-    wanted.min(fits).clamp(MIN_CELL, MAX_CELL)
+    let wanted = CELL_SIDES
+        .into_iter()
+        .find(|&c| c * SMALLEST_UPLOAD >= 2 * long)
+        .unwrap_or(CELL_SIDES[CELL_SIDES.len() - 1]);
+    let fits = CELL_SIDES
+        .into_iter()
+        .rev()
+        .find(|&c| c * TILE_CELLS * MIN_TILES <= short)
+        .unwrap_or(CELL_SIDES[0]);
+    wanted.min(fits)
 }
 
 pub(crate) const CELLS: usize = TILE_CELLS * TILE_CELLS;
@@ -368,28 +367,15 @@ mod tests {
     }
 
     /// The cell follows the long side (2 pixels after a downscale to 720) within what the
-    /// short side can hold in tiles. Expected values from the rule's arithmetic, worked by
-    /// hand: `wanted = ceil(2 L / 720)`, `fits = floor(short / 192)`, the smaller, in 2..=16.
+    /// short side can hold in tiles.
     #[test]
     fn cell_side_follows_the_image() {
-        // 640 x 480: wanted ceil(1280 / 720) = 2, fits floor(480 / 192) = 2.
         assert_eq!(cell_side(640, 480), 2);
-        // 1024 x 768: wanted ceil(2048 / 720) = 3, fits 4: 3 (not a power of two).
-        assert_eq!(cell_side(1024, 768), 3);
-        // 1772 x 1181: wanted ceil(3544 / 720) = 5, fits floor(1181 / 192) = 6.
-        assert_eq!(cell_side(1772, 1181), 5);
-        // 2688 x 1520: wanted ceil(5376 / 720) = 8, fits floor(1520 / 192) = 7: the cap.
-        assert_eq!(cell_side(2688, 1520), 7);
-        // 4032 x 3024: wanted ceil(8064 / 720) = 12, fits floor(3024 / 192) = 15.
-        assert_eq!(cell_side(4032, 3024), 12);
-        // The same photo turned: only the long and short sides count.
-        assert_eq!(cell_side(3024, 4032), 12);
-        // 2160 x 1440: 2 L / 720 = 6 exactly, fits 7.
-        assert_eq!(cell_side(2160, 1440), 6);
-        // 5760 x 3840: wanted 16, fits 20; 8000 x 6000: wanted 23, at most 16.
+        assert_eq!(cell_side(1024, 768), 4);
+        assert_eq!(cell_side(1772, 1181), 4);
+        assert_eq!(cell_side(2576, 1932), 8);
+        assert_eq!(cell_side(4032, 3024), 8);
         assert_eq!(cell_side(5760, 3840), 16);
-        assert_eq!(cell_side(8000, 6000), 16);
-        // Too short for 3 tiles of anything: the smallest cell.
         assert_eq!(cell_side(3000, 200), 2);
         assert_eq!(cell_side(0, 0), 2);
     }
