@@ -271,7 +271,7 @@ pub(crate) fn smooth_pixels_into(low: &Plane, sigma: f32, valid: &[u64], smooth:
                 let y1 = (y0 + BAND).min(h);
                 // The gradient rows the band's vertical taps reach (clamped at the edges).
                 let (g0, g1) = (y0.saturating_sub(radius), (y1 + radius).min(h));
-                gradient.clear();
+                // Not cleared: every sample is written below.
                 gradient.resize((g1 - g0) * w, 0.0);
                 for (gy, g) in (g0..g1).zip(gradient.chunks_exact_mut(w)) {
                     gradient_row(low, gy, g);
@@ -280,7 +280,6 @@ pub(crate) fn smooth_pixels_into(low: &Plane, sigma: f32, valid: &[u64], smooth:
                 let gradient: &[f32] = gradient;
                 let rows = |sy: usize| &gradient[(sy - g0) * w..(sy - g0 + 1) * w];
                 // The band's flags a byte each, then packed 64 to a word.
-                flags.clear();
                 flags.resize((y1 - y0) * w, false);
                 for (y, flags) in (y0..y1).zip(flags.chunks_exact_mut(w)) {
                     blur_row(rows, h, y, &taps, scratch, row);

@@ -1,0 +1,234 @@
+//! What one closed-loop pass changed, and the low-pass and smooth-pixel mask remade only around
+//! it. From the third pass on most groups are satisfied or given up and their pixels stop
+//! moving; a blur's output sample depends only on the input within the kernel's reach, so
+//! wherever no input sample within reach changed, the blur of the new input is the old blur, to
+//! the bit. Re-blurring only the rest (and re-measuring smoothness only where the low-pass
+//! moved) gives the planes a full recomputation would, at a fraction of the cost.
+
+use rayon::prelude::*;
+
+use super::analysis::SMOOTH_LIMIT;
+use crate::watermark::signal::Plane;
+use crate::watermark::signal::lowpass::{blur_span, gradient_span, span_reach};
+
+/// Side of the square tiles changes are tracked in, in pixels; also the height of the bands
+/// the planes are remade in. 64 rows of a bit mask are whole words (64 x width bits).
+pub(crate) const TILE: usize = 64;
+
+/// A rectangle of pixels, `x0..x1` by `y0..y1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Rect {
+    pub(crate) x0: usize,
+    pub(crate) y0: usize,
+    pub(crate) x1: usize,
+    pub(crate) y1: usize,
+}
+
+impl Rect {
+    fn union(self, o: Rect) -> Rect {
+        Rect {
+            x0: self.x0.min(o.x0),
+            y0: self.y0.min(o.y0),
+            x1: self.x1.max(o.x1),
+            y1: self.y1.max(o.y1),
+        }
+    }
+
+    /// `self` grown by `reach` on every side and cut to `within`, if anything is left.
+    fn reach_into(self, reach: usize, within: Rect) -> Option<Rect> {
+        let r = Rect {
+            x0: self.x0.saturating_sub(reach).max(within.x0),
+            y0: self.y0.saturating_sub(reach).max(within.y0),
+            x1: (self.x1 + reach).min(within.x1),
+            y1: (self.y1 + reach).min(within.y1),
+        };
+        (r.x0 < r.x1 && r.y0 < r.y1).then_some(r)
+    }
+}
+
+/// The pixels of a `width` x `height` plane that changed: per [`TILE`]-square tile, the
+/// bounding box of its changed pixels.
+#[derive(Debug, Clone)]
+pub(crate) struct Changed {
+    width: usize,
+    height: usize,
+    tiles_x: usize,
+    boxes: Vec<Option<Rect>>,
+}
+
+impl Changed {
+    /// Nothing changed.
+    pub(crate) fn none(width: usize, height: usize) -> Changed {
+        let tiles_x = width.div_ceil(TILE);
+        Changed {
+            width,
+            height,
+            tiles_x,
+            boxes: vec![None; tiles_x * height.div_ceil(TILE)],
+        }
+    }
+
+    /// Every pixel changed.
+    pub(crate) fn all(width: usize, height: usize) -> Changed {
+        let mut c = Changed::none(width, height);
+        for (i, b) in c.boxes.iter_mut().enumerate() {
+            let (tx, ty) = (i % c.tiles_x, i / c.tiles_x);
+            *b = Some(Rect {
+                x0: tx * TILE,
+                y0: ty * TILE,
+                x1: ((tx + 1) * TILE).min(width),
+                y1: ((ty + 1) * TILE).min(height),
+            });
+        }
+        c
+    }
+
+    /// Records that pixel (`x`, `y`) changed.
+    pub(crate) fn mark(&mut self, x: usize, y: usize) {
+        let pixel = Rect {
+            x0: x,
+            y0: y,
+            x1: x + 1,
+            y1: y + 1,
+        };
+        let b = &mut self.boxes[y / TILE * self.tiles_x + x / TILE];
+        *b = Some(b.map_or(pixel, |b| b.union(pixel)));
+    }
+
+    /// The pixels within `reach` (in both directions, a square) of a changed pixel, as
+    /// rectangles per band of [`TILE`] rows: each tile's share of the changed boxes grown by
+    /// `reach`, and the shares of neighbouring tiles in a band joined into one rectangle (a
+    /// rectangle covers what it is asked to and perhaps more; remade pixels come out as they
+    /// were, so more is only slower).
+    pub(crate) fn within(&self, reach: usize) -> Vec<Vec<Rect>> {
+        let (w, h) = (self.width, self.height);
+        let tiles_y = self.boxes.len() / self.tiles_x.max(1);
+        let k = reach.div_ceil(TILE);
+        (0..tiles_y)
+            .map(|ty| {
+                let mut rects: Vec<Rect> = Vec::new();
+                let mut open = false;
+                for tx in 0..self.tiles_x {
+                    let tile = Rect {
+                        x0: tx * TILE,
+                        y0: ty * TILE,
+                        x1: ((tx + 1) * TILE).min(w),
+                        y1: ((ty + 1) * TILE).min(h),
+                    };
+                    let mut share: Option<Rect> = None;
+                    for sy in ty.saturating_sub(k)..(ty + k + 1).min(tiles_y) {
+                        for sx in tx.saturating_sub(k)..(tx + k + 1).min(self.tiles_x) {
+                            let reached = self.boxes[sy * self.tiles_x + sx]
+                                .and_then(|b| b.reach_into(reach, tile));
+                            if let Some(r) = reached {
+                                share = Some(share.map_or(r, |s| s.union(r)));
+                            }
+                        }
+                    }
+                    match (share, rects.last_mut()) {
+                        (Some(s), Some(last)) if open => *last = last.union(s),
+                        (Some(s), _) => rects.push(s),
+                        (None, _) => {}
+                    }
+                    open = share.is_some();
+                }
+                rects
+            })
+            .collect()
+    }
+}
+
+/// Remakes `low`, the blur with `taps` of the plane whose row `y` is given by `fill(y, x0,
+/// row)` (columns `x0..x0 + row.len()`), inside `rects` (per band of [`TILE`] rows, from
+/// [`Changed::within`]); the rest of `low` is kept. Each remade sample is the one
+/// [`gaussian_blur_rows_into`](crate::watermark::signal::lowpass::gaussian_blur_rows_into)
+/// makes of the whole plane, to the bit.
+pub(crate) fn reblur(
+    low: &mut Plane,
+    fill: impl Fn(usize, usize, &mut [f32]) + Sync,
+    taps: &[f32],
+    rects: &[Vec<Rect>],
+) {
+    let (w, h) = (low.width, low.height);
+    if w == 0 || h == 0 {
+        return;
+    }
+    let radius = taps.len() / 2;
+    low.data
+        .par_chunks_mut(TILE * w)
+        .zip(rects)
+        .enumerate()
+        .for_each_init(
+            || (Vec::new(), Vec::new()),
+            |(rows, scratch), (index, (band, rects))| {
+                let y0 = index * TILE;
+                for r in rects {
+                    let (c0, c1) = span_reach(r.x0, r.x1, w, radius);
+                    let (r0, r1) = (r.y0.saturating_sub(radius), (r.y1 + radius).min(h));
+                    let span = c1 - c0;
+                    rows.resize((r1 - r0) * span, 0.0);
+                    for (sy, row) in (r0..r1).zip(rows.chunks_exact_mut(span)) {
+                        fill(sy, c0, row);
+                    }
+                    let rows: &[f32] = rows;
+                    let at = |sy: usize| &rows[(sy - r0) * span..(sy - r0 + 1) * span];
+                    for y in r.y0..r.y1 {
+                        let out = &mut band[(y - y0) * w..][r.x0..r.x1];
+                        blur_span(at, h, y, (r.x0, w), taps, scratch, out);
+                    }
+                }
+            },
+        );
+}
+
+/// Remakes the smooth-pixel bits of [`smooth_pixels_into`](super::analysis::smooth_pixels_into)
+/// inside `rects` (per band of [`TILE`] rows) from the current `low`; the other bits are
+/// kept. Each remade bit is the one the whole-plane version makes, to the bit: the same
+/// gradient samples, scaled, blurred with `taps` and compared.
+pub(crate) fn remeasure_smooth(
+    low: &Plane,
+    sigma: f32,
+    taps: &[f32],
+    valid: &[u64],
+    smooth: &mut [u64],
+    rects: &[Vec<Rect>],
+) {
+    let (w, h) = (low.width, low.height);
+    if w == 0 || h == 0 {
+        return;
+    }
+    let radius = taps.len() / 2;
+    // A band of TILE rows is TILE * w bits: w whole words.
+    smooth
+        .par_chunks_mut(w)
+        .zip(rects)
+        .enumerate()
+        .for_each_init(
+            || (Vec::new(), Vec::new(), Vec::new()),
+            |(gradient, scratch, activity), (band, (words, rects))| {
+                let first_bit = band * TILE * w;
+                for r in rects {
+                    let (c0, c1) = span_reach(r.x0, r.x1, w, radius);
+                    let (g0, g1) = (r.y0.saturating_sub(radius), (r.y1 + radius).min(h));
+                    let span = c1 - c0;
+                    gradient.resize((g1 - g0) * span, 0.0);
+                    for (gy, g) in (g0..g1).zip(gradient.chunks_exact_mut(span)) {
+                        gradient_span(low, gy, c0, g);
+                        g.iter_mut().for_each(|v| *v *= sigma);
+                    }
+                    let gradient: &[f32] = gradient;
+                    let at = |sy: usize| &gradient[(sy - g0) * span..(sy - g0 + 1) * span];
+                    activity.resize(r.x1 - r.x0, 0.0);
+                    for y in r.y0..r.y1 {
+                        blur_span(at, h, y, (r.x0, w), taps, scratch, activity);
+                        for (x, &a) in (r.x0..r.x1).zip(activity.iter()) {
+                            let i = y * w + x;
+                            let (word, bit) = ((i - first_bit) / 64, i % 64);
+                            let on = u64::from(a < SMOOTH_LIMIT) & (valid[i / 64] >> bit);
+                            words[word] = words[word] & !(1 << bit) | (on & 1) << bit;
+                        }
+                    }
+                }
+            },
+        );
+}
