@@ -232,3 +232,118 @@ pub(crate) fn remeasure_smooth(
             },
         );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::watermark::histogram::analysis::{pack_bits, smooth_pixels_into};
+    use crate::watermark::signal::gaussian_kernel;
+    use crate::watermark::signal::lowpass::gaussian_blur_rows_into;
+
+    /// A plane with texture, flat patches and values past both ends of 0..=255.
+    fn plane(w: usize, h: usize, seed: usize) -> Plane {
+        Plane::from_fn(w, h, |x, y| {
+            let t = ((x * 37 + y * 101 + seed * 13) % 97) as f32 * 0.9;
+            if (x / 23 + y / 17) % 3 == 0 {
+                90.0 + 0.1 * x as f32
+            } else {
+                t * 2.8 - 4.0 + (y as f32 / 7.0).sin() * 3.0
+            }
+        })
+    }
+
+    /// Every pixel within `reach` of a changed one lies in a rectangle of its band, and the
+    /// rectangles stay inside their bands and the plane.
+    #[test]
+    fn within_covers_the_reach_of_every_change() {
+        let (w, h) = (150, 200);
+        let mut changed = Changed::none(w, h);
+        let points = [(0, 0), (70, 66), (149, 199), (64, 63), (10, 130), (128, 10)];
+        for &(x, y) in &points {
+            changed.mark(x, y);
+        }
+        for reach in [0, 5, 33, 70] {
+            let bands = changed.within(reach);
+            assert_eq!(bands.len(), h.div_ceil(TILE));
+            for y in 0..h {
+                for x in 0..w {
+                    let near = points
+                        .iter()
+                        .any(|&(px, py)| px.abs_diff(x) <= reach && py.abs_diff(y) <= reach);
+                    let covered = bands[y / TILE]
+                        .iter()
+                        .any(|r| (r.x0..r.x1).contains(&x) && (r.y0..r.y1).contains(&y));
+                    if near {
+                        assert!(covered, "reach {reach}: ({x},{y}) missed");
+                    }
+                }
+            }
+            for (band, rects) in bands.iter().enumerate() {
+                for r in rects {
+                    assert!(r.y0 >= band * TILE && r.y1 <= ((band + 1) * TILE).min(h));
+                    assert!(r.x1 <= w && r.x0 < r.x1);
+                }
+            }
+        }
+        assert!(Changed::none(w, h).within(9).iter().all(Vec::is_empty));
+    }
+
+    /// After a change to some pixels, the low-pass remade around them, and the smooth-pixel
+    /// mask remade around those, are the whole-plane versions of the changed plane, to the bit.
+    #[test]
+    fn remade_planes_equal_the_whole_plane_versions() {
+        for (w, h, sigma) in [(150, 200, 2.2), (67, 130, 1.0), (300, 70, 4.1)] {
+            let before = plane(w, h, 0);
+            let mut after = before.clone();
+            let mut changed = Changed::none(w, h);
+            for (i, (x, y)) in [
+                (3, 4),
+                (w / 2, h / 2),
+                (w - 1, h - 1),
+                (w / 3, 66),
+                (0, h - 2),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                after.data[y * w + x] += 7.5 + i as f32;
+                changed.mark(x, y);
+            }
+            // A patch of many changed pixels.
+            for y in h / 4..h / 4 + 9 {
+                for x in w / 5..w / 5 + 12 {
+                    after.data[y * w + x] -= 3.0;
+                    changed.mark(x, y);
+                }
+            }
+            let rows = |p: &Plane| {
+                let p = p.clone();
+                move |y: usize, x0: usize, row: &mut [f32]| {
+                    row.copy_from_slice(&p.data[y * p.width + x0..][..row.len()])
+                }
+            };
+            let taps = gaussian_kernel(sigma);
+            let radius = taps.len() / 2;
+            let whole = |p: &Plane| {
+                let mut low = Plane::new(0, 0);
+                let fill = rows(p);
+                gaussian_blur_rows_into(w, h, |y, row| fill(y, 0, row), sigma, &mut low);
+                low
+            };
+            let mut low = whole(&before);
+            let expected_low = whole(&after);
+            assert_ne!(low, expected_low);
+            reblur(&mut low, rows(&after), &taps, &changed.within(radius));
+            assert_eq!(low, expected_low, "{w}x{h}");
+
+            let valid = pack_bits(&(0..w * h).map(|i| i % 11 != 0).collect::<Vec<_>>());
+            let (mut smooth, mut expected) = (Vec::new(), Vec::new());
+            smooth_pixels_into(&whole(&before), sigma, &valid, &mut smooth);
+            smooth_pixels_into(&expected_low, sigma, &valid, &mut expected);
+            assert_ne!(smooth, expected, "{w}x{h}: the change should move the mask");
+            let rects = changed.within(2 * radius + 1);
+            remeasure_smooth(&low, sigma, &taps, &valid, &mut smooth, &rects);
+            assert_eq!(smooth, expected, "{w}x{h}");
+        }
+    }
+}

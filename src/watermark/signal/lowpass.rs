@@ -480,6 +480,58 @@ mod tests {
         }
     }
 
+    /// Every span of a row, blurred from only the input columns it reaches, is that part of
+    /// the whole row's blur, to the bit: spans at both edges, inside, wider than the plane's
+    /// reach, under and over a block.
+    #[test]
+    fn blur_of_a_span_equals_that_part_of_the_whole_row() {
+        for (w, sigma) in [(100, 2.5), (7, 1.0), (130, 6.0)] {
+            let h = 40;
+            let src = Plane::from_fn(w, h, |x, y| ((x * 37 + y * 101) % 97) as f32 * 1.37);
+            let taps = gaussian_kernel(sigma);
+            let whole = gaussian_blur(&src, sigma);
+            let mut scratch = Vec::new();
+            for (x0, x1) in [
+                (0, w),
+                (0, 1),
+                (w - 1, w),
+                (w / 3, w / 2),
+                (1, w - 1),
+                (2, 2 + 33),
+            ] {
+                let x1 = x1.min(w);
+                let (c0, c1) = span_reach(x0, x1, w, taps.len() / 2);
+                let rows = |sy: usize| &src.data[sy * w + c0..sy * w + c1];
+                for y in [0, 1, h / 2, h - 1] {
+                    let mut out = vec![f32::NAN; x1 - x0];
+                    blur_span(rows, h, y, (x0, w), &taps, &mut scratch, &mut out);
+                    let expected = &whole.data[y * w + x0..y * w + x1];
+                    let bits = |r: &[f32]| r.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&out), bits(expected), "{w} {sigma} {x0}..{x1} row {y}");
+                }
+            }
+        }
+    }
+
+    /// Every span of a gradient row is that part of the whole row, to the bit.
+    #[test]
+    fn gradient_of_a_span_equals_that_part_of_the_whole_row() {
+        for (w, h) in [(1, 2), (2, 3), (3, 1), (40, 9)] {
+            let src = Plane::from_fn(w, h, |x, y| ((x * 37 + y * 101) % 97) as f32 * 1.37);
+            for y in 0..h {
+                let mut whole = vec![0.0; w];
+                gradient_row(&src, y, &mut whole);
+                for x0 in 0..w {
+                    for x1 in x0 + 1..=w {
+                        let mut out = vec![f32::NAN; x1 - x0];
+                        gradient_span(&src, y, x0, &mut out);
+                        assert_eq!(out, whole[x0..x1], "{w}x{h} row {y} {x0}..{x1}");
+                    }
+                }
+            }
+        }
+    }
+
     /// The row-wise gradient equals the per-pixel definition to the bit, narrow planes included.
     #[test]
     fn gradient_equals_the_per_pixel_definition_exactly() {
