@@ -230,11 +230,15 @@ fn grow_invalid(invalid: &[bool], w: usize, h: usize, sigma: f32) -> Vec<bool> {
     let margin = (3.0 * sigma).ceil() as usize;
     let grown = dilate(invalid, w, h, margin);
     let mut valid: Vec<bool> = grown.iter().map(|&i| !i).collect();
-    for y in 0..h {
-        for x in 0..w {
-            if x < margin || y < margin || x + margin >= w || y + margin >= h {
-                valid[y * w + x] = false;
-            }
+    // The frame: the first and last `margin` rows whole, the first and last `margin` samples
+    // of the rows between.
+    let edge = margin.min(w);
+    for (y, row) in valid.chunks_exact_mut(w.max(1)).enumerate() {
+        if y < margin || y + margin >= h {
+            row.fill(false);
+        } else {
+            row[..edge].fill(false);
+            row[w - edge..].fill(false);
         }
     }
     valid
@@ -449,6 +453,28 @@ mod tests {
         assert_eq!(sigma.to_bits(), expected_sigma.to_bits());
         assert_eq!(pixels, expected_pixels);
         assert!(pixels < w * h && valid.iter().any(|&v| v));
+    }
+
+    /// The valid mask is the grown invalid pixels' complement with the frame cleared, the
+    /// frame as defined per pixel, on planes narrower and shorter than two margins too.
+    #[test]
+    fn grown_mask_has_the_frame_of_the_definition() {
+        for (w, h, sigma) in [(40, 30, 1.0f32), (5, 30, 1.0), (40, 4, 1.0), (9, 9, 2.0)] {
+            let invalid: Vec<bool> = (0..w * h).map(|i| i % 17 == 0).collect();
+            let margin = (3.0 * sigma).ceil() as usize;
+            let grown = dilate(&invalid, w, h, margin);
+            let valid = grow_invalid(&invalid, w, h, sigma);
+            for y in 0..h {
+                for x in 0..w {
+                    let frame = x < margin || y < margin || x + margin >= w || y + margin >= h;
+                    assert_eq!(
+                        valid[y * w + x],
+                        !frame && !grown[y * w + x],
+                        "{w}x{h} ({x},{y})"
+                    );
+                }
+            }
+        }
     }
 
     /// JFIF's YCbCr -> RGB (ITU-T T.871): grey stays grey, and pure red, (255, 0, 0) encoded

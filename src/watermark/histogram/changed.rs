@@ -95,6 +95,27 @@ impl Changed {
         *b = Some(b.map_or(pixel, |b| b.union(pixel)));
     }
 
+    /// Records that the pixels of the bits of `word` changed, bit `j` being pixel `first + j`
+    /// in row-major order. The boxes are bounding boxes: when the first and last bit's pixels
+    /// share a row and a tile, those two stand for all between.
+    pub(crate) fn mark_word(&mut self, first: usize, word: u64) {
+        let w = self.width;
+        let i0 = first + word.trailing_zeros() as usize;
+        let i1 = first + 63 - word.leading_zeros() as usize;
+        let (x0, y0, x1, y1) = (i0 % w, i0 / w, i1 % w, i1 / w);
+        if y0 == y1 && x0 / TILE == x1 / TILE {
+            self.mark(x0, y0);
+            self.mark(x1, y1);
+            return;
+        }
+        let mut bits = word;
+        while bits != 0 {
+            let i = first + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            self.mark(i % w, i / w);
+        }
+    }
+
     /// The pixels within `reach` (in both directions, a square) of a changed pixel, as
     /// rectangles per band of [`TILE`] rows: each tile's share of the changed boxes grown by
     /// `reach`, and the shares of neighbouring tiles in a band joined into one rectangle (a
@@ -286,6 +307,43 @@ mod tests {
             }
         }
         assert!(Changed::none(w, h).within(9).iter().all(Vec::is_empty));
+    }
+
+    /// Marking a word's bits gives the boxes that marking each of its pixels gives, across
+    /// rows and tiles.
+    #[test]
+    fn marking_a_word_is_marking_its_pixels() {
+        for (w, h) in [(150, 40), (64, 5), (7, 30), (200, 3)] {
+            let mut state = 11u64;
+            for first in (0..w * h).step_by(64) {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                let mut word = state ^ state >> 29;
+                if first + 64 > w * h {
+                    word &= (1u64 << (w * h - first)) - 1;
+                }
+                if word == 0 {
+                    continue;
+                }
+                for word in [word, word & 0xff0, 1 << 63 >> (first % 7)] {
+                    let word = if first + 64 > w * h {
+                        word & ((1u64 << (w * h - first)) - 1)
+                    } else {
+                        word
+                    };
+                    if word == 0 {
+                        continue;
+                    }
+                    let (mut by_word, mut by_pixel) = (Changed::none(w, h), Changed::none(w, h));
+                    by_word.mark_word(first, word);
+                    for j in (0..64).filter(|j| word >> j & 1 == 1) {
+                        by_pixel.mark((first + j) % w, (first + j) / w);
+                    }
+                    assert_eq!(by_word.boxes, by_pixel.boxes, "{w}x{h} {first} {word:x}");
+                }
+            }
+        }
     }
 
     /// After a change to some pixels, the low-pass remade around them, and the smooth-pixel

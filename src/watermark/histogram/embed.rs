@@ -269,20 +269,6 @@ pub(crate) fn embed_over(
             // A smooth bit depends on the low-pass within the activity's blur and the
             // gradient's one pixel: on the marked luma within twice the radius plus one.
             let rects = changed.within(2 * radius + 1);
-            if std::env::var_os("JPGTOOL_DEBUG_DIRTY").is_some() {
-                let area = |rs: &[Vec<super::changed::Rect>]| {
-                    rs.iter()
-                        .flatten()
-                        .map(|r| (r.x1 - r.x0) * (r.y1 - r.y0))
-                        .sum::<usize>() as f64
-                        / n as f64
-                };
-                eprintln!(
-                    "pass {pass}: low {:.3} smooth {:.3}",
-                    area(&changed.within(radius)),
-                    area(&rects)
-                );
-            }
             remeasure_smooth(&low, sigma, &taps, &valid, &mut smooth, &rects);
         }
         // The histogram of the smooth pixels' low-pass: counted whole (adding ones in f64, as
@@ -389,17 +375,9 @@ pub(crate) fn embed_over(
             break;
         }
         changed = Changed::none(w, h);
-        let (mut row, mut row_start) = (0, 0);
         for (k, &word) in moved.iter().enumerate() {
-            let mut bits = word;
-            while bits != 0 {
-                let i = 64 * k + bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                while i >= row_start + w {
-                    row += 1;
-                    row_start += w;
-                }
-                changed.mark(i - row_start, row);
+            if word != 0 {
+                changed.mark_word(64 * k, word);
             }
         }
         passes = pass + 1;
