@@ -329,8 +329,8 @@ pub(crate) fn embed_over(
         // The next change, computed once per smooth pixel. Where it moves the change (to the
         // bit), it is parked in `low` (that pixel's low-pass is remade next pass, being within
         // the blur's reach of a moved pixel) and then swapped into `delta`: `delta` holds the
-        // next change, summed for its MSE in pixel order as before, and `low` the former
-        // values of what moved, swapped back when the pass breaks the PSNR floor.
+        // next change, whose MSE is held to the PSNR floor, and `low` the former values of
+        // what moved, swapped back when the pass breaks the floor.
         moved.clear();
         moved.resize(smooth.len(), 0);
         for ((&word, flags), (lows, deltas)) in smooth
