@@ -35,7 +35,14 @@ impl CoverLuma {
 
     /// Writes row `y` into `out` (`width` samples), as f32 exactly as the plane held them.
     pub(super) fn row(&self, y: usize, out: &mut [f32]) {
-        let span = y * self.width..(y + 1) * self.width;
+        self.span(y, 0, out);
+    }
+
+    /// Writes columns `x0..x0 + out.len()` of row `y` into `out`, as f32 exactly as the plane
+    /// held them.
+    pub(super) fn span(&self, y: usize, x0: usize, out: &mut [f32]) {
+        let start = y * self.width + x0;
+        let span = start..start + out.len();
         match &self.samples {
             Samples::Bytes(b) => out
                 .iter_mut()

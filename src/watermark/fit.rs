@@ -2,7 +2,7 @@
 //! is held to [`PatternSettings::min_ssim`](super::PatternSettings::min_ssim).
 
 use super::cover::CoverLuma;
-use super::image::{decode, encode};
+use super::image::{decode, encode, to_byte};
 use super::signal::ssim::mean_ssim_rows;
 use crate::codec::EncoderSettings;
 use crate::error::Result;
@@ -96,7 +96,7 @@ fn ssim_through_jpeg(
             .zip(&row)
             .zip(fixed[span.clone()].iter().zip(&pattern[span]))
         {
-            *o = (l + f + scale * p).round().clamp(0.0, 255.0) as u8;
+            *o = to_byte(l + f + scale * p);
         }
     }
     let settings = EncoderSettings::grey(w, h, quality);

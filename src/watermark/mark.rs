@@ -192,10 +192,10 @@ fn embed_both_layers(
     let mut delta = pattern;
     let start = steps.done;
     let w = luma.width;
-    // Luma plus the pattern, a row at a time: the cover layer 1 shapes.
-    let cover = |y: usize, row: &mut [f32]| {
-        luma.row(y, row);
-        for (m, &a) in row.iter_mut().zip(&delta[y * w..(y + 1) * w]) {
+    // Luma plus the pattern, a row (or part of one) at a time: the cover layer 1 shapes.
+    let cover = |y: usize, x0: usize, row: &mut [f32]| {
+        luma.span(y, x0, row);
+        for (m, &a) in row.iter_mut().zip(&delta[y * w + x0..]) {
             *m += a;
         }
     };

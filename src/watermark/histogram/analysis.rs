@@ -230,11 +230,15 @@ fn grow_invalid(invalid: &[bool], w: usize, h: usize, sigma: f32) -> Vec<bool> {
     let margin = (3.0 * sigma).ceil() as usize;
     let grown = dilate(invalid, w, h, margin);
     let mut valid: Vec<bool> = grown.iter().map(|&i| !i).collect();
-    for y in 0..h {
-        for x in 0..w {
-            if x < margin || y < margin || x + margin >= w || y + margin >= h {
-                valid[y * w + x] = false;
-            }
+    // The frame: the first and last `margin` rows whole, the first and last `margin` samples
+    // of the rows between.
+    let edge = margin.min(w);
+    for (y, row) in valid.chunks_exact_mut(w.max(1)).enumerate() {
+        if y < margin || y + margin >= h {
+            row.fill(false);
+        } else {
+            row[..edge].fill(false);
+            row[w - edge..].fill(false);
         }
     }
     valid
@@ -271,7 +275,7 @@ pub(crate) fn smooth_pixels_into(low: &Plane, sigma: f32, valid: &[u64], smooth:
                 let y1 = (y0 + BAND).min(h);
                 // The gradient rows the band's vertical taps reach (clamped at the edges).
                 let (g0, g1) = (y0.saturating_sub(radius), (y1 + radius).min(h));
-                gradient.clear();
+                // Not cleared: every sample is written below.
                 gradient.resize((g1 - g0) * w, 0.0);
                 for (gy, g) in (g0..g1).zip(gradient.chunks_exact_mut(w)) {
                     gradient_row(low, gy, g);
@@ -280,7 +284,6 @@ pub(crate) fn smooth_pixels_into(low: &Plane, sigma: f32, valid: &[u64], smooth:
                 let gradient: &[f32] = gradient;
                 let rows = |sy: usize| &gradient[(sy - g0) * w..(sy - g0 + 1) * w];
                 // The band's flags a byte each, then packed 64 to a word.
-                flags.clear();
                 flags.resize((y1 - y0) * w, false);
                 for (y, flags) in (y0..y1).zip(flags.chunks_exact_mut(w)) {
                     blur_row(rows, h, y, &taps, scratch, row);
@@ -450,6 +453,28 @@ mod tests {
         assert_eq!(sigma.to_bits(), expected_sigma.to_bits());
         assert_eq!(pixels, expected_pixels);
         assert!(pixels < w * h && valid.iter().any(|&v| v));
+    }
+
+    /// The valid mask is the grown invalid pixels' complement with the frame cleared, the
+    /// frame as defined per pixel, on planes narrower and shorter than two margins too.
+    #[test]
+    fn grown_mask_has_the_frame_of_the_definition() {
+        for (w, h, sigma) in [(40, 30, 1.0f32), (5, 30, 1.0), (40, 4, 1.0), (9, 9, 2.0)] {
+            let invalid: Vec<bool> = (0..w * h).map(|i| i % 17 == 0).collect();
+            let margin = (3.0 * sigma).ceil() as usize;
+            let grown = dilate(&invalid, w, h, margin);
+            let valid = grow_invalid(&invalid, w, h, sigma);
+            for y in 0..h {
+                for x in 0..w {
+                    let frame = x < margin || y < margin || x + margin >= w || y + margin >= h;
+                    assert_eq!(
+                        valid[y * w + x],
+                        !frame && !grown[y * w + x],
+                        "{w}x{h} ({x},{y})"
+                    );
+                }
+            }
+        }
     }
 
     /// JFIF's YCbCr -> RGB (ITU-T T.871): grey stays grey, and pure red, (255, 0, 0) encoded

@@ -4,8 +4,9 @@
 
 use super::analysis::{pack_bits, smooth_pixels_into, valid_mask_of_rows};
 use super::carrier::{FineHistogram, Grid, Tone, group_counts};
-use crate::watermark::signal::Plane;
+use super::changed::{Changed, reblur, remeasure_smooth};
 use crate::watermark::signal::lowpass::gaussian_blur_rows_into;
+use crate::watermark::signal::{Plane, gaussian_kernel};
 
 /// How hard to push. The defaults aim each group's neighbouring-bin ratios at 2.5 in a dozen
 /// passes at most, within a PSNR floor of 44 dB.
@@ -201,19 +202,25 @@ pub(crate) fn embed(
     s: &EmbedSettings,
 ) -> EmbedOutcome {
     let w = luma.width;
-    let cover = |y: usize, row: &mut [f32]| row.copy_from_slice(&luma.data[y * w..][..w]);
+    let cover = |y: usize, x0: usize, row: &mut [f32]| {
+        row.copy_from_slice(&luma.data[y * w + x0..][..row.len()])
+    };
     embed_over(w, luma.height, &cover, grid, codeword, s, &mut |_| {})
 }
 
 /// Embeds `codeword` (2 signs per group) into a `width` x `height` cover given by rows:
-/// `cover(y, row)` writes every sample of row `y` (`mark`'s is luma plus the pattern); returns
-/// the change to add. The cover is made row by row where it is needed rather than held as a
-/// plane of its own: at camera sizes each plane is hundreds of megabytes. `on_pass` hears the
-/// number of each pass as it ends (for a progress bar).
+/// `cover(y, x0, row)` writes columns `x0..x0 + row.len()` of row `y` (`mark`'s is luma plus
+/// the pattern); returns the change to add. The cover is made row by row where it is needed
+/// rather than held as a plane of its own: at camera sizes each plane is hundreds of
+/// megabytes. `on_pass` hears the number of each pass as it ends (for a progress bar).
+///
+/// Each pass blurs the marked luma and measures which pixels are smooth; from the third pass
+/// on only around the pixels the last pass changed ([`changed`](super::changed)), which gives
+/// the same planes, to the bit, as remaking them whole.
 pub(crate) fn embed_over(
     width: usize,
     height: usize,
-    cover: &(dyn Fn(usize, &mut [f32]) + Sync),
+    cover: &(dyn Fn(usize, usize, &mut [f32]) + Sync),
     grid: &Grid,
     codeword: &[f32],
     s: &EmbedSettings,
@@ -221,11 +228,13 @@ pub(crate) fn embed_over(
 ) -> EmbedOutcome {
     let (w, h) = (width, height);
     let n = w * h;
-    let (valid, sigma, _) = valid_mask_of_rows(w, h, cover);
+    let (valid, sigma, _) = valid_mask_of_rows(w, h, |y, row| cover(y, 0, row));
     // A bit per pixel through the loop rather than a byte.
     let valid = pack_bits(&valid);
     // The byte masks it took to make are let go for good before the loop's planes arrive.
     crate::watermark::trim::release_freed_memory();
+    let taps = gaussian_kernel(sigma);
+    let radius = taps.len() / 2;
     let mut delta = vec![0f32; n];
     let mut states = vec![GroupState::Short; grid.groups];
     let mut history: Vec<Vec<f32>> = vec![Vec::new(); grid.groups];
@@ -236,20 +245,32 @@ pub(crate) fn embed_over(
     // costs more in page faults than the arithmetic that fills it.
     let mut low = Plane::new(0, 0);
     let mut smooth = Vec::new();
+    let mut moved: Vec<u64> = Vec::new();
+    // The pixels whose change the last pass moved: on the first two passes all of them (the
+    // first blurs the cover as it is, unclamped; the second the clamped sum).
+    let mut changed = Changed::all(w, h);
     for pass in 0..s.max_passes {
         // The marked luma, cover plus change, clamped, made row by row as the blur needs it;
         // before the first change the cover as it is (unclamped: luma plus the pattern).
         let unchanged = passes == 0;
-        let marked_row = |y: usize, row: &mut [f32]| {
-            cover(y, row);
+        let marked_row = |y: usize, x0: usize, row: &mut [f32]| {
+            cover(y, x0, row);
             if !unchanged {
-                for (m, &d) in row.iter_mut().zip(&delta[y * w..(y + 1) * w]) {
+                for (m, &d) in row.iter_mut().zip(&delta[y * w + x0..]) {
                     *m = (*m + d).clamp(0.0, 255.0);
                 }
             }
         };
-        gaussian_blur_rows_into(w, h, marked_row, sigma, &mut low);
-        smooth_pixels_into(&low, sigma, &valid, &mut smooth);
+        if pass < 2 {
+            gaussian_blur_rows_into(w, h, |y, row| marked_row(y, 0, row), sigma, &mut low);
+            smooth_pixels_into(&low, sigma, &valid, &mut smooth);
+        } else {
+            reblur(&mut low, marked_row, &taps, &changed.within(radius));
+            // A smooth bit depends on the low-pass within the activity's blur and the
+            // gradient's one pixel: on the marked luma within twice the radius plus one.
+            let rects = changed.within(2 * radius + 1);
+            remeasure_smooth(&low, sigma, &taps, &valid, &mut smooth, &rects);
+        }
         // The histogram of the smooth pixels' low-pass: counted whole (adding ones in f64, as
         // `FineHistogram::new` does, gives the same whole numbers), a word of the mask at a time.
         let mut counts = vec![0u32; FineHistogram::BINS];
@@ -293,32 +314,67 @@ pub(crate) fn embed_over(
         if remaps.iter().all(Option::is_none) {
             break;
         }
-        // The next change, written over `low` as it is read (each sample of `low` is needed
-        // only at its own pixel from here on), so that it costs no plane of its own.
-        let words = low.data.chunks_mut(64).zip(delta.chunks(64)).zip(&smooth);
-        for ((lows, deltas), &word) in words {
-            for (j, (l, &d)) in lows.iter_mut().zip(deltas).enumerate() {
-                let v = *l;
-                *l = d;
-                if word >> j & 1 == 1
-                    && let Some((g, _)) = grid.locate(v)
-                    && let Some((remap, strength)) = &remaps[g]
-                {
-                    let change = s.gain * strength * (remap.apply(v) - v);
-                    *l = (d + change).clamp(-s.cap, s.cap);
+        // The next change of a smooth pixel whose low-pass value `v` lies in a group being
+        // pushed; every other pixel keeps its change `d`.
+        let next = |d: f32, v: f32| -> f32 {
+            if let Some((g, _)) = grid.locate(v)
+                && let Some((remap, strength)) = &remaps[g]
+            {
+                let change = s.gain * strength * (remap.apply(v) - v);
+                (d + change).clamp(-s.cap, s.cap)
+            } else {
+                d
+            }
+        };
+        // The next change, computed once per smooth pixel. Where it moves the change (to the
+        // bit), it is parked in `low` (that pixel's low-pass is remade next pass, being within
+        // the blur's reach of a moved pixel) and then swapped into `delta`: `delta` holds the
+        // next change, whose MSE is held to the PSNR floor, and `low` the former values of
+        // what moved, swapped back when the pass breaks the floor.
+        moved.clear();
+        moved.resize(smooth.len(), 0);
+        for ((&word, flags), (lows, deltas)) in smooth
+            .iter()
+            .zip(moved.iter_mut())
+            .zip(low.data.chunks_mut(64).zip(delta.chunks(64)))
+        {
+            let mut bits = word;
+            while bits != 0 {
+                let j = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let (d, v) = (deltas[j], lows[j]);
+                let d_next = next(d, v);
+                if d_next.to_bits() != d.to_bits() {
+                    lows[j] = d_next;
+                    *flags |= 1 << j;
                 }
             }
         }
-        let next = &low.data;
-        let mse: f64 = next
-            .iter()
-            .map(|&d| f64::from(d) * f64::from(d))
-            .sum::<f64>()
-            / n.max(1) as f64;
-        if mse > mse_limit {
+        let swap_moved = |delta: &mut [f32], low: &mut [f32]| {
+            for ((&word, lows), deltas) in moved
+                .iter()
+                .zip(low.chunks_mut(64))
+                .zip(delta.chunks_mut(64))
+            {
+                let mut bits = word;
+                while bits != 0 {
+                    let j = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    std::mem::swap(&mut lows[j], &mut deltas[j]);
+                }
+            }
+        };
+        swap_moved(&mut delta, &mut low.data);
+        if mean_square_exceeds(&delta, mse_limit) {
+            swap_moved(&mut delta, &mut low.data);
             break;
         }
-        std::mem::swap(&mut delta, &mut low.data);
+        changed = Changed::none(w, h);
+        for (k, &word) in moved.iter().enumerate() {
+            if word != 0 {
+                changed.mark_word(64 * k, word);
+            }
+        }
         passes = pass + 1;
         on_pass(passes);
     }
@@ -338,6 +394,37 @@ pub(crate) fn embed_over(
         passes,
         groups: states,
         psnr,
+    }
+}
+
+/// Whether the mean square of `values`, its squares summed in order in f64 (the definition the
+/// PSNR floor has always been held to), exceeds `limit`. That sum is a chain of dependent
+/// additions, a tenth of the closed loop's time at camera sizes; the same squares summed in 8
+/// lanes (which vectorises) decide it whenever they are clear of the limit by more than the
+/// rounding of either sum can reach: both are sums of non-negative terms, each within
+/// `n u / (1 - n u)` of the exact sum (u = 2^-53; Higham, *Accuracy and Stability of Numerical
+/// Algorithms*, 2002, §4.2), so the 8-lane sum past `n limit (1 + 16 n u + 1e-9)` means the
+/// ordered one is past it too, and likewise below. Otherwise the squares are summed in order.
+fn mean_square_exceeds(values: &[f32], limit: f64) -> bool {
+    let n = values.len().max(1) as f64;
+    let square = |d: f32| f64::from(d) * f64::from(d);
+    let chunks = values.chunks_exact(8);
+    let rest: f64 = chunks.remainder().iter().map(|&d| square(d)).sum();
+    let mut lanes = [0f64; 8];
+    for chunk in chunks {
+        for (lane, &d) in lanes.iter_mut().zip(chunk) {
+            *lane += square(d);
+        }
+    }
+    let fast = lanes.iter().sum::<f64>() + rest;
+    let margin = 16.0 * n * (f64::EPSILON / 2.0) + 1e-9;
+    let bound = limit * n;
+    if fast > bound * (1.0 + margin) {
+        true
+    } else if fast < bound * (1.0 - margin) {
+        false
+    } else {
+        values.iter().map(|&d| square(d)).sum::<f64>() / n > limit
     }
 }
 
@@ -419,6 +506,41 @@ mod tests {
             to_high: [48.0, 50.0, 52.0],
         };
         assert_eq!(plateau.strength(s.max_slope), 0.0);
+    }
+
+    /// The lane-summed decision is the ordered sum's, on limits far from the mean square, at
+    /// it and one f64 step either side of it (where only the ordered sum can decide).
+    #[test]
+    fn mean_square_decision_is_the_ordered_sums() {
+        let mut state = 5u32;
+        for len in [0, 1, 7, 8, 9, 1000, 4099] {
+            let values: Vec<f32> = (0..len)
+                .map(|_| {
+                    state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (state >> 8) as f32 / (1u32 << 24) as f32 * 10.0 - 5.0
+                })
+                .collect();
+            let ordered = values
+                .iter()
+                .map(|&d| f64::from(d) * f64::from(d))
+                .sum::<f64>()
+                / len.max(1) as f64;
+            let near = [
+                ordered,
+                f64::from_bits(ordered.to_bits() + 1),
+                f64::from_bits(ordered.to_bits().saturating_sub(1)),
+            ];
+            for limit in near
+                .into_iter()
+                .chain([0.0, ordered * 0.9, ordered * 1.1, 2.59, 1e9])
+            {
+                assert_eq!(
+                    mean_square_exceeds(&values, limit),
+                    ordered > limit,
+                    "{len} values, limit {limit:e} against {ordered:e}"
+                );
+            }
+        }
     }
 
     /// On a smooth synthetic image the closed loop reaches the ratios in most groups and keeps

@@ -9,6 +9,7 @@
 
 pub(crate) mod analysis;
 pub(crate) mod carrier;
+pub(crate) mod changed;
 pub(crate) mod detect;
 pub(crate) mod embed;
 
@@ -32,12 +33,12 @@ fn codeword(key: &Key, payload: &Payload, grid: &Grid) -> Vec<f32> {
 }
 
 /// Marks a `width` x `height` cover (grey levels 0..=255: luma, plus another layer's change
-/// when there is one) given by rows, `cover(y, row)` writing row `y`; returns the change to
-/// add to it. `on_pass` hears each closed-loop pass end.
+/// when there is one) given by rows, `cover(y, x0, row)` writing columns `x0..x0 + row.len()`
+/// of row `y`; returns the change to add to it. `on_pass` hears each closed-loop pass end.
 pub(crate) fn mark_luma(
     width: usize,
     height: usize,
-    cover: &(dyn Fn(usize, &mut [f32]) + Sync),
+    cover: &(dyn Fn(usize, usize, &mut [f32]) + Sync),
     key: &Key,
     payload: &Payload,
     settings: &EmbedSettings,

@@ -105,62 +105,92 @@ pub(crate) fn blur_row<'a>(
     scratch: &mut Vec<f32>,
     out: &mut [f32],
 ) {
+    let w = out.len();
+    blur_span(rows, h, y, (0, w), taps, scratch, out);
+}
+
+/// The columns of the input rows that [`blur_span`] reads for output columns `x0..x1` of a
+/// `w`-sample-wide plane: those the horizontal taps reach, clamped to the plane.
+pub(crate) fn span_reach(x0: usize, x1: usize, w: usize, radius: usize) -> (usize, usize) {
+    (x0.saturating_sub(radius), (x1 + radius).min(w))
+}
+
+/// Output columns `x0..x0 + out.len()` of row `y` of [`blur_row`] on a plane `w` samples
+/// wide, where `rows(sy)` gives only the columns [`span_reach`] names of input row `sy`. Each sample is the one [`blur_row`] makes of the whole row, to the bit: the same taps
+/// over the same (clamped) samples in the same order. `mark`'s closed loop re-blurs only the
+/// neighbourhoods of the pixels its last pass changed.
+pub(crate) fn blur_span<'a>(
+    rows: impl Fn(usize) -> &'a [f32],
+    h: usize,
+    y: usize,
+    (x0, w): (usize, usize),
+    taps: &[f32],
+    scratch: &mut Vec<f32>,
+    out: &mut [f32],
+) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above, the one requirement of calling a
         // function compiled with that feature enabled.
-        unsafe { blur_row_avx2(rows, h, y, taps, scratch, out) };
+        unsafe { blur_span_avx2(rows, h, y, (x0, w), taps, scratch, out) };
         return;
     }
-    blur_row_body(rows, h, y, taps, scratch, out);
+    blur_span_body(rows, h, y, (x0, w), taps, scratch, out);
 }
 
-/// [`blur_row`] compiled for AVX2: the same loops, 8 lanes wide instead of SSE2's 4. Only the
+/// [`blur_span`] compiled for AVX2: the same loops, 8 lanes wide instead of SSE2's 4. Only the
 /// width of the vector instructions changes: each sample still gets one multiply and one add per
 /// tap, in tap order, each rounded to f32 (Rust never fuses them into an FMA), so the results
 /// are the same to the bit. The blur is most of `mark`'s arithmetic at camera sizes.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn blur_row_avx2<'a>(
+fn blur_span_avx2<'a>(
     rows: impl Fn(usize) -> &'a [f32],
     h: usize,
     y: usize,
+    span: (usize, usize),
     taps: &[f32],
     scratch: &mut Vec<f32>,
     out: &mut [f32],
 ) {
-    blur_row_body(rows, h, y, taps, scratch, out);
+    blur_span_body(rows, h, y, span, taps, scratch, out);
 }
 
-/// Samples per block of [`blur_row_body`]: its sums stay in registers (four AVX2 vectors)
+/// Samples per block of [`blur_span_body`]: its sums stay in registers (four AVX2 vectors)
 /// across all the taps instead of going through memory once per tap.
 const BLOCK: usize = 32;
 
-/// The body of [`blur_row`], inlined into each instruction-set variant. Each output sample is
+/// The body of [`blur_span`], inlined into each instruction-set variant. Each output sample is
 /// `((0 + t0 s0) + t1 s1) + ...` in tap order, vertically then horizontally, as in the
 /// per-pixel definition; blocks of [`BLOCK`] samples only decide which sums are in flight at
 /// once, not the order of any one sum.
 #[inline(always)]
-fn blur_row_body<'a>(
+fn blur_span_body<'a>(
     rows: impl Fn(usize) -> &'a [f32],
     h: usize,
     y: usize,
+    (x0, w): (usize, usize),
     taps: &[f32],
     scratch: &mut Vec<f32>,
     out: &mut [f32],
 ) {
-    let w = out.len();
+    let n = out.len();
     let radius = taps.len() / 2;
-    // Every sample of `scratch` is written below before it is read (the blocks, the zeroed
-    // rest, the edge padding): a row's worth of zeroing per call is not needed.
-    scratch.resize(w + 2 * radius, 0.0);
+    let (c0, c1) = span_reach(x0, x0 + n, w, radius);
+    let reach = c1 - c0;
+    // `scratch[i]` is the vertical sum of column `x0 + i - radius`, clamped to the plane: the
+    // columns read are summed into `scratch[off..off + reach]`, the rest (past the plane's
+    // edges) repeat the edge column's sum. Every sample is written before it is read: a row's
+    // worth of zeroing per call is not needed.
+    scratch.resize(n + 2 * radius, 0.0);
+    let off = c0 + radius - x0;
     // The input row under each tap, looked up once per output row rather than once per block
     // and tap (the lookup's clamps and slice checks cost as much as the sums they fed).
     let sources: Vec<&[f32]> = (0..taps.len())
-        .map(|k| &rows((y + k).saturating_sub(radius).min(h - 1))[..w])
+        .map(|k| &rows((y + k).saturating_sub(radius).min(h - 1))[..reach])
         .collect();
-    let vertical = &mut scratch[radius..radius + w];
-    let blocks = w / BLOCK * BLOCK;
+    let vertical = &mut scratch[off..off + reach];
+    let blocks = reach / BLOCK * BLOCK;
     vertical[blocks..].fill(0.0);
     for (x, block) in (0..blocks)
         .step_by(BLOCK)
@@ -177,14 +207,15 @@ fn blur_row_body<'a>(
     }
     // The last samples, short of a block, tap by tap over what is left of the row.
     for (&tap, source) in taps.iter().zip(&sources) {
-        for (o, &s) in vertical[blocks..].iter_mut().zip(&source[blocks..w]) {
+        for (o, &s) in vertical[blocks..].iter_mut().zip(&source[blocks..reach]) {
             *o += tap * s;
         }
     }
-    let (first, last) = (scratch[radius], scratch[radius + w - 1]);
-    scratch[..radius].fill(first);
-    scratch[radius + w..].fill(last);
+    let (first, last) = (scratch[off], scratch[off + reach - 1]);
+    scratch[..off].fill(first);
+    scratch[off + reach..].fill(last);
     // The same along the row: as a dot product per pixel, but a block at a time.
+    let blocks = n / BLOCK * BLOCK;
     for (x, block) in (0..blocks).step_by(BLOCK).zip(out.chunks_exact_mut(BLOCK)) {
         let mut sum = [0f32; BLOCK];
         let reach = &scratch[x..x + BLOCK + taps.len() - 1];
@@ -198,7 +229,7 @@ fn blur_row_body<'a>(
     }
     out[blocks..].fill(0.0);
     for (k, &tap) in taps.iter().enumerate() {
-        for (o, &s) in out[blocks..].iter_mut().zip(&scratch[blocks + k..w + k]) {
+        for (o, &s) in out[blocks..].iter_mut().zip(&scratch[blocks + k..n + k]) {
             *o += tap * s;
         }
     }
@@ -220,12 +251,19 @@ pub(crate) fn gradient_magnitude(src: &Plane) -> Plane {
     out
 }
 
-/// Row `y` of [`gradient_magnitude`] into `out` (`src.width` samples; `src` not empty). The
-/// interior samples, whose neighbours on both sides exist, run in a loop without index clamps,
-/// which vectorises; the first and last samples take the one-sided differences. Each sample's
-/// arithmetic is the same either way (central differences halved, one-sided ones not).
+/// Row `y` of [`gradient_magnitude`] into `out` (`src.width` samples; `src` not empty).
 pub(crate) fn gradient_row(src: &Plane, y: usize, out: &mut [f32]) {
+    gradient_span(src, y, 0, out);
+}
+
+/// Columns `x0..x0 + out.len()` of row `y` of [`gradient_magnitude`] (`src` not empty). The
+/// interior samples, whose neighbours on both sides exist, run in a loop without index clamps,
+/// which vectorises; the plane's first and last samples take the one-sided differences. Each
+/// sample's arithmetic is the same either way (central differences halved, one-sided ones not),
+/// and the same whatever span it is made in.
+pub(crate) fn gradient_span(src: &Plane, y: usize, x0: usize, out: &mut [f32]) {
     let (w, h) = (src.width, src.height);
+    let x1 = x0 + out.len();
     let d = &src.data;
     let up = y.saturating_sub(1);
     let down = (y + 1).min(h - 1);
@@ -243,18 +281,21 @@ pub(crate) fn gradient_row(src: &Plane, y: usize, out: &mut [f32]) {
         let gy = (below[x] - above[x]) * dy_scale;
         (gx * gx + gy * gy).sqrt()
     };
-    if w < 3 {
-        for (x, o) in out.iter_mut().enumerate() {
+    // The interior columns of the span: neither the plane's first nor its last.
+    let (i0, i1) = (x0.max(1), x1.min(w.saturating_sub(1)));
+    if i0 >= i1 {
+        for (x, o) in (x0..x1).zip(out.iter_mut()) {
             *o = at(x);
         }
         return;
     }
-    out[0] = at(0);
-    out[w - 1] = at(w - 1);
-    let interior = out[1..w - 1]
+    for x in (x0..i0).chain(i1..x1) {
+        out[x - x0] = at(x);
+    }
+    let interior = out[i0 - x0..i1 - x0]
         .iter_mut()
-        .zip(row[..w - 2].iter().zip(&row[2..]))
-        .zip(above[1..w - 1].iter().zip(&below[1..w - 1]));
+        .zip(row[i0 - 1..i1 - 1].iter().zip(&row[i0 + 1..i1 + 1]))
+        .zip(above[i0..i1].iter().zip(&below[i0..i1]));
     for ((o, (&left, &right)), (&a, &b)) in interior {
         let gx = (right - left) * 0.5;
         let gy = (b - a) * dy_scale;
@@ -436,6 +477,58 @@ mod tests {
                 &mut banded,
             );
             assert_eq!(banded, gaussian_blur(&src, sigma), "sigma {sigma}");
+        }
+    }
+
+    /// Every span of a row, blurred from only the input columns it reaches, is that part of
+    /// the whole row's blur, to the bit: spans at both edges, inside, wider than the plane's
+    /// reach, under and over a block.
+    #[test]
+    fn blur_of_a_span_equals_that_part_of_the_whole_row() {
+        for (w, sigma) in [(100, 2.5), (7, 1.0), (130, 6.0)] {
+            let h = 40;
+            let src = Plane::from_fn(w, h, |x, y| ((x * 37 + y * 101) % 97) as f32 * 1.37);
+            let taps = gaussian_kernel(sigma);
+            let whole = gaussian_blur(&src, sigma);
+            let mut scratch = Vec::new();
+            for (x0, x1) in [
+                (0, w),
+                (0, 1),
+                (w - 1, w),
+                (w / 3, w / 2),
+                (1, w - 1),
+                (2, 2 + 33),
+            ] {
+                let x1 = x1.min(w);
+                let (c0, c1) = span_reach(x0, x1, w, taps.len() / 2);
+                let rows = |sy: usize| &src.data[sy * w + c0..sy * w + c1];
+                for y in [0, 1, h / 2, h - 1] {
+                    let mut out = vec![f32::NAN; x1 - x0];
+                    blur_span(rows, h, y, (x0, w), &taps, &mut scratch, &mut out);
+                    let expected = &whole.data[y * w + x0..y * w + x1];
+                    let bits = |r: &[f32]| r.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&out), bits(expected), "{w} {sigma} {x0}..{x1} row {y}");
+                }
+            }
+        }
+    }
+
+    /// Every span of a gradient row is that part of the whole row, to the bit.
+    #[test]
+    fn gradient_of_a_span_equals_that_part_of_the_whole_row() {
+        for (w, h) in [(1, 2), (2, 3), (3, 1), (40, 9)] {
+            let src = Plane::from_fn(w, h, |x, y| ((x * 37 + y * 101) % 97) as f32 * 1.37);
+            for y in 0..h {
+                let mut whole = vec![0.0; w];
+                gradient_row(&src, y, &mut whole);
+                for x0 in 0..w {
+                    for x1 in x0 + 1..=w {
+                        let mut out = vec![f32::NAN; x1 - x0];
+                        gradient_span(&src, y, x0, &mut out);
+                        assert_eq!(out, whole[x0..x1], "{w}x{h} row {y} {x0}..{x1}");
+                    }
+                }
+            }
         }
     }
 
