@@ -61,11 +61,12 @@ impl Grid {
         if !(0.0..(3 * self.groups) as f32).contains(&position) {
             return None;
         }
-        // SAFETY: `position` is finite and in 0..3 groups (checked just above), so its
-        // truncation fits a u32. The checked `as usize` (a saturating conversion to a type the
-        // baseline x86-64 target has no instruction for) cost a third of this function in
-        // `mark`'s closed loop, which locates every smooth pixel on every pass.
-        let bin = unsafe { position.to_int_unchecked::<u32>() } as usize;
+        // Through i32: `position` is in 0..3 groups (checked just above), where truncation to
+        // i32 is the floor. A direct `as usize` (a saturating conversion to a type the baseline
+        // x86-64 target has no instruction for) cost a third of this function in `mark`'s
+        // closed loop, which locates every smooth pixel on every pass; to i32 is one
+        // instruction and a clamp.
+        let bin = position as i32 as usize;
         Some((bin / 3, bin % 3))
     }
 }
@@ -128,9 +129,8 @@ impl FineHistogram {
         // (NaN fails the test), without a call to libm's floorf, which the baseline x86-64
         // target does not inline, in verify's hottest loop.
         if position >= 0.0 && position < Self::BINS as f32 {
-            // SAFETY: `position` is finite and in 0..BINS (checked just above), so its
-            // truncation fits a u32; see `Grid::locate` for why not `as usize`.
-            Some(unsafe { position.to_int_unchecked::<u32>() } as usize)
+            // Through i32, as in `Grid::locate`.
+            Some(position as i32 as usize)
         } else {
             None
         }
