@@ -4,7 +4,9 @@
 
 use rayon::prelude::*;
 
-use crate::watermark::signal::lowpass::{blur_row, gaussian_blur_rows_into, gradient_row};
+use crate::watermark::signal::lowpass::{
+    blur_row, blur_rows_banded, gaussian_blur_rows_into, gradient_row,
+};
 use crate::watermark::signal::{Plane, dilate, gaussian_blur, gaussian_kernel};
 
 /// Low-pass sigma at one megapixel of valid area; it scales with sqrt(area) so that a rescaled
@@ -183,34 +185,15 @@ pub(crate) fn valid_mask_of_rows(
     height: usize,
     fill: impl Fn(usize, &mut [f32]) + Sync,
 ) -> (Vec<bool>, f32, usize) {
-    /// Output rows per band.
-    const BAND: usize = 128;
     let (w, h) = (width, height);
     let mut invalid = vec![false; w * h];
-    if w > 0 && h > 0 {
-        let taps = gaussian_kernel(1.0);
-        let radius = taps.len() / 2;
-        invalid.par_chunks_mut(BAND * w).enumerate().for_each_init(
-            || (Vec::new(), Vec::new(), vec![0.0; w]),
-            |(rows, scratch, fine), (band, out)| {
-                let y0 = band * BAND;
-                let y1 = y0 + out.len() / w;
-                let (r0, r1) = (y0.saturating_sub(radius), (y1 + radius).min(h));
-                rows.resize((r1 - r0) * w, 0.0);
-                for (sy, row) in (r0..r1).zip(rows.chunks_exact_mut(w)) {
-                    fill(sy, row);
-                }
-                let rows: &[f32] = rows;
-                let at = |sy: usize| &rows[(sy - r0) * w..(sy - r0 + 1) * w];
-                for (y, flags) in (y0..y1).zip(out.chunks_exact_mut(w)) {
-                    blur_row(at, h, y, &taps, scratch, fine);
-                    for (i, &v) in flags.iter_mut().zip(fine.iter()) {
-                        *i = v <= DARK || v >= BRIGHT;
-                    }
-                }
-            },
-        );
-    }
+    blur_rows_banded(w, h, fill, 1.0, &mut invalid, |flags, fine, blur| {
+        fine.resize(w, 0.0);
+        blur(fine);
+        for (i, &v) in flags.iter_mut().zip(fine.iter()) {
+            *i = v <= DARK || v >= BRIGHT;
+        }
+    });
     let valid_pixels = invalid.iter().filter(|&&i| !i).count();
     let sigma = sigma_for(valid_pixels);
     (grow_invalid(&invalid, w, h, sigma), sigma, valid_pixels)

@@ -48,11 +48,11 @@ pub(crate) fn gaussian_blur_into(src: &Plane, sigma: f32, out: &mut Plane) {
 }
 
 /// [`gaussian_blur_into`] of a `width` x `height` plane that is never held whole: `fill(y, row)`
-/// writes its row `y` (every sample: the row may hold another row's samples before). The rows are made a band at a time (each band's rows plus those its
-/// vertical taps reach past either end), so a plane computed from others (such as luma plus a
-/// change, clamped) costs a few rows of memory instead of a full plane; the rows past a band's
-/// ends are made twice, a few per cent of the work at camera sizes. The result is the same to
-/// the bit as blurring the whole plane.
+/// writes its row `y` (every sample: the row may hold another row's samples before). The rows
+/// are made a band at a time (each band's rows plus those its vertical taps reach past either
+/// end), so a plane computed from others (such as luma plus a change, clamped) costs a few rows
+/// of memory instead of a full plane; the rows past a band's ends are made twice, a few per cent
+/// of the work at camera sizes. The result is the same to the bit as blurring the whole plane.
 pub(crate) fn gaussian_blur_rows_into(
     width: usize,
     height: usize,
@@ -60,20 +60,38 @@ pub(crate) fn gaussian_blur_rows_into(
     sigma: f32,
     out: &mut Plane,
 ) {
+    out.width = width;
+    out.height = height;
+    out.data.resize(width * height, 0.0);
+    blur_rows_banded(width, height, fill, sigma, &mut out.data, |row, _, blur| {
+        blur(row)
+    });
+}
+
+/// The banded blur behind [`gaussian_blur_rows_into`], for any output type: for each row of
+/// `out` (`width` items per row), `emit(out_row, spare, blur)` is called with `blur`, which
+/// writes that row of the blurred plane into the `width`-sample slice it is given (`out_row`
+/// itself when the output is f32, or `spare`, a per-thread row buffer, to turn the blurred row
+/// into something else, such as flags).
+pub(crate) fn blur_rows_banded<T: Send>(
+    width: usize,
+    height: usize,
+    fill: impl Fn(usize, &mut [f32]) + Sync,
+    sigma: f32,
+    out: &mut [T],
+    emit: impl Fn(&mut [T], &mut Vec<f32>, &mut dyn FnMut(&mut [f32])) + Sync,
+) {
     /// Output rows per band.
     const BAND: usize = 128;
     let (w, h) = (width, height);
-    out.width = w;
-    out.height = h;
-    out.data.resize(w * h, 0.0);
     if w == 0 || h == 0 {
         return;
     }
     let taps = gaussian_kernel(sigma);
     let radius = taps.len() / 2;
-    out.data.par_chunks_mut(BAND * w).enumerate().for_each_init(
-        || (Vec::new(), Vec::new()),
-        |(rows, scratch), (band, out)| {
+    out.par_chunks_mut(BAND * w).enumerate().for_each_init(
+        || (Vec::new(), Vec::new(), Vec::new()),
+        |(rows, scratch, spare), (band, out)| {
             let y0 = band * BAND;
             let y1 = y0 + out.len() / w;
             let (r0, r1) = (y0.saturating_sub(radius), (y1 + radius).min(h));
@@ -85,7 +103,9 @@ pub(crate) fn gaussian_blur_rows_into(
             let rows: &[f32] = rows;
             let at = |sy: usize| &rows[(sy - r0) * w..(sy - r0 + 1) * w];
             for (y, row) in (y0..y1).zip(out.chunks_exact_mut(w)) {
-                blur_row(at, h, y, &taps, scratch, row);
+                emit(row, spare, &mut |dst| {
+                    blur_row(at, h, y, &taps, scratch, dst)
+                });
             }
         },
     );
