@@ -62,7 +62,7 @@ fn grey_jpeg(plane: &Plane, quality: u8) -> Vec<u8> {
         color: ColorSpace::Gray,
         quality,
         sampling: vec![(1, 1)],
-        smallest: false,
+        profile: jpgtool::codec::Profile::Fastest,
         density: None,
     };
     let mut encoder = Encoder::start(Vec::new(), &settings, &[]).unwrap();
@@ -394,7 +394,7 @@ fn mark_refuses_images_that_cannot_carry_it() {
         color: ColorSpace::Gray,
         quality: 90,
         sampling: vec![(1, 1)],
-        smallest: false,
+        profile: jpgtool::codec::Profile::Fastest,
         density: None,
     };
     let mut encoder = Encoder::start(Vec::new(), &settings, &[]).unwrap();
@@ -452,7 +452,7 @@ fn several_payloads_under_one_key_are_never_read_as_one() {
         color: ColorSpace::YCbCr,
         quality: 90,
         sampling: vec![(2, 2), (1, 1), (1, 1)],
-        smallest: false,
+        profile: jpgtool::codec::Profile::Fastest,
         density: None,
     };
     let mut encoder = Encoder::start(Vec::new(), &settings, &[]).unwrap();

@@ -260,7 +260,11 @@ fn shrink_inner<'r, R: Read + 'r, W: Write>(
         color,
         quality,
         sampling,
-        smallest: options.smallest,
+        profile: if options.smallest {
+            codec::Profile::Smallest
+        } else {
+            codec::Profile::Fastest
+        },
         density: None,
     };
     let mut report = Report {

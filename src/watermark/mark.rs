@@ -60,6 +60,12 @@ fn mark_file<R: Read, W: Write>(
     let (quality, quality_source) = reencode::choose_quality(&source.header, options.quality);
     let sampling = reencode::output_sampling(&source.header, reencode::Sampling::Keep);
     let (width, height) = (source.header.frame.width, source.header.frame.height);
+    // Checked before any work: the write-back's transcode holds the image as coefficients.
+    options.limits.check_alloc(OUTPUT_PROFILE.buffer_bytes(
+        width.into(),
+        height.into(),
+        &sampling,
+    ))?;
     let markers = source.kept_markers((width.into(), height.into()), false);
     let mut steps = Steps::new(&options.progress, options.embed.max_passes);
     let mut image = decode(source, &options.limits)?;
@@ -296,6 +302,11 @@ impl<'a> Steps<'a> {
     }
 }
 
+/// How the marked image is written: the coefficients libjpeg's fastest profile gives (the
+/// ones the SSIM fit measured), progressive with optimised Huffman tables. No trellis
+/// quantisation: it would move the samples, and with them both layers.
+const OUTPUT_PROFILE: codec::Profile = codec::Profile::Progressive;
+
 /// Encodes the marked image with the input's size, sampling, density and kept markers.
 fn encode_marked(
     image: &mut Image,
@@ -309,7 +320,7 @@ fn encode_marked(
         color: image.color,
         quality,
         sampling,
-        smallest: false,
+        profile: OUTPUT_PROFILE,
         density: image.density.take(),
     };
     encode(&settings, markers, &image.samples)
