@@ -85,27 +85,32 @@ pub fn smallest_buffer_bytes(width: u64, height: u64, sampling: &[(u8, u8)]) -> 
     Profile::Smallest.buffer_bytes(width, height, sampling)
 }
 
-/// A started encoder: feed it rows, then [`Encoder::finish`].
-pub struct Encoder<W: Write> {
-    stage: Stage<W>,
+/// A started encoder: feed it rows, then [`Encoder::finish`]. `'m` is the lifetime of the
+/// markers to copy, which [`Profile::Progressive`] writes only when it finishes.
+pub struct Encoder<'m, W: Write> {
+    stage: Stage<'m, W>,
     row_len: usize,
 }
 
 /// Where the rows go: straight to the writer, or into a fastest file in memory that
 /// [`Encoder::finish`] transcodes ([`Profile::Progressive`]).
-enum Stage<W: Write> {
+enum Stage<'m, W: Write> {
     Direct(CompressStarted<Recording<W>>),
     Transcoded {
         fastest: CompressStarted<Recording<Vec<u8>>>,
         writer: W,
-        markers: Vec<(u8, Vec<u8>)>,
+        markers: &'m [(u8, Vec<u8>)],
     },
 }
 
-impl<W: Write> Encoder<W> {
+impl<'m, W: Write> Encoder<'m, W> {
     /// Writes SOI, the headers and `markers` (APPn / COM payloads to copy, by marker code);
     /// under [`Profile::Progressive`] nothing reaches `writer` before [`Encoder::finish`].
-    pub fn start(writer: W, settings: &EncoderSettings, markers: &[(u8, Vec<u8>)]) -> Result<Self> {
+    pub fn start(
+        writer: W,
+        settings: &EncoderSettings,
+        markers: &'m [(u8, Vec<u8>)],
+    ) -> Result<Self> {
         let channels = super::channels(settings.color);
         if settings.sampling.len() != channels {
             return Err(Error::Unsupported(format!(
@@ -125,7 +130,7 @@ impl<W: Write> Encoder<W> {
             Profile::Progressive => Stage::Transcoded {
                 fastest: start_compress(Vec::new(), settings, &[])?,
                 writer,
-                markers: markers.to_vec(),
+                markers,
             },
         };
         Ok(Encoder { stage, row_len })
@@ -157,11 +162,7 @@ impl<W: Write> Encoder<W> {
                 markers,
             } => {
                 let fastest = guard(|| fastest.finish().map(|w| w.0).map_err(Error::Io))?;
-                // No cap of its own: the output is the fastest file's coefficients, with
-                // better tables.
-                let bytes = super::optimize_progressive(&fastest, &markers, u64::MAX)?;
-                drop(fastest);
-                writer.write_all(&bytes)?;
+                super::optimize_progressive(&fastest, markers, &mut writer)?;
                 Ok(writer)
             }
         }

@@ -13,6 +13,7 @@ use std::os::raw::{c_int, c_uint, c_ulong};
 use mozjpeg_sys as ffi;
 
 use super::guard;
+use super::recoder::VecDestination;
 use super::transcode::Structs;
 use crate::error::{Error, Result};
 
@@ -51,7 +52,7 @@ pub fn requantize(
     let Ok(len) = c_ulong::try_from(input.len()) else {
         return Err(Error::Unsupported("input over the address range".into()));
     };
-    let mut s = Structs::new(max_bytes);
+    let mut s = Structs::new(VecDestination::new(max_bytes));
     guard(|| {
         // SAFETY: the structs are created before use and destroyed by `Structs::drop`; `input`
         // outlives the decompress struct's use of it (this call); the coefficient arrays are

@@ -5,34 +5,35 @@
 //! quantisation: it has no unquantised coefficients), so the file decodes to the same samples.
 //! [`super::Profile::Progressive`] encodes through this.
 
+use std::io::Write;
 use std::os::raw::{c_int, c_uint, c_ulong};
+use std::panic;
 
 use mozjpeg_sys as ffi;
 
-use super::recoder::VecDestination;
-use super::{error_manager, guard};
+use super::{FATAL, IO_ERROR, error_manager, guard};
 use crate::error::{Error, Result};
 
-/// Owns a decompress and a compress struct and destroys both however a transcode ends.
-pub(super) struct Structs {
+/// Owns a decompress and a compress struct, and the compress struct's destination `D`, and
+/// destroys both structs (before `D` is freed) however a transcode ends.
+pub(super) struct Structs<D> {
     pub(super) dinfo: Box<ffi::jpeg_decompress_struct>,
     pub(super) cinfo: Box<ffi::jpeg_compress_struct>,
     _derr: Box<ffi::jpeg_error_mgr>,
     _cerr: Box<ffi::jpeg_error_mgr>,
-    pub(super) dest: Box<VecDestination>,
+    pub(super) dest: Box<D>,
 }
 
-impl Structs {
-    /// Both structs zeroed with their error managers set, as `jpeg_Create*` expects them, and
-    /// an output that may not exceed `max_bytes`.
-    pub(super) fn new(max_bytes: u64) -> Structs {
+impl<D> Structs<D> {
+    /// Both structs zeroed with their error managers set, as `jpeg_Create*` expects them.
+    pub(super) fn new(dest: Box<D>) -> Structs<D> {
         // SAFETY: all-zero is the starting state jpeg_Create* expects.
         let mut s = Structs {
             dinfo: Box::new(unsafe { std::mem::zeroed() }),
             cinfo: Box::new(unsafe { std::mem::zeroed() }),
             _derr: Box::new(error_manager()),
             _cerr: Box::new(error_manager()),
-            dest: VecDestination::new(max_bytes),
+            dest,
         };
         s.dinfo.common.err = &mut *s._derr;
         s.cinfo.common.err = &mut *s._cerr;
@@ -40,7 +41,7 @@ impl Structs {
     }
 }
 
-impl Drop for Structs {
+impl<D> Drop for Structs<D> {
     fn drop(&mut self) {
         // SAFETY: each struct is either zeroed (no memory manager: skipped) or was created by
         // jpeg_Create*, after which destroy is valid in any state. The compress struct goes
@@ -59,17 +60,17 @@ impl Drop for Structs {
 /// Re-encodes `input` (a whole JPEG) losslessly as a progressive file (libjpeg's simple
 /// script) with optimised Huffman tables: same frame, quantisation tables, coefficients and
 /// JFIF density. `markers` (APPn / COM payloads by marker code) are written after the frame's
-/// own JFIF or Adobe marker; the input's own APPn and COM segments are not copied. The output
-/// may not exceed `max_bytes` ([`Error::LimitExceeded`] naming [`super::OUTPUT_BYTES`]).
-pub fn optimize_progressive(
+/// own JFIF or Adobe marker; the input's own APPn and COM segments are not copied. The file
+/// goes to `writer` as libjpeg makes it, 64 KiB at a time.
+pub fn optimize_progressive<W: Write>(
     input: &[u8],
     markers: &[(u8, Vec<u8>)],
-    max_bytes: u64,
-) -> Result<Vec<u8>> {
+    writer: &mut W,
+) -> Result<()> {
     let Ok(len) = c_ulong::try_from(input.len()) else {
         return Err(Error::Unsupported("input over the address range".into()));
     };
-    let mut s = Structs::new(max_bytes);
+    let mut s = Structs::new(WriteDestination::new(writer));
     guard(|| {
         // SAFETY: the structs are created before use and destroyed by `Structs::drop`; `input`
         // outlives the decompress struct's use of it (this call); the compress struct reads the
@@ -116,5 +117,75 @@ pub fn optimize_progressive(
         }
         Ok(())
     })?;
-    Ok(s.dest.take())
+    s.dest.writer.flush()?;
+    Ok(())
+}
+
+/// libjpeg's destination manager, passing each full buffer on to a writer.
+#[repr(C)]
+struct WriteDestination<W> {
+    // Must stay first: libjpeg sees a pointer to this struct as a `jpeg_destination_mgr`.
+    mgr: ffi::jpeg_destination_mgr,
+    buffer: Vec<u8>,
+    writer: W,
+}
+
+/// Bytes handed to libjpeg per output buffer.
+const CHUNK: usize = 64 << 10;
+
+impl<W: Write> WriteDestination<W> {
+    fn new(writer: W) -> Box<Self> {
+        Box::new(WriteDestination {
+            mgr: ffi::jpeg_destination_mgr {
+                next_output_byte: std::ptr::null_mut(),
+                free_in_buffer: 0,
+                init_destination: Some(init_destination::<W>),
+                empty_output_buffer: Some(empty_output_buffer::<W>),
+                term_destination: Some(term_destination::<W>),
+            },
+            buffer: vec![0; CHUNK],
+            writer,
+        })
+    }
+
+    /// Writes the first `used` bytes of the buffer, or stops libjpeg (through the guard, as
+    /// the writer's [`Error::Io`]) when the writer fails.
+    fn pass_on(&mut self, used: usize) {
+        if let Err(err) = self.writer.write_all(&self.buffer[..used]) {
+            IO_ERROR.with(|e| *e.borrow_mut() = Some(Error::from(err)));
+            panic::resume_unwind(Box::new(format!("{FATAL}output write failed")));
+        }
+        self.mgr.next_output_byte = self.buffer.as_mut_ptr();
+        self.mgr.free_in_buffer = self.buffer.len();
+    }
+}
+
+/// The destination of `cinfo`, a [`WriteDestination`] here.
+///
+/// # Safety
+/// `cinfo.dest` must point to the `mgr` field of a live `WriteDestination<W>`.
+unsafe fn destination<W>(cinfo: &mut ffi::jpeg_compress_struct) -> &mut WriteDestination<W> {
+    unsafe { &mut *cinfo.dest.cast::<WriteDestination<W>>() }
+}
+
+unsafe extern "C-unwind" fn init_destination<W: Write>(cinfo: &mut ffi::jpeg_compress_struct) {
+    // SAFETY: libjpeg calls this with the struct whose `dest` we set.
+    let dest = unsafe { destination::<W>(cinfo) };
+    dest.mgr.next_output_byte = dest.buffer.as_mut_ptr();
+    dest.mgr.free_in_buffer = dest.buffer.len();
+}
+
+unsafe extern "C-unwind" fn empty_output_buffer<W: Write>(
+    cinfo: &mut ffi::jpeg_compress_struct,
+) -> ffi::boolean {
+    // SAFETY: as in init_destination. libjpeg calls this with the buffer full.
+    let dest = unsafe { destination::<W>(cinfo) };
+    dest.pass_on(dest.buffer.len());
+    1
+}
+
+unsafe extern "C-unwind" fn term_destination<W: Write>(cinfo: &mut ffi::jpeg_compress_struct) {
+    // SAFETY: as in init_destination.
+    let dest = unsafe { destination::<W>(cinfo) };
+    dest.pass_on(dest.buffer.len() - dest.mgr.free_in_buffer);
 }
