@@ -276,7 +276,11 @@ fn recompress_inner<R: Read>(
                 color: decoder.color(),
                 quality: target,
                 sampling,
-                smallest: options.smallest,
+                profile: if options.smallest {
+                    codec::Profile::Smallest
+                } else {
+                    codec::Profile::Fastest
+                },
                 density: decoder.density().map(|d| codec::PixelDensity {
                     unit: d.unit,
                     x: d.x,

@@ -36,7 +36,7 @@ fn jpegtran(args: &[&str], input: &Path, output: &Path) {
 /// (successive approximation) at 4:2:0, 4:4:4, 4:2:2 and grey, with restart intervals,
 /// spectral selection only and an awkward custom script (jpegtran -scans), jpegtran's
 /// -progressive script on a real photo, and mozjpeg's scan script (jpgtool's encoder with
-/// `smallest`).
+/// `Profile::Smallest`).
 fn variants(dir: &Path) -> Vec<(String, PathBuf)> {
     let (w, h) = (405, 299);
     let mut out = Vec::new();
@@ -92,7 +92,7 @@ fn variants(dir: &Path) -> Vec<(String, PathBuf)> {
         color: jpgtool::jpeg::ColorSpace::YCbCr,
         quality: 90,
         sampling: vec![(2, 2), (1, 1), (1, 1)],
-        smallest: true,
+        profile: jpgtool::codec::Profile::Smallest,
         density: None,
     };
     // The encoder takes samples in the output colour space; any YCbCr-like content will do.

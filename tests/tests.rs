@@ -3,6 +3,7 @@
 
 mod cli;
 mod corpus;
+mod encoder;
 mod floods;
 mod ground_truth;
 mod hardening;

@@ -12,6 +12,7 @@ use jpgtool::watermark::{
     self, ChannelExtremes, Key, MarkOptions, Payload, pattern, verify_luma, verify_planes,
 };
 
+use crate::encoder::{segments, with_code};
 use crate::util::{assert_success, corpus, jpgtool};
 
 /// Camera photos of 1.2-3 MP from different makers (shared corpus, `real/`).
@@ -62,7 +63,7 @@ fn grey_jpeg(plane: &Plane, quality: u8) -> Vec<u8> {
         color: ColorSpace::Gray,
         quality,
         sampling: vec![(1, 1)],
-        smallest: false,
+        profile: jpgtool::codec::Profile::Fastest,
         density: None,
     };
     let mut encoder = Encoder::start(Vec::new(), &settings, &[]).unwrap();
@@ -394,7 +395,7 @@ fn mark_refuses_images_that_cannot_carry_it() {
         color: ColorSpace::Gray,
         quality: 90,
         sampling: vec![(1, 1)],
-        smallest: false,
+        profile: jpgtool::codec::Profile::Fastest,
         density: None,
     };
     let mut encoder = Encoder::start(Vec::new(), &settings, &[]).unwrap();
@@ -452,7 +453,7 @@ fn several_payloads_under_one_key_are_never_read_as_one() {
         color: ColorSpace::YCbCr,
         quality: 90,
         sampling: vec![(2, 2), (1, 1), (1, 1)],
-        smallest: false,
+        profile: jpgtool::codec::Profile::Fastest,
         density: None,
     };
     let mut encoder = Encoder::start(Vec::new(), &settings, &[]).unwrap();
@@ -740,6 +741,52 @@ fn cli_mark_and_verify() {
     assert!(!refused.exists());
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(leftovers.len(), 1, "only marked.jpg remains");
+}
+
+/// `mark` writes a progressive file (SOF2, no SOF0) with the input's metadata kept byte for
+/// byte and in order: `mde-Canon_EOS_D60` carries EXIF, Photoshop IRB, XMP and an ICC
+/// profile (its JFIF and Adobe segments are the frame's own, written afresh).
+#[test]
+fn cli_marked_file_is_progressive_and_keeps_the_metadata() {
+    let Some(paths) = cover_paths() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("marked.jpg");
+    let hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let input = &paths[0];
+    assert!(input.ends_with("real/mde-Canon_EOS_D60.jpg"));
+    let o = jpgtool()
+        .args([
+            "mark",
+            "--quiet",
+            "--key",
+            "cli key",
+            "--payload",
+            hex,
+            "-o",
+        ])
+        .arg(&out)
+        .arg(input)
+        .output()
+        .unwrap();
+    assert_success(&o);
+    let (before, after) = (
+        segments(&std::fs::read(input).unwrap()),
+        segments(&std::fs::read(&out).unwrap()),
+    );
+    assert_eq!(with_code(&after, 0xC2).len(), 1, "a progressive frame");
+    assert!(with_code(&after, 0xC0).is_empty(), "no baseline frame");
+    let metadata = |s: &[(u8, Vec<u8>)]| -> Vec<(u8, Vec<u8>)> {
+        s.iter()
+            .filter(|(c, p)| matches!(c, 0xE1..=0xED | 0xFE) && !p.starts_with(b"Adobe"))
+            .cloned()
+            .collect()
+    };
+    let kept = metadata(&before);
+    assert_eq!(
+        kept.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+        [0xE1, 0xED, 0xE1, 0xE2]
+    );
+    assert_eq!(metadata(&after), kept);
 }
 
 /// `mark` refuses an image already marked under its key: exit 1, a message naming the file and

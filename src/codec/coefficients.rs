@@ -15,17 +15,33 @@ pub fn is_multi_scan(header: &Header) -> bool {
 /// component's blocks, rounded up to whole MCUs, 64 coefficients of 2 bytes each.
 pub fn coefficient_buffer_bytes(header: &Header) -> u64 {
     let frame = &header.frame;
-    let (hmax, vmax) = frame.max_sampling();
-    let (hmax, vmax) = (u64::from(hmax), u64::from(vmax));
-    let (w, h) = (u64::from(frame.width), u64::from(frame.height));
-    frame
-        .components
+    let sampling: Vec<(u8, u8)> = frame.components.iter().map(|c| (c.h, c.v)).collect();
+    block_buffer_bytes(frame.width.into(), frame.height.into(), &sampling)
+}
+
+/// One whole-image coefficient array of a `width` x `height` frame with these (h, v) sampling
+/// factors, in component order, as libjpeg allocates it (`jdcoefct.c`, `jccoefct.c`,
+/// `jctrans.c`): each component's blocks rounded up to whole MCUs, 128 bytes per block.
+pub fn block_buffer_bytes(width: u64, height: u64, sampling: &[(u8, u8)]) -> u64 {
+    let hmax = sampling
         .iter()
-        .map(|c| {
-            let (ch, cv) = (u64::from(c.h), u64::from(c.v));
-            let blocks_w = (w * ch).div_ceil(hmax).div_ceil(8);
-            let blocks_h = (h * cv).div_ceil(vmax).div_ceil(8);
-            blocks_w.next_multiple_of(ch) * blocks_h.next_multiple_of(cv) * 128
+        .map(|s| u64::from(s.0))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let vmax = sampling
+        .iter()
+        .map(|s| u64::from(s.1))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    sampling
+        .iter()
+        .map(|&(h, v)| {
+            let (h, v) = (u64::from(h.max(1)), u64::from(v.max(1)));
+            let blocks_w = (width * h).div_ceil(hmax).div_ceil(8);
+            let blocks_h = (height * v).div_ceil(vmax).div_ceil(8);
+            blocks_w.next_multiple_of(h) * blocks_h.next_multiple_of(v) * 128
         })
         .sum()
 }
@@ -33,10 +49,10 @@ pub fn coefficient_buffer_bytes(header: &Header) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::{Encoder, EncoderSettings};
+    use crate::codec::{Encoder, EncoderSettings, Profile};
     use crate::jpeg::{ColorSpace, read_header};
 
-    /// A 100 x 60 YCbCr 4:2:0 file, baseline (`smallest: false`) or progressive (`true`).
+    /// A 100 x 60 YCbCr 4:2:0 file, baseline or progressive.
     fn header(progressive: bool) -> Header {
         let settings = EncoderSettings {
             width: 100,
@@ -44,7 +60,11 @@ mod tests {
             color: ColorSpace::YCbCr,
             quality: 75,
             sampling: vec![(2, 2), (1, 1), (1, 1)],
-            smallest: progressive,
+            profile: if progressive {
+                Profile::Progressive
+            } else {
+                Profile::Fastest
+            },
             density: None,
         };
         let samples: Vec<u8> = (0..100 * 60 * 3).map(|i| (i % 251) as u8).collect();

@@ -12,17 +12,19 @@ pub(crate) mod input;
 mod library;
 mod recoder;
 mod requantize;
+mod transcode;
 
 use std::cell::RefCell;
 use std::os::raw::c_int;
 use std::panic::{self, AssertUnwindSafe};
 
-pub use coefficients::{coefficient_buffer_bytes, is_multi_scan};
+pub use coefficients::{block_buffer_bytes, coefficient_buffer_bytes, is_multi_scan};
 pub use decoder::{Decoder, DensityUnit, PixelDensity};
-pub use encoder::{Encoder, EncoderSettings, smallest_buffer_bytes};
+pub use encoder::{Encoder, EncoderSettings, Profile, smallest_buffer_bytes};
 pub use library::{Library, library};
 pub use recoder::{MemoryEncoder, OUTPUT_BYTES};
 pub use requantize::{Rounding, requantize};
+pub use transcode::optimize_progressive;
 
 use crate::error::{Error, Result};
 use crate::jpeg::ColorSpace;

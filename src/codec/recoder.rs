@@ -12,7 +12,7 @@ use std::panic;
 
 use mozjpeg_sys as ffi;
 
-use super::{EncoderSettings, FATAL, IO_ERROR, error_manager, guard, jcs};
+use super::{EncoderSettings, FATAL, IO_ERROR, Profile, error_manager, guard, jcs};
 use crate::error::{Error, Result};
 
 /// Bytes handed to libjpeg per output buffer.
@@ -40,9 +40,10 @@ pub(super) struct VecDestination {
 
 impl MemoryEncoder {
     /// Writes SOI, the headers and `markers` (APPn / COM payloads by marker code) at IJG quality
-    /// `settings.quality` with Annex K tables and optimised Huffman coding; `settings.smallest`
-    /// adds mozjpeg's progressive scans and trellis quantisation. The output may not exceed
-    /// `max_bytes` ([`Error::LimitExceeded`]).
+    /// `settings.quality` with Annex K tables and optimised Huffman coding under every
+    /// profile: [`Profile::Fastest`] baseline, [`Profile::Progressive`] in libjpeg's simple
+    /// progressive script, [`Profile::Smallest`] with mozjpeg's progressive scans and trellis
+    /// quantisation. The output may not exceed `max_bytes` ([`Error::LimitExceeded`]).
     pub fn start(
         settings: &EncoderSettings,
         markers: &[(u8, Vec<u8>)],
@@ -95,7 +96,7 @@ impl MemoryEncoder {
                 );
                 cinfo.in_color_space = color;
                 cinfo.input_components = channels as c_int;
-                let profile = if settings.smallest {
+                let profile = if settings.profile == Profile::Smallest {
                     ffi::JINT_COMPRESS_PROFILE_VALUE::JCP_MAX_COMPRESSION
                 } else {
                     ffi::JINT_COMPRESS_PROFILE_VALUE::JCP_FASTEST
@@ -119,6 +120,9 @@ impl MemoryEncoder {
                 }
                 ffi::jpeg_set_quality(cinfo, c_int::from(settings.quality), 0);
                 cinfo.optimize_coding = 1;
+                if settings.profile == Profile::Progressive {
+                    ffi::jpeg_simple_progression(cinfo);
+                }
                 if let Some(density) = &settings.density {
                     cinfo.density_unit = density.unit as u8;
                     cinfo.X_density = density.x;
@@ -276,14 +280,14 @@ mod tests {
     use super::*;
     use crate::jpeg::{ColorSpace, read_header};
 
-    fn encode(quality: u8, smallest: bool) -> Vec<u8> {
+    fn encode(quality: u8, profile: Profile) -> Vec<u8> {
         let settings = EncoderSettings {
             width: 64,
             height: 48,
             color: ColorSpace::YCbCr,
             quality,
             sampling: vec![(2, 2), (1, 1), (1, 1)],
-            smallest,
+            profile,
             density: None,
         };
         let samples: Vec<u8> = (0..64 * 48 * 3).map(|i| (i * 7 % 251) as u8).collect();
@@ -295,13 +299,18 @@ mod tests {
 
     /// The tables are libjpeg's Annex K luma table scaled by IJG's formula
     /// (`scale = 200 - 2q` for q >= 50, `(16 * scale + 50) / 100`): 16 at DC becomes 13 at q 60
-    /// (scale 80), under both profiles.
+    /// (scale 80), under every profile; the progressive ones write a progressive frame.
     #[test]
-    fn annex_k_tables_under_both_profiles() {
-        for smallest in [false, true] {
-            let header = read_header(&encode(60, smallest)[..]).expect("header");
+    fn annex_k_tables_under_every_profile() {
+        for profile in [Profile::Fastest, Profile::Progressive, Profile::Smallest] {
+            let header = read_header(&encode(60, profile)[..]).expect("header");
             let table = header.quant_tables[0].as_ref().expect("luma table");
-            assert_eq!(table.values[0], (16 * 80 + 50) / 100, "smallest {smallest}");
+            assert_eq!(table.values[0], (16 * 80 + 50) / 100, "{profile:?}");
+            assert_eq!(
+                header.frame.kind.process() == crate::jpeg::Process::Progressive,
+                profile != Profile::Fastest,
+                "{profile:?}"
+            );
         }
     }
 

@@ -12,34 +12,10 @@ use std::os::raw::{c_int, c_uint, c_ulong};
 
 use mozjpeg_sys as ffi;
 
+use super::guard;
 use super::recoder::VecDestination;
-use super::{error_manager, guard};
+use super::transcode::Structs;
 use crate::error::{Error, Result};
-
-/// Owns a decompress and a compress struct and destroys both however the transcode ends.
-struct Structs {
-    dinfo: Box<ffi::jpeg_decompress_struct>,
-    cinfo: Box<ffi::jpeg_compress_struct>,
-    _derr: Box<ffi::jpeg_error_mgr>,
-    _cerr: Box<ffi::jpeg_error_mgr>,
-    dest: Box<VecDestination>,
-}
-
-impl Drop for Structs {
-    fn drop(&mut self) {
-        // SAFETY: each struct is either zeroed (no memory manager: skipped) or was created by
-        // jpeg_Create*, after which destroy is valid in any state. The compress struct goes
-        // first: it may refer to the decompress struct's coefficient arrays.
-        unsafe {
-            if !self.cinfo.common.mem.is_null() {
-                ffi::jpeg_destroy_compress(&mut self.cinfo);
-            }
-            if !self.dinfo.common.mem.is_null() {
-                ffi::jpeg_destroy_decompress(&mut self.dinfo);
-            }
-        }
-    }
-}
 
 /// Where requantised AC coefficients are rounded: the fraction above which a magnitude goes up
 /// to the next level, for the luma (and any non-YCbCr) components and for the chroma ones. The
@@ -76,16 +52,7 @@ pub fn requantize(
     let Ok(len) = c_ulong::try_from(input.len()) else {
         return Err(Error::Unsupported("input over the address range".into()));
     };
-    // SAFETY: all-zero is the starting state jpeg_Create* expects.
-    let mut s = Structs {
-        dinfo: Box::new(unsafe { std::mem::zeroed() }),
-        cinfo: Box::new(unsafe { std::mem::zeroed() }),
-        _derr: Box::new(error_manager()),
-        _cerr: Box::new(error_manager()),
-        dest: VecDestination::new(max_bytes),
-    };
-    s.dinfo.common.err = &mut *s._derr;
-    s.cinfo.common.err = &mut *s._cerr;
+    let mut s = Structs::new(VecDestination::new(max_bytes));
     guard(|| {
         // SAFETY: the structs are created before use and destroyed by `Structs::drop`; `input`
         // outlives the decompress struct's use of it (this call); the coefficient arrays are

@@ -29,7 +29,7 @@ pub fn run<R: BufRead, W: std::io::Write>(
     input: R,
     plan: &Plan,
     channels: usize,
-    sink: EncoderSink<'_, W>,
+    sink: EncoderSink<'_, '_, W>,
     options: &Options,
 ) -> Result<W> {
     let mut parser = Parser::new(Streamed::new(input)).with_limits(&options.limits);

@@ -260,7 +260,11 @@ fn shrink_inner<'r, R: Read + 'r, W: Write>(
         color,
         quality,
         sampling,
-        smallest: options.smallest,
+        profile: if options.smallest {
+            codec::Profile::Smallest
+        } else {
+            codec::Profile::Fastest
+        },
         density: None,
     };
     let mut report = Report {
@@ -378,7 +382,7 @@ fn run_bands<I: Input, W: Write>(
     bands: BandPlan,
     plan: &Plan,
     channels: usize,
-    sink: EncoderSink<'_, W>,
+    sink: EncoderSink<'_, '_, W>,
     options: &Options,
 ) -> Result<W> {
     let mut parser = Parser::new(input).with_limits(&options.limits);
@@ -427,8 +431,8 @@ fn pump<R: BufRead>(decoder: &mut Decoder<R>, sink: &mut impl RowSink) -> Result
 }
 
 /// The end of every pipeline: the encoder, with progress reports and cancellation.
-pub(crate) struct EncoderSink<'a, W: Write> {
-    encoder: Encoder<W>,
+pub(crate) struct EncoderSink<'a, 'm, W: Write> {
+    encoder: Encoder<'m, W>,
     row_len: usize,
     rows_done: u64,
     rows_total: u64,
@@ -436,8 +440,8 @@ pub(crate) struct EncoderSink<'a, W: Write> {
     progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
 }
 
-impl<'a, W: Write> EncoderSink<'a, W> {
-    fn new(encoder: Encoder<W>, rows_total: u32, options: &Options<'a>) -> Self {
+impl<'a, 'm, W: Write> EncoderSink<'a, 'm, W> {
+    fn new(encoder: Encoder<'m, W>, rows_total: u32, options: &Options<'a>) -> Self {
         let row_len = encoder.row_len();
         EncoderSink {
             encoder,
@@ -454,7 +458,7 @@ impl<'a, W: Write> EncoderSink<'a, W> {
     }
 }
 
-impl<W: Write> RowSink for EncoderSink<'_, W> {
+impl<W: Write> RowSink for EncoderSink<'_, '_, W> {
     fn write_rows(&mut self, rows: &[u8]) -> Result<()> {
         if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
             return Err(Error::Interrupted);

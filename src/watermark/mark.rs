@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 
 use super::cover::CoverLuma;
 use super::fit::{SSIM_FIT_PASSES, fit_to_ssim};
+use super::growth;
 use super::histogram::{self, embed::GroupState};
 use super::image::{Image, decode, decode_luma, encode};
 use super::signal::Plane;
@@ -60,6 +61,12 @@ fn mark_file<R: Read, W: Write>(
     let (quality, quality_source) = reencode::choose_quality(&source.header, options.quality);
     let sampling = reencode::output_sampling(&source.header, reencode::Sampling::Keep);
     let (width, height) = (source.header.frame.width, source.header.frame.height);
+    // Checked before any work: the write-back's transcode holds the image as coefficients.
+    options.limits.check_alloc(OUTPUT_PROFILE.buffer_bytes(
+        width.into(),
+        height.into(),
+        &sampling,
+    ))?;
     let markers = source.kept_markers((width.into(), height.into()), false);
     let mut steps = Steps::new(&options.progress, options.embed.max_passes);
     let mut image = decode(source, &options.limits)?;
@@ -82,6 +89,7 @@ fn mark_file<R: Read, W: Write>(
     let quality = change.quality;
     // The same bytes decode to the same samples; their warnings were counted the first time.
     let warnings = codec::take_warnings();
+    let input_bytes = recorded.len();
     image.samples = decode(
         reencode::read_source(&recorded[..], &options.limits)?,
         &options.limits,
@@ -92,7 +100,16 @@ fn mark_file<R: Read, W: Write>(
     codec::restore_warnings(warnings);
     image.add_to_luma(&change.delta);
     drop(change.delta);
-    let encoded = encode_marked(&mut image, quality, sampling, &markers)?;
+    let encoded = encode_marked(&image, quality, &sampling, &markers)?;
+    // A file grown by 10 % or more at a quality `mark` chose: a lower quality's file, checked
+    // below, replaces it if it keeps the SSIM floor and both layers.
+    let lower = if may_raise && growth::too_large(encoded.len(), input_bytes) {
+        growth::lower_quality(quality, input_bytes, |q| {
+            encode_marked(&image, q, &sampling, &markers)
+        })?
+    } else {
+        None
+    };
     // From here on each full-resolution plane is let go as soon as it is no longer needed:
     // at camera sizes each is hundreds of megabytes.
     drop(image);
@@ -102,19 +119,39 @@ fn mark_file<R: Read, W: Write>(
     // Check the file as written, as `verify` will see it. Only the "as is" tier counts here,
     // and it does not use the colour mask.
     let written_luma = decode_luma(&encoded, &options.limits)?;
-    let w = written_luma.width;
-    let (psnr, ssim) = (
-        psnr(&luma, &written_luma),
-        mean_ssim_rows(
-            w,
-            written_luma.height,
-            |y, row| luma.row(y, row),
-            |y, row| row.copy_from_slice(&written_luma.data[y * w..(y + 1) * w]),
-        ),
-    );
+    let (mut psnr, mut ssim) = fidelity(&luma, &written_luma);
+    // The lower quality's fidelity while the input's luma is at hand; its layers after.
+    let lower = match lower {
+        Some((q, bytes)) => {
+            let (p, s) = fidelity(&luma, &decode_luma(&bytes, &options.limits)?);
+            s.is_some_and(|s| s >= options.pattern.min_ssim)
+                .then_some((q, bytes, p, s))
+        }
+        None => None,
+    };
     drop(luma);
-    let check = verify_luma(&written_luma, key, payload);
-    let extraction = pattern::extract(&written_luma, key);
+    let mut check = verify_luma(&written_luma, key, payload);
+    let mut extraction = pattern::extract(&written_luma, key);
+    drop(written_luma);
+    let (mut quality, mut encoded) = (quality, encoded);
+    if let Some((q, bytes, p, s)) = lower {
+        let plane = decode_luma(&bytes, &options.limits)?;
+        let (c, e) = (
+            verify_luma(&plane, key, payload),
+            pattern::extract(&plane, key),
+        );
+        let chosen = growth::Layers {
+            check: &check,
+            extraction: &extraction,
+        };
+        let lowered = growth::Layers {
+            check: &c,
+            extraction: &e,
+        };
+        if lowered.keep(&chosen, payload) {
+            (quality, encoded, psnr, ssim, check, extraction) = (q, bytes, p, s, c, e);
+        }
+    }
     steps.advance(Steps::SELF_CHECK);
     let groups = GroupCounts::count(&change.groups);
     refuse_unless_a_layer_holds(&check, &extraction, payload, groups, change.groups.len())?;
@@ -296,11 +333,16 @@ impl<'a> Steps<'a> {
     }
 }
 
+/// How the marked image is written: the coefficients libjpeg's fastest profile gives (the
+/// ones the SSIM fit measured), progressive with optimised Huffman tables. No trellis
+/// quantisation: it would move the samples, and with them both layers.
+const OUTPUT_PROFILE: codec::Profile = codec::Profile::Progressive;
+
 /// Encodes the marked image with the input's size, sampling, density and kept markers.
 fn encode_marked(
-    image: &mut Image,
+    image: &Image,
     quality: u8,
-    sampling: Vec<(u8, u8)>,
+    sampling: &[(u8, u8)],
     markers: &[(u8, Vec<u8>)],
 ) -> Result<Vec<u8>> {
     let settings = EncoderSettings {
@@ -308,9 +350,13 @@ fn encode_marked(
         height: image.height,
         color: image.color,
         quality,
-        sampling,
-        smallest: false,
-        density: image.density.take(),
+        sampling: sampling.to_vec(),
+        profile: OUTPUT_PROFILE,
+        density: image.density.as_ref().map(|d| codec::PixelDensity {
+            unit: d.unit,
+            x: d.x,
+            y: d.y,
+        }),
     };
     encode(&settings, markers, &image.samples)
 }
@@ -346,6 +392,20 @@ fn refuse_unless_a_layer_holds(
          read back: the image is too small, too flat, too busy or too dark/bright",
         check.score, check.occupied_groups, group_total, groups.satisfied
     )))
+}
+
+/// PSNR (dB) and mean SSIM of the written luma against the input's.
+fn fidelity(luma: &CoverLuma, written: &Plane) -> (f64, Option<f64>) {
+    let w = written.width;
+    (
+        psnr(luma, written),
+        mean_ssim_rows(
+            w,
+            written.height,
+            |y, row| luma.row(y, row),
+            |y, row| row.copy_from_slice(&written.data[y * w..(y + 1) * w]),
+        ),
+    )
 }
 
 /// PSNR of `b` against `a`, dB (infinite when equal).

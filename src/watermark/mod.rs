@@ -11,6 +11,7 @@
 mod binding;
 mod cover;
 mod fit;
+mod growth;
 pub(crate) mod histogram;
 mod image;
 mod key;

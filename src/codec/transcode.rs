@@ -1,0 +1,191 @@
+//! Lossless re-encoding of a whole JPEG held in memory, as `jpegtran -optimize -progressive`
+//! does: libjpeg reads the quantised coefficients and writes the same coefficients with the same
+//! quantisation tables, in libjpeg's simple progressive script with Huffman tables optimised
+//! for the image. No DCT runs and no coefficient changes (a transcoder cannot use trellis
+//! quantisation: it has no unquantised coefficients), so the file decodes to the same samples.
+//! [`super::Profile::Progressive`] encodes through this.
+
+use std::io::Write;
+use std::os::raw::{c_int, c_uint, c_ulong};
+use std::panic;
+
+use mozjpeg_sys as ffi;
+
+use super::{FATAL, IO_ERROR, error_manager, guard};
+use crate::error::{Error, Result};
+
+/// Owns a decompress and a compress struct, and the compress struct's destination `D`, and
+/// destroys both structs (before `D` is freed) however a transcode ends.
+pub(super) struct Structs<D> {
+    pub(super) dinfo: Box<ffi::jpeg_decompress_struct>,
+    pub(super) cinfo: Box<ffi::jpeg_compress_struct>,
+    _derr: Box<ffi::jpeg_error_mgr>,
+    _cerr: Box<ffi::jpeg_error_mgr>,
+    pub(super) dest: Box<D>,
+}
+
+impl<D> Structs<D> {
+    /// Both structs zeroed with their error managers set, as `jpeg_Create*` expects them.
+    pub(super) fn new(dest: Box<D>) -> Structs<D> {
+        // SAFETY: all-zero is the starting state jpeg_Create* expects.
+        let mut s = Structs {
+            dinfo: Box::new(unsafe { std::mem::zeroed() }),
+            cinfo: Box::new(unsafe { std::mem::zeroed() }),
+            _derr: Box::new(error_manager()),
+            _cerr: Box::new(error_manager()),
+            dest,
+        };
+        s.dinfo.common.err = &mut *s._derr;
+        s.cinfo.common.err = &mut *s._cerr;
+        s
+    }
+}
+
+impl<D> Drop for Structs<D> {
+    fn drop(&mut self) {
+        // SAFETY: each struct is either zeroed (no memory manager: skipped) or was created by
+        // jpeg_Create*, after which destroy is valid in any state. The compress struct goes
+        // first: it may refer to the decompress struct's coefficient arrays.
+        unsafe {
+            if !self.cinfo.common.mem.is_null() {
+                ffi::jpeg_destroy_compress(&mut self.cinfo);
+            }
+            if !self.dinfo.common.mem.is_null() {
+                ffi::jpeg_destroy_decompress(&mut self.dinfo);
+            }
+        }
+    }
+}
+
+/// Re-encodes `input` (a whole JPEG) losslessly as a progressive file (libjpeg's simple
+/// script) with optimised Huffman tables: same frame, quantisation tables, coefficients and
+/// JFIF density. `markers` (APPn / COM payloads by marker code) are written after the frame's
+/// own JFIF or Adobe marker; the input's own APPn and COM segments are not copied. The file
+/// goes to `writer` as libjpeg makes it, 64 KiB at a time.
+pub fn optimize_progressive<W: Write>(
+    input: &[u8],
+    markers: &[(u8, Vec<u8>)],
+    writer: &mut W,
+) -> Result<()> {
+    let Ok(len) = c_ulong::try_from(input.len()) else {
+        return Err(Error::Unsupported("input over the address range".into()));
+    };
+    let mut s = Structs::new(WriteDestination::new(writer));
+    guard(|| {
+        // SAFETY: the structs are created before use and destroyed by `Structs::drop`; `input`
+        // outlives the decompress struct's use of it (this call); the compress struct reads the
+        // decompress struct's coefficient arrays, which live until both are destroyed.
+        unsafe {
+            let dinfo = &mut *s.dinfo;
+            let cinfo = &mut *s.cinfo;
+            ffi::jpeg_CreateDecompress(
+                dinfo,
+                ffi::JPEG_LIB_VERSION,
+                std::mem::size_of::<ffi::jpeg_decompress_struct>(),
+            );
+            ffi::jpeg_mem_src(dinfo, input.as_ptr(), len);
+            ffi::jpeg_read_header(dinfo, 1);
+            let coefficients = ffi::jpeg_read_coefficients(dinfo);
+            if coefficients.is_null() {
+                return Err(Error::Codec("no coefficients read".into()));
+            }
+            ffi::jpeg_CreateCompress(
+                cinfo,
+                ffi::JPEG_LIB_VERSION,
+                std::mem::size_of::<ffi::jpeg_compress_struct>(),
+            );
+            // libjpeg-turbo's defaults, not mozjpeg's: no scan search, libjpeg's own script.
+            ffi::jpeg_c_set_int_param(
+                cinfo,
+                ffi::J_INT_PARAM::JINT_COMPRESS_PROFILE,
+                ffi::JINT_COMPRESS_PROFILE_VALUE::JCP_FASTEST as c_int,
+            );
+            // Frame, components, sampling and quantisation tables as read; JFIF density too.
+            ffi::jpeg_copy_critical_parameters(dinfo, cinfo);
+            cinfo.optimize_coding = 1;
+            ffi::jpeg_simple_progression(cinfo);
+            cinfo.dest = &mut s.dest.mgr;
+            ffi::jpeg_write_coefficients(cinfo, coefficients);
+            for (code, payload) in markers {
+                let Ok(len) = c_uint::try_from(payload.len()) else {
+                    return Err(Error::Unsupported("marker payload over 4 GiB".into()));
+                };
+                ffi::jpeg_write_marker(cinfo, c_int::from(*code), payload.as_ptr(), len);
+            }
+            ffi::jpeg_finish_compress(cinfo);
+            ffi::jpeg_finish_decompress(dinfo);
+        }
+        Ok(())
+    })?;
+    s.dest.writer.flush()?;
+    Ok(())
+}
+
+/// libjpeg's destination manager, passing each full buffer on to a writer.
+#[repr(C)]
+struct WriteDestination<W> {
+    // Must stay first: libjpeg sees a pointer to this struct as a `jpeg_destination_mgr`.
+    mgr: ffi::jpeg_destination_mgr,
+    buffer: Vec<u8>,
+    writer: W,
+}
+
+/// Bytes handed to libjpeg per output buffer.
+const CHUNK: usize = 64 << 10;
+
+impl<W: Write> WriteDestination<W> {
+    fn new(writer: W) -> Box<Self> {
+        Box::new(WriteDestination {
+            mgr: ffi::jpeg_destination_mgr {
+                next_output_byte: std::ptr::null_mut(),
+                free_in_buffer: 0,
+                init_destination: Some(init_destination::<W>),
+                empty_output_buffer: Some(empty_output_buffer::<W>),
+                term_destination: Some(term_destination::<W>),
+            },
+            buffer: vec![0; CHUNK],
+            writer,
+        })
+    }
+
+    /// Writes the first `used` bytes of the buffer, or stops libjpeg (through the guard, as
+    /// the writer's [`Error::Io`]) when the writer fails.
+    fn pass_on(&mut self, used: usize) {
+        if let Err(err) = self.writer.write_all(&self.buffer[..used]) {
+            IO_ERROR.with(|e| *e.borrow_mut() = Some(Error::from(err)));
+            panic::resume_unwind(Box::new(format!("{FATAL}output write failed")));
+        }
+        self.mgr.next_output_byte = self.buffer.as_mut_ptr();
+        self.mgr.free_in_buffer = self.buffer.len();
+    }
+}
+
+/// The destination of `cinfo`, a [`WriteDestination`] here.
+///
+/// # Safety
+/// `cinfo.dest` must point to the `mgr` field of a live `WriteDestination<W>`.
+unsafe fn destination<W>(cinfo: &mut ffi::jpeg_compress_struct) -> &mut WriteDestination<W> {
+    unsafe { &mut *cinfo.dest.cast::<WriteDestination<W>>() }
+}
+
+unsafe extern "C-unwind" fn init_destination<W: Write>(cinfo: &mut ffi::jpeg_compress_struct) {
+    // SAFETY: libjpeg calls this with the struct whose `dest` we set.
+    let dest = unsafe { destination::<W>(cinfo) };
+    dest.mgr.next_output_byte = dest.buffer.as_mut_ptr();
+    dest.mgr.free_in_buffer = dest.buffer.len();
+}
+
+unsafe extern "C-unwind" fn empty_output_buffer<W: Write>(
+    cinfo: &mut ffi::jpeg_compress_struct,
+) -> ffi::boolean {
+    // SAFETY: as in init_destination. libjpeg calls this with the buffer full.
+    let dest = unsafe { destination::<W>(cinfo) };
+    dest.pass_on(dest.buffer.len());
+    1
+}
+
+unsafe extern "C-unwind" fn term_destination<W: Write>(cinfo: &mut ffi::jpeg_compress_struct) {
+    // SAFETY: as in init_destination.
+    let dest = unsafe { destination::<W>(cinfo) };
+    dest.pass_on(dest.buffer.len() - dest.mgr.free_in_buffer);
+}

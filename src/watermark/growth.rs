@@ -1,0 +1,81 @@
+//! The growth guard: when `mark` chose the output quality itself and the marked file would
+//! be 10 % or more larger than its input, a lower quality is tried, kept only where the
+//! written file still holds the SSIM floor and both layers as well as at the chosen quality.
+
+use super::histogram_holds;
+use super::{Detection, Extraction, Payload};
+use crate::error::Result;
+
+/// Growth over the input, in per cent, at or above which lower qualities are tried.
+const LIMIT_PERCENT: u128 = 10;
+
+/// Most quality steps below the chosen one that are tried.
+const STEPS: u8 = 3;
+
+/// Whether a file of `output` bytes grew too much over an input of `input` bytes.
+pub(super) fn too_large(output: usize, input: usize) -> bool {
+    output as u128 * 100 >= input as u128 * (100 + LIMIT_PERCENT)
+}
+
+/// The highest of the [`STEPS`] qualities under `quality` whose file, from `encode`, is under
+/// the limit, and that file; `None` when none is (a lower quality that does not reach the
+/// limit is not worth its cost in fidelity).
+pub(super) fn lower_quality(
+    quality: u8,
+    input: usize,
+    mut encode: impl FnMut(u8) -> Result<Vec<u8>>,
+) -> Result<Option<(u8, Vec<u8>)>> {
+    for q in (quality.saturating_sub(STEPS).max(1)..quality).rev() {
+        let bytes = encode(q)?;
+        if !too_large(bytes.len(), input) {
+            return Ok(Some((q, bytes)));
+        }
+    }
+    Ok(None)
+}
+
+/// What the written file's self-check found: layer 1 as `verify` tests it, layer 2 blind.
+pub(super) struct Layers<'a> {
+    pub(super) check: &'a Detection,
+    pub(super) extraction: &'a Extraction,
+}
+
+impl Layers<'_> {
+    /// Whether these layers hold everything `chosen` holds: layer 1's match and binding, and
+    /// the payload read back blind.
+    pub(super) fn keep(&self, chosen: &Layers<'_>, payload: &Payload) -> bool {
+        let reads = |l: &Layers<'_>| l.extraction.payload == Some(*payload);
+        (self.check.binds || !chosen.check.binds)
+            && (histogram_holds(self.check) || !histogram_holds(chosen.check))
+            && (reads(self) || !reads(chosen))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 110 bytes over 100 is 10 % growth: too large; 109 is not.
+    #[test]
+    fn ten_percent_is_too_large() {
+        assert!(too_large(110, 100));
+        assert!(!too_large(109, 100));
+    }
+
+    /// Sizes falling by 5 bytes a step from 120 over an input of 100: 115, 110 are too large,
+    /// 105 (three steps down) is the first under the limit; a fourth step is never tried.
+    #[test]
+    fn tries_at_most_three_steps_down() {
+        let mut tried = Vec::new();
+        let size = |q: u8| 120 - 5 * (90 - usize::from(q));
+        let found = lower_quality(90, 100, |q| {
+            tried.push(q);
+            Ok(vec![0; size(q)])
+        })
+        .unwrap();
+        assert_eq!(found.map(|(q, b)| (q, b.len())), Some((87, 105)));
+        assert_eq!(tried, [89, 88, 87]);
+        let found = lower_quality(90, 100, |q| Ok(vec![0; size(q) + 10])).unwrap();
+        assert!(found.is_none(), "115 at the third step is still too large");
+    }
+}
