@@ -77,14 +77,13 @@ pub(crate) enum Notch {
 }
 
 /// Circular autocorrelations of the central window of `residual` (at most [`MAX_WINDOW`] per
-/// side, zero-padded by [`LINEAR_LAGS`] and to a length [`transform_len`] accepts) after spectral whitening, one per `notches` entry,
-/// normalised so that lag 0 is 1. Lag `(dx, dy)` is at `(dx mod w, dy mod h)`.
+/// side, zero-padded by at least [`LINEAR_LAGS`], see [`transform_len`]) after spectral
+/// whitening, one per `notches` entry, normalised so that lag 0 is 1. Lag `(dx, dy)` is at `(dx mod w, dy mod h)`.
 pub(crate) fn autocorrelations(residual: &Plane, notches: &[Notch]) -> Vec<Plane> {
     let (w, h) = (residual.width, residual.height);
     let win_w = w.min(MAX_WINDOW);
     let win_h = h.min(MAX_WINDOW);
-    let size_w = transform_len(win_w + LINEAR_LAGS);
-    let size_h = transform_len(win_h + LINEAR_LAGS);
+    let (size_w, size_h) = (transform_len(win_w), transform_len(win_h));
     let (x0, y0) = ((w - win_w) / 2, (h - win_h) / 2);
     let mut buffer = vec![Complex32::default(); size_w * size_h];
     for y in 0..win_h {
@@ -123,10 +122,18 @@ pub(crate) fn autocorrelations(residual: &Plane, notches: &[Notch]) -> Vec<Plane
         .collect()
 }
 
-/// The shortest transform length of at least `min` samples that is a multiple of 8 (the block
-/// grid's harmonics then fall on whole frequency indexes, see [`on_block_grid`]) and has no
-/// prime factor above 5 (which the FFT handles about as fast as a power of two).
-fn transform_len(min: usize) -> usize {
+/// The transform length for a window of `win` samples: the next power of two when that leaves
+/// at least [`LINEAR_LAGS`] of zero padding, otherwise the shortest length of at least
+/// `win + LINEAR_LAGS` that is a multiple of 8 (the block grid's harmonics then fall on whole
+/// frequency indexes, see [`on_block_grid`]) and has no prime factor above 5 (which the FFT
+/// handles about as fast as a power of two). Windows padded enough by the power of two keep
+/// the transform the detector was calibrated with.
+fn transform_len(win: usize) -> usize {
+    let pow2 = win.next_power_of_two().max(2);
+    if pow2 - win >= LINEAR_LAGS {
+        return pow2;
+    }
+    let min = win + LINEAR_LAGS;
     let smooth = |mut n: usize| {
         for p in [2, 3, 5] {
             while n % p == 0 {
