@@ -393,6 +393,11 @@ fn soft_bits(layout: &Layout, tile: &[f32], shift: (usize, usize)) -> Vec<f32> {
 /// because the coarse levels cost a quarter of the next each: a large photo marked with
 /// 16-pixel cells reads at the first.
 pub(crate) const LEVELS: [usize; 4] = [8, 4, 2, 1];
+/// The longest tile period searched on a level, in samples (2.6 times a tile of 2-sample
+/// cells; a longer period is found a level coarser).
+const MAX_PERIOD: f32 = 2.6 * TILE as f32;
+// The autocorrelation is free of the circular wrap up to the longest period searched.
+const _: () = assert!(MAX_PERIOD <= sync::LINEAR_LAGS as f32);
 /// A pyramid level narrower or lower than this many samples (one tile of 2-sample cells) is
 /// skipped: it cannot show the lattice.
 const MIN_LEVEL_SIDE: usize = TILE;
@@ -473,7 +478,7 @@ fn extract_level(luma: &Plane, key: &Key, pilots: &Pilots, own_period: f32) -> E
             lattices.push(own);
         }
     }
-    let (min_period, max_period) = (0.35 * TILE as f32, 2.6 * TILE as f32);
+    let (min_period, max_period) = (0.35 * TILE as f32, MAX_PERIOD);
     let notches = [Notch::AxesAndBlockGrid, Notch::Nothing];
     for (notch, acf) in notches
         .into_iter()

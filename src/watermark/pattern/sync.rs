@@ -14,6 +14,12 @@ use crate::watermark::signal::{Fft2, Plane};
 pub(crate) const MAX_WINDOW: usize = 1024;
 /// Lags shorter than this are the host image's own correlation, not the lattice.
 pub(crate) const MIN_LAG: f32 = 24.0;
+/// Zero samples added to each side of the window before the transform, so that the
+/// autocorrelation at lags up to this long is the window's own (linear), free of the circular
+/// wrap: with fewer, a lag `L` also correlates the window's last `L - padding` rows with its
+/// first ones, a fraction of a period out of phase, and a tile repeated only three times across
+/// the window (a photo shrunk to a 720-pixel side) could lose its peaks to that.
+pub(crate) const LINEAR_LAGS: usize = 336;
 /// Peaks considered when forming basis pairs.
 const PEAKS: usize = 24;
 /// Peaks, strongest first, each completed to a square lattice by its quarter turn.
@@ -71,14 +77,13 @@ pub(crate) enum Notch {
 }
 
 /// Circular autocorrelations of the central window of `residual` (at most [`MAX_WINDOW`] per
-/// side, zero-padded to a power of two) after spectral whitening, one per `notches` entry,
-/// normalised so that lag 0 is 1. Lag `(dx, dy)` is at `(dx mod w, dy mod h)`.
+/// side, zero-padded by at least [`LINEAR_LAGS`], see [`transform_len`]) after spectral
+/// whitening, one per `notches` entry, normalised so that lag 0 is 1. Lag `(dx, dy)` is at `(dx mod w, dy mod h)`.
 pub(crate) fn autocorrelations(residual: &Plane, notches: &[Notch]) -> Vec<Plane> {
     let (w, h) = (residual.width, residual.height);
     let win_w = w.min(MAX_WINDOW);
     let win_h = h.min(MAX_WINDOW);
-    let size_w = win_w.next_power_of_two().max(2);
-    let size_h = win_h.next_power_of_two().max(2);
+    let (size_w, size_h) = (transform_len(win_w), transform_len(win_h));
     let (x0, y0) = ((w - win_w) / 2, (h - win_h) / 2);
     let mut buffer = vec![Complex32::default(); size_w * size_h];
     for y in 0..win_h {
@@ -115,6 +120,32 @@ pub(crate) fn autocorrelations(residual: &Plane, notches: &[Notch]) -> Vec<Plane
             }
         })
         .collect()
+}
+
+/// The transform length for a window of `win` samples: the next power of two when that leaves
+/// at least [`LINEAR_LAGS`] of zero padding, otherwise the shortest length of at least
+/// `win + LINEAR_LAGS` that is a multiple of 8 (the block grid's harmonics then fall on whole
+/// frequency indexes, see [`on_block_grid`]) and has no prime factor above 5 (which the FFT
+/// handles about as fast as a power of two). Windows padded enough by the power of two keep
+/// the transform the detector was calibrated with.
+fn transform_len(win: usize) -> usize {
+    let pow2 = win.next_power_of_two().max(2);
+    if pow2 - win >= LINEAR_LAGS {
+        return pow2;
+    }
+    let min = win + LINEAR_LAGS;
+    let smooth = |mut n: usize| {
+        for p in [2, 3, 5] {
+            while n % p == 0 {
+                n /= p;
+            }
+        }
+        n == 1
+    };
+    (min.div_ceil(8)..)
+        .map(|k| 8 * k)
+        .find(|&n| smooth(n))
+        .unwrap_or(min.next_power_of_two())
 }
 
 /// Whether frequency index `f` of an axis of `n` samples lies within one bin of a multiple of
@@ -798,6 +829,30 @@ mod tests {
                     && l.v[0].abs().min(l.v[1].abs()) < 0.5
             }),
             "{found:?}"
+        );
+    }
+
+    /// A tile repeated three times down a 480-sample side (a 3-tile-high mark shrunk to a
+    /// 720-pixel upload), slightly rotated: the autocorrelation still peaks on its lattice. The
+    /// window was once padded only to the next power of two (512 here), and the circular wrap
+    /// of the lags near the period, 32 samples short of a clean correlation, hid the peaks.
+    #[test]
+    fn three_tiles_across_a_side_just_under_a_power_of_two() {
+        let (angle, period) = (5.0f32, 160.0f32);
+        let scale = period / 128.0;
+        let (s, c) = angle.to_radians().sin_cos();
+        let forward = [[scale * c, -scale * s], [scale * s, scale * c]];
+        let plane = tiled(720, 480, 128, inverse(forward));
+        let acf = autocorrelations(&plane, &[Notch::AxesAndBlockGrid]).remove(0);
+        let lattices = find_lattices(&acf, 45.0, 333.0, 3);
+        assert!(
+            lattices.iter().any(|l| {
+                let found = cross(l.u, l.v).abs().sqrt();
+                let found_angle = l.u[1].atan2(l.u[0]).to_degrees();
+                (found / period - 1.0).abs() < 0.01
+                    && ((found_angle - angle + 45.0).rem_euclid(90.0) - 45.0).abs() < 0.5
+            }),
+            "{lattices:?}"
         );
     }
 
