@@ -5,7 +5,7 @@
 use super::analysis::{pack_bits, smooth_pixels_into, valid_mask_of_rows};
 use super::carrier::{FineHistogram, Grid, Tone, group_counts};
 use super::changed::{Changed, reblur, remeasure_smooth};
-use super::lookup::{BinGroups, NOT_PUSHED, SPLIT, for_each_bin};
+use super::lookup::{BinGroups, NOT_PUSHED, SPLIT, WordBins};
 use crate::watermark::signal::lowpass::gaussian_blur_rows_into;
 use crate::watermark::signal::{Plane, gaussian_kernel};
 
@@ -278,7 +278,9 @@ pub(crate) fn embed_over(
         // time; the last count is of the values outside the histogram, left out.
         let mut counts = vec![0u32; FineHistogram::BINS + 1];
         for (&word, values) in smooth.iter().zip(low.data.chunks(64)) {
-            for_each_bin(word, values, |_, bin| counts[bin] += 1);
+            for (_, bin) in WordBins::new(word, values) {
+                counts[bin] += 1;
+            }
         }
         counts.pop();
         let hist = FineHistogram::from_counts(counts.into_iter().map(f64::from));
@@ -347,20 +349,20 @@ pub(crate) fn embed_over(
                 continue;
             }
             // The word's low-pass values as they were before any of them is parked.
-            let mut values = [0f32; 64];
-            let values = &mut values[..lows.len()];
-            values.copy_from_slice(lows);
-            for_each_bin(word, values, |j, bin| {
+            let mut copy = [0f32; 64];
+            copy[..lows.len()].copy_from_slice(lows);
+            let values = &copy[..lows.len()];
+            for (j, bin) in WordBins::new(word, values) {
                 let (d, v) = (deltas[j], values[j]);
                 let Some(g) = pushed_group(bin, v) else {
-                    return;
+                    continue;
                 };
                 let d_next = next(g, d, v);
                 if d_next.to_bits() != d.to_bits() {
                     (lows[j], deltas[j]) = (d, d_next);
                     *flags |= 1 << j;
                 }
-            });
+            }
         }
         let swap_back = |delta: &mut [f32], low: &mut [f32]| {
             for ((&word, lows), deltas) in moved

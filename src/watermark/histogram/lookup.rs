@@ -56,7 +56,7 @@ impl BinGroups {
     /// This pass's table: per fine bin, its group when `pushed(group)`, [`SPLIT`] where the bin
     /// straddles an edge, else [`NOT_PUSHED`].
     /// One more entry, [`NOT_PUSHED`], stands for the values outside the fine histogram (the
-    /// bin [`for_each_bin`] gives them).
+    /// bin [`WordBins`] gives them).
     pub(crate) fn pushed(&self, pushed: impl Fn(usize) -> bool) -> Vec<u8> {
         self.groups
             .iter()
@@ -81,32 +81,55 @@ impl BinGroups {
     }
 }
 
-/// Calls `f(j, bin)` for each set bit `j` of `word`, `bin` the fine bin of `values[j]`
-/// ([`FineHistogram::bin`], or [`FineHistogram::BINS`] for a value outside the histogram): the
-/// closed loop's walk over a word of its smooth-pixel mask. A word with many bits set has the
-/// bins of all its values made first, in a loop without branches that the compiler vectorises
-/// (most of a photo's smooth pixels come in whole words), a sparse one bit by bit.
-#[inline(always)]
-pub(crate) fn for_each_bin(word: u64, values: &[f32], mut f: impl FnMut(usize, usize)) {
+/// The set bits `j` of a word of the closed loop's smooth-pixel mask, each with the fine bin
+/// of `values[j]` ([`FineHistogram::bin`], or [`FineHistogram::BINS`] for a value outside the
+/// histogram). A word with many bits set has the bins of all its values made first, in a loop
+/// without branches that the compiler vectorises (most of a photo's smooth pixels come in
+/// whole words), a sparse one bit by bit.
+pub(crate) struct WordBins<'a> {
+    bits: u64,
+    values: &'a [f32],
+    bins: Option<[u32; 64]>,
+}
+
+impl<'a> WordBins<'a> {
     /// Set bits from which making all 64 bins is cheaper than one at a time.
     const DENSE: u32 = 12;
-    let mut bits = word;
-    if word.count_ones() >= DENSE && values.len() == 64 {
-        let mut bins = [0u32; 64];
-        for (b, &v) in bins.iter_mut().zip(values) {
-            *b = bin_or_past(v);
+
+    /// The bits of `word`, pixel `j` of the word having the low-pass value `values[j]`.
+    #[inline(always)]
+    pub(crate) fn new(word: u64, values: &'a [f32]) -> WordBins<'a> {
+        let bins = (word.count_ones() >= Self::DENSE && values.len() == 64).then(|| {
+            let mut bins = [0u32; 64];
+            for (b, &v) in bins.iter_mut().zip(values) {
+                *b = bin_or_past(v);
+            }
+            bins
+        });
+        WordBins {
+            bits: word,
+            values,
+            bins,
         }
-        while bits != 0 {
-            let j = bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            f(j, bins[j] as usize);
+    }
+}
+
+impl Iterator for WordBins<'_> {
+    /// A set bit and its value's fine bin.
+    type Item = (usize, usize);
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<(usize, usize)> {
+        if self.bits == 0 {
+            return None;
         }
-    } else {
-        while bits != 0 {
-            let j = bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            f(j, bin_or_past(values[j]) as usize);
-        }
+        let j = self.bits.trailing_zeros() as usize;
+        self.bits &= self.bits - 1;
+        let bin = match &self.bins {
+            Some(bins) => bins[j],
+            None => bin_or_past(self.values[j]),
+        };
+        Some((j, bin as usize))
     }
 }
 
@@ -244,18 +267,16 @@ mod tests {
                 _ => 1 << (round % 64),
             };
             let mut seen = 0u64;
-            for_each_bin(word, &values, |j, bin| {
+            for (j, bin) in WordBins::new(word, &values) {
                 seen |= 1 << j;
                 let expected = FineHistogram::bin(values[j]).unwrap_or(FineHistogram::BINS);
                 assert_eq!(bin, expected, "{:e}", values[j]);
-            });
+            }
             assert_eq!(seen, word);
-            for_each_bin(word & 0xffff, &values[..16], |j, bin| {
-                assert_eq!(
-                    bin,
-                    FineHistogram::bin(values[j]).unwrap_or(FineHistogram::BINS)
-                );
-            });
+            for (j, bin) in WordBins::new(word & 0xffff, &values[..16]) {
+                let expected = FineHistogram::bin(values[j]).unwrap_or(FineHistogram::BINS);
+                assert_eq!(bin, expected);
+            }
         }
     }
 
