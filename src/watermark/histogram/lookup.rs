@@ -7,11 +7,12 @@
 //! (each is a subtraction, then a multiplication or division by a positive constant, each
 //! rounded, and rounding never reverses an order), so the values of one fine bin are an
 //! interval and [`Grid::locate`] over it is a monotone step function. Every value of fine bin
-//! `i` lies within 2^-15 of a grey level of the bin's nominal range `[-64 + i / 32, -64 + (i +
-//! 1) / 32)` (the one rounding, of `v + 64`, is at most half an ulp at 384); when `locate` gives
-//! the same answer at both ends of that range widened by [`SLACK`], it gives it for every value
-//! of the bin. A bin across a group edge (one or two per edge) is marked [`SPLIT`] and its
-//! values are located one by one, as before.
+//! `i` lies within 2^-15 of a grey level of the bin's nominal range, from `-64 + i / 32` to
+//! `-64 + (i + 1) / 32` (the one rounding, of `v + 64`, is at most half an ulp at 384); when
+//! `locate` gives the same answer at both ends of that range widened by [`SLACK`], it gives it
+//! for every value of the bin (`None` at both ends means the same side of the grid: the grid is
+//! far wider than a bin). A bin across a group edge (one or two per edge) is marked [`SPLIT`]
+//! and its values are located one by one, as before.
 
 use super::carrier::{FINE_LOW as LOW, FINE_PER_LEVEL as PER_LEVEL, FineHistogram, Grid};
 
@@ -294,6 +295,6 @@ mod tests {
             };
             assert_eq!(pass, expected);
         }
-        assert!(pushed.iter().any(|&g| g == 4) && pushed.contains(&NOT_PUSHED));
+        assert!(pushed.contains(&4) && pushed.contains(&NOT_PUSHED));
     }
 }
