@@ -107,8 +107,8 @@ impl Tone {
 }
 
 /// Fine histogram resolution: 1/32 grey level, over a range wide enough for any candidate tone.
-const FINE_PER_LEVEL: f32 = 32.0;
-const FINE_LOW: f32 = -64.0;
+pub(crate) const FINE_PER_LEVEL: f32 = 32.0;
+pub(crate) const FINE_LOW: f32 = -64.0;
 const FINE_HIGH: f32 = 320.0;
 
 /// Cumulative fine histogram of the counted low-pass values: counting a candidate grid is then

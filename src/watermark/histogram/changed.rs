@@ -242,16 +242,32 @@ pub(crate) fn remeasure_smooth(
                     activity.resize(r.x1 - r.x0, 0.0);
                     for y in r.y0..r.y1 {
                         blur_span(at, h, y, (r.x0, w), taps, scratch, activity);
-                        for (x, &a) in (r.x0..r.x1).zip(activity.iter()) {
-                            let i = y * w + x;
-                            let (word, bit) = ((i - first_bit) / 64, i % 64);
-                            let on = u64::from(a < SMOOTH_LIMIT) & (valid[i / 64] >> bit);
-                            words[word] = words[word] & !(1 << bit) | (on & 1) << bit;
-                        }
+                        set_bits(words, first_bit, valid, y * w + r.x0, activity);
                     }
                 }
             },
         );
+}
+
+/// Sets the bits of pixels `start..start + activity.len()` (row-major, as in
+/// [`remeasure_smooth`]) in `words`, whose first bit is pixel `first_bit` (a multiple of 64):
+/// on where the pixel's activity is below [`SMOOTH_LIMIT`] and it is valid, else off. The bits
+/// are made a word at a time, each word of the mask read and written once.
+fn set_bits(words: &mut [u64], first_bit: usize, valid: &[u64], start: usize, activity: &[f32]) {
+    let end = start + activity.len();
+    let mut i = start;
+    while i < end {
+        let (k, lo) = (i / 64, i % 64);
+        let hi = (lo + (end - i)).min(64);
+        let mut on = 0u64;
+        for (b, &a) in (lo..hi).zip(&activity[i - start..]) {
+            on |= u64::from(a < SMOOTH_LIMIT) << b;
+        }
+        let mask = (u64::MAX >> (64 - (hi - lo))) << lo;
+        let word = &mut words[k - first_bit / 64];
+        *word = *word & !mask | on & valid[k] & mask;
+        i += hi - lo;
+    }
 }
 
 #[cfg(test)]
@@ -341,6 +357,38 @@ mod tests {
                         by_pixel.mark((first + j) % w, (first + j) / w);
                     }
                     assert_eq!(by_word.boxes, by_pixel.boxes, "{w}x{h} {first} {word:x}");
+                }
+            }
+        }
+    }
+
+    /// Setting a run of bits a word at a time sets each bit as the per-pixel rule does, and
+    /// leaves the bits outside the run alone.
+    #[test]
+    fn bits_set_by_word_are_the_per_pixel_bits() {
+        let valid: Vec<u64> = (0..8u64)
+            .map(|k| !(0x8421_0000_1248_0001u64 << k))
+            .collect();
+        let activity: Vec<f32> = (0..300).map(|i| ((i * 37) % 29) as f32 * 0.11).collect();
+        for (first_bit, start, len) in [(0, 0, 300), (64, 70, 1), (64, 127, 2), (128, 130, 200)] {
+            let before: Vec<u64> = (0..8 - first_bit / 64)
+                .map(|k| 0x5555_aaaa_0f0f_f0f0u64.rotate_left(k as u32 * 7))
+                .collect();
+            let mut words = before.clone();
+            set_bits(&mut words, first_bit, &valid, start, &activity[..len]);
+            for (k, (&got, &was)) in words.iter().zip(&before).enumerate() {
+                for b in 0..64 {
+                    let i = first_bit + 64 * k + b;
+                    let expected = if (start..start + len).contains(&i) {
+                        activity[i - start] < SMOOTH_LIMIT && valid[i / 64] >> (i % 64) & 1 == 1
+                    } else {
+                        was >> b & 1 == 1
+                    };
+                    assert_eq!(
+                        got >> b & 1 == 1,
+                        expected,
+                        "{first_bit} {start} {len}: {i}"
+                    );
                 }
             }
         }

@@ -5,6 +5,7 @@
 use super::analysis::{pack_bits, smooth_pixels_into, valid_mask_of_rows};
 use super::carrier::{FineHistogram, Grid, Tone, group_counts};
 use super::changed::{Changed, reblur, remeasure_smooth};
+use super::lookup::{BinGroups, NOT_PUSHED, SPLIT, WordBins};
 use crate::watermark::signal::lowpass::gaussian_blur_rows_into;
 use crate::watermark::signal::{Plane, gaussian_kernel};
 
@@ -249,6 +250,7 @@ pub(crate) fn embed_over(
     // The pixels whose change the last pass moved: on the first two passes all of them (the
     // first blurs the cover as it is, unclamped; the second the clamped sum).
     let mut changed = Changed::all(w, h);
+    let bin_groups = BinGroups::new(grid);
     for pass in 0..s.max_passes {
         // The marked luma, cover plus change, clamped, made row by row as the blur needs it;
         // before the first change the cover as it is (unclamped: luma plus the pattern).
@@ -272,18 +274,15 @@ pub(crate) fn embed_over(
             remeasure_smooth(&low, sigma, &taps, &valid, &mut smooth, &rects);
         }
         // The histogram of the smooth pixels' low-pass: counted whole (adding ones in f64, as
-        // `FineHistogram::new` does, gives the same whole numbers), a word of the mask at a time.
-        let mut counts = vec![0u32; FineHistogram::BINS];
+        // `FineHistogram::new` does, gives the same whole numbers), a word of the mask at a
+        // time; the last count is of the values outside the histogram, left out.
+        let mut counts = vec![0u32; FineHistogram::BINS + 1];
         for (&word, values) in smooth.iter().zip(low.data.chunks(64)) {
-            let mut bits = word;
-            while bits != 0 {
-                let j = bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                if let Some(bin) = FineHistogram::bin(values[j]) {
-                    counts[bin] += 1;
-                }
+            for (_, bin) in WordBins::new(word, values) {
+                counts[bin] += 1;
             }
         }
+        counts.pop();
         let hist = FineHistogram::from_counts(counts.into_iter().map(f64::from));
         let counts = group_counts(&hist, grid, Tone::IDENTITY);
         let mut remaps: Vec<Option<(Remap, f32)>> = vec![None; grid.groups];
@@ -314,43 +313,58 @@ pub(crate) fn embed_over(
         if remaps.iter().all(Option::is_none) {
             break;
         }
-        // The next change of a smooth pixel whose low-pass value `v` lies in a group being
-        // pushed; every other pixel keeps its change `d`.
-        let next = |d: f32, v: f32| -> f32 {
-            if let Some((g, _)) = grid.locate(v)
-                && let Some((remap, strength)) = &remaps[g]
-            {
-                let change = s.gain * strength * (remap.apply(v) - v);
-                (d + change).clamp(-s.cap, s.cap)
-            } else {
-                d
+        // The group of a smooth pixel whose low-pass value `v` lies in a group being pushed,
+        // from its fine bin ([`lookup`](super::lookup)): `None` for every other pixel, which
+        // keeps its change.
+        let table = bin_groups.pushed(|g| remaps[g].is_some());
+        let pushed_group = |bin: usize, v: f32| -> Option<usize> {
+            match table[bin] {
+                NOT_PUSHED => None,
+                SPLIT => grid
+                    .locate(v)
+                    .map(|(g, _)| g)
+                    .filter(|&g| remaps[g].is_some()),
+                g => Some(usize::from(g)),
             }
         };
+        // The next change of a pixel of a pushed group `g`, its change `d` and low-pass `v`.
+        let next = |g: usize, d: f32, v: f32| -> f32 {
+            let (remap, strength) = remaps[g].as_ref().expect("a pushed group");
+            let change = s.gain * strength * (remap.apply(v) - v);
+            (d + change).clamp(-s.cap, s.cap)
+        };
         // The next change, computed once per smooth pixel. Where it moves the change (to the
-        // bit), it is parked in `low` (that pixel's low-pass is remade next pass, being within
-        // the blur's reach of a moved pixel) and then swapped into `delta`: `delta` holds the
-        // next change, whose MSE is held to the PSNR floor, and `low` the former values of
-        // what moved, swapped back when the pass breaks the floor.
+        // bit), it goes into `delta` at once and the former change is parked in `low` (that
+        // pixel's low-pass is remade next pass, being within the blur's reach of a moved
+        // pixel): `delta` holds the next change, whose MSE is held to the PSNR floor, and
+        // `low` the former values of what moved, swapped back when the pass breaks the floor.
         moved.clear();
         moved.resize(smooth.len(), 0);
         for ((&word, flags), (lows, deltas)) in smooth
             .iter()
             .zip(moved.iter_mut())
-            .zip(low.data.chunks_mut(64).zip(delta.chunks(64)))
+            .zip(low.data.chunks_mut(64).zip(delta.chunks_mut(64)))
         {
-            let mut bits = word;
-            while bits != 0 {
-                let j = bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                let (d, v) = (deltas[j], lows[j]);
-                let d_next = next(d, v);
+            if word == 0 {
+                continue;
+            }
+            // The word's low-pass values as they were before any of them is parked.
+            let mut copy = [0f32; 64];
+            copy[..lows.len()].copy_from_slice(lows);
+            let values = &copy[..lows.len()];
+            for (j, bin) in WordBins::new(word, values) {
+                let (d, v) = (deltas[j], values[j]);
+                let Some(g) = pushed_group(bin, v) else {
+                    continue;
+                };
+                let d_next = next(g, d, v);
                 if d_next.to_bits() != d.to_bits() {
-                    lows[j] = d_next;
+                    (lows[j], deltas[j]) = (d, d_next);
                     *flags |= 1 << j;
                 }
             }
         }
-        let swap_moved = |delta: &mut [f32], low: &mut [f32]| {
+        let swap_back = |delta: &mut [f32], low: &mut [f32]| {
             for ((&word, lows), deltas) in moved
                 .iter()
                 .zip(low.chunks_mut(64))
@@ -364,9 +378,8 @@ pub(crate) fn embed_over(
                 }
             }
         };
-        swap_moved(&mut delta, &mut low.data);
         if mean_square_exceeds(&delta, mse_limit) {
-            swap_moved(&mut delta, &mut low.data);
+            swap_back(&mut delta, &mut low.data);
             break;
         }
         changed = Changed::none(w, h);

@@ -12,6 +12,7 @@ pub(crate) mod carrier;
 pub(crate) mod changed;
 pub(crate) mod detect;
 pub(crate) mod embed;
+pub(crate) mod lookup;
 
 use analysis::Analysis;
 pub use analysis::ChannelExtremes;

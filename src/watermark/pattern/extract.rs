@@ -4,6 +4,7 @@
 use rustfft::num_complex::Complex32;
 
 use super::ecc;
+use super::fold::{fold, fold_each};
 use super::sync::{self, Lattice, Notch};
 use super::tile::{
     CELL, CODED_BITS, Layout, MESSAGE_BITS, TAG_BYTES, TILE, TILE_CELLS, bytes_of, cell_side,
@@ -84,55 +85,6 @@ fn whitened_residual(luma: &Plane) -> Plane {
             *e = r / (*e + 0.5);
         }
     })
-}
-
-/// Folds every pixel of `residual` into one tile (pixels of the original tile) through the
-/// inverse of `lattice`'s map: the residual summed per tile pixel. Sums, not means: a cell's
-/// value is then every sample in it weighted alike, the matched filter when each sample is
-/// as noisy as the next. Means would weight a tile pixel that one stray sample fell into as
-/// much as one holding twenty, which matters after a rescale, where pixel centres straddle
-/// the two halves of a cell.
-/// Every `stride`-th pixel of every `stride`-th row is used (1: all).
-fn fold(residual: &Plane, lattice: &Lattice, stride: usize) -> Vec<f32> {
-    let t = TILE as f32;
-    // Image pixel p = M q with M's columns u / TILE, v / TILE; q = M^-1 p.
-    let (a, b, c, d) = (
-        lattice.u[0] / t,
-        lattice.v[0] / t,
-        lattice.u[1] / t,
-        lattice.v[1] / t,
-    );
-    let det = a * d - b * c;
-    let inv = [d / det, -b / det, -c / det, a / det];
-    let mut sum = vec![0f32; TILE * TILE];
-    let w = residual.width;
-    // q in fixed point with 32 fractional bits: the integer part of an arithmetic shift is the
-    // floor, also for negative q, and masking takes it modulo the tile (a power of two). The
-    // step's rounding drifts by under 1e-6 pixel across a row.
-    const _: () = assert!(TILE.is_power_of_two());
-    let fixed = |v: f64| (v * (1u64 << 32) as f64).round() as i64;
-    let inv = inv.map(f64::from);
-    let step = stride as f64;
-    let (step_x, step_y) = (fixed(inv[0] * step), fixed(inv[2] * step));
-    for (y, row) in residual
-        .data
-        .chunks_exact(w.max(1))
-        .enumerate()
-        .step_by(stride)
-    {
-        let py = y as f64 + 0.5;
-        // q at the row's first pixel centre, then one step of M^-1 per pixel.
-        let mut qx = fixed(inv[0] * 0.5 + inv[1] * py);
-        let mut qy = fixed(inv[2] * 0.5 + inv[3] * py);
-        for &r in row.iter().step_by(stride) {
-            let ix = (qx >> 32) as usize & (TILE - 1);
-            let iy = (qy >> 32) as usize & (TILE - 1);
-            sum[iy * TILE + ix] += r;
-            qx = qx.wrapping_add(step_x);
-            qy = qy.wrapping_add(step_y);
-        }
-    }
-    sum
 }
 
 /// The tile seen through one of the square's eight symmetries.
@@ -496,8 +448,7 @@ fn extract_level(luma: &Plane, key: &Key, pilots: &Pilots, own_period: f32) -> E
         }
     }
     let mut candidates = Vec::new();
-    for lattice in &lattices {
-        let folded = fold(&residual, lattice, 1);
+    for (lattice, folded) in lattices.iter().zip(fold_each(&residual, &lattices)) {
         for which in 0..8 {
             candidates.push(pilots.candidate(&folded, *lattice, which));
         }

@@ -21,6 +21,7 @@
 
 pub(crate) mod ecc;
 pub(crate) mod extract;
+mod fold;
 pub(crate) mod sync;
 pub(crate) mod tile;
 
