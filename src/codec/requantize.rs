@@ -8,7 +8,7 @@
 //! coefficients (a dead zone, as video encoders use) sends more small values to zero, which costs
 //! fewer bits than it costs in error. See [`Rounding`].
 
-use std::os::raw::{c_int, c_uint, c_ulong};
+use std::os::raw::{c_int, c_uint};
 
 use mozjpeg_sys as ffi;
 
@@ -49,9 +49,6 @@ pub fn requantize(
     markers: &[(u8, Vec<u8>)],
     max_bytes: u64,
 ) -> Result<Vec<u8>> {
-    let Ok(len) = c_ulong::try_from(input.len()) else {
-        return Err(Error::Unsupported("input over the address range".into()));
-    };
     let mut s = Structs::new(VecDestination::new(max_bytes));
     guard(|| {
         // SAFETY: the structs are created before use and destroyed by `Structs::drop`; `input`
@@ -59,31 +56,9 @@ pub fn requantize(
         // accessed only within the bounds libjpeg allocated (rows and blocks rounded up to whole
         // MCUs, as jdcoefct.c allocates them).
         unsafe {
+            let coefficients = s.read_coefficients(input)?;
             let dinfo = &mut *s.dinfo;
             let cinfo = &mut *s.cinfo;
-            ffi::jpeg_CreateDecompress(
-                dinfo,
-                ffi::JPEG_LIB_VERSION,
-                std::mem::size_of::<ffi::jpeg_decompress_struct>(),
-            );
-            ffi::jpeg_mem_src(dinfo, input.as_ptr(), len);
-            ffi::jpeg_read_header(dinfo, 1);
-            let coefficients = ffi::jpeg_read_coefficients(dinfo);
-            if coefficients.is_null() {
-                return Err(Error::Codec("no coefficients read".into()));
-            }
-
-            ffi::jpeg_CreateCompress(
-                cinfo,
-                ffi::JPEG_LIB_VERSION,
-                std::mem::size_of::<ffi::jpeg_compress_struct>(),
-            );
-            ffi::jpeg_c_set_int_param(
-                cinfo,
-                ffi::J_INT_PARAM::JINT_COMPRESS_PROFILE,
-                ffi::JINT_COMPRESS_PROFILE_VALUE::JCP_FASTEST as c_int,
-            );
-            ffi::jpeg_copy_critical_parameters(dinfo, cinfo);
             // New tables in slots 0 (luma) and 1 (chroma), as jpeg_set_colorspace assigns them.
             ffi::jpeg_set_quality(cinfo, c_int::from(quality), 0);
             let chroma_slots = matches!(

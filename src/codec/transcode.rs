@@ -39,6 +39,52 @@ impl<D> Structs<D> {
         s.cinfo.common.err = &mut *s._cerr;
         s
     }
+
+    /// The start every coefficient transcode shares: reads `input`'s coefficient arrays and
+    /// creates the compress struct under libjpeg-turbo's defaults (not mozjpeg's: no scan
+    /// search, no trellis) with the input's frame, components, sampling, quantisation tables
+    /// and JFIF density. Returns the arrays for `jpeg_write_coefficients`.
+    ///
+    /// # Safety
+    /// `input` must outlive every later use of the decompress struct (libjpeg reads it in
+    /// place), and the call must run inside [`guard`] (libjpeg's errors unwind).
+    pub(super) unsafe fn read_coefficients(
+        &mut self,
+        input: &[u8],
+    ) -> Result<*mut *mut ffi::jvirt_barray_control> {
+        let Ok(len) = c_ulong::try_from(input.len()) else {
+            return Err(Error::Unsupported("input over the address range".into()));
+        };
+        let dinfo = &mut *self.dinfo;
+        let cinfo = &mut *self.cinfo;
+        // SAFETY: both structs are zeroed with their error managers set (`new`), as
+        // jpeg_Create* expects; the caller keeps `input` alive.
+        unsafe {
+            ffi::jpeg_CreateDecompress(
+                dinfo,
+                ffi::JPEG_LIB_VERSION,
+                std::mem::size_of::<ffi::jpeg_decompress_struct>(),
+            );
+            ffi::jpeg_mem_src(dinfo, input.as_ptr(), len);
+            ffi::jpeg_read_header(dinfo, 1);
+            let coefficients = ffi::jpeg_read_coefficients(dinfo);
+            if coefficients.is_null() {
+                return Err(Error::Codec("no coefficients read".into()));
+            }
+            ffi::jpeg_CreateCompress(
+                cinfo,
+                ffi::JPEG_LIB_VERSION,
+                std::mem::size_of::<ffi::jpeg_compress_struct>(),
+            );
+            ffi::jpeg_c_set_int_param(
+                cinfo,
+                ffi::J_INT_PARAM::JINT_COMPRESS_PROFILE,
+                ffi::JINT_COMPRESS_PROFILE_VALUE::JCP_FASTEST as c_int,
+            );
+            ffi::jpeg_copy_critical_parameters(dinfo, cinfo);
+            Ok(coefficients)
+        }
+    }
 }
 
 impl<D> Drop for Structs<D> {
@@ -67,41 +113,15 @@ pub fn optimize_progressive<W: Write>(
     markers: &[(u8, Vec<u8>)],
     writer: &mut W,
 ) -> Result<()> {
-    let Ok(len) = c_ulong::try_from(input.len()) else {
-        return Err(Error::Unsupported("input over the address range".into()));
-    };
     let mut s = Structs::new(WriteDestination::new(writer));
     guard(|| {
         // SAFETY: the structs are created before use and destroyed by `Structs::drop`; `input`
         // outlives the decompress struct's use of it (this call); the compress struct reads the
         // decompress struct's coefficient arrays, which live until both are destroyed.
         unsafe {
+            let coefficients = s.read_coefficients(input)?;
             let dinfo = &mut *s.dinfo;
             let cinfo = &mut *s.cinfo;
-            ffi::jpeg_CreateDecompress(
-                dinfo,
-                ffi::JPEG_LIB_VERSION,
-                std::mem::size_of::<ffi::jpeg_decompress_struct>(),
-            );
-            ffi::jpeg_mem_src(dinfo, input.as_ptr(), len);
-            ffi::jpeg_read_header(dinfo, 1);
-            let coefficients = ffi::jpeg_read_coefficients(dinfo);
-            if coefficients.is_null() {
-                return Err(Error::Codec("no coefficients read".into()));
-            }
-            ffi::jpeg_CreateCompress(
-                cinfo,
-                ffi::JPEG_LIB_VERSION,
-                std::mem::size_of::<ffi::jpeg_compress_struct>(),
-            );
-            // libjpeg-turbo's defaults, not mozjpeg's: no scan search, libjpeg's own script.
-            ffi::jpeg_c_set_int_param(
-                cinfo,
-                ffi::J_INT_PARAM::JINT_COMPRESS_PROFILE,
-                ffi::JINT_COMPRESS_PROFILE_VALUE::JCP_FASTEST as c_int,
-            );
-            // Frame, components, sampling and quantisation tables as read; JFIF density too.
-            ffi::jpeg_copy_critical_parameters(dinfo, cinfo);
             cinfo.optimize_coding = 1;
             ffi::jpeg_simple_progression(cinfo);
             cinfo.dest = &mut s.dest.mgr;

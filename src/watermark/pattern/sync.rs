@@ -136,7 +136,7 @@ fn transform_len(win: usize) -> usize {
     let min = win + LINEAR_LAGS;
     let smooth = |mut n: usize| {
         for p in [2, 3, 5] {
-            while n % p == 0 {
+            while n.is_multiple_of(p) {
                 n /= p;
             }
         }
