@@ -38,6 +38,12 @@ pub(super) struct VecDestination {
     max_bytes: u64,
 }
 
+impl super::transcode::Destination for VecDestination {
+    fn manager(&mut self) -> &mut ffi::jpeg_destination_mgr {
+        &mut self.mgr
+    }
+}
+
 impl MemoryEncoder {
     /// Writes SOI, the headers and `markers` (APPn / COM payloads by marker code) at IJG quality
     /// `settings.quality` with Annex K tables and optimised Huffman coding under every

@@ -8,7 +8,7 @@
 //! coefficients (a dead zone, as video encoders use) sends more small values to zero, which costs
 //! fewer bits than it costs in error. See [`Rounding`].
 
-use std::os::raw::{c_int, c_uint};
+use std::os::raw::c_int;
 
 use mozjpeg_sys as ffi;
 
@@ -103,20 +103,7 @@ pub fn requantize(
                     }
                 }
             }
-            cinfo.optimize_coding = 1;
-            if progressive {
-                ffi::jpeg_simple_progression(cinfo);
-            }
-            cinfo.dest = &mut s.dest.mgr;
-            ffi::jpeg_write_coefficients(cinfo, coefficients);
-            for (code, payload) in markers {
-                let Ok(len) = c_uint::try_from(payload.len()) else {
-                    return Err(Error::Unsupported("marker payload over 4 GiB".into()));
-                };
-                ffi::jpeg_write_marker(cinfo, c_int::from(*code), payload.as_ptr(), len);
-            }
-            ffi::jpeg_finish_compress(cinfo);
-            ffi::jpeg_finish_decompress(dinfo);
+            s.write_coefficients(coefficients, progressive, markers)?;
         }
         Ok(())
     })?;

@@ -87,6 +87,52 @@ impl<D> Structs<D> {
     }
 }
 
+/// A libjpeg destination manager: a `#[repr(C)]` struct whose first field is the
+/// `jpeg_destination_mgr` libjpeg is handed.
+pub(super) trait Destination {
+    /// The manager libjpeg calls.
+    fn manager(&mut self) -> &mut ffi::jpeg_destination_mgr;
+}
+
+impl<D: Destination> Structs<D> {
+    /// The end every coefficient transcode shares: Huffman tables optimised for the image,
+    /// progressive (libjpeg's simple script) when `progressive`, then the coefficient arrays and
+    /// `markers` (APPn / COM payloads by marker code, after the frame's own JFIF or Adobe
+    /// marker) to the destination.
+    ///
+    /// # Safety
+    /// `coefficients` must come from [`Structs::read_coefficients`] on these structs, whose
+    /// `input` is still alive, and the call must run inside [`guard`].
+    pub(super) unsafe fn write_coefficients(
+        &mut self,
+        coefficients: *mut *mut ffi::jvirt_barray_control,
+        progressive: bool,
+        markers: &[(u8, Vec<u8>)],
+    ) -> Result<()> {
+        let cinfo = &mut *self.cinfo;
+        // SAFETY: the compress struct was created by `read_coefficients`, with the input's
+        // critical parameters, and the coefficient arrays live until both structs are
+        // destroyed; the destination outlives the structs' use of it (it is theirs).
+        unsafe {
+            cinfo.optimize_coding = 1;
+            if progressive {
+                ffi::jpeg_simple_progression(cinfo);
+            }
+            cinfo.dest = self.dest.manager();
+            ffi::jpeg_write_coefficients(cinfo, coefficients);
+            for (code, payload) in markers {
+                let Ok(len) = c_uint::try_from(payload.len()) else {
+                    return Err(Error::Unsupported("marker payload over 4 GiB".into()));
+                };
+                ffi::jpeg_write_marker(cinfo, c_int::from(*code), payload.as_ptr(), len);
+            }
+            ffi::jpeg_finish_compress(cinfo);
+            ffi::jpeg_finish_decompress(&mut self.dinfo);
+        }
+        Ok(())
+    }
+}
+
 impl<D> Drop for Structs<D> {
     fn drop(&mut self) {
         // SAFETY: each struct is either zeroed (no memory manager: skipped) or was created by
@@ -120,25 +166,18 @@ pub fn optimize_progressive<W: Write>(
         // decompress struct's coefficient arrays, which live until both are destroyed.
         unsafe {
             let coefficients = s.read_coefficients(input)?;
-            let dinfo = &mut *s.dinfo;
-            let cinfo = &mut *s.cinfo;
-            cinfo.optimize_coding = 1;
-            ffi::jpeg_simple_progression(cinfo);
-            cinfo.dest = &mut s.dest.mgr;
-            ffi::jpeg_write_coefficients(cinfo, coefficients);
-            for (code, payload) in markers {
-                let Ok(len) = c_uint::try_from(payload.len()) else {
-                    return Err(Error::Unsupported("marker payload over 4 GiB".into()));
-                };
-                ffi::jpeg_write_marker(cinfo, c_int::from(*code), payload.as_ptr(), len);
-            }
-            ffi::jpeg_finish_compress(cinfo);
-            ffi::jpeg_finish_decompress(dinfo);
+            s.write_coefficients(coefficients, true, markers)?;
         }
         Ok(())
     })?;
     s.dest.writer.flush()?;
     Ok(())
+}
+
+impl<W> Destination for WriteDestination<W> {
+    fn manager(&mut self) -> &mut ffi::jpeg_destination_mgr {
+        &mut self.mgr
+    }
 }
 
 /// libjpeg's destination manager, passing each full buffer on to a writer.
