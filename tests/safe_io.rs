@@ -5,7 +5,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::util::{assert_success, cjpeg, jpgtool, names_in, test_rgb, write_pnm};
+use crate::util::{
+    assert_success, cjpeg, jpgtool, jpgtool_with_default_signals, names_in, test_rgb, write_pnm,
+};
 
 /// `DIR/NAME.jpg` from a generated `width` x `height` photo-like image.
 fn generated(dir: &Path, name: &str, width: usize, height: usize) -> PathBuf {
@@ -244,7 +246,7 @@ fn signals_during_shrink_leave_no_file_and_the_old_output_intact() {
         let mut attempts = 0;
         let (writing, out) = loop {
             attempts += 1;
-            let child = jpgtool()
+            let child = jpgtool_with_default_signals()
                 .args([
                     "shrink", "--quiet", "--factor", "1.5", "--filter", "lanczos3",
                 ])
@@ -299,12 +301,38 @@ fn signals_during_shrink_leave_no_file_and_the_old_output_intact() {
     assert_eq!(names_in(&out_dir), ["big.jpg", "small.jpg"]);
 }
 
+/// Under `nohup`, SIGHUP was ignored when jpgtool started and stays ignored: a SIGHUP sent
+/// while `shrink` writes changes nothing, the run ends with 0 and a complete output.
+#[test]
+fn a_sighup_ignored_by_nohup_stays_ignored() {
+    let (_dir, input, out_dir, output) = with_existing_output("big", (4000, 3000), "big.jpg", b"");
+    let child = std::process::Command::new("nohup")
+        .arg(env!("CARGO_BIN_EXE_jpgtool"))
+        .args([
+            "shrink", "--quiet", "--factor", "1.5", "--filter", "lanczos3",
+        ])
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("nohup (coreutils)");
+    assert!(wait_for_output(child.id(), &out_dir).is_some());
+    // SAFETY: sending a signal to our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGHUP) }, 0);
+    let out = child.wait_with_output().unwrap();
+    assert_success(&out);
+    assert_eq!(width_of(&output), 2667);
+    assert_eq!(names_in(&out_dir), ["big.jpg"]);
+}
+
 /// mark ends at once on SIGTERM (exit 143) and leaves nothing; an existing output is intact.
 #[test]
 fn sigterm_during_mark_leaves_no_file() {
     let (_dir, input, out_dir, output) =
         with_existing_output("cover", (2400, 1600), "marked.jpg", b"old");
-    let child = jpgtool()
+    let child = jpgtool_with_default_signals()
         .args(["mark", "--key", "k", "--text", "t"])
         .arg(&input)
         .arg("-o")

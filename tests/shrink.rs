@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use jpgtool::Error;
 use jpgtool::shrink::{self, DecodePath, Options, Target};
 
-use crate::util::{assert_success, cjpeg, corpus, jpgtool, sorted_files, test_rgb, write_pnm};
+use crate::util::{
+    assert_success, cjpeg, corpus, jpgtool, jpgtool_with_default_signals, sorted_files, test_rgb,
+    write_pnm,
+};
 
 /// Decoded samples, interleaved.
 #[derive(Debug)]
@@ -801,7 +804,7 @@ fn ctrl_c_during_a_batch_leaves_only_complete_outputs() {
     let (out_dir, out) = loop {
         attempt += 1;
         let out_dir = dir.path().join(format!("out{attempt}"));
-        let child = jpgtool()
+        let child = jpgtool_with_default_signals()
             .args(["shrink", "--quiet", "-j", "1", "--factor", "3"])
             .arg(&src)
             .arg("-o")

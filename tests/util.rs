@@ -86,6 +86,29 @@ pub fn jpgtool() -> Command {
     Command::new(env!("CARGO_BIN_EXE_jpgtool"))
 }
 
+/// The jpgtool binary with SIGINT, SIGHUP and SIGTERM at their default disposition, for the
+/// tests that send them. A test run started in the background (`cmd &` without job control) or
+/// under `nohup` hands its children SIGINT or SIGHUP already ignored, and jpgtool rightly keeps
+/// a signal ignored that it found ignored: without this reset such a run would finish instead
+/// of stopping, and the test would depend on how the suite was launched.
+pub fn jpgtool_with_default_signals() -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut command = jpgtool();
+    // SAFETY: the closure runs in the forked child before exec and calls only `signal`, which
+    // is async-signal-safe; it touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            for signal in [libc::SIGINT, libc::SIGHUP, libc::SIGTERM] {
+                if libc::signal(signal, libc::SIG_DFL) == libc::SIG_ERR {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    command
+}
+
 /// Every name in `dir` (files, folders, hidden ones), sorted.
 pub fn names_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
