@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `mark` and blind `verify` at camera sizes, through the real CLI: CPU time (user + sys, as
+# `mark` and blind `verify` (of the marked output, and of the unmarked photo, where every level
+# of the search runs) at camera sizes, through the real CLI: CPU time (user + sys, as
 # /usr/bin/time reports it) and peak RSS, median of RUNS runs, one file at a time with one
 # worker thread (RAYON_NUM_THREADS=1, `-j 1`), so that the figures are one core's cost whatever
 # the machine's load. Photos: the 12 and 22 MP photos of the shared corpus's large/ folder, a
@@ -40,15 +41,17 @@ export RAYON_NUM_THREADS=1
 measure() {
     local log=$out/time.log
     /usr/bin/time -f '%U %S %M' -o "$log" "$@" > /dev/null 2>&1
-    awk '{printf "%.2f %.0f\n", $1 + $2, $3 / 1024}' "$log"
+    # GNU time puts "Command exited with non-zero status N" first when the command fails
+    # (`verify` of an unmarked photo exits 1): the figures are the line of numbers.
+    awk '/^[0-9]/ {printf "%.2f %.0f\n", $1 + $2, $3 / 1024}' "$log"
 }
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-printf '| photo | pixels | binary | mark CPU s | mark peak RSS MB | blind verify CPU s | verify peak RSS MB |\n'
-printf '| --- | --- | --- | --- | --- | --- | --- |\n'
+printf '| photo | pixels | binary | mark CPU s | mark peak RSS MB | blind verify CPU s | verify peak RSS MB | blind verify of the unmarked photo CPU s |\n'
+printf '| --- | --- | --- | --- | --- | --- | --- | --- |\n'
 for photo in "${photos[@]}"; do
     size=$(identify -format '%wx%h' "$photo" 2>/dev/null)
     mp=$(awk -v s="$size" 'BEGIN {split(s, d, "x"); printf "%.1f", d[1] * d[2] / 1e6}')
-    declare -A mark_cpu=() mark_rss=() verify_cpu=() verify_rss=()
+    declare -A mark_cpu=() mark_rss=() verify_cpu=() verify_rss=() unmarked_cpu=()
     for ((run = 0; run < runs; run++)); do
         for entry in "${binaries[@]}"; do
             name=${entry%%=*} bin=${entry#*=}
@@ -58,15 +61,19 @@ for photo in "${photos[@]}"; do
             mark_cpu[$name]+="$cpu "; mark_rss[$name]+="$rss "
             read -r cpu rss < <(measure "$bin" verify --max-memory 2G --key-file "$out/key" "$marked")
             verify_cpu[$name]+="$cpu "; verify_rss[$name]+="$rss "
+            # An unmarked photo is the costly case: every level searched, nothing found.
+            read -r cpu rss < <(measure "$bin" verify --max-memory 2G --key-file "$out/key" "$photo")
+            unmarked_cpu[$name]+="$cpu "
         done
     done
     for entry in "${binaries[@]}"; do
         name=${entry%%=*}
-        printf '| %s | %s (%s MP) | %s | %s | %s | %s | %s |\n' "${photo##*/}" "$size" "$mp" "$name" \
+        printf '| %s | %s (%s MP) | %s | %s | %s | %s | %s | %s |\n' "${photo##*/}" "$size" "$mp" "$name" \
             "$(tr ' ' '\n' <<< "${mark_cpu[$name]}" | grep . | median)" \
             "$(tr ' ' '\n' <<< "${mark_rss[$name]}" | grep . | median)" \
             "$(tr ' ' '\n' <<< "${verify_cpu[$name]}" | grep . | median)" \
-            "$(tr ' ' '\n' <<< "${verify_rss[$name]}" | grep . | median)"
+            "$(tr ' ' '\n' <<< "${verify_rss[$name]}" | grep . | median)" \
+            "$(tr ' ' '\n' <<< "${unmarked_cpu[$name]}" | grep . | median)"
     done
-    unset mark_cpu mark_rss verify_cpu verify_rss
+    unset mark_cpu mark_rss verify_cpu verify_rss unmarked_cpu
 done
