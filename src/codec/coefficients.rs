@@ -23,18 +23,15 @@ pub fn coefficient_buffer_bytes(header: &Header) -> u64 {
 /// factors, in component order, as libjpeg allocates it (`jdcoefct.c`, `jccoefct.c`,
 /// `jctrans.c`): each component's blocks rounded up to whole MCUs, 128 bytes per block.
 pub fn block_buffer_bytes(width: u64, height: u64, sampling: &[(u8, u8)]) -> u64 {
-    let hmax = sampling
-        .iter()
-        .map(|s| u64::from(s.0))
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let vmax = sampling
-        .iter()
-        .map(|s| u64::from(s.1))
-        .max()
-        .unwrap_or(1)
-        .max(1);
+    let largest = |factor: fn(&(u8, u8)) -> u8| {
+        sampling
+            .iter()
+            .map(|s| u64::from(factor(s)))
+            .max()
+            .unwrap_or(1)
+            .max(1)
+    };
+    let (hmax, vmax) = (largest(|s| s.0), largest(|s| s.1));
     sampling
         .iter()
         .map(|&(h, v)| {
