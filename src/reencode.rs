@@ -65,6 +65,50 @@ pub(crate) fn choose_quality(header: &Header, given: Option<u8>) -> (u8, Quality
     }
 }
 
+/// The input's own quantization tables, one per component, rescaled to stand for IJG quality
+/// `quality`: each entry multiplied by `S(quality) / S(q_equivalent)`, IJG's scale factor
+/// (`5000 / q` under 50, `200 - 2q` from 50) at the asked quality over the one at the tables'
+/// IJG equivalent (the IJG quality whose luma table is closest in geometric mean), rounded and
+/// kept within 1..=255. So the shape the input's encoder chose is kept, and a quality above
+/// the equivalent makes every step finer in the same proportion as IJG's tables would.
+/// `None` for IJG tables (their own formula gives them at any quality) and for tables with no
+/// equivalent.
+pub(crate) fn input_tables_at(header: &Header, quality: f64) -> Option<Vec<[u16; 64]>> {
+    let estimate = crate::quality::estimate(header);
+    if estimate.family == crate::quality::Family::Ijg {
+        return None;
+    }
+    let base = ijg_scale(estimate.ijg_equivalent?);
+    if base <= 0.0 {
+        return None;
+    }
+    let ratio = ijg_scale(quality) / base;
+    header
+        .frame
+        .components
+        .iter()
+        .map(|c| {
+            let table = header.quant_tables[usize::from(c.table)]?;
+            Some(
+                table
+                    .values
+                    .map(|v| (f64::from(v) * ratio).round().clamp(1.0, 255.0) as u16),
+            )
+        })
+        .collect()
+}
+
+/// libjpeg's quality scaling (`jpeg_quality_scaling`), in per cent, for a possibly fractional
+/// quality clamped to 1..=100.
+fn ijg_scale(quality: f64) -> f64 {
+    let q = quality.clamp(1.0, 100.0);
+    if q < 50.0 {
+        5000.0 / q
+    } else {
+        200.0 - 2.0 * q
+    }
+}
+
 /// Chroma sampling of the output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Sampling {
@@ -156,4 +200,41 @@ pub(crate) fn output_sampling(header: &Header, wanted: Sampling) -> Vec<(u8, u8)
 
 fn gcd(a: u8, b: u8) -> u8 {
     if b == 0 { a } else { gcd(b, a % b) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header_of(name: &str) -> Header {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("corpus/real")
+            .join(name);
+        jpeg::read_header(&std::fs::read(path).unwrap()[..]).unwrap()
+    }
+
+    /// IJG's scale factor at the quality asked over the one at the tables' IJG equivalent:
+    /// at the equivalent itself the input's tables come back unchanged; where IJG's factor is
+    /// half the equivalent's, every entry is halved (rounded, at least 1); each component gets
+    /// its own slot's table. IJG tables have none: their formula gives them at any quality.
+    #[test]
+    fn input_tables_scale_by_the_ijg_factor() {
+        let header = header_of("mde-Samsung_SM-J327T1.jpg");
+        let equivalent = crate::quality::estimate(&header).ijg_equivalent.unwrap();
+        let own: Vec<[u16; 64]> = header
+            .frame
+            .components
+            .iter()
+            .map(|c| header.quant_tables[usize::from(c.table)].unwrap().values)
+            .collect();
+        assert_eq!(input_tables_at(&header, equivalent).unwrap(), own);
+        // 200 - 2q is half of 200 - 2e at q = 50 + e / 2.
+        let halved = input_tables_at(&header, 50.0 + equivalent / 2.0).unwrap();
+        for (scaled, original) in halved.iter().zip(&own) {
+            for (&s, &o) in scaled.iter().zip(original) {
+                assert_eq!(s, ((f64::from(o) / 2.0).round() as u16).max(1), "{o}");
+            }
+        }
+        assert!(input_tables_at(&header_of("exif-samples-mobile-jolla.jpg"), 90.0).is_none());
+    }
 }

@@ -789,6 +789,63 @@ fn cli_marked_file_is_progressive_and_keeps_the_metadata() {
     assert_eq!(metadata(&after), kept);
 }
 
+/// A file written with other tables than IJG's grows by 10 % or more when re-encoded with
+/// IJG's at its estimated quality (`mde-Photoshop-4`, Photoshop's "Save for Web 60", at q86
+/// with this key and payload), and no lower IJG quality keeps the SSIM floor: the growth guard
+/// writes it with the input's own tables (at its equivalent quality: the same tables to the
+/// entry), under 10 % larger than the input, and the claimed payload matches. (With some
+/// payloads the SSIM fit raises this cover to q90, where the input's tables under the growth
+/// limit miss the floor and IJG's q90 stays.)
+#[test]
+fn cli_mark_writes_a_growing_file_with_the_input_tables() {
+    let cover = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/real/mde-Photoshop-4.jpg");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("marked.jpg");
+    let key = ["--key-env", "JPGTOOL_TEST_KEY"];
+    let o = jpgtool()
+        .env("JPGTOOL_TEST_KEY", "input tables test key")
+        .args(["mark", "--text", "hello", "--json"])
+        .args(key)
+        .arg(&cover)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_success(&o);
+    let json = String::from_utf8_lossy(&o.stdout);
+    assert!(json.contains("\"tables\":\"input\""), "{json}");
+    let (input, output) = (std::fs::read(&cover).unwrap(), std::fs::read(&out).unwrap());
+    assert!(
+        output.len() * 10 < input.len() * 11,
+        "{} -> {}",
+        input.len(),
+        output.len()
+    );
+    let tables = |bytes: &[u8]| {
+        let header = jpgtool::jpeg::read_header(bytes).unwrap();
+        header
+            .frame
+            .components
+            .iter()
+            .map(|c| header.quant_tables[usize::from(c.table)].unwrap().values)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(tables(&output), tables(&input));
+    let o = jpgtool()
+        .env("JPGTOOL_TEST_KEY", "input tables test key")
+        .args(["verify", "--text", "hello"])
+        .args(key)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_success(&o);
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        said.contains("match") && !said.contains("no match"),
+        "{said}"
+    );
+}
+
 /// `mark` refuses an image already marked under its key: exit 1, a message naming the file and
 /// its pilot score (at least [`pattern::PRESENT_MIN_PILOT`]), no output. `--force` marks it;
 /// under another key it is accepted: a mark cannot be seen without its key.

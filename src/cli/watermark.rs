@@ -358,6 +358,20 @@ fn warn_under_ssim_floor(input: &Path, report: &MarkReport, floor: f64) {
     }
 }
 
+/// `q90`, or `q90 with the input's tables` when the growth guard wrote the file with the
+/// input's own quantization tables rescaled to that quality.
+struct QualityLabel<'a>(&'a MarkReport);
+
+impl std::fmt::Display for QualityLabel<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "q{}", self.0.quality)?;
+        if self.0.input_tables {
+            write!(f, " with the input's tables")?;
+        }
+        Ok(())
+    }
+}
+
 /// One line (or JSON object) for a marked file.
 fn print_marked(
     out: &mut impl Write,
@@ -375,6 +389,7 @@ fn print_marked(
             "width": report.width,
             "height": report.height,
             "quality": report.quality,
+            "tables": if report.input_tables { "input" } else { "ijg" },
             "psnr_luma_db": round2(report.psnr),
             "ssim_luma": report.ssim.map(|v| (v * 1e5).round() / 1e5),
             "pattern_scale": round2(f64::from(report.pattern_scale)),
@@ -393,7 +408,7 @@ fn print_marked(
     } else if !args.quiet {
         writeln!(
             out,
-            "{} -> {}: marked, PSNR {:.1} dB and SSIM {} (luma), q{}; histogram layer {}: score \
+            "{} -> {}: marked, PSNR {:.1} dB and SSIM {} (luma), {}; histogram layer {}: score \
              {:.2} (match threshold {:.2}, margin {:.2}), {} of {} groups shaped; payload layer \
              {} (pilot score {:.1}{})",
             name(),
@@ -402,7 +417,7 @@ fn print_marked(
             report
                 .ssim
                 .map_or_else(|| "-".to_string(), |v| format!("{v:.4}")),
-            report.quality,
+            QualityLabel(report),
             if report.histogram_holds() {
                 "holds"
             } else {

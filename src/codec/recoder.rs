@@ -55,7 +55,25 @@ impl MemoryEncoder {
         markers: &[(u8, Vec<u8>)],
         max_bytes: u64,
     ) -> Result<Self> {
+        Self::start_with_tables(settings, markers, max_bytes, None)
+    }
+
+    /// [`MemoryEncoder::start`] with each component quantised by the table given for it
+    /// (natural order, entries clamped to 1..=255 as a baseline file needs) instead of the
+    /// Annex K tables at `settings.quality`; components with equal tables share a slot.
+    pub fn start_with_tables(
+        settings: &EncoderSettings,
+        markers: &[(u8, Vec<u8>)],
+        max_bytes: u64,
+        tables: Option<&[[u16; 64]]>,
+    ) -> Result<Self> {
         let channels = super::channels(settings.color);
+        if tables.is_some_and(|t| t.len() != channels) {
+            return Err(Error::Unsupported(format!(
+                "{} quantization tables for {channels} components",
+                tables.map_or(0, <[_]>::len)
+            )));
+        }
         if settings.sampling.len() != channels {
             return Err(Error::Unsupported(format!(
                 "{} sampling factors for {channels} components",
@@ -125,6 +143,28 @@ impl MemoryEncoder {
                     component.v_samp_factor = v.into();
                 }
                 ffi::jpeg_set_quality(cinfo, c_int::from(settings.quality), 0);
+                if let Some(tables) = tables {
+                    let mut slots: Vec<&[u16; 64]> = Vec::new();
+                    for (component, table) in components.iter_mut().zip(tables) {
+                        let slot = match slots.iter().position(|&t| t == table) {
+                            Some(slot) => slot,
+                            None => {
+                                slots.push(table);
+                                let values = table.map(c_uint::from);
+                                // Scale 100 %, clamped to 1..=255 (force_baseline).
+                                ffi::jpeg_add_quant_table(
+                                    cinfo,
+                                    (slots.len() - 1) as c_int,
+                                    values.as_ptr(),
+                                    100,
+                                    1,
+                                );
+                                slots.len() - 1
+                            }
+                        };
+                        component.quant_tbl_no = slot as c_int;
+                    }
+                }
                 cinfo.optimize_coding = 1;
                 if settings.profile == Profile::Progressive {
                     ffi::jpeg_simple_progression(cinfo);
@@ -318,6 +358,37 @@ mod tests {
                 "{profile:?}"
             );
         }
+    }
+
+    /// Given tables are written as given, in natural order (entries over 255 clamped to 255, as
+    /// a baseline file needs), each component naming its own; equal tables share a slot.
+    #[test]
+    fn given_tables_are_written_per_component() {
+        let settings = EncoderSettings {
+            width: 64,
+            height: 48,
+            color: ColorSpace::YCbCr,
+            quality: 75,
+            sampling: vec![(2, 2), (1, 1), (1, 1)],
+            profile: Profile::Progressive,
+            density: None,
+        };
+        let luma: [u16; 64] = std::array::from_fn(|i| 2 + i as u16);
+        let chroma: [u16; 64] = std::array::from_fn(|i| if i == 63 { 300 } else { 9 + i as u16 });
+        let samples: Vec<u8> = (0..64 * 48 * 3).map(|i| (i * 7 % 251) as u8).collect();
+        let tables = [luma, chroma, chroma];
+        let mut encoder =
+            MemoryEncoder::start_with_tables(&settings, &[], 1 << 20, Some(&tables)).unwrap();
+        encoder.write_rows(&samples).unwrap();
+        let header = read_header(&encoder.finish().unwrap()[..]).unwrap();
+        let slots: Vec<u8> = header.frame.components.iter().map(|c| c.table).collect();
+        assert_eq!(slots, [0, 1, 1]);
+        assert_eq!(header.quant_tables[0].unwrap().values, luma);
+        let mut clamped = chroma;
+        clamped[63] = 255;
+        assert_eq!(header.quant_tables[1].unwrap().values, clamped);
+        let wrong = MemoryEncoder::start_with_tables(&settings, &[], 1 << 20, Some(&tables[..2]));
+        assert!(matches!(wrong, Err(Error::Unsupported(_))));
     }
 
     #[test]

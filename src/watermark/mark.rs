@@ -68,6 +68,8 @@ fn mark_file<R: Read, W: Write>(
         &sampling,
     ))?;
     let markers = source.kept_markers((width.into(), height.into()), false);
+    // The input's tables, for the growth guard's last resort.
+    let header = source.header.clone();
     let mut steps = Steps::new(&options.progress, options.embed.max_passes);
     let mut image = decode(source, &options.limits)?;
     let luma = image.luma()?;
@@ -100,58 +102,68 @@ fn mark_file<R: Read, W: Write>(
     codec::restore_warnings(warnings);
     image.add_to_luma(&change.delta);
     drop(change.delta);
-    let encoded = encode_marked(&image, quality, &sampling, &markers)?;
-    // A file grown by 10 % or more at a quality `mark` chose: a lower quality's file, checked
-    // below, replaces it if it keeps the SSIM floor and both layers.
-    let lower = if may_raise && growth::too_large(encoded.len(), input_bytes) {
-        growth::lower_quality(quality, input_bytes, |q| {
-            encode_marked(&image, q, &sampling, &markers)
-        })?
+    let encoded = encode_marked(&image, quality, None, &sampling, &markers)?;
+    // A file grown by 10 % or more at a quality `mark` chose goes through the growth guard
+    // below, which needs the samples (to encode) and the input's luma (to measure) after the
+    // chosen file's check; otherwise each full-resolution plane is let go as soon as it is no
+    // longer needed: at camera sizes each is hundreds of megabytes.
+    let grew = may_raise && growth::too_large(encoded.len(), input_bytes);
+    let image = if grew {
+        Some(image)
     } else {
+        drop(image);
+        super::trim::release_freed_memory();
         None
     };
-    // From here on each full-resolution plane is let go as soon as it is no longer needed:
-    // at camera sizes each is hundreds of megabytes.
-    drop(image);
-    super::trim::release_freed_memory();
     steps.advance(Steps::ENCODE);
 
     // Check the file as written, as `verify` will see it. Only the "as is" tier counts here,
     // and it does not use the colour mask.
     let written_luma = decode_luma(&encoded, &options.limits)?;
-    let (mut psnr, mut ssim) = fidelity(&luma, &written_luma);
-    // The lower quality's fidelity while the input's luma is at hand; its layers after.
-    let lower = match lower {
-        Some((q, bytes)) => {
-            let (p, s) = fidelity(&luma, &decode_luma(&bytes, &options.limits)?);
-            s.is_some_and(|s| s >= options.pattern.min_ssim)
-                .then_some((q, bytes, p, s))
-        }
-        None => None,
+    let (psnr, ssim) = fidelity(&luma, &written_luma);
+    let luma = if grew {
+        Some(luma)
+    } else {
+        drop(luma);
+        None
     };
-    drop(luma);
-    let mut check = verify_luma(&written_luma, key, payload);
-    let mut extraction = pattern::extract(&written_luma, key);
+    let check = verify_luma(&written_luma, key, payload);
+    let extraction = pattern::extract(&written_luma, key);
     drop(written_luma);
-    let (mut quality, mut encoded) = (quality, encoded);
-    if let Some((q, bytes, p, s)) = lower {
-        let plane = decode_luma(&bytes, &options.limits)?;
-        let (c, e) = (
-            verify_luma(&plane, key, payload),
-            pattern::extract(&plane, key),
-        );
-        let chosen = growth::Layers {
-            check: &check,
-            extraction: &extraction,
+    let mut written = Written {
+        quality,
+        input_tables: false,
+        bytes: encoded,
+        psnr,
+        ssim,
+        check,
+        extraction,
+    };
+    if let (Some(image), Some(luma)) = (image, luma) {
+        let guard = GrowthGuard {
+            image: &image,
+            luma: &luma,
+            header: &header,
+            sampling: &sampling,
+            markers: &markers,
+            input_bytes,
+            key,
+            payload,
+            options,
         };
-        let lowered = growth::Layers {
-            check: &c,
-            extraction: &e,
-        };
-        if lowered.keep(&chosen, payload) {
-            (quality, encoded, psnr, ssim, check, extraction) = (q, bytes, p, s, c, e);
+        if let Some(smaller) = guard.smaller(&written)? {
+            written = smaller;
         }
     }
+    let Written {
+        quality,
+        input_tables,
+        bytes: encoded,
+        psnr,
+        ssim,
+        check,
+        extraction,
+    } = written;
     steps.advance(Steps::SELF_CHECK);
     let groups = GroupCounts::count(&change.groups);
     refuse_unless_a_layer_holds(&check, &extraction, payload, groups, change.groups.len())?;
@@ -162,6 +174,7 @@ fn mark_file<R: Read, W: Write>(
             height: height.into(),
             quality,
             quality_source,
+            input_tables,
             psnr,
             ssim,
             pattern_scale: change.pattern_scale,
@@ -173,6 +186,104 @@ fn mark_file<R: Read, W: Write>(
         },
         output,
     ))
+}
+
+/// A written file and what its check found.
+struct Written {
+    quality: u8,
+    /// Quantised by the input's own tables rescaled to `quality`, not IJG's.
+    input_tables: bool,
+    bytes: Vec<u8>,
+    psnr: f64,
+    ssim: Option<f64>,
+    check: Detection,
+    extraction: Extraction,
+}
+
+/// The growth guard: when `mark` chose the quality itself and the file grew by 10 % or more,
+/// a smaller file that keeps the SSIM floor and everything the chosen one holds replaces it.
+/// First a lower IJG quality ([`growth::lower_quality`]); where none passes, the input's own
+/// tables, rescaled ([`growth::input_tables`]): a file written with tables of another shape
+/// (a phone's, Photoshop's) re-encoded with IJG's at its estimated quality can grow by a
+/// third, IJG's steps being finer where the input's were coarse.
+struct GrowthGuard<'a> {
+    image: &'a Image,
+    luma: &'a CoverLuma,
+    header: &'a crate::jpeg::Header,
+    sampling: &'a [(u8, u8)],
+    markers: &'a [(u8, Vec<u8>)],
+    input_bytes: usize,
+    key: &'a Key,
+    payload: &'a Payload,
+    options: &'a MarkOptions,
+}
+
+impl GrowthGuard<'_> {
+    /// The replacement for `chosen`, if any.
+    fn smaller(&self, chosen: &Written) -> Result<Option<Written>> {
+        let encode_ijg = |q: u8| encode_marked(self.image, q, None, self.sampling, self.markers);
+        if let Some((q, bytes)) =
+            growth::lower_quality(chosen.quality, self.input_bytes, encode_ijg)?
+            && let Some(written) = self.keeps(chosen, q, false, bytes)?
+        {
+            return Ok(Some(written));
+        }
+        let tables = |q: f64| reencode::input_tables_at(self.header, q);
+        let encode_own = |set: &[[u16; 64]]| {
+            encode_marked(
+                self.image,
+                chosen.quality,
+                Some(set),
+                self.sampling,
+                self.markers,
+            )
+        };
+        let found = growth::input_tables(chosen.quality, self.input_bytes, tables, encode_own)?;
+        match found {
+            Some((q, bytes)) => self.keeps(chosen, q, true, bytes),
+            None => Ok(None),
+        }
+    }
+
+    /// `bytes`, checked: `None` unless it holds the SSIM floor and everything `chosen` holds.
+    fn keeps(
+        &self,
+        chosen: &Written,
+        quality: u8,
+        input_tables: bool,
+        bytes: Vec<u8>,
+    ) -> Result<Option<Written>> {
+        let limits = &self.options.limits;
+        let plane = decode_luma(&bytes, limits)?;
+        let (psnr, ssim) = fidelity(self.luma, &plane);
+        if !ssim.is_some_and(|s| s >= self.options.pattern.min_ssim) {
+            return Ok(None);
+        }
+        let (check, extraction) = (
+            verify_luma(&plane, self.key, self.payload),
+            pattern::extract(&plane, self.key),
+        );
+        let lowered = growth::Layers {
+            check: &check,
+            extraction: &extraction,
+        };
+        let kept = lowered.keep(
+            &growth::Layers {
+                check: &chosen.check,
+                extraction: &chosen.extraction,
+            },
+            self.payload,
+        );
+        Ok(kept.then_some(Written {
+            quality,
+            input_tables,
+            bytes,
+            psnr,
+            ssim,
+            check,
+            extraction,
+        }))
+    }
 }
 
 /// A reader that keeps a copy of every byte read through it.
@@ -338,10 +449,12 @@ impl<'a> Steps<'a> {
 /// quantisation: it would move the samples, and with them both layers.
 const OUTPUT_PROFILE: codec::Profile = codec::Profile::Progressive;
 
-/// Encodes the marked image with the input's size, sampling, density and kept markers.
+/// Encodes the marked image with the input's size, sampling, density and kept markers, at IJG
+/// `quality`, or quantised by `tables` (one per component) when given.
 fn encode_marked(
     image: &Image,
     quality: u8,
+    tables: Option<&[[u16; 64]]>,
     sampling: &[(u8, u8)],
     markers: &[(u8, Vec<u8>)],
 ) -> Result<Vec<u8>> {
@@ -358,7 +471,22 @@ fn encode_marked(
             y: d.y,
         }),
     };
-    encode(&settings, markers, &image.samples)
+    match tables {
+        None => encode(&settings, markers, &image.samples),
+        // Progressive with optimised tables straight from libjpeg (the same coefficients the
+        // fastest profile gives with these tables): only the encoder held in memory takes
+        // tables of any shape.
+        Some(tables) => {
+            let mut encoder = codec::MemoryEncoder::start_with_tables(
+                &settings,
+                markers,
+                u64::MAX,
+                Some(tables),
+            )?;
+            encoder.write_rows(&image.samples)?;
+            encoder.finish()
+        }
+    }
 }
 
 /// An image that already carries this key's mark: a second payload would leave neither

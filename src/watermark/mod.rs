@@ -109,6 +109,9 @@ pub struct MarkReport {
     pub quality: u8,
     /// Where that quality came from.
     pub quality_source: QualitySource,
+    /// The file is quantised by the input's own tables rescaled to stand for `quality` (the
+    /// growth guard's last resort), not by the IJG (Annex K) tables.
+    pub input_tables: bool,
     /// Luma PSNR of the written file against the input, dB (mark and re-encoding together).
     pub psnr: f64,
     /// Mean SSIM of the written file's luma against the input's (`None` under 11 x 11 pixels).
