@@ -65,37 +65,54 @@ pub(crate) fn choose_quality(header: &Header, given: Option<u8>) -> (u8, Quality
     }
 }
 
-/// The input's own quantization tables, one per component, rescaled to stand for IJG quality
-/// `quality`: each entry multiplied by `S(quality) / S(q_equivalent)`, IJG's scale factor
-/// (`5000 / q` under 50, `200 - 2q` from 50) at the asked quality over the one at the tables'
-/// IJG equivalent (the IJG quality whose luma table is closest in geometric mean), rounded and
-/// kept within 1..=255. So the shape the input's encoder chose is kept, and a quality above
-/// the equivalent makes every step finer in the same proportion as IJG's tables would.
-/// `None` for IJG tables (their own formula gives them at any quality) and for tables with no
-/// equivalent.
-pub(crate) fn input_tables_at(header: &Header, quality: f64) -> Option<Vec<[u16; 64]>> {
-    let estimate = crate::quality::estimate(header);
-    if estimate.family == crate::quality::Family::Ijg {
-        return None;
-    }
-    let base = ijg_scale(estimate.ijg_equivalent?);
-    if base <= 0.0 {
-        return None;
-    }
-    let ratio = ijg_scale(quality) / base;
-    header
-        .frame
-        .components
-        .iter()
-        .map(|c| {
-            let table = header.quant_tables[usize::from(c.table)]?;
-            Some(
-                table
-                    .values
-                    .map(|v| (f64::from(v) * ratio).round().clamp(1.0, 255.0) as u16),
-            )
+/// The input's own quantization tables, one per component, and the IJG quality they stand
+/// for, kept to be rescaled to another quality ([`InputTables::at`]). Held inline (no heap):
+/// `mark` takes it before decoding and needs it, if at all, only at the end.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct InputTables {
+    tables: [[u16; 64]; 4],
+    components: usize,
+    /// IJG's scale factor at the tables' IJG equivalent, per cent.
+    base: f64,
+}
+
+impl InputTables {
+    /// `None` for IJG tables (their own formula gives them at any quality), for tables with
+    /// no IJG equivalent, and where the equivalent is 100 (a scale factor of 0).
+    pub(crate) fn of(header: &Header) -> Option<InputTables> {
+        let estimate = crate::quality::estimate(header);
+        if estimate.family == crate::quality::Family::Ijg {
+            return None;
+        }
+        let base = ijg_scale(estimate.ijg_equivalent?);
+        let components = &header.frame.components;
+        if base <= 0.0 || components.len() > 4 {
+            return None;
+        }
+        let mut tables = [[0; 64]; 4];
+        for (table, c) in tables.iter_mut().zip(components) {
+            *table = header.quant_tables[usize::from(c.table)]?.values;
+        }
+        Some(InputTables {
+            tables,
+            components: components.len(),
+            base,
         })
-        .collect()
+    }
+
+    /// The tables rescaled to stand for IJG quality `quality`: each entry multiplied by
+    /// `S(quality) / S(equivalent)`, IJG's scale factor (`5000 / q` under 50, `200 - 2q` from
+    /// 50) at the asked quality over the one at the tables' IJG equivalent (the IJG quality
+    /// whose luma table is closest in geometric mean), rounded and kept within 1..=255. So the
+    /// shape the input's encoder chose is kept, and a quality above the equivalent makes every
+    /// step finer in the same proportion as IJG's tables would.
+    pub(crate) fn at(&self, quality: f64) -> Vec<[u16; 64]> {
+        let ratio = ijg_scale(quality) / self.base;
+        self.tables[..self.components]
+            .iter()
+            .map(|t| t.map(|v| (f64::from(v) * ratio).round().clamp(1.0, 255.0) as u16))
+            .collect()
+    }
 }
 
 /// libjpeg's quality scaling (`jpeg_quality_scaling`), in per cent, for a possibly fractional
@@ -227,14 +244,15 @@ mod tests {
             .iter()
             .map(|c| header.quant_tables[usize::from(c.table)].unwrap().values)
             .collect();
-        assert_eq!(input_tables_at(&header, equivalent).unwrap(), own);
+        let tables = InputTables::of(&header).unwrap();
+        assert_eq!(tables.at(equivalent), own);
         // 200 - 2q is half of 200 - 2e at q = 50 + e / 2.
-        let halved = input_tables_at(&header, 50.0 + equivalent / 2.0).unwrap();
+        let halved = tables.at(50.0 + equivalent / 2.0);
         for (scaled, original) in halved.iter().zip(&own) {
             for (&s, &o) in scaled.iter().zip(original) {
                 assert_eq!(s, ((f64::from(o) / 2.0).round() as u16).max(1), "{o}");
             }
         }
-        assert!(input_tables_at(&header_of("exif-samples-mobile-jolla.jpg"), 90.0).is_none());
+        assert!(InputTables::of(&header_of("exif-samples-mobile-jolla.jpg")).is_none());
     }
 }

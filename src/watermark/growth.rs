@@ -7,6 +7,7 @@
 use super::histogram_holds;
 use super::{Detection, Extraction, Payload};
 use crate::error::Result;
+use crate::reencode::InputTables;
 
 /// Growth over the input, in per cent, at or above which lower qualities are tried.
 const LIMIT_PERCENT: u128 = 10;
@@ -34,6 +35,48 @@ pub(super) fn lower_quality(
         }
     }
     Ok(None)
+}
+
+/// A smaller file the guard may write instead of the chosen one.
+pub(super) struct Candidate {
+    pub(super) quality: u8,
+    /// Quantised by the input's own tables rescaled to `quality`, not IJG's.
+    pub(super) input_tables: bool,
+    pub(super) bytes: Vec<u8>,
+}
+
+/// The files to try in place of one of `quality` that grew too much over an input of `input`
+/// bytes, in the order they are to be tried: the highest lower IJG quality under the limit
+/// ([`lower_quality`]), then the input's own tables rescaled ([`input_tables`]), each from
+/// `encode(quality, tables)`. A phone's or Photoshop's file re-encoded with IJG's tables at
+/// its estimated quality can grow by a third: IJG's steps are finer where the input's were
+/// coarse. All are encoded first, so that the caller can let the samples go before checking
+/// them.
+pub(super) fn candidates(
+    quality: u8,
+    input: usize,
+    tables: Option<InputTables>,
+    mut encode: impl FnMut(u8, Option<&[[u16; 64]]>) -> Result<Vec<u8>>,
+) -> Result<Vec<Candidate>> {
+    let mut found = Vec::new();
+    if let Some((quality, bytes)) = lower_quality(quality, input, |q| encode(q, None))? {
+        found.push(Candidate {
+            quality,
+            input_tables: false,
+            bytes,
+        });
+    }
+    let rescaled = |q: f64| tables.map(|t| t.at(q));
+    if let Some((quality, bytes)) =
+        input_tables(quality, input, rescaled, |set| encode(quality, Some(set)))?
+    {
+        found.push(Candidate {
+            quality,
+            input_tables: true,
+            bytes,
+        });
+    }
+    Ok(found)
 }
 
 /// The input's own tables (from `tables`, rescaled to stand for a quality) at the first of

@@ -69,7 +69,7 @@ fn mark_file<R: Read, W: Write>(
     ))?;
     let markers = source.kept_markers((width.into(), height.into()), false);
     // The input's tables, for the growth guard's last resort.
-    let header = source.header.clone();
+    let input_tables = reencode::InputTables::of(&source.header);
     let mut steps = Steps::new(&options.progress, options.embed.max_passes);
     let mut image = decode(source, &options.limits)?;
     let luma = image.luma()?;
@@ -103,56 +103,72 @@ fn mark_file<R: Read, W: Write>(
     image.add_to_luma(&change.delta);
     drop(change.delta);
     let encoded = encode_marked(&image, quality, None, &sampling, &markers)?;
-    // A file grown by 10 % or more at a quality `mark` chose goes through the growth guard
-    // below, which needs the samples (to encode) and the input's luma (to measure) after the
-    // chosen file's check; otherwise each full-resolution plane is let go as soon as it is no
-    // longer needed: at camera sizes each is hundreds of megabytes.
-    let grew = may_raise && growth::too_large(encoded.len(), input_bytes);
-    let image = if grew {
-        Some(image)
+    // A file grown by 10 % or more at a quality `mark` chose: smaller files, checked below,
+    // may replace it ([`growth::candidates`]).
+    let candidates = if may_raise && growth::too_large(encoded.len(), input_bytes) {
+        growth::candidates(quality, input_bytes, input_tables, |q, tables| {
+            encode_marked(&image, q, tables, &sampling, &markers)
+        })?
     } else {
-        drop(image);
-        super::trim::release_freed_memory();
-        None
+        Vec::new()
     };
+    // From here on each full-resolution plane is let go as soon as it is no longer needed:
+    // at camera sizes each is hundreds of megabytes.
+    drop(image);
+    super::trim::release_freed_memory();
     steps.advance(Steps::ENCODE);
 
     // Check the file as written, as `verify` will see it. Only the "as is" tier counts here,
     // and it does not use the colour mask.
     let written_luma = decode_luma(&encoded, &options.limits)?;
     let (psnr, ssim) = fidelity(&luma, &written_luma);
-    let luma = if grew {
-        Some(luma)
-    } else {
-        drop(luma);
-        None
-    };
-    let check = verify_luma(&written_luma, key, payload);
-    let extraction = pattern::extract(&written_luma, key);
-    drop(written_luma);
+    // The candidates' fidelity while the input's luma is at hand (those under the SSIM floor
+    // are out); their layers after.
+    let mut measured = Vec::new();
+    for candidate in candidates {
+        let (p, s) = fidelity(&luma, &decode_luma(&candidate.bytes, &options.limits)?);
+        if s.is_some_and(|s| s >= options.pattern.min_ssim) {
+            measured.push((candidate, p, s));
+        }
+    }
+    drop(luma);
     let mut written = Written {
         quality,
         input_tables: false,
         bytes: encoded,
         psnr,
         ssim,
-        check,
-        extraction,
+        check: verify_luma(&written_luma, key, payload),
+        extraction: pattern::extract(&written_luma, key),
     };
-    if let (Some(image), Some(luma)) = (image, luma) {
-        let guard = GrowthGuard {
-            image: &image,
-            luma: &luma,
-            header: &header,
-            sampling: &sampling,
-            markers: &markers,
-            input_bytes,
-            key,
-            payload,
-            options,
+    drop(written_luma);
+    // The first candidate that keeps everything the chosen file holds replaces it.
+    for (candidate, psnr, ssim) in measured {
+        let plane = decode_luma(&candidate.bytes, &options.limits)?;
+        let (check, extraction) = (
+            verify_luma(&plane, key, payload),
+            pattern::extract(&plane, key),
+        );
+        drop(plane);
+        let chosen = growth::Layers {
+            check: &written.check,
+            extraction: &written.extraction,
         };
-        if let Some(smaller) = guard.smaller(&written)? {
-            written = smaller;
+        let smaller = growth::Layers {
+            check: &check,
+            extraction: &extraction,
+        };
+        if smaller.keep(&chosen, payload) {
+            written = Written {
+                quality: candidate.quality,
+                input_tables: candidate.input_tables,
+                bytes: candidate.bytes,
+                psnr,
+                ssim,
+                check,
+                extraction,
+            };
+            break;
         }
     }
     let Written {
@@ -198,92 +214,6 @@ struct Written {
     ssim: Option<f64>,
     check: Detection,
     extraction: Extraction,
-}
-
-/// The growth guard: when `mark` chose the quality itself and the file grew by 10 % or more,
-/// a smaller file that keeps the SSIM floor and everything the chosen one holds replaces it.
-/// First a lower IJG quality ([`growth::lower_quality`]); where none passes, the input's own
-/// tables, rescaled ([`growth::input_tables`]): a file written with tables of another shape
-/// (a phone's, Photoshop's) re-encoded with IJG's at its estimated quality can grow by a
-/// third, IJG's steps being finer where the input's were coarse.
-struct GrowthGuard<'a> {
-    image: &'a Image,
-    luma: &'a CoverLuma,
-    header: &'a crate::jpeg::Header,
-    sampling: &'a [(u8, u8)],
-    markers: &'a [(u8, Vec<u8>)],
-    input_bytes: usize,
-    key: &'a Key,
-    payload: &'a Payload,
-    options: &'a MarkOptions,
-}
-
-impl GrowthGuard<'_> {
-    /// The replacement for `chosen`, if any.
-    fn smaller(&self, chosen: &Written) -> Result<Option<Written>> {
-        let encode_ijg = |q: u8| encode_marked(self.image, q, None, self.sampling, self.markers);
-        if let Some((q, bytes)) =
-            growth::lower_quality(chosen.quality, self.input_bytes, encode_ijg)?
-            && let Some(written) = self.keeps(chosen, q, false, bytes)?
-        {
-            return Ok(Some(written));
-        }
-        let tables = |q: f64| reencode::input_tables_at(self.header, q);
-        let encode_own = |set: &[[u16; 64]]| {
-            encode_marked(
-                self.image,
-                chosen.quality,
-                Some(set),
-                self.sampling,
-                self.markers,
-            )
-        };
-        let found = growth::input_tables(chosen.quality, self.input_bytes, tables, encode_own)?;
-        match found {
-            Some((q, bytes)) => self.keeps(chosen, q, true, bytes),
-            None => Ok(None),
-        }
-    }
-
-    /// `bytes`, checked: `None` unless it holds the SSIM floor and everything `chosen` holds.
-    fn keeps(
-        &self,
-        chosen: &Written,
-        quality: u8,
-        input_tables: bool,
-        bytes: Vec<u8>,
-    ) -> Result<Option<Written>> {
-        let limits = &self.options.limits;
-        let plane = decode_luma(&bytes, limits)?;
-        let (psnr, ssim) = fidelity(self.luma, &plane);
-        if !ssim.is_some_and(|s| s >= self.options.pattern.min_ssim) {
-            return Ok(None);
-        }
-        let (check, extraction) = (
-            verify_luma(&plane, self.key, self.payload),
-            pattern::extract(&plane, self.key),
-        );
-        let lowered = growth::Layers {
-            check: &check,
-            extraction: &extraction,
-        };
-        let kept = lowered.keep(
-            &growth::Layers {
-                check: &chosen.check,
-                extraction: &chosen.extraction,
-            },
-            self.payload,
-        );
-        Ok(kept.then_some(Written {
-            quality,
-            input_tables,
-            bytes,
-            psnr,
-            ssim,
-            check,
-            extraction,
-        }))
-    }
 }
 
 /// A reader that keeps a copy of every byte read through it.
