@@ -121,6 +121,25 @@ impl Layers<'_> {
     }
 }
 
+/// Share of the chosen file's pilot score an input-tables candidate must keep, and the most
+/// layer 1's score may fall. A lower IJG quality scales every step alike, and the upload
+/// pipelines showed its marks reading as before ("Output size" in `docs/watermark.md`); the
+/// input's tables can be coarse exactly where the layers live (Photoshop's "Save As 3": a DC
+/// step of 18 against IJG q81's 6), and a candidate that still holds unattacked can lose the
+/// margin an upload needs: `mde-Canon_EOS_D60` with its own tables kept its pilots at 11.5
+/// where IJG's q81 gave 15.0, and no longer read after a 1080-pixel upload at Q72.
+const MARGIN_PILOT_SHARE: f32 = 0.9;
+const MARGIN_SCORE_DROP: f64 = 0.5;
+
+impl Layers<'_> {
+    /// Whether these layers keep the chosen file's margins ([`MARGIN_PILOT_SHARE`],
+    /// [`MARGIN_SCORE_DROP`]), not only what it holds.
+    pub(super) fn keep_margins(&self, chosen: &Layers<'_>) -> bool {
+        self.extraction.pilot_score >= MARGIN_PILOT_SHARE * chosen.extraction.pilot_score
+            && self.check.score >= chosen.check.score - MARGIN_SCORE_DROP
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -158,7 +158,9 @@ fn mark_file<R: Read, W: Write>(
             check: &check,
             extraction: &extraction,
         };
-        if smaller.keep(&chosen, payload) {
+        // The input's tables must keep the chosen file's margins too (`growth::Layers`).
+        let margins = !candidate.input_tables || smaller.keep_margins(&chosen);
+        if smaller.keep(&chosen, payload) && margins {
             written = Written {
                 quality: candidate.quality,
                 input_tables: candidate.input_tables,
