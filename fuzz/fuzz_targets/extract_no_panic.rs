@@ -9,15 +9,16 @@
 //! extraction's cost per input is mostly fixed (about 8 ms even for an 8x8 plane), so this
 //! target runs at about a hundred executions per second.
 //!
-//! Invariants: no payload is read back (no input carries this key's mark: a tag that verifies
-//! by chance has probability 2^-45); the pilot score is finite; an Ok JPEG report stays within
+//! Invariants: no payload is read back, and on odd-width planes a claimed payload is never
+//! confirmed (no input carries this key's mark: a tag that verifies by chance has probability
+//! 2^-45); the pilot score is finite; an Ok JPEG report stays within
 //! the pixel limit and carries an extraction.
 
 #![no_main]
 
 use jpgtool::Limits;
-use jpgtool::watermark::pattern::extract;
-use jpgtool::watermark::{Key, Plane, VerifyOptions, verify};
+use jpgtool::watermark::pattern::extract_claimed;
+use jpgtool::watermark::{Key, Payload, Plane, VerifyOptions, verify};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
@@ -66,7 +67,11 @@ fuzz_target!(|data: &[u8]| {
             .map(|&v| f32::from(v))
             .collect(),
     };
-    let extraction = extract(&luma, key());
+    // Odd widths also try a claimed payload (its payload bits given to the decoder): it is
+    // never confirmed either.
+    let claimed = (width % 2 == 1).then_some(Payload([0x5a; 32]));
+    let extraction = extract_claimed(&luma, key(), claimed.as_ref());
     assert!(extraction.pilot_score.is_finite(), "{extraction:?}");
     assert_eq!(extraction.payload, None);
+    assert!(!extraction.claimed_confirmed, "{extraction:?}");
 });

@@ -557,6 +557,9 @@ fn print_verdict(
             line["groups_occupied"] = json!(d.occupied_groups);
         }
         if let Some(e) = extraction {
+            if claimed.is_some() {
+                line["claimed_confirmed"] = json!(e.claimed_confirmed);
+            }
             line["pilot_score"] = json!(round2(f64::from(e.pilot_score)));
             line["lattice"] = json!(e.lattice.map(|l| [l.u, l.v]));
         }
@@ -583,6 +586,15 @@ fn print_verdict(
                     d.score, d.threshold, d.tier, d.false_positive_bound
                 )?
             }
+        }
+        Verdict::Match(Layer::Pattern) if extraction.is_some_and(|e| e.payload.is_none()) => {
+            writeln!(
+                out,
+                "{path}: match (payload layer: the claimed payload's keyed tag reads back with \
+                 its payload bits given, false-positive probability <= {:.1e}; bound to this \
+                 image by the histogram layer)",
+                watermark::pattern::CLAIMED_FALSE_POSITIVE_BOUND
+            )?
         }
         Verdict::Match(Layer::Pattern) => writeln!(
             out,

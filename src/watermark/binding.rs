@@ -83,8 +83,10 @@ pub(crate) fn verdict(report: &VerifyReport, claimed: Option<&Payload>) -> Verdi
     let bound = report.detection.as_ref().is_some_and(|d| d.binds);
     let present = extraction.is_some_and(Extraction::mark_present);
     let read = extraction.and_then(|e| e.payload);
-    let several = read.is_some_and(|r| claimed.is_some_and(|c| r != *c))
-        || (read.is_none() && extraction.is_some_and(|e| e.pilot_score >= SEVERAL_MIN_PILOT));
+    let strong = read.is_none() && extraction.is_some_and(|e| e.pilot_score >= SEVERAL_MIN_PILOT);
+    let several = read.is_some_and(|r| claimed.is_some_and(|c| r != *c)) || strong;
+    // Layer 2 reads the claimed payload only with its payload bits given (`extract_claimed`).
+    let confirmed = read.is_none() && extraction.is_some_and(|e| e.claimed_confirmed);
     match claimed {
         None => match read {
             Some(payload) if bound => Verdict::Found(payload),
@@ -95,6 +97,10 @@ pub(crate) fn verdict(report: &VerifyReport, claimed: Option<&Payload>) -> Verdi
         Some(claimed) => match (read, matched) {
             (Some(payload), _) if payload == *claimed && bound => Verdict::Match(Layer::Pattern),
             (Some(payload), _) if payload == *claimed => Verdict::Unbound,
+            // A pattern too strong for one damaged mark: the claimed payload is one of several.
+            (None, _) if confirmed && strong => Verdict::SeveralPayloads,
+            (None, _) if confirmed && bound => Verdict::Match(Layer::Pattern),
+            (None, _) if confirmed => Verdict::Unbound,
             // Layer 2 reads another payload, or a strong pattern of this key without a
             // payload: the claimed one, even confirmed by layer 1, is not the image's only
             // payload.
@@ -141,6 +147,7 @@ mod tests {
                 lattice: None,
                 pilot_score: pilot,
                 candidates: 4,
+                claimed_confirmed: false,
             }),
             warnings: Warnings::default(),
         }
@@ -192,6 +199,21 @@ mod tests {
         assert_eq!(weak(Some(a), Some(&a)), Verdict::Match(Layer::Pattern));
         assert_eq!(weak(Some(b), Some(&a)), Verdict::NoMatch);
         assert_eq!(weak(None, Some(&a)), Verdict::Unreadable);
+        // Layer 2 reads the claimed payload only with its payload bits given: a match when
+        // layer 1 binds it, unbound when not, several payloads when the pattern is too strong
+        // for one damaged mark.
+        let confirmed = |pilot, binds| {
+            let mut r = report(None, pilot, Some(false));
+            r.detection.as_mut().expect("layer 1 ran").binds = binds;
+            r.extraction
+                .as_mut()
+                .expect("layer 2 ran")
+                .claimed_confirmed = true;
+            verdict(&r, Some(&a))
+        };
+        assert_eq!(confirmed(9.0, true), Verdict::Match(Layer::Pattern));
+        assert_eq!(confirmed(9.0, false), Verdict::Unbound);
+        assert_eq!(confirmed(20.0, true), Verdict::SeveralPayloads);
         for verdict in [
             Verdict::Unbound,
             Verdict::SeveralPayloads,

@@ -40,7 +40,7 @@ fn verify_file<R: Read>(
     let luma = image.luma()?;
     // Layer 2 first: blind, the payload it reads is the one layer 1 tests.
     let histogram_only = claimed.is_some() && options.layers == Layers::Histogram;
-    let extraction = (!histogram_only).then(|| pattern::extract(&luma, key));
+    let extraction = (!histogram_only).then(|| pattern::extract_claimed(&luma, key, claimed));
     // Layer 1 tests the claimed payload, or blind the payload layer 2 read. Under
     // `Layers::Pattern` it runs only as binding evidence for a payload layer 2 read.
     let read = extraction.as_ref().and_then(|e| e.payload);

@@ -28,6 +28,12 @@ pub(crate) const MAX_TAG_CHECKS: usize = MAX_CANDIDATES * LIST * LEVELS.len();
 /// the at most `MAX_TAG_CHECKS` messages checked has a 48-bit tag that matches a wrong
 /// message with probability 2^-48 (264 checks: 9.4e-13, 2^-39.96, per image).
 pub const FALSE_POSITIVE_BOUND: f64 = MAX_TAG_CHECKS as f64 / (1u64 << (8 * TAG_BYTES)) as f64;
+/// Chance that an image without this key's mark of a claimed payload confirms it on layer 2
+/// (`extract_claimed`): the blind tag checks, one of which could read the claimed payload,
+/// and as many checks of the claimed payload's tag with its payload bits given (2 x 264 checks
+/// of a 48-bit tag: 1.9e-12 per image). `verify` also needs layer 1's binding before it says
+/// `match`.
+pub const CLAIMED_FALSE_POSITIVE_BOUND: f64 = 2.0 * FALSE_POSITIVE_BOUND;
 /// Lattices taken from each autocorrelation besides the unchanged one. Every one is folded and
 /// scored against the pilots (which costs no tag bits: only decoded candidates do).
 const LATTICES: usize = 4;
@@ -59,6 +65,9 @@ pub struct Extraction {
     pub pilot_score: f32,
     /// Candidates decoded.
     pub candidates: usize,
+    /// With a claimed payload ([`extract_claimed`]): no payload read blind, but a candidate
+    /// decodes to the claimed payload's tag once its payload bits are taken as known.
+    pub claimed_confirmed: bool,
 }
 
 impl Extraction {
@@ -264,6 +273,36 @@ impl Pilots {
     }
 }
 
+impl Pilots {
+    /// Whether `candidate` carries `claimed`: the coded bits that only the payload's bits
+    /// determine (the first 256 trellis steps) are replaced by certain values of the claimed
+    /// payload's code, so that the list decoder has only the 48 tag bits to find, and one of
+    /// the [`LIST`] tags it finds must be the claimed payload's keyed tag. Where the blind
+    /// decoder needs 304 bits through the code, this needs 48: it reads marks too damaged to
+    /// decode blind. The tags found are functions of the image, and the claimed payload's tag
+    /// is a keyed hash the image cannot depend on unless it was marked with that payload: each
+    /// check passes with probability 2^-48 otherwise, as a blind tag check does.
+    fn confirms(&self, key: &Key, candidate: &Candidate, claimed: &Payload) -> bool {
+        let mut soft = soft_bits(&self.layout, &candidate.tile, candidate.shift);
+        let message = super::tile::message(key, claimed);
+        let coded = ecc::encode(&message);
+        let known = 8 * claimed.0.len() * ecc::RATE_INVERSE;
+        for (value, &bit) in soft.iter_mut().zip(&coded).take(known) {
+            *value = if bit { CERTAIN } else { -CERTAIN };
+        }
+        let tag = tag(key, claimed);
+        ecc::decode_list(&soft, MESSAGE_BITS, LIST).is_some_and(|messages| {
+            messages
+                .iter()
+                .any(|bits| bytes_of(bits) == [&claimed.0[..], &tag[..]].concat())
+        })
+    }
+}
+
+/// The soft value given to a coded bit the claimed payload determines: far beyond any sum of
+/// measured soft values (normalised to an RMS of 1), so no path leaves the claimed payload.
+const CERTAIN: f32 = 1e4;
+
 /// Every pixel of a small plane, every other of every other row of a large one
 /// ([`REFINE_ALL_SAMPLES`]).
 fn refine_stride(residual: &Plane) -> usize {
@@ -370,6 +409,13 @@ fn halve(plane: &Plane) -> Plane {
 /// verifies is returned. With no payload, the result is the level whose best candidate had
 /// the highest pilot score. Lattices are reported in pixels of `luma`.
 pub fn extract(luma: &Plane, key: &Key) -> Extraction {
+    extract_claimed(luma, key, None)
+}
+
+/// [`extract`], and with `claimed`, every candidate that does not decode blind is also tried
+/// with the claimed payload's bits taken as known ([`Extraction::claimed_confirmed`]): at most
+/// [`MAX_TAG_CHECKS`] more tag checks, each of them of the claimed payload's tag.
+pub fn extract_claimed(luma: &Plane, key: &Key, claimed: Option<&Payload>) -> Extraction {
     let pilots = Pilots::new(key);
     let own_cell = cell_side(luma.width, luma.height);
     // The levels from the finest: each a 2 x 2 box average of the one before.
@@ -384,13 +430,14 @@ pub fn extract(luma: &Plane, key: &Key) -> Extraction {
     }
     let mut best: Option<Extraction> = None;
     let mut candidates = 0;
+    let mut confirmed = false;
     for &level in &LEVELS {
         let Some((_, plane)) = planes.iter().find(|(f, _)| *f == level) else {
             continue;
         };
         // Unattacked, a cell of `own_cell` pixels repeats every this many samples here.
         let own_period = (TILE_CELLS * own_cell) as f32 / level as f32;
-        let mut found = extract_level(plane, key, &pilots, own_period);
+        let mut found = extract_level(plane, key, &pilots, own_period, claimed);
         candidates += found.candidates;
         found.candidates = candidates;
         if let Some(lattice) = &mut found.lattice {
@@ -401,6 +448,7 @@ pub fn extract(luma: &Plane, key: &Key) -> Extraction {
         if found.payload.is_some() {
             return found;
         }
+        confirmed |= found.claimed_confirmed;
         if best
             .as_ref()
             .is_none_or(|b| found.pilot_score > b.pilot_score)
@@ -413,15 +461,23 @@ pub fn extract(luma: &Plane, key: &Key) -> Extraction {
         lattice: None,
         pilot_score: 0.0,
         candidates: 0,
+        claimed_confirmed: false,
     });
     best.candidates = candidates;
+    best.claimed_confirmed = confirmed;
     best
 }
 
 /// The single-scale detector on one pyramid level: whiten, find lattices (plus the
 /// unchanged tile of 2-sample cells and, when it differs, of `own_period` samples), fold,
 /// align on the pilots, decode the best candidates.
-fn extract_level(luma: &Plane, key: &Key, pilots: &Pilots, own_period: f32) -> Extraction {
+fn extract_level(
+    luma: &Plane,
+    key: &Key,
+    pilots: &Pilots,
+    own_period: f32,
+    claimed: Option<&Payload>,
+) -> Extraction {
     let residual = whitened_residual(luma);
     let mut lattices = vec![Lattice::axis_aligned(TILE as f32)];
     if (0.35 * TILE as f32..=4.0 * TILE as f32).contains(&own_period) {
@@ -459,6 +515,7 @@ fn extract_level(luma: &Plane, key: &Key, pilots: &Pilots, own_period: f32) -> E
         lattice: candidates.first().map(|c| c.lattice),
         pilot_score: candidates.first().map_or(0.0, |c| c.score),
         candidates: 0,
+        claimed_confirmed: false,
     };
     let found = |candidate: &Candidate, extraction: &mut Extraction| {
         extraction.candidates += 1;
@@ -467,6 +524,10 @@ fn extract_level(luma: &Plane, key: &Key, pilots: &Pilots, own_period: f32) -> E
             extraction.payload = payload;
             extraction.lattice = Some(candidate.lattice);
             extraction.pilot_score = candidate.score;
+        } else if let Some(claimed) = claimed
+            && !extraction.claimed_confirmed
+        {
+            extraction.claimed_confirmed = pilots.confirms(key, candidate, claimed);
         }
         payload.is_some()
     };
@@ -541,6 +602,47 @@ mod tests {
         let unmarked = extract(&luma, &key);
         assert_eq!(unmarked.payload, None);
         assert!(!unmarked.mark_present(), "{unmarked:?}");
+    }
+
+    /// Noise added until the blind decoder no longer reads the payload: with the claimed
+    /// payload's bits given, the claimed tag still decodes; a payload one bit away (its tag
+    /// another keyed hash) and another key's claim do not. Blind, nothing is read either way.
+    #[test]
+    fn a_claimed_payload_reads_where_the_blind_decoder_fails() {
+        let key = Key::from_secret(b"secret").unwrap();
+        let payload = Payload(std::array::from_fn(|i| (i as u8).wrapping_mul(11)));
+        let mut neighbour = payload;
+        neighbour.0[31] ^= 1;
+        let luma = Plane::from_fn(600, 500, |x, y| {
+            100.0 + 40.0 * ((x as f32 / 37.0).sin() * (y as f32 / 23.0).cos())
+        });
+        let delta = pattern(&luma, &key, &payload, &PatternSettings::default());
+        let mut tried = Vec::new();
+        for step in 0..24 {
+            let noise = 20.0 * 1.12f32.powi(step);
+            let mut state = 3u32;
+            let noisy = Plane::from_fn(600, 500, |x, y| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let i = y * 600 + x;
+                luma.data[i] + delta[i] + noise * ((state >> 8) as f32 / 16_777_216.0 - 0.5)
+            });
+            let blind = extract(&noisy, &key);
+            tried.push((noise, blind.pilot_score));
+            if blind.payload.is_some() {
+                assert_eq!(blind.payload, Some(payload));
+                continue;
+            }
+            let claimed = extract_claimed(&noisy, &key, Some(&payload));
+            if !claimed.claimed_confirmed {
+                continue;
+            }
+            assert_eq!(claimed.payload, None);
+            assert!(!extract_claimed(&noisy, &key, Some(&neighbour)).claimed_confirmed);
+            let other = Key::from_secret(b"other").unwrap();
+            assert!(!extract_claimed(&noisy, &other, Some(&payload)).claimed_confirmed);
+            return;
+        }
+        panic!("no noise level where only the claimed payload reads: {tried:?}");
     }
 
     /// A plane large enough for 4-pixel cells: the pyramid reads the payload at the level

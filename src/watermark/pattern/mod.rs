@@ -25,7 +25,10 @@ mod fold;
 pub(crate) mod sync;
 pub(crate) mod tile;
 
-pub use extract::{Extraction, FALSE_POSITIVE_BOUND, PRESENT_MIN_PILOT, extract};
+pub use extract::{
+    CLAIMED_FALSE_POSITIVE_BOUND, Extraction, FALSE_POSITIVE_BOUND, PRESENT_MIN_PILOT, extract,
+    extract_claimed,
+};
 pub use sync::Lattice;
 pub use tile::PatternSettings;
 pub(crate) use tile::pattern;
