@@ -51,12 +51,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(mut decoder) = BandDecoder::new(&header, plan, &LIMITS) else {
         return;
     };
-    let vmax = frame
-        .components
-        .iter()
-        .map(|c| usize::from(c.v))
-        .max()
-        .unwrap();
+    let vmax = frame.components.iter().map(|c| usize::from(c.v)).max().unwrap();
     let mcus_y = usize::from(frame.height).div_ceil(8 * vmax);
     let mut bands = 0;
     let mut next_row = 0;

@@ -11,8 +11,8 @@
 //!
 //! Invariants: no payload is read back, and on odd-width planes a claimed payload is never
 //! confirmed (no input carries this key's mark: a tag that verifies by chance has probability
-//! 2^-45); the pilot score is finite; an Ok JPEG report stays within
-//! the pixel limit and carries an extraction.
+//! 2^-45); the pilot score is finite; an Ok JPEG report stays within the pixel limit and
+//! carries an extraction.
 
 #![no_main]
 

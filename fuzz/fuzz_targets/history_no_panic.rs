@@ -21,10 +21,7 @@ fn check(h: &history::History) {
         Some(p) => {
             assert!(h.confidence.is_some(), "a primary quality has a confidence");
             assert!(p.min <= p.max, "{p:?}");
-            assert!(
-                p.min >= f64::from(history::LOWEST_PRIMARY) && p.max <= 99.0,
-                "{p:?}"
-            );
+            assert!(p.min >= f64::from(history::LOWEST_PRIMARY) && p.max <= 99.0, "{p:?}");
             let s = h.score.expect("a primary quality has a score");
             assert!(s <= history::MAX_RATIO, "score {s}");
         }
@@ -51,11 +48,7 @@ fuzz_target!(|data: &[u8]| {
             return;
         };
         if let Ok(Ok(h)) = history::read(&mut parser, &header) {
-            assert!(
-                h.blocks <= history::SAMPLE_BLOCKS + 16,
-                "{} blocks",
-                h.blocks
-            );
+            assert!(h.blocks <= history::SAMPLE_BLOCKS + 16, "{} blocks", h.blocks);
             check(&h);
         }
         return;

@@ -19,11 +19,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut options = Options::new((config & 0x7F) % 100 + 1);
-    options.method = if config & 0x80 != 0 {
-        Method::Coefficients
-    } else {
-        Method::Pixels
-    };
+    options.method = if config & 0x80 != 0 { Method::Coefficients } else { Method::Pixels };
     options.strict = flags & 1 != 0;
     options.smallest = flags & 2 != 0;
     options.max_memory = 64 << 20;
@@ -40,9 +36,5 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(report.output_bytes, out.len() as u64);
     let header = read_header(&out[..]).expect("our own output parses");
     let quality = jpgtool::quality::estimate(&header).quality.map(|q| q.min);
-    assert_eq!(
-        quality,
-        Some(f64::from(options.quality)),
-        "quality does not read back"
-    );
+    assert_eq!(quality, Some(f64::from(options.quality)), "quality does not read back");
 });
