@@ -8,6 +8,7 @@ pub(crate) use crate::codec::input::Source;
 use crate::error::{Error, Result};
 use crate::jpeg::{self, Header, Process, metadata};
 use crate::limits::Limits;
+use crate::quality::invert::scale_for_fractional_quality;
 
 /// Reads and checks the header of `input`: lossless, hierarchical, 12-bit, DNL-height and
 /// 2-component files are refused, and so are dimensions over `limits`.
@@ -84,7 +85,7 @@ impl InputTables {
         if estimate.family == crate::quality::Family::Ijg {
             return None;
         }
-        let base = ijg_scale(estimate.ijg_equivalent?);
+        let base = scale_for_fractional_quality(estimate.ijg_equivalent?);
         let components = &header.frame.components;
         if base <= 0.0 || components.len() > 4 {
             return None;
@@ -107,22 +108,11 @@ impl InputTables {
     /// shape the input's encoder chose is kept, and a quality above the equivalent makes every
     /// step finer in the same proportion as IJG's tables would.
     pub(crate) fn at(&self, quality: f64) -> Vec<[u16; 64]> {
-        let ratio = ijg_scale(quality) / self.base;
+        let ratio = scale_for_fractional_quality(quality) / self.base;
         self.tables[..self.components]
             .iter()
             .map(|t| t.map(|v| (f64::from(v) * ratio).round().clamp(1.0, 255.0) as u16))
             .collect()
-    }
-}
-
-/// libjpeg's quality scaling (`jpeg_quality_scaling`), in per cent, for a possibly fractional
-/// quality clamped to 1..=100.
-fn ijg_scale(quality: f64) -> f64 {
-    let q = quality.clamp(1.0, 100.0);
-    if q < 50.0 {
-        5000.0 / q
-    } else {
-        200.0 - 2.0 * q
     }
 }
 

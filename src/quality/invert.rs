@@ -46,6 +46,17 @@ pub fn scale_for_quality(q: u8) -> u32 {
     if q < 50 { 5000 / q } else { 200 - 2 * q }
 }
 
+/// `scale_for_quality` for a fractional quality (an IJG equivalent such as 86.4), without
+/// libjpeg's integer division, clamped to 1..=100: the inverse of `quality_for_scale`.
+pub fn scale_for_fractional_quality(q: f64) -> f64 {
+    let q = q.clamp(1.0, 100.0);
+    if q < 50.0 {
+        5000.0 / q
+    } else {
+        200.0 - 2.0 * q
+    }
+}
+
 /// The real-valued inverse of `scale_for_quality`, clamped to 1..=100.
 pub fn quality_for_scale(s: f64) -> f64 {
     let q = if s <= 100.0 {
@@ -111,6 +122,20 @@ pub fn solve_scale_clamped(table: &[u16; 64], base: &[u16; 64], max: u16) -> Opt
 mod tests {
     use super::*;
     use crate::quality::tables::MOZJPEG;
+
+    #[test]
+    fn fractional_scale_inverts_quality_for_scale() {
+        for q in [1.0, 12.5, 49.9, 50.0, 67.2, 86.4, 99.5, 100.0] {
+            let back = quality_for_scale(scale_for_fractional_quality(q));
+            assert!((back - q).abs() < 1e-9, "{q} -> {back}");
+        }
+        for q in [50u8, 75, 90] {
+            assert_eq!(
+                scale_for_fractional_quality(f64::from(q)),
+                f64::from(scale_for_quality(q))
+            );
+        }
+    }
 
     #[test]
     fn scale_formula_matches_libjpeg_anchor_points() {
