@@ -42,10 +42,14 @@ fn verify_file<R: Read>(
     let histogram_only = claimed.is_some() && options.layers == Layers::Histogram;
     let extraction = (!histogram_only).then(|| pattern::extract_claimed(&luma, key, claimed));
     // Layer 1 tests the claimed payload, or blind the payload layer 2 read. Under
-    // `Layers::Pattern` it runs only as binding evidence for a payload layer 2 read.
+    // `Layers::Pattern` it runs only as binding evidence for a payload layer 2 read (blind, or
+    // the claimed one with its payload bits given).
     let read = extraction.as_ref().and_then(|e| e.payload);
+    let confirmed = extraction.as_ref().is_some_and(|e| e.claimed_confirmed);
     let detection = payload_to_test(claimed, extraction.as_ref())
-        .filter(|payload| options.layers != Layers::Pattern || read.as_ref() == Some(*payload))
+        .filter(|payload| {
+            options.layers != Layers::Pattern || read.as_ref() == Some(*payload) || confirmed
+        })
         .map(|payload| {
             let masked = |analysis: &Analysis| {
                 image
