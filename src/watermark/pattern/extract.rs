@@ -414,7 +414,7 @@ pub fn extract(luma: &Plane, key: &Key) -> Extraction {
 
 /// [`extract`], and with `claimed`, every candidate that does not decode blind is also tried
 /// with the claimed payload's bits taken as known ([`Extraction::claimed_confirmed`]): at most
-/// [`MAX_TAG_CHECKS`] more tag checks, each of them of the claimed payload's tag.
+/// as many tag checks again as the blind search, each of them of the claimed payload's tag.
 pub fn extract_claimed(luma: &Plane, key: &Key, claimed: Option<&Payload>) -> Extraction {
     let pilots = Pilots::new(key);
     let own_cell = cell_side(luma.width, luma.height);
