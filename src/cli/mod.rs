@@ -74,8 +74,9 @@ enum Command {
     /// pattern present and its payload unreadable or "several payloads" (exit 3), "not bound"
     /// (exit 4); blind, "found HEX" (exit 0), "not found" (exit 1), "mark present, payload
     /// unreadable" (exit 3), "not bound" (exit 4). A payload counts as the image's own only when
-    /// the payload layer reads it and the histogram layer, a remap of the image's own tones,
-    /// confirms it: a pattern lifted from another image reads back but is not bound. Several
+    /// the payload layer reads it (a claimed one also with its payload bits given, its keyed tag
+    /// still to read) and the histogram layer, a remap of the image's own tones, confirms it: a
+    /// pattern lifted from another image reads back but is not bound. Several
     /// payloads: the histogram confirms the claimed payload but the payload layer reads another,
     /// or a strong pattern (pilot score >= 15) without one (marked twice, or copies averaged).
     /// Over several files: 1 if any could not be read, else 4 if any mark is not bound, else 3
