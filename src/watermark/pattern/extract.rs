@@ -259,21 +259,6 @@ impl Pilots {
         best.0
     }
 
-    /// The payload, if `candidate` decodes to one whose tag verifies.
-    fn decode(&self, key: &Key, candidate: &Candidate) -> Option<Payload> {
-        let soft = soft_bits(&self.layout, &candidate.tile, candidate.shift);
-        ecc::decode_list(&soft, MESSAGE_BITS, LIST)?
-            .iter()
-            .find_map(|bits| {
-                let bytes = bytes_of(bits);
-                let mut payload = Payload([0; 32]);
-                payload.0.copy_from_slice(&bytes[..32]);
-                (bytes[32..] == tag(key, &payload)).then_some(payload)
-            })
-    }
-}
-
-impl Pilots {
     /// Whether `candidate` carries `claimed`: the coded bits that only the payload's bits
     /// determine (the first 256 trellis steps) are replaced by certain values of the claimed
     /// payload's code, so that the list decoder has only the 48 tag bits to find, and one of
@@ -296,6 +281,19 @@ impl Pilots {
                 .iter()
                 .any(|bits| bytes_of(bits) == [&claimed.0[..], &tag[..]].concat())
         })
+    }
+
+    /// The payload, if `candidate` decodes to one whose tag verifies.
+    fn decode(&self, key: &Key, candidate: &Candidate) -> Option<Payload> {
+        let soft = soft_bits(&self.layout, &candidate.tile, candidate.shift);
+        ecc::decode_list(&soft, MESSAGE_BITS, LIST)?
+            .iter()
+            .find_map(|bits| {
+                let bytes = bytes_of(bits);
+                let mut payload = Payload([0; 32]);
+                payload.0.copy_from_slice(&bytes[..32]);
+                (bytes[32..] == tag(key, &payload)).then_some(payload)
+            })
     }
 }
 
