@@ -28,8 +28,27 @@ pub(super) fn lower_quality(
     input: usize,
     mut encode: impl FnMut(u8) -> Result<Vec<u8>>,
 ) -> Result<Option<(u8, Vec<u8>)>> {
-    for q in (quality.saturating_sub(STEPS).max(1)..quality).rev() {
-        let bytes = encode(q)?;
+    first_under_limit((lowest(quality)..quality).rev(), input, |q| {
+        encode(q).map(Some)
+    })
+}
+
+/// The lowest quality a ladder down from `quality` reaches ([`STEPS`] under it, at least 1).
+fn lowest(quality: u8) -> u8 {
+    quality.saturating_sub(STEPS).max(1)
+}
+
+/// The first of `qualities` whose file, from `encode`, is under the limit over an input of
+/// `input` bytes, and that file; `None` when none is, or as soon as `encode` has no file.
+fn first_under_limit(
+    qualities: impl Iterator<Item = u8>,
+    input: usize,
+    mut encode: impl FnMut(u8) -> Result<Option<Vec<u8>>>,
+) -> Result<Option<(u8, Vec<u8>)>> {
+    for q in qualities {
+        let Some(bytes) = encode(q)? else {
+            return Ok(None);
+        };
         if !too_large(bytes.len(), input) {
             return Ok(Some((q, bytes)));
         }
@@ -92,16 +111,9 @@ pub(super) fn input_tables(
     tables: impl Fn(f64) -> Option<Vec<[u16; 64]>>,
     mut encode: impl FnMut(&[[u16; 64]]) -> Result<Vec<u8>>,
 ) -> Result<Option<(u8, Vec<u8>)>> {
-    for q in (quality.saturating_sub(STEPS).max(1)..=quality).rev() {
-        let Some(set) = tables(f64::from(q)) else {
-            return Ok(None);
-        };
-        let bytes = encode(&set)?;
-        if !too_large(bytes.len(), input) {
-            return Ok(Some((q, bytes)));
-        }
-    }
-    Ok(None)
+    first_under_limit((lowest(quality)..=quality).rev(), input, |q| {
+        tables(f64::from(q)).map(|set| encode(&set)).transpose()
+    })
 }
 
 /// What the written file's self-check found: layer 1 as `verify` tests it, layer 2 blind.
