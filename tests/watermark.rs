@@ -341,6 +341,24 @@ fn marked_photos_read_back_after_an_upload_downscale() {
     );
 }
 
+/// A camera photo over 4 MP has layer 1 shaped on its cover shrunk by 2 (`mde-HTC_One`,
+/// 2688x1520, shaped at 1344x760): the written file passes `mark`'s own checks (layer 1
+/// matched with a margin, the payload read back, SSIM-Y at least 0.99), and after a 1080-pixel
+/// upload at Q72 both layers still read: the payload blind, the histogram's claim bound.
+#[test]
+fn a_photo_over_4_mp_is_marked_through_its_shrunk_cover() {
+    let input = std::fs::read(corpus().join("real/mde-HTC_One.jpg")).unwrap();
+    let key = Key::from_secret(b"shrunk cover test key").unwrap();
+    let payload = Payload([0x5c; 32]);
+    let marked = luma_of(&mark_bytes(&input, &key, &payload).unwrap());
+    assert!(marked.width * marked.height > 4_000_000);
+    let s = 1080.0 / marked.width.max(marked.height) as f32;
+    let upload = recompress(&scale(&marked, s, s), 72);
+    assert_eq!(pattern::extract(&upload, &key).payload, Some(payload));
+    let claim = verify_luma(&upload, &key, &payload);
+    assert!(claim.matched && claim.binds, "{claim:?}");
+}
+
 /// Unmarked photos, a wrong key and a wrong payload never match.
 #[test]
 fn no_match_without_the_mark_key_or_payload() {

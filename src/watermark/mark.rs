@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 
 use super::cover::CoverLuma;
-use super::fit::{SSIM_FIT_PASSES, fit_to_ssim};
+use super::fit::{Measured, SSIM_FIT_PASSES, fit_to_ssim};
 use super::growth;
 use super::histogram::{self, embed::GroupState};
 use super::image::{Image, decode, decode_luma, encode};
@@ -121,12 +121,16 @@ fn mark_file<R: Read, W: Write>(
     // Check the file as written, as `verify` will see it. Only the "as is" tier counts here,
     // and it does not use the colour mask.
     let written_luma = decode_luma(&encoded, &options.limits)?;
-    let (psnr, ssim) = fidelity(&luma, &written_luma);
+    let (psnr, ssim) = fidelity(&luma, &written_luma, change.measured.as_ref());
     // The candidates' fidelity while the input's luma is at hand (those under the SSIM floor
     // are out); their layers after.
     let mut measured = Vec::new();
     for candidate in candidates {
-        let (p, s) = fidelity(&luma, &decode_luma(&candidate.bytes, &options.limits)?);
+        let (p, s) = fidelity(
+            &luma,
+            &decode_luma(&candidate.bytes, &options.limits)?,
+            None,
+        );
         if s.is_some_and(|s| s >= options.pattern.min_ssim) {
             measured.push((candidate, p, s));
         }
@@ -238,6 +242,8 @@ struct Change {
     delta: Vec<f32>,
     /// What the pattern's amplitude was multiplied by to keep the SSIM floor.
     pattern_scale: f32,
+    /// The SSIM fit's read-back at the chosen scale and quality.
+    measured: Option<Measured>,
     /// Layer 1's groups, by what the embedding did to each.
     groups: Vec<GroupState>,
     /// Layer 1's closed-loop passes.
@@ -296,8 +302,8 @@ fn embed_both_layers(
     let mut raised = RAISED_QUALITIES
         .into_iter()
         .filter(|&q| may_raise_quality && q > asked);
-    let pattern_scale = loop {
-        let (scale, held) = fit_to_ssim(
+    let (pattern_scale, measured) = loop {
+        let fit = fit_to_ssim(
             luma,
             &outcome.delta,
             &mut delta,
@@ -312,12 +318,12 @@ fn embed_both_layers(
             },
         )?;
         match raised.next() {
-            Some(higher) if !held && scale > 0.0 => {
+            Some(higher) if !fit.held && fit.scale > 0.0 => {
                 // Undo the scale and fit again at the higher quality.
-                delta.iter_mut().for_each(|d| *d /= scale);
+                delta.iter_mut().for_each(|d| *d /= fit.scale);
                 quality = higher;
             }
-            _ => break scale,
+            _ => break (fit.scale, fit.measured),
         }
     };
     steps.reach(fit_end);
@@ -328,6 +334,7 @@ fn embed_both_layers(
     Ok(Change {
         delta,
         pattern_scale,
+        measured,
         groups: outcome.groups,
         passes: outcome.passes,
         quality,
@@ -454,18 +461,19 @@ fn refuse_unless_a_layer_holds(
     )))
 }
 
-/// PSNR (dB) and mean SSIM of the written luma against the input's.
-fn fidelity(luma: &CoverLuma, written: &Plane) -> (f64, Option<f64>) {
+/// PSNR (dB) and mean SSIM of the written luma against the input's. The SSIM is the
+/// `measured` one where the written luma is the very samples the SSIM fit measured.
+fn fidelity(luma: &CoverLuma, written: &Plane, measured: Option<&Measured>) -> (f64, Option<f64>) {
     let w = written.width;
-    (
-        psnr(luma, written),
+    let ssim = measured.and_then(|m| m.ssim_of(&written.data)).or_else(|| {
         mean_ssim_rows(
             w,
             written.height,
             |y, row| luma.row(y, row),
             |y, row| row.copy_from_slice(&written.data[y * w..(y + 1) * w]),
-        ),
-    )
+        )
+    });
+    (psnr(luma, written), ssim)
 }
 
 /// PSNR of `b` against `a`, dB (infinite when equal).

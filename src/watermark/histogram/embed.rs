@@ -5,6 +5,7 @@
 use super::analysis::{pack_bits, smooth_pixels_into, valid_mask_of_rows};
 use super::carrier::{FineHistogram, Grid, Tone, group_counts};
 use super::changed::{Changed, reblur, remeasure_smooth};
+use super::coarse;
 use super::lookup::{BinGroups, NOT_PUSHED, SPLIT, WordBins};
 use crate::watermark::signal::lowpass::gaussian_blur_rows_into;
 use crate::watermark::signal::{Plane, gaussian_kernel};
@@ -32,6 +33,13 @@ pub struct EmbedSettings {
     /// Steepest slope (and, inverted, the flattest) each pass's tone map may have: the map is
     /// blended towards the identity until it holds (see `Remap::strength`).
     pub max_slope: f32,
+    /// Largest cover, in pixels, the closed loop runs on as it is: a larger one is shaped
+    /// shrunk by the smallest whole factor that brings it under this, and the change brought
+    /// back to full size (see `docs/watermark.md`, "Layer 1 shaped on a shrunk cover").
+    pub full_size_pixels: usize,
+    /// Of `max_passes`, how many run at full size after a shrunk cover's passes, from the
+    /// change they made: they finish the shape where the enlarged change missed it.
+    pub finishing_passes: usize,
 }
 
 impl Default for EmbedSettings {
@@ -49,9 +57,20 @@ impl Default for EmbedSettings {
             min_psnr: 44.0,
             min_group_pixels: 100.0,
             max_slope: MAX_SLOPE,
+            full_size_pixels: FULL_SIZE_PIXELS,
+            finishing_passes: 2,
         }
     }
 }
+
+/// The default [`EmbedSettings::full_size_pixels`]. The detector's low-pass widens with the
+/// image ([`analysis::sigma_for`](super::analysis::sigma_for)), so a cover shrunk k times has
+/// the same low-pass tones, in the same places, at a k times narrower blur: the histogram the
+/// loop shapes there is the one measured at full size, for a k² fraction of the work. With
+/// this limit a shrunk cover keeps at least 1 MP (a 4.1 MP photo shrinks by 2 to 1.02 MP, a
+/// 12 MP one to 3 MP, a 24 MP one by 3 to 2.7 MP): no less than a 1080-1600 pixel upload, the
+/// size the detector most often reads. The figures are in `docs/watermark.md`.
+pub const FULL_SIZE_PIXELS: usize = 4_000_000;
 
 /// The default [`EmbedSettings::max_slope`]. A tone map's slope multiplies the variations of
 /// the low-pass luma it remaps: where a group's values crowd into a plateau (one grey level of
@@ -217,7 +236,11 @@ pub(crate) fn embed(
 ///
 /// Each pass blurs the marked luma and measures which pixels are smooth; from the third pass
 /// on only around the pixels the last pass changed ([`changed`](super::changed)), which gives
-/// the same planes, to the bit, as remaking them whole.
+/// the same planes, to the bit, as remaking them whole. A cover of more than
+/// [`EmbedSettings::full_size_pixels`] is shaped shrunk, block means of k x k pixels, its
+/// change enlarged back by bilinear interpolation ([`coarse`]), and the last
+/// [`EmbedSettings::finishing_passes`] passes run at full size from there: all passes but those
+/// then cost a k² fraction of theirs at full size.
 pub(crate) fn embed_over(
     width: usize,
     height: usize,
@@ -225,6 +248,89 @@ pub(crate) fn embed_over(
     grid: &Grid,
     codeword: &[f32],
     s: &EmbedSettings,
+    on_pass: &mut dyn FnMut(usize),
+) -> EmbedOutcome {
+    let k = coarse::factor(width, height, s.full_size_pixels);
+    if k == 1 {
+        return close_loop(
+            width,
+            height,
+            cover,
+            grid,
+            codeword,
+            s,
+            None,
+            s.max_passes,
+            on_pass,
+        );
+    }
+    let small = coarse::shrink(width, height, cover, k);
+    let sw = small.width;
+    let small_cover = |y: usize, x0: usize, row: &mut [f32]| {
+        row.copy_from_slice(&small.data[y * sw + x0..][..row.len()])
+    };
+    let finishing = s.finishing_passes.min(s.max_passes);
+    let shaped = close_loop(
+        sw,
+        small.height,
+        &small_cover,
+        grid,
+        codeword,
+        s,
+        None,
+        s.max_passes - finishing,
+        on_pass,
+    );
+    let change = Plane {
+        width: sw,
+        height: small.height,
+        data: shaped.delta,
+    };
+    drop(small);
+    let delta = coarse::enlarge(&change, width, height, k);
+    drop(change);
+    if finishing == 0 {
+        return EmbedOutcome {
+            psnr: psnr_of(&delta),
+            delta,
+            ..shaped
+        };
+    }
+    let finished = close_loop(
+        width,
+        height,
+        cover,
+        grid,
+        codeword,
+        s,
+        Some(delta),
+        finishing,
+        &mut |pass| on_pass(shaped.passes + pass),
+    );
+    EmbedOutcome {
+        passes: shaped.passes + finished.passes,
+        // No finishing pass ran: the PSNR floor stopped it at once.
+        groups: if finished.passes == 0 {
+            shaped.groups
+        } else {
+            finished.groups
+        },
+        ..finished
+    }
+}
+
+/// The closed loop of [`embed_over`] on the cover as given, from the change `start` (none: from
+/// no change), for at most `max_passes` passes.
+#[allow(clippy::too_many_arguments)]
+fn close_loop(
+    width: usize,
+    height: usize,
+    cover: &(dyn Fn(usize, usize, &mut [f32]) + Sync),
+    grid: &Grid,
+    codeword: &[f32],
+    s: &EmbedSettings,
+    start: Option<Vec<f32>>,
+    max_passes: usize,
     on_pass: &mut dyn FnMut(usize),
 ) -> EmbedOutcome {
     let (w, h) = (width, height);
@@ -236,7 +342,8 @@ pub(crate) fn embed_over(
     crate::watermark::trim::release_freed_memory();
     let taps = gaussian_kernel(sigma);
     let radius = taps.len() / 2;
-    let mut delta = vec![0f32; n];
+    let from_nothing = start.is_none();
+    let mut delta = start.unwrap_or_else(|| vec![0f32; n]);
     let mut states = vec![GroupState::Short; grid.groups];
     let mut history: Vec<Vec<f32>> = vec![Vec::new(); grid.groups];
     let bits = |g: usize| [codeword[2 * g], codeword[2 * g + 1]];
@@ -247,14 +354,15 @@ pub(crate) fn embed_over(
     let mut low = Plane::new(0, 0);
     let mut smooth = Vec::new();
     let mut moved: Vec<u64> = Vec::new();
-    // The pixels whose change the last pass moved: on the first two passes all of them (the
-    // first blurs the cover as it is, unclamped; the second the clamped sum).
+    // The pixels whose change the last pass moved: all of them before the first pass, and
+    // before the second when the first blurred the cover as it is (unclamped) rather than a
+    // clamped sum.
     let mut changed = Changed::all(w, h);
     let bin_groups = BinGroups::new(grid);
-    for pass in 0..s.max_passes {
+    for pass in 0..max_passes {
         // The marked luma, cover plus change, clamped, made row by row as the blur needs it;
         // before the first change the cover as it is (unclamped: luma plus the pattern).
-        let unchanged = passes == 0;
+        let unchanged = from_nothing && passes == 0;
         let marked_row = |y: usize, x0: usize, row: &mut [f32]| {
             cover(y, x0, row);
             if !unchanged {
@@ -263,7 +371,7 @@ pub(crate) fn embed_over(
                 }
             }
         };
-        if pass < 2 {
+        if pass == 0 || (pass == 1 && from_nothing) {
             gaussian_blur_rows_into(w, h, |y, row| marked_row(y, 0, row), sigma, &mut low);
             smooth_pixels_into(&low, sigma, &valid, &mut smooth);
         } else {
@@ -392,21 +500,25 @@ pub(crate) fn embed_over(
         on_pass(passes);
     }
     drop((low, smooth));
+    EmbedOutcome {
+        psnr: psnr_of(&delta),
+        delta,
+        passes,
+        groups: states,
+    }
+}
+
+/// Luma PSNR of a change alone, dB (infinite for no change).
+fn psnr_of(delta: &[f32]) -> f32 {
     let mse: f64 = delta
         .iter()
         .map(|&d| f64::from(d) * f64::from(d))
         .sum::<f64>()
-        / n.max(1) as f64;
-    let psnr = if mse > 0.0 {
+        / delta.len().max(1) as f64;
+    if mse > 0.0 {
         (10.0 * (255.0f64 * 255.0 / mse).log10()) as f32
     } else {
         f32::INFINITY
-    };
-    EmbedOutcome {
-        delta,
-        passes,
-        groups: states,
-        psnr,
     }
 }
 
@@ -578,5 +690,53 @@ mod tests {
             .filter(|g| **g == GroupState::Satisfied)
             .count();
         assert!(satisfied >= 25, "{:?}", out.groups);
+    }
+
+    /// Shaped on the cover shrunk by 2 (the settings' full-size limit below its size), the
+    /// change brought back to full size (and finished there, or not) carries the histogram
+    /// mark as the detector measures it on the full-size result, about as strongly as the
+    /// loop run at full size.
+    #[test]
+    fn a_shrunk_cover_s_change_marks_the_full_size_image() {
+        let (w, h) = (640, 480);
+        let luma = Plane::from_fn(w, h, |x, y| {
+            let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
+            30.0 + 190.0 * (0.6 * fx + 0.4 * fy) + 6.0 * (7.0 * fx).sin() * (5.0 * fy).cos()
+        });
+        let grid = Grid::new(2.0, 0.7);
+        let key = crate::watermark::key::Key::from_secret(b"t").unwrap();
+        let codeword = crate::watermark::key::signs(&mut key.stream("c", b""), grid.raw_bits());
+        let score = |delta: &[f32]| {
+            let marked = Plane {
+                width: w,
+                height: h,
+                data: luma.data.iter().zip(delta).map(|(l, d)| l + d).collect(),
+            };
+            let analysis = super::super::analysis::analyse(&marked);
+            super::super::detect::detect(&analysis, || None, &grid, &codeword).score
+        };
+        let full = embed(&luma, &grid, &codeword, &EmbedSettings::default());
+        let full_score = score(&full.delta);
+        let unmarked = score(&vec![0.0; w * h]);
+        assert!(unmarked < 3.0, "{unmarked}");
+        // With the default finishing passes at full size, and with none.
+        for finishing_passes in [2, 0] {
+            let s = EmbedSettings {
+                full_size_pixels: 100_000,
+                finishing_passes,
+                ..EmbedSettings::default()
+            };
+            assert_eq!(super::super::coarse::factor(w, h, s.full_size_pixels), 2);
+            let shrunk = embed(&luma, &grid, &codeword, &s);
+            assert_ne!(shrunk.delta, full.delta);
+            assert!(shrunk.delta.iter().all(|d| d.abs() <= s.cap + 1e-4));
+            assert!(shrunk.psnr >= s.min_psnr - 0.5, "{}", shrunk.psnr);
+            let shrunk_score = score(&shrunk.delta);
+            assert!(
+                shrunk_score > 0.8 * full_score && shrunk_score > 6.0,
+                "{finishing_passes} finishing passes: shrunk {shrunk_score}, full size \
+                 {full_score}"
+            );
+        }
     }
 }

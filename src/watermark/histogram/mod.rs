@@ -10,6 +10,7 @@
 pub(crate) mod analysis;
 pub(crate) mod carrier;
 pub(crate) mod changed;
+pub(crate) mod coarse;
 pub(crate) mod detect;
 pub(crate) mod embed;
 pub(crate) mod lookup;
