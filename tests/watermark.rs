@@ -359,6 +359,48 @@ fn a_photo_over_4_mp_is_marked_through_its_shrunk_cover() {
     assert!(claim.matched && claim.binds, "{claim:?}");
 }
 
+/// On a photo of 2880 x 1076 pixels or more the re-marking check leaves the finest pyramid
+/// level out (`mde-Nikon_D70`, 3008x2000, 8-pixel cells): a mark made on it, as written and
+/// after a 0.8 rescale (2406 wide: every level searched), is still refused with the same key,
+/// and the photo marks under another key.
+#[test]
+fn a_large_photo_marked_once_is_refused_a_second_mark() {
+    let input = std::fs::read(corpus().join("real/mde-Nikon_D70.jpg")).unwrap();
+    let key = Key::from_secret(b"re-marking test key").unwrap();
+    let (_, marked) = watermark::mark(
+        &input[..],
+        Vec::new(),
+        &key,
+        &Payload([0xa1; 32]),
+        &MarkOptions::default(),
+    )
+    .unwrap();
+    let refused = |jpeg: &[u8]| {
+        matches!(
+            watermark::mark(
+                jpeg,
+                Vec::new(),
+                &key,
+                &Payload([0xb2; 32]),
+                &MarkOptions::default()
+            ),
+            Err(jpgtool::Error::AlreadyMarked { .. })
+        )
+    };
+    assert!(refused(&marked));
+    let shrunk = grey_jpeg(&scale(&luma_of(&marked), 0.8, 0.8), 85);
+    assert!(refused(&shrunk));
+    let other = Key::from_secret(b"another re-marking test key").unwrap();
+    watermark::mark(
+        &marked[..],
+        Vec::new(),
+        &other,
+        &Payload([0xb2; 32]),
+        &MarkOptions::default(),
+    )
+    .unwrap();
+}
+
 /// Unmarked photos, a wrong key and a wrong payload never match.
 #[test]
 fn no_match_without_the_mark_key_or_payload() {

@@ -429,9 +429,10 @@ fn encode_marked(
 }
 
 /// An image that already carries this key's mark: a second payload would leave neither
-/// readable (the pilots add up, the data cells disagree), so refuse it.
+/// readable (the pilots add up, the data cells disagree), so refuse it. The search leaves out
+/// the finest pyramid level where no mark could need it (`pattern::finest_level_needed`).
 fn refuse_if_marked(luma: &Plane, key: &Key) -> Result<()> {
-    let found = pattern::extract(luma, key);
+    let found = pattern::extract_for_refusal(luma, key);
     if found.mark_present() {
         return Err(Error::AlreadyMarked {
             pilot_score: found.pilot_score,

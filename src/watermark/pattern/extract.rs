@@ -7,8 +7,8 @@ use super::ecc;
 use super::fold::{fold, fold_each};
 use super::sync::{self, Lattice, Notch};
 use super::tile::{
-    CELL, CODED_BITS, Layout, MESSAGE_BITS, TAG_BYTES, TILE, TILE_CELLS, bytes_of, cell_side,
-    detail_rms_rows, tag,
+    CELL, CODED_BITS, Layout, MESSAGE_BITS, MIN_TILES, SMALLEST_UPLOAD, TAG_BYTES, TILE,
+    TILE_CELLS, bytes_of, cell_side, detail_rms_rows, tag,
 };
 use crate::watermark::key::{Key, Payload};
 use crate::watermark::signal::{Fft2, Plane};
@@ -414,6 +414,37 @@ pub fn extract(luma: &Plane, key: &Key) -> Extraction {
 /// with the claimed payload's bits taken as known ([`Extraction::claimed_confirmed`]): at most
 /// as many tag checks again as the blind search, each of them of the claimed payload's tag.
 pub fn extract_claimed(luma: &Plane, key: &Key, claimed: Option<&Payload>) -> Extraction {
+    search_levels(luma, key, claimed, true)
+}
+
+/// [`extract`] as `mark`'s re-marking check runs it: the finest level is left out where no
+/// mark `mark` could have made needs it ([`finest_level_needed`]), a third of the check's
+/// work on a 12 MP photo. Where it finds a payload or a pilot score, those of [`extract`].
+pub(crate) fn extract_for_refusal(luma: &Plane, key: &Key) -> Extraction {
+    let finest = finest_level_needed(luma.width, luma.height);
+    search_levels(luma, key, None, finest)
+}
+
+/// Whether a mark on an image of `width` x `height` can have cells too small for the second
+/// level: under 2.8 pixels, 1.4 samples there (the second level reads cells of 1.4 to 10.4
+/// pixels, the finest 0.7 to 5.2). `mark` makes cells ([`cell_side`]) of at least
+/// 2 / [`SMALLEST_UPLOAD`] of the long side, or, where the short side limits them, more than
+/// 1 / (2 [`MIN_TILES`] [`TILE_CELLS`]) of the short side, or 16 pixels. Scaled with the image
+/// (a crop keeps them, an enlargement grows them), a mark's cells on an image of long side `L`
+/// and short side `S` are then at least `L / 360`, `S / 384`, or `16 L / L0` for an original of
+/// long side `L0` over 5760 pixels. From a long side of 2880 and a short side of 1076 every
+/// cell is 2.8 pixels or more, but for marks made on originals of over 16,000 pixels (180 MP
+/// and more, beyond `mark`'s default memory budget by a factor of eight) and shrunk more than
+/// 5.7 times: the finest level is searched below those sides.
+pub(crate) fn finest_level_needed(width: usize, height: usize) -> bool {
+    const LONG: usize = 4 * SMALLEST_UPLOAD;
+    const SHORT: usize = (2 * MIN_TILES * TILE_CELLS * 28).div_ceil(10);
+    width.max(height) < LONG || width.min(height) < SHORT
+}
+
+/// The pyramid search of [`extract_claimed`], the finest level (the image itself) included or
+/// not.
+fn search_levels(luma: &Plane, key: &Key, claimed: Option<&Payload>, finest: bool) -> Extraction {
     let pilots = Pilots::new(key);
     let own_cell = cell_side(luma.width, luma.height);
     // The levels from the finest: each a 2 x 2 box average of the one before.
@@ -430,6 +461,9 @@ pub fn extract_claimed(luma: &Plane, key: &Key, claimed: Option<&Payload>) -> Ex
     let mut candidates = 0;
     let mut confirmed = false;
     for &level in &LEVELS {
+        if level == 1 && !finest {
+            continue;
+        }
         let Some((_, plane)) = planes.iter().find(|(f, _)| *f == level) else {
             continue;
         };
@@ -564,6 +598,38 @@ fn extract_level(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Where the re-marking check leaves the finest level out, every mark `mark` could have
+    /// made, on an original of any size up to 16,000 pixels and of any proportions, scaled to
+    /// the image (down or up, proportions kept), has cells of 2.8 pixels or more: the second
+    /// level's range. And the sides the rule turns on are those it says.
+    #[test]
+    fn the_refusal_leaves_out_the_finest_level_only_where_no_mark_needs_it() {
+        assert!(finest_level_needed(2879, 2000));
+        assert!(finest_level_needed(4032, 1075));
+        assert!(!finest_level_needed(2880, 1076));
+        assert!(!finest_level_needed(3024, 4032));
+        let mut checked = 0;
+        for long0 in (200..=16_000).step_by(97) {
+            for short0 in (100..=long0).step_by(61) {
+                let cell = cell_side(long0, short0) as f64;
+                for long in (2880..=long0.max(2880)).step_by(173) {
+                    let f = long as f64 / long0 as f64;
+                    let short = (short0 as f64 * f).round() as usize;
+                    if finest_level_needed(long, short) {
+                        continue;
+                    }
+                    checked += 1;
+                    assert!(
+                        cell * f >= 2.8,
+                        "{long0} x {short0} (cells {cell}) to {long} x {short}: {:.2}",
+                        cell * f
+                    );
+                }
+            }
+        }
+        assert!(checked > 100_000, "{checked}");
+    }
     use crate::watermark::pattern::tile::{PatternSettings, pattern};
 
     /// The bound the docs promise: at most 1e-12 per image, every level's checks counted.

@@ -25,6 +25,7 @@ mod fold;
 pub(crate) mod sync;
 pub(crate) mod tile;
 
+pub(crate) use extract::extract_for_refusal;
 pub use extract::{
     CLAIMED_FALSE_POSITIVE_BOUND, Extraction, FALSE_POSITIVE_BOUND, PRESENT_MIN_PILOT, extract,
     extract_claimed,
