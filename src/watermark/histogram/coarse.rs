@@ -122,6 +122,28 @@ mod tests {
         assert_eq!(small.data, expected);
     }
 
+    /// A single row or column, fewer pixels than a block, and an empty cover go through both
+    /// ways: a constant comes back constant.
+    #[test]
+    fn thin_and_empty_covers_go_through() {
+        for (w, h, k) in [
+            (7, 1, 3),
+            (1, 7, 3),
+            (2, 2, 3),
+            (1, 1, 2),
+            (0, 5, 2),
+            (5, 0, 2),
+        ] {
+            let cover = |_: usize, _: usize, row: &mut [f32]| row.fill(42.0);
+            let small = shrink(w, h, &cover, k);
+            assert_eq!((small.width, small.height), (w.div_ceil(k), h.div_ceil(k)));
+            assert!(small.data.iter().all(|&v| v == 42.0), "{w} x {h} by {k}");
+            let big = enlarge(&small, w, h, k);
+            assert_eq!(big.len(), w * h);
+            assert!(big.iter().all(|&v| v == 42.0), "{w} x {h} by {k}");
+        }
+    }
+
     /// A plane linear in x and y comes back exactly between the centres of the blocks (the
     /// bilinear interpolation of a linear function), and held flat past the outer centres.
     #[test]
