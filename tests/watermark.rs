@@ -365,40 +365,29 @@ fn a_photo_over_4_mp_is_marked_through_its_shrunk_cover() {
 /// and the photo marks under another key.
 #[test]
 fn a_large_photo_marked_once_is_refused_a_second_mark() {
+    let mark_with = |jpeg: &[u8], secret: &[u8], payload: u8| {
+        let key = Key::from_secret(secret).unwrap();
+        watermark::mark(
+            jpeg,
+            Vec::new(),
+            &key,
+            &Payload([payload; 32]),
+            &MarkOptions::default(),
+        )
+        .map(|(_, out)| out)
+    };
     let input = std::fs::read(corpus().join("real/mde-Nikon_D70.jpg")).unwrap();
-    let key = Key::from_secret(b"re-marking test key").unwrap();
-    let (_, marked) = watermark::mark(
-        &input[..],
-        Vec::new(),
-        &key,
-        &Payload([0xa1; 32]),
-        &MarkOptions::default(),
-    )
-    .unwrap();
+    let marked = mark_with(&input, b"re-marking test key", 0xa1).unwrap();
     let refused = |jpeg: &[u8]| {
         matches!(
-            watermark::mark(
-                jpeg,
-                Vec::new(),
-                &key,
-                &Payload([0xb2; 32]),
-                &MarkOptions::default()
-            ),
+            mark_with(jpeg, b"re-marking test key", 0xb2),
             Err(jpgtool::Error::AlreadyMarked { .. })
         )
     };
     assert!(refused(&marked));
     let shrunk = grey_jpeg(&scale(&luma_of(&marked), 0.8, 0.8), 85);
     assert!(refused(&shrunk));
-    let other = Key::from_secret(b"another re-marking test key").unwrap();
-    watermark::mark(
-        &marked[..],
-        Vec::new(),
-        &other,
-        &Payload([0xb2; 32]),
-        &MarkOptions::default(),
-    )
-    .unwrap();
+    mark_with(&marked, b"another re-marking test key", 0xb2).unwrap();
 }
 
 /// Unmarked photos, a wrong key and a wrong payload never match.

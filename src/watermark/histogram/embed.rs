@@ -251,18 +251,13 @@ pub(crate) fn embed_over(
     on_pass: &mut dyn FnMut(usize),
 ) -> EmbedOutcome {
     let k = coarse::factor(width, height, s.full_size_pixels);
+    let aim = Aim {
+        grid,
+        codeword,
+        settings: s,
+    };
     if k == 1 {
-        return close_loop(
-            width,
-            height,
-            cover,
-            grid,
-            codeword,
-            s,
-            None,
-            s.max_passes,
-            on_pass,
-        );
+        return close_loop((width, height), cover, aim, None, s.max_passes, on_pass);
     }
     let small = coarse::shrink(width, height, cover, k);
     let sw = small.width;
@@ -271,12 +266,9 @@ pub(crate) fn embed_over(
     };
     let finishing = s.finishing_passes.min(s.max_passes);
     let shaped = close_loop(
-        sw,
-        small.height,
+        (sw, small.height),
         &small_cover,
-        grid,
-        codeword,
-        s,
+        aim,
         None,
         s.max_passes - finishing,
         on_pass,
@@ -297,12 +289,9 @@ pub(crate) fn embed_over(
         };
     }
     let finished = close_loop(
-        width,
-        height,
+        (width, height),
         cover,
-        grid,
-        codeword,
-        s,
+        aim,
         Some(delta),
         finishing,
         &mut |pass| on_pass(shaped.passes + pass),
@@ -319,20 +308,29 @@ pub(crate) fn embed_over(
     }
 }
 
-/// The closed loop of [`embed_over`] on the cover as given, from the change `start` (none: from
-/// no change), for at most `max_passes` passes.
-#[allow(clippy::too_many_arguments)]
+/// What the closed loop shapes a histogram to: the grid, the codeword on it, and how hard to push.
+#[derive(Clone, Copy)]
+struct Aim<'a> {
+    grid: &'a Grid,
+    codeword: &'a [f32],
+    settings: &'a EmbedSettings,
+}
+
+/// The closed loop of [`embed_over`] on a `width` x `height` cover as given, from the change
+/// `start` (none: from no change), for at most `max_passes` passes.
 fn close_loop(
-    width: usize,
-    height: usize,
+    (width, height): (usize, usize),
     cover: &(dyn Fn(usize, usize, &mut [f32]) + Sync),
-    grid: &Grid,
-    codeword: &[f32],
-    s: &EmbedSettings,
+    aim: Aim<'_>,
     start: Option<Vec<f32>>,
     max_passes: usize,
     on_pass: &mut dyn FnMut(usize),
 ) -> EmbedOutcome {
+    let Aim {
+        grid,
+        codeword,
+        settings: s,
+    } = aim;
     let (w, h) = (width, height);
     let n = w * h;
     let (valid, sigma, _) = valid_mask_of_rows(w, h, |y, row| cover(y, 0, row));
@@ -668,10 +666,8 @@ mod tests {
         }
     }
 
-    /// On a smooth synthetic image the closed loop reaches the ratios in most groups and keeps
-    /// within the cap and the PSNR budget.
-    #[test]
-    fn closed_loop_marks_a_smooth_image() {
+    /// A smooth 640 x 480 gradient with a gentle ripple, a grid and a keyed codeword for it.
+    fn smooth_image_and_codeword() -> (Plane, Grid, Vec<f32>) {
         let (w, h) = (640, 480);
         let luma = Plane::from_fn(w, h, |x, y| {
             let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
@@ -680,6 +676,14 @@ mod tests {
         let grid = Grid::new(2.0, 0.7);
         let key = crate::watermark::key::Key::from_secret(b"t").unwrap();
         let codeword = crate::watermark::key::signs(&mut key.stream("c", b""), grid.raw_bits());
+        (luma, grid, codeword)
+    }
+
+    /// On a smooth synthetic image the closed loop reaches the ratios in most groups and keeps
+    /// within the cap and the PSNR budget.
+    #[test]
+    fn closed_loop_marks_a_smooth_image() {
+        let (luma, grid, codeword) = smooth_image_and_codeword();
         let s = EmbedSettings::default();
         let out = embed(&luma, &grid, &codeword, &s);
         assert!(out.delta.iter().all(|d| d.abs() <= s.cap + 1e-4));
@@ -698,14 +702,8 @@ mod tests {
     /// loop run at full size.
     #[test]
     fn a_shrunk_cover_s_change_marks_the_full_size_image() {
-        let (w, h) = (640, 480);
-        let luma = Plane::from_fn(w, h, |x, y| {
-            let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
-            30.0 + 190.0 * (0.6 * fx + 0.4 * fy) + 6.0 * (7.0 * fx).sin() * (5.0 * fy).cos()
-        });
-        let grid = Grid::new(2.0, 0.7);
-        let key = crate::watermark::key::Key::from_secret(b"t").unwrap();
-        let codeword = crate::watermark::key::signs(&mut key.stream("c", b""), grid.raw_bits());
+        let (luma, grid, codeword) = smooth_image_and_codeword();
+        let (w, h) = (luma.width, luma.height);
         let score = |delta: &[f32]| {
             let marked = Plane {
                 width: w,
