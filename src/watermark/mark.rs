@@ -74,11 +74,10 @@ fn mark_file<R: Read, W: Write>(
     let mut steps = Steps::new(&options.progress, options.embed.max_passes);
     let mut image = decode(source, &options.limits)?;
     let luma = image.luma()?;
-    // Small enough, the samples stay for the write-back; larger, they are let go through the
-    // embedding and decoded again from the recorded bytes.
-    let kept =
-        (image.samples.len() <= KEEP_SAMPLES_BYTES).then(|| std::mem::take(&mut image.samples));
-    image.samples = Vec::new();
+    // Small enough, the samples stay for the write-back; larger, they are let go here and
+    // decoded again from the recorded bytes after the embedding.
+    let samples = std::mem::take(&mut image.samples);
+    let kept = (samples.len() <= KEEP_SAMPLES_BYTES).then_some(samples);
     steps.advance(Steps::DECODE);
     if !options.force {
         refuse_if_marked(&luma, key)?;
