@@ -82,10 +82,11 @@ pub(super) fn fit_to_ssim(
     if scale < 1.0 {
         pattern.iter_mut().for_each(|d| *d *= scale);
     }
+    // `measured` is only ever set by a pass that held.
     Ok(Fit {
         scale,
         held,
-        measured: if held { measured } else { None },
+        measured,
     })
 }
 

@@ -36,17 +36,17 @@ pub(crate) fn shrink(
         return small;
     }
     small.data.par_chunks_mut(sw).enumerate().for_each_init(
-        || vec![0f32; width],
-        |row, (sy, out)| {
+        || (vec![0f32; width], vec![0f64; sw]),
+        |(row, sums), (sy, out)| {
             let (y0, y1) = (sy * k, ((sy + 1) * k).min(height));
-            let mut sums = vec![0f64; sw];
+            sums.fill(0.0);
             for y in y0..y1 {
                 cover(y, 0, row);
                 for (sum, block) in sums.iter_mut().zip(row.chunks(k)) {
                     *sum += block.iter().map(|&v| f64::from(v)).sum::<f64>();
                 }
             }
-            for (sx, (o, &sum)) in out.iter_mut().zip(&sums).enumerate() {
+            for (sx, (o, &sum)) in out.iter_mut().zip(sums.iter()).enumerate() {
                 let cols = ((sx + 1) * k).min(width) - sx * k;
                 *o = (sum / (cols * (y1 - y0)) as f64) as f32;
             }
