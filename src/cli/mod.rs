@@ -1,5 +1,6 @@
 //! Command-line definition (clap derive) and dispatch; one file per subcommand.
 
+pub mod allocator;
 mod help;
 mod jobs;
 mod limits;
