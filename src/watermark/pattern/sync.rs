@@ -101,25 +101,37 @@ pub(crate) fn autocorrelations(residual: &Plane, notches: &[Notch]) -> Vec<Plane
     // Which frequency columns and rows lie off the block grid, worked out once per axis.
     let off_grid = |n: usize| -> Vec<bool> { (0..n).map(|f| !on_block_grid(f, n)).collect() };
     let (columns_kept, rows_kept) = (off_grid(size_w), off_grid(size_h));
-    notches
-        .iter()
-        .map(|&notch| {
-            let mut buffer: Vec<Complex32> = Vec::with_capacity(whitened.len());
-            for (row, &row_kept) in whitened.chunks_exact(size_w).zip(&rows_kept) {
-                buffer.extend(row.iter().zip(&columns_kept).map(|(&p, &column_kept)| {
-                    let keep = notch == Notch::Nothing || (row_kept && column_kept);
-                    Complex32::new(if keep { p } else { 0.0 }, 0.0)
-                }));
-            }
-            inverse.process(&mut buffer);
-            let zero = buffer[0].re.max(f32::MIN_POSITIVE);
+    // The whitened spectrum is real and even, so each notch's autocorrelation is real: two
+    // notches share one inverse transform, one as its real part and the other as its imaginary.
+    let mut planes = Vec::with_capacity(notches.len());
+    for pair in notches.chunks(2) {
+        let masked = |notch: Option<&Notch>, p: f32, kept: bool| match notch {
+            Some(Notch::Nothing) => p,
+            Some(Notch::AxesAndBlockGrid) if kept => p,
+            _ => 0.0,
+        };
+        let mut buffer: Vec<Complex32> = Vec::with_capacity(whitened.len());
+        for (row, &row_kept) in whitened.chunks_exact(size_w).zip(&rows_kept) {
+            buffer.extend(row.iter().zip(&columns_kept).map(|(&p, &column_kept)| {
+                let kept = row_kept && column_kept;
+                Complex32::new(masked(pair.first(), p, kept), masked(pair.get(1), p, kept))
+            }));
+        }
+        inverse.process(&mut buffer);
+        let plane = |part: fn(&Complex32) -> f32| {
+            let zero = part(&buffer[0]).max(f32::MIN_POSITIVE);
             Plane {
                 width: size_w,
                 height: size_h,
-                data: buffer.iter().map(|c| c.re / zero).collect(),
+                data: buffer.iter().map(|c| part(c) / zero).collect(),
             }
-        })
-        .collect()
+        };
+        planes.push(plane(|c| c.re));
+        if pair.len() == 2 {
+            planes.push(plane(|c| c.im));
+        }
+    }
+    planes
 }
 
 /// The transform length for a window of `win` samples: the next power of two when that leaves
