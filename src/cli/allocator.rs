@@ -1,17 +1,15 @@
-//! How the C allocator hands memory back to the system, set once before any work starts.
+//! How the C allocator treats freed memory, set once before any work starts.
 //!
 //! `mark` and `verify` build and drop planes of tens of megabytes many times over (blurs, the
-//! closed loop's passes, FFTs, decoded samples). glibc serves blocks that large with `mmap` and
-//! returns them with `munmap` on `free`, and trims its heap's top as soon as it is free, so every
-//! new plane costs one page fault per 4 KiB: at 12 MP about a fifth of `mark`'s time went to the
-//! kernel. Served from one heap that is never trimmed, a freed plane is reused by the next; the
-//! peak resident memory stays as it was (measured at 12 and 24 MP, docs/watermark.md "Memory
-//! handed back to the system"), as every plane is needed again until the process ends.
-//!
-//! One arena: the work's large blocks come from rayon's workers, which glibc would otherwise give
-//! arenas of their own whose heaps are limited to 64 MiB, so that larger blocks are mapped again.
-//! The workers allocate little in their inner loops (rows and planes are allocated per batch), so
-//! one shared arena costs them no measurable time (`shrink -j 2`, the same document).
+//! closed loop's passes, FFTs, decoded samples). glibc maps every block over its mmap threshold
+//! (at most 32 MiB) and unmaps it on `free`, and trims its heaps' tops as soon as they are free,
+//! so each new plane cost one page fault per 4 KiB: at 12 MP a fifth of `mark`'s time went to
+//! the kernel. Served from one heap that is not trimmed automatically, a freed plane's pages
+//! serve the next one. The peak resident memory does not grow: `mark` still hands free pages
+//! back where a stage's planes are done with (`watermark::trim`). One arena, because the work
+//! runs on rayon's workers, whose own arenas' heaps stop at 64 MiB (larger blocks would be
+//! mapped again); they allocate per row batch, not per sample, so sharing it costs them
+//! nothing measurable. Figures: docs/watermark.md, "Memory kept by the allocator".
 
 /// Sets the allocator's policy (glibc only; elsewhere the system allocator keeps its own).
 pub fn keep_freed_memory() {

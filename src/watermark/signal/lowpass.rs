@@ -216,38 +216,19 @@ fn blur_span_body<'a>(
         .step_by(BLOCK)
         .zip(vertical.chunks_exact_mut(BLOCK))
     {
-        let block_of = |k: usize| -> &[f32; BLOCK] {
-            sources[k][x..x + BLOCK].try_into().expect("a whole block")
-        };
         let mut sum = [0f32; BLOCK];
-        for (o, &s) in sum.iter_mut().zip(block_of(radius)) {
-            *o = taps[radius] * s;
-        }
-        for (k, &tap) in taps[..radius].iter().enumerate() {
-            for ((o, &s), &t) in sum
-                .iter_mut()
-                .zip(block_of(k))
-                .zip(block_of(2 * radius - k))
-            {
-                *o += tap * (s + t);
+        for (&tap, source) in taps.iter().zip(&sources) {
+            let src: &[f32; BLOCK] = source[x..x + BLOCK].try_into().expect("a whole block");
+            for (o, &s) in sum.iter_mut().zip(src) {
+                *o += tap * s;
             }
         }
         block.copy_from_slice(&sum);
     }
-    // The last samples, short of a block, pair by pair over what is left of the row.
-    for (o, &s) in vertical[blocks..]
-        .iter_mut()
-        .zip(&sources[radius][blocks..reach])
-    {
-        *o = taps[radius] * s;
-    }
-    for (k, &tap) in taps[..radius].iter().enumerate() {
-        let (near, far) = (
-            &sources[k][blocks..reach],
-            &sources[2 * radius - k][blocks..reach],
-        );
-        for ((o, &s), &t) in vertical[blocks..].iter_mut().zip(near).zip(far) {
-            *o += tap * (s + t);
+    // The last samples, short of a block, tap by tap over what is left of the row.
+    for (&tap, source) in taps.iter().zip(&sources) {
+        for (o, &s) in vertical[blocks..].iter_mut().zip(&source[blocks..reach]) {
+            *o += tap * s;
         }
     }
     let (first, last) = (scratch[off], scratch[off + reach - 1]);
@@ -256,37 +237,20 @@ fn blur_span_body<'a>(
     // The same along the row: as a dot product per pixel, but a block at a time.
     let blocks = n / BLOCK * BLOCK;
     for (x, block) in (0..blocks).step_by(BLOCK).zip(out.chunks_exact_mut(BLOCK)) {
-        let reach = &scratch[x..x + BLOCK + taps.len() - 1];
-        let block_at =
-            |k: usize| -> &[f32; BLOCK] { reach[k..k + BLOCK].try_into().expect("a whole block") };
         let mut sum = [0f32; BLOCK];
-        for (o, &s) in sum.iter_mut().zip(block_at(radius)) {
-            *o = taps[radius] * s;
-        }
-        for (k, &tap) in taps[..radius].iter().enumerate() {
-            for ((o, &s), &t) in sum
-                .iter_mut()
-                .zip(block_at(k))
-                .zip(block_at(2 * radius - k))
-            {
-                *o += tap * (s + t);
+        let reach = &scratch[x..x + BLOCK + taps.len() - 1];
+        for (k, &tap) in taps.iter().enumerate() {
+            let src: &[f32; BLOCK] = reach[k..k + BLOCK].try_into().expect("a whole block");
+            for (o, &s) in sum.iter_mut().zip(src) {
+                *o += tap * s;
             }
         }
         block.copy_from_slice(&sum);
     }
-    for (o, &s) in out[blocks..]
-        .iter_mut()
-        .zip(&scratch[blocks + radius..n + radius])
-    {
-        *o = taps[radius] * s;
-    }
-    for (k, &tap) in taps[..radius].iter().enumerate() {
-        let (near, far) = (
-            &scratch[blocks + k..n + k],
-            &scratch[blocks + 2 * radius - k..],
-        );
-        for ((o, &s), &t) in out[blocks..].iter_mut().zip(near).zip(far) {
-            *o += tap * (s + t);
+    out[blocks..].fill(0.0);
+    for (k, &tap) in taps.iter().enumerate() {
+        for (o, &s) in out[blocks..].iter_mut().zip(&scratch[blocks + k..n + k]) {
+            *o += tap * s;
         }
     }
 }
@@ -479,10 +443,8 @@ mod tests {
         }
     }
 
-    /// The blur equals, bit for bit, the per-pixel form (clamped borders; the middle tap's
-    /// product, then the symmetric taps' pairs from the outermost in): however a span, a band or
-    /// a block is cut, every sample is this sum, so a re-blur of part of a plane matches the
-    /// whole plane's blur.
+    /// The blur equals, bit for bit, the textbook per-pixel form (clamped borders, taps in
+    /// order): marks made before the row-wise rewrite read back exactly as they did.
     #[test]
     fn blur_equals_the_per_pixel_sums_exactly() {
         // Widths under, at and past the block size, with a remainder.
@@ -498,22 +460,21 @@ mod tests {
                 );
                 p.data[y * w + x]
             };
-            // The window over the samples `v(0..taps.len())`.
-            let paired = |v: &dyn Fn(usize) -> f32| -> f32 {
-                let r = taps.len() / 2;
-                (0..r).fold(taps[r] * v(r), |s, k| s + taps[k] * (v(k) + v(2 * r - k)))
-            };
             let mut vertical = Plane::new(w, h);
             for y in 0..h as isize {
                 for x in 0..w as isize {
-                    vertical.data[y as usize * w + x as usize] =
-                        paired(&|k| at(&src, x, y + k as isize - r));
+                    vertical.data[y as usize * w + x as usize] = taps
+                        .iter()
+                        .enumerate()
+                        .fold(0.0, |s, (k, t)| s + t * at(&src, x, y + k as isize - r));
                 }
             }
             let blurred = gaussian_blur(&src, sigma);
             for y in 0..h as isize {
                 for x in 0..w as isize {
-                    let expected = paired(&|k| at(&vertical, x + k as isize - r, y));
+                    let expected: f32 = taps.iter().enumerate().fold(0.0, |s, (k, t)| {
+                        s + t * at(&vertical, x + k as isize - r, y)
+                    });
                     let got = blurred.data[y as usize * w + x as usize];
                     assert_eq!(got.to_bits(), expected.to_bits(), "{w} {sigma} {x} {y}");
                 }
