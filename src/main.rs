@@ -5,7 +5,6 @@ mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    cli::allocator::keep_freed_memory();
     match cli::run() {
         Ok(code) => code,
         Err(err) => {

@@ -1,26 +1,30 @@
-//! How the C allocator treats freed memory, set once before any work starts.
+//! How the C allocator treats freed memory in a process with one worker thread.
 //!
 //! `mark` and `verify` build and drop planes of tens of megabytes many times over (blurs, the
 //! closed loop's passes, FFTs, decoded samples). glibc maps every block over its mmap threshold
 //! (at most 32 MiB) and unmaps it on `free`, and trims its heaps' tops as soon as they are free,
-//! so each new plane cost one page fault per 4 KiB: at 12 MP a fifth of `mark`'s time went to
+//! so each new plane costs one page fault per 4 KiB: at 12 MP a fifth of `mark`'s time went to
 //! the kernel. Served from one heap that is not trimmed automatically, a freed plane's pages
-//! serve the next one. The peak resident memory does not grow: `mark` still hands free pages
-//! back where a stage's planes are done with (`watermark::trim`). One arena, because the work
-//! runs on rayon's workers, whose own arenas' heaps stop at 64 MiB (larger blocks would be
-//! mapped again); they allocate per row batch, not per sample, so sharing it costs them
-//! nothing measurable. Figures: docs/watermark.md, "Memory kept by the allocator".
+//! serve the next one, and with one worker the peak does not grow: `mark` still hands free pages
+//! back where a stage's planes are done with (`watermark::trim`). With two workers the two
+//! threads' blocks interleave in that heap and its holes raised the 24 MP peak by 50-70 MB, so
+//! several workers keep glibc's defaults. Figures: docs/watermark.md, "Memory kept by the
+//! allocator".
 
-/// Sets the allocator's policy (glibc only; elsewhere the system allocator keeps its own).
-pub fn keep_freed_memory() {
+/// Sets the policy when the work runs on `workers` threads and that is one (glibc only;
+/// elsewhere the system allocator keeps its own).
+pub fn keep_freed_memory_with(workers: usize) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // SAFETY: mallopt only changes the allocator's parameters; it is called from main before
-        // any other thread exists, and a rejected setting (return value 0) leaves the default.
+    if workers == 1 {
+        // SAFETY: mallopt only changes the allocator's parameters (under its own lock; glibc
+        // documents it as thread-safe), takes no pointer, and a rejected setting (return value
+        // 0) leaves the default.
         unsafe {
             libc::mallopt(libc::M_MMAP_MAX, 0);
             libc::mallopt(libc::M_TRIM_THRESHOLD, libc::c_int::MAX);
             libc::mallopt(libc::M_ARENA_MAX, 1);
         }
     }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = workers;
 }

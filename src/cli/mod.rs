@@ -1,6 +1,6 @@
 //! Command-line definition (clap derive) and dispatch; one file per subcommand.
 
-pub mod allocator;
+mod allocator;
 mod help;
 mod jobs;
 mod limits;
@@ -157,4 +157,16 @@ pub fn handle_signals(_immediate: bool) {}
 /// The exit code after a stop request (128 + signal), if there was one.
 pub fn interrupted_code() -> Option<u8> {
     jpgtool::atomic::stop_signal().and_then(|s| u8::try_from(128 + s).ok())
+}
+
+/// The pool of worker threads for a command's files (`threads`: `-j`, or one per core), with
+/// the allocator's policy for its size ([`allocator::keep_freed_memory_with`]).
+fn worker_pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        pool = pool.num_threads(n);
+    }
+    let pool = anyhow::Context::context(pool.build(), "starting worker threads")?;
+    allocator::keep_freed_memory_with(pool.current_num_threads());
+    Ok(pool)
 }

@@ -5,7 +5,6 @@ use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use rayon::prelude::*;
 use serde_json::{Value, json};
 
@@ -85,11 +84,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(q) = args.max_quality {
         anyhow::ensure!((0.0..=100.0).contains(&q), "--max-quality must be 0..100");
     }
-    let mut pool = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = args.threads {
-        pool = pool.num_threads(n);
-    }
-    let pool = pool.build().context("starting worker threads")?;
+    let pool = super::worker_pool(args.threads)?;
 
     let selecting = args.max_quality.is_some() || args.max_bpp.is_some();
     let measure_bpp = !args.no_bpp && (!selecting || args.max_bpp.is_some() || args.json);

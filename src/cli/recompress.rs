@@ -153,11 +153,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.margin.is_finite() && args.margin >= 0.0,
         "--margin must be >= 0"
     );
-    let mut pool = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = args.threads {
-        pool = pool.num_threads(n);
-    }
-    let pool = pool.build().context("starting worker threads")?;
+    let pool = super::worker_pool(args.threads)?;
 
     super::handle_signals(false);
     let interrupted = jpgtool::atomic::stop_flag();

@@ -160,11 +160,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (None, None, None, Some(h)) => Target::Height(h),
         (None, None, None, None) => Target::Eighths(4),
     };
-    let mut pool = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = args.threads {
-        pool = pool.num_threads(n);
-    }
-    let pool = pool.build().context("starting worker threads")?;
+    let pool = super::worker_pool(args.threads)?;
 
     // SIGINT, SIGTERM, SIGHUP: stop at the next row batch; a second signal ends the process at
     // once. Either way no temporary file is left (see jpgtool::atomic).

@@ -238,11 +238,7 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
         }),
         ..MarkOptions::default()
     };
-    let mut pool = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = args.threads {
-        pool = pool.num_threads(n);
-    }
-    let pool = pool.build().context("starting worker threads")?;
+    let pool = super::worker_pool(args.threads)?;
     let bar = (show_progress && jobs.len() > 1).then(|| {
         ProgressBar::new(jobs.len() as u64).with_style(
             ProgressStyle::with_template("{bar:40} {pos}/{len} marked {elapsed}/{eta}")
@@ -461,6 +457,8 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     };
     let (mut any_error, mut any_miss, mut any_unreadable, mut any_unbound) =
         (false, false, false, false);
+    // verify runs one file at a time on the global pool.
+    super::allocator::keep_freed_memory_with(rayon::current_num_threads());
     let mut out = io::stdout().lock();
     for path in &args.inputs {
         let result = File::open(path).map_err(jpgtool::Error::Io).and_then(|f| {
