@@ -13,6 +13,7 @@ mod watermark;
 use std::io;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Every input was processed (outputs skipped by `--no-clobber` count as done).
@@ -166,7 +167,7 @@ fn worker_pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
     if let Some(n) = threads {
         pool = pool.num_threads(n);
     }
-    let pool = anyhow::Context::context(pool.build(), "starting worker threads")?;
+    let pool = pool.build().context("starting worker threads")?;
     allocator::keep_freed_memory_with(pool.current_num_threads());
     Ok(pool)
 }

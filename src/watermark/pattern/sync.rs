@@ -103,13 +103,15 @@ pub(crate) fn autocorrelations(residual: &Plane, notches: &[Notch]) -> Vec<Plane
     let (columns_kept, rows_kept) = (off_grid(size_w), off_grid(size_h));
     // The whitened spectrum is real and even, so each notch's autocorrelation is real: two
     // notches share one inverse transform, one as its real part and the other as its imaginary.
+    // A spectrum value `p` as `notch` passes it (`kept`: off the axes and the block grid); no
+    // notch (an odd one out's other half) passes nothing.
+    let masked = |notch: Option<&Notch>, p: f32, kept: bool| match notch {
+        Some(Notch::Nothing) => p,
+        Some(Notch::AxesAndBlockGrid) if kept => p,
+        Some(Notch::AxesAndBlockGrid) | None => 0.0,
+    };
     let mut planes = Vec::with_capacity(notches.len());
     for pair in notches.chunks(2) {
-        let masked = |notch: Option<&Notch>, p: f32, kept: bool| match notch {
-            Some(Notch::Nothing) => p,
-            Some(Notch::AxesAndBlockGrid) if kept => p,
-            _ => 0.0,
-        };
         let mut buffer: Vec<Complex32> = Vec::with_capacity(whitened.len());
         for (row, &row_kept) in whitened.chunks_exact(size_w).zip(&rows_kept) {
             buffer.extend(row.iter().zip(&columns_kept).map(|(&p, &column_kept)| {

@@ -92,9 +92,9 @@ where
 #[inline(always)]
 fn filter(src: &[f32], taps: &[f32], out: &mut [f32]) {
     let n = out.len();
+    let r = taps.len() / 2;
     let blocks = n / BLOCK * BLOCK;
     for (x, block) in (0..blocks).step_by(BLOCK).zip(out.chunks_exact_mut(BLOCK)) {
-        let r = taps.len() / 2;
         let mut sum = [0f32; BLOCK];
         for (s, &v) in sum.iter_mut().zip(&src[x + r..x + r + BLOCK]) {
             *s = taps[r] * v;
@@ -112,7 +112,6 @@ fn filter(src: &[f32], taps: &[f32], out: &mut [f32]) {
         block.copy_from_slice(&sum);
     }
     for (x, o) in out.iter_mut().enumerate().skip(blocks) {
-        let r = taps.len() / 2;
         let mut sum = taps[r] * src[x + r];
         for (k, &t) in taps[..r].iter().enumerate() {
             sum += t * (src[x + k] + src[x + 2 * r - k]);
@@ -160,15 +159,14 @@ where
         for x in (0..inner).step_by(BLOCK) {
             let n = BLOCK.min(inner - x);
             for (j, sums) in window.iter_mut().enumerate() {
-                let r = taps.len() / 2;
                 let mut sum = [0f32; BLOCK];
-                let mid = r * row_len + j * inner + x;
+                let mid = radius * row_len + j * inner + x;
                 for (s, &v) in sum[..n].iter_mut().zip(&reach[mid..mid + n]) {
-                    *s = taps[r] * v;
+                    *s = taps[radius] * v;
                 }
-                for (k, &t) in taps[..r].iter().enumerate() {
+                for (k, &t) in taps[..radius].iter().enumerate() {
                     let near = k * row_len + j * inner + x;
-                    let far = (2 * r - k) * row_len + j * inner + x;
+                    let far = (2 * radius - k) * row_len + j * inner + x;
                     for ((s, &v), &u) in sum[..n]
                         .iter_mut()
                         .zip(&reach[near..near + n])
