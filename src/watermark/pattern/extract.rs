@@ -598,6 +598,7 @@ fn extract_level(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::watermark::pattern::tile::{PatternSettings, pattern};
 
     /// Where the re-marking check leaves the finest level out, every mark `mark` could have
     /// made, on an original of any size up to 16,000 pixels and of any proportions, scaled to
@@ -630,7 +631,6 @@ mod tests {
         }
         assert!(checked > 100_000, "{checked}");
     }
-    use crate::watermark::pattern::tile::{PatternSettings, pattern};
 
     /// The bound the docs promise: at most 1e-12 per image, every level's checks counted.
     #[test]
