@@ -432,8 +432,9 @@ fn no_match_without_the_mark_key_or_payload() {
     }
 }
 
-/// A flat image is refused with a clear error or carried by layer 2 with its payload readable,
-/// never marked weakly (the tiny image case is in `cli_mark_and_verify`).
+/// A flat image is refused with a clear error: layer 1 cannot shape one grey level, so even
+/// where layer 2's pattern would read back, nothing binds it to the image and `verify` would
+/// call it `unbound` (the tiny image case is in `cli_mark_and_verify`).
 #[test]
 fn mark_refuses_images_that_cannot_carry_it() {
     let flat = Plane::from_fn(320, 240, |_, _| 128.0);
@@ -458,17 +459,9 @@ fn mark_refuses_images_that_cannot_carry_it() {
         &Payload([1; 32]),
         &MarkOptions::default(),
     );
-    // Layer 1 cannot shape one grey level. Layer 2 may still carry the payload (its pattern
-    // survives rounding where layer 1's change tips values over): then it must read back.
     match outcome {
         Err(err) => assert!(matches!(err, jpgtool::Error::CannotMark(_)), "{err}"),
-        Ok((report, out)) => {
-            assert!(!report.histogram_holds());
-            assert_eq!(
-                pattern::extract(&luma_of(&out), &key).payload,
-                Some(Payload([1; 32]))
-            );
-        }
+        Ok((report, _)) => panic!("a flat image was marked: {report:?}"),
     }
 }
 
@@ -999,6 +992,44 @@ fn cli_mark_refuses_an_image_marked_under_its_key() {
 /// (sub-folders mirrored with `-r`), one line or JSON object per file in input order, exit 1
 /// when one file is refused while the others are still marked, and `-n` skipping existing
 /// outputs.
+/// `mde-Pentax_ist_D` (a busy scene: 5 or 6 of layer 1's 49 grey-level groups hold enough
+/// smooth pixels) carries layer 2's payload but not layer 1's shape, so nothing binds the mark
+/// to it: `verify` would call its mark `unbound`, as it does a copied one. `mark` refuses it
+/// (exit 1, no output, the file and the reason named) rather than write a mark that never
+/// reads as the image's own.
+#[test]
+fn cli_mark_refuses_an_image_its_mark_would_not_bind_to() {
+    let cover = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/real/mde-Pentax_ist_D.jpg");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.jpg");
+    let o = jpgtool()
+        .args([
+            "mark",
+            "--key-env",
+            "JPGTOOL_TEST_KEY",
+            "--text",
+            "hello",
+            "--json",
+        ])
+        .env("JPGTOOL_TEST_KEY", "unbound test key")
+        .arg(&cover)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("\"ok\":false"), "{stdout}");
+    assert!(stdout.contains("mde-Pentax_ist_D.jpg"), "{stdout}");
+    assert!(
+        stdout.contains("verify would report the mark as not bound to its image"),
+        "{stdout}"
+    );
+    assert!(!out.exists());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
 #[test]
 fn cli_mark_marks_several_files_into_a_folder() {
     let covers = cover_paths().unwrap();

@@ -268,7 +268,6 @@ pub fn run_mark(args: MarkArgs) -> anyhow::Result<ExitCode> {
                 match &result {
                     Ok(Some(report)) => {
                         warn_damaged(&job.input, &report.warnings);
-                        warn_unbound(&job.input, report);
                         warn_under_ssim_floor(&job.input, report, options.pattern.min_ssim);
                         print_marked(&mut out, job, report, &args)
                     }
@@ -319,22 +318,6 @@ fn mark_file(
                 .unwrap_or_default();
             bail!("{}: {err}{hint}", name())
         }
-    }
-}
-
-/// A mark whose histogram layer does not even bind in the written file (the weaker test of
-/// `Detection::binds`) cannot be bound to it: `verify` will call it `unbound`, as it does a
-/// mark copied from another image. Said on stderr, since the file is written all the same
-/// (layer 2 reads it back).
-fn warn_unbound(input: &Path, report: &MarkReport) {
-    if !report.check.binds {
-        eprintln!(
-            "jpgtool: warning: {}: the histogram layer is too weak to bind the mark to this \
-             image (score {:.2}), so verify will report this mark as not bound to its image \
-             (exit 4), as it does a mark copied from another image",
-            input.display(),
-            report.check.score,
-        );
     }
 }
 

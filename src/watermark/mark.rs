@@ -199,7 +199,7 @@ fn mark_file<R: Read, W: Write>(
     } = written;
     steps.advance(Steps::SELF_CHECK);
     let groups = GroupCounts::count(&change.groups);
-    refuse_unless_a_layer_holds(&check, &extraction, payload, groups, change.groups.len())?;
+    refuse_unless_it_verifies(&check, &extraction, payload, groups, change.groups.len())?;
     output.write_all(&encoded)?;
     Ok((
         MarkReport {
@@ -458,24 +458,43 @@ fn refuse_if_marked(luma: &Plane, key: &Key) -> Result<()> {
     Ok(())
 }
 
-/// A written file where neither layer holds would fail silently later: refuse it.
-fn refuse_unless_a_layer_holds(
+/// A written file that `verify` would not confirm would fail silently later: refuse it. It
+/// verifies when layer 1 holds (a claimed payload matches on the histogram alone), or when
+/// layer 2 reads the payload back blind and layer 1 binds it to the image
+/// ([`Detection::binds`]). A payload layer 2 reads without the binding is what a mark copied
+/// from another image looks like: `verify` calls it `unbound` (exit 4), blind or claimed, so
+/// such a file would never read as this image's mark.
+fn refuse_unless_it_verifies(
     check: &Detection,
     extraction: &Extraction,
     payload: &Payload,
     groups: GroupCounts,
     group_total: usize,
 ) -> Result<()> {
-    if histogram_holds(check) || extraction.payload == Some(*payload) {
+    let read = extraction.payload == Some(*payload);
+    if histogram_holds(check) || (read && check.binds) {
         return Ok(());
     }
-    Err(Error::CannotMark(format!(
-        "neither layer holds in the marked output: the histogram mark scores {:.2}, \
-         below the required {REQUIRED_SCORE:.1} ({} of {} grey-level groups hold enough \
-         smooth pixels, {} reached their shape), and the payload pattern cannot be \
-         read back: the image is too small, too flat, too busy or too dark/bright",
+    let layer1 = format!(
+        "the histogram mark scores {:.2} ({} of {} grey-level groups hold enough smooth \
+         pixels, {} reached their shape)",
         check.score, check.occupied_groups, group_total, groups.satisfied
-    )))
+    );
+    Err(Error::CannotMark(if read {
+        format!(
+            "the payload pattern reads back, but {layer1}, under the {:.2} that binds it to \
+             this image: verify would report the mark as not bound to its image (exit 4), as \
+             it does a mark copied from another image. The image has too few smooth tones \
+             (too busy, too flat or too narrow a range) for the histogram layer",
+            histogram::as_is_binding_threshold()
+        )
+    } else {
+        format!(
+            "neither layer holds in the marked output: {layer1}, below the required \
+             {REQUIRED_SCORE:.1}, and the payload pattern cannot be read back: the image is \
+             too small, too flat, too busy or too dark/bright"
+        )
+    }))
 }
 
 /// PSNR (dB) and mean SSIM of the written luma against the input's. The SSIM is the

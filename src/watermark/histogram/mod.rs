@@ -58,6 +58,14 @@ pub(crate) fn mark_luma(
     )
 }
 
+/// The score at which the "as is" tier binds a payload layer 2 read ([`Detection::binds`]).
+pub(crate) fn as_is_binding_threshold() -> f64 {
+    detect::tiers()
+        .iter()
+        .find(|tier| tier.tier == Tier::AsIs)
+        .map_or(f64::INFINITY, |tier| tier.binding_threshold(1))
+}
+
 /// Tests whether a luma plane carries `payload` under `key`.
 pub fn verify_luma(luma: &Plane, key: &Key, payload: &Payload) -> Detection {
     verify_planes(luma, None, key, payload)
