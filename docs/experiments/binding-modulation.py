@@ -2,7 +2,8 @@
 "Experiment: a binding in the payload layer").
 
 Usage: python3 binding-modulation.py COVER[,COVER...] HOST[,HOST...] EPS S1 S2 > OUT.json
-(DEAD=<grey levels> in the environment sets the content sign's dead zone; default 0).
+(DEAD=<grey levels> in the environment sets the content sign's dead zone, default 0; DESC=1
+makes the content sign a keyed hash, per cell, of four signs, DESC=2 of the first two.)
 
 Each cover (luma) gets an emulated layer 2: keyed +-1 cells t of jpgtool's cell side, amplitude
 a following texture as jpgtool's defaults do. The "plain" mark is a * t; the "mod" mark adds a
@@ -46,12 +47,35 @@ def resize(a, w, h, mode="F"):
     return np.asarray(Image.fromarray(a.astype(np.float32), "F").resize((w, h), Image.LANCZOS), dtype=np.float64)
 
 DEAD = float(os.environ.get("DEAD", "0"))
+DESC = int(os.environ.get("DESC", "0"))
+TABLE = {}
 
-def dog_sign(a, cell, s1, s2):
+def dog_sign(a, cell, s1, s2, off=(0, 0)):
     """The content sign: sign of the difference of Gaussians, 0 where it is under DEAD grey
-    levels (too weak to be the image's own: a transplanted residual could decide it)."""
+    levels (too weak to be the image's own: a transplanted residual could decide it). With
+    DESC=1: a keyed hash, per cell, of four signs (DoG at s1/s2 and 2s1/2s2 cells, and the
+    two gradients of the coarse blur), 0 where any is in the dead zone."""
     d = gaussian_filter(a, s1 * cell) - gaussian_filter(a, s2 * cell)
-    return np.where(np.abs(d) < DEAD, 0.0, np.where(d >= 0, 1.0, -1.0))
+    if not DESC:
+        return np.where(np.abs(d) < DEAD, 0.0, np.where(d >= 0, 1.0, -1.0))
+    d2 = gaussian_filter(a, 2 * s1 * cell) - gaussian_filter(a, 2 * s2 * cell)
+    b = gaussian_filter(a, s2 * cell / 2)
+    gy, gx = np.gradient(b)
+    gy, gx = gy * cell * s1, gx * cell * s1
+    feats = [d, d2, gx, gy][:DESC if DESC > 1 else 4]
+    code = np.zeros(a.shape, dtype=np.int64)
+    dead = np.zeros(a.shape, dtype=bool)
+    for i, f in enumerate(feats):
+        code |= (f >= 0).astype(np.int64) << i
+        dead |= np.abs(f) < DEAD
+    h, w = a.shape
+    if "t" not in TABLE:
+        TABLE["t"] = (np.random.default_rng(12345).integers(0, 2, size=(1024, 1024, 16), dtype=np.int8) * 2 - 1)
+    table = TABLE["t"]
+    yy = (np.arange(h) // cell + off[0])[:, None]
+    xx = (np.arange(w) // cell + off[1])[None, :]
+    g = table[yy, xx, code]
+    return np.where(dead, 0.0, g)
 
 def cell_sums(x, cell):
     h, w = x.shape
@@ -60,14 +84,14 @@ def cell_sums(x, cell):
 
 SHIFTS = [(dy, dx) for dy in (-24, -12, 0, 12, 24) for dx in (-24, -12, 0, 12, 24) if (dy, dx) != (0, 0)]
 
-def zs(a, cells, kcells, cell, s1, s2):
+def zs(a, cells, kcells, cell, s1, s2, off=(0, 0)):
     """a: the image in the cover's frame (cells aligned); returns z_plain, z_bind and z_bind
     standardised against the same statistic with the content sign shifted by 12-24 cells
     (an empirical null: a shifted sign field is unrelated content, like a host's)."""
     hp = a - gaussian_filter(a, 2 * cell)
     # whitened as a detector would: by the local RMS of the high-pass
     hp = hp / np.sqrt(gaussian_filter(hp * hp, 2 * cell) + 1.0)
-    g = dog_sign(a, cell, s1, s2)
+    g = dog_sign(a, cell, s1, s2, off)
     R = cell_sums(hp, cell)
     t = cells[:R.shape[0], :R.shape[1]]
     k = kcells[:R.shape[0], :R.shape[1]]
@@ -138,7 +162,7 @@ def main():
                     # a crop on a cell boundary (a verifier finds the lattice's phase)
                     cy, cx = -(-y0 // cell), -(-x0 // cell)
                     img = img[cy * cell - y0:, cx * cell - x0:]
-                    zp, zb, zn = zs(img, cells[cy:, cx:], kcells[cy:, cx:], cell, s1, s2)
+                    zp, zb, zn = zs(img, cells[cy:, cx:], kcells[cy:, cx:], cell, s1, s2, (cy, cx))
                 else:
                     zp, zb, zn = zs(val, cells, kcells, cell, s1, s2)
                 rows.append(dict(cover=name, mark=label, test=att, z_plain=round(zp, 2), z_bind=round(zb, 2), z_norm=round(float(zn), 2), psnr=round(ssim_proxy, 2)))
