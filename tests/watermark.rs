@@ -988,10 +988,6 @@ fn cli_mark_refuses_an_image_marked_under_its_key() {
     assert!(String::from_utf8_lossy(&o.stdout).contains(&format!(": found {b}")));
 }
 
-/// `mark` on several inputs and folders: outputs under the same names in the `-o` folder
-/// (sub-folders mirrored with `-r`), one line or JSON object per file in input order, exit 1
-/// when one file is refused while the others are still marked, and `-n` skipping existing
-/// outputs.
 /// `mde-Pentax_ist_D` (a busy scene: 5 or 6 of layer 1's 49 grey-level groups hold enough
 /// smooth pixels) carries layer 2's payload but not layer 1's shape, so nothing binds the mark
 /// to it: `verify` would call its mark `unbound`, as it does a copied one. `mark` refuses it
@@ -1030,6 +1026,10 @@ fn cli_mark_refuses_an_image_its_mark_would_not_bind_to() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
+/// `mark` on several inputs and folders: outputs under the same names in the `-o` folder
+/// (sub-folders mirrored with `-r`), one line or JSON object per file in input order, exit 1
+/// when one file is refused while the others are still marked, and `-n` skipping existing
+/// outputs.
 #[test]
 fn cli_mark_marks_several_files_into_a_folder() {
     let covers = cover_paths().unwrap();
