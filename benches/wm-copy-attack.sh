@@ -68,16 +68,16 @@ run_campaign() {
         [[ -n ${h:-} && $((w * h)) -ge 250000 ]] && echo "$f"
     done | sort)
 
-    # One verify run: "verdict<TAB>exit<TAB>pilot score<TAB>histogram score".
+    # One verify run: "verdict<TAB>exit<TAB>pilot score<TAB>histogram score<TAB>content score".
     verify_line() {
         local json rc=0
         json=$(jpgtool verify "$@" --key-file "$key" --json 2>/dev/null) || rc=$?
         printf '%s\n' "$json" | tail -1 |
-            jq -r --arg rc "$rc" '[.verdict, $rc, (.pilot_score // ""), (.score // "")] | map(tostring) | join("\t")'
+            jq -r --arg rc "$rc" '[.verdict, $rc, (.pilot_score // ""), (.score // ""), (.content_score // "")] | map(tostring) | join("\t")'
     }
 
-    printf 'source\thost\tresidual\tgain\tpsnr_db\tblind\tblind_exit\tblind_pilot\tblind_score\tclaimed\tclaimed_exit\tclaimed_pilot\tclaimed_score\n' > "$out/forgeries.tsv"
-    printf 'source\tblind\tblind_exit\tblind_pilot\tblind_score\tclaimed\tclaimed_exit\tclaimed_pilot\tclaimed_score\n' > "$out/genuine.tsv"
+    printf 'source\thost\tresidual\tgain\tpsnr_db\tblind\tblind_exit\tblind_pilot\tblind_score\tblind_content\tclaimed\tclaimed_exit\tclaimed_pilot\tclaimed_score\tclaimed_content\n' > "$out/forgeries.tsv"
+    printf 'source\tblind\tblind_exit\tblind_pilot\tblind_score\tblind_content\tclaimed\tclaimed_exit\tclaimed_pilot\tclaimed_score\tclaimed_content\n' > "$out/genuine.tsv"
     for src in "${sources[@]}"; do
         name=$(basename "$src")
         payload=$(printf %s "$name" | sha256sum | cut -c1-64)
@@ -139,7 +139,7 @@ for label, test in (("found / match", lambda r, k: r[k] in ("found", "match")),
     print("| %s | %d | %d |" % (label, sum(test(r, "blind") for r in rows), sum(test(r, "claimed") for r in rows)))
 for k in ("blind", "claimed"):
     print("\n%s verdicts: %s" % (k, ", ".join("%s %d" % kv for kv in sorted(Counter(r[k] for r in rows).items()))))
-print("\n| residual | gain | forgeries | PSNR vs host dB (median) | layer 2 reads the payload | pilot median | histogram score max |\n|---|---|---|---|---|---|---|")
+print("\n| residual | gain | forgeries | PSNR vs host dB (median) | layer 2 reads the payload | pilot median | histogram score max | content score max |\n|---|---|---|---|---|---|---|---|")
 for res in ("blur", "median"):
     for gain in ("x1", "x2"):
         sel = [r for r in rows if r["residual"] == res and r["gain"] == gain]
@@ -148,10 +148,13 @@ for res in ("blur", "median"):
         read = sum(r["blind"] in ("unbound", "found") for r in sel)
         pilots = [num(r["blind_pilot"]) for r in sel if num(r["blind_pilot"]) is not None]
         scores = [num(r["claimed_score"]) for r in sel if num(r["claimed_score"]) is not None]
-        print("| %s | %s | %d | %.1f | %d | %.1f | %.2f |" % (
+        content = [num(r.get("blind_content") or "") for r in sel]
+        content = [c for c in content if c is not None]
+        print("| %s | %s | %d | %.1f | %d | %.1f | %.2f | %s |" % (
             res, gain, len(sel), statistics.median(num(r["psnr_db"]) for r in sel), read,
-            statistics.median(pilots) if pilots else float("nan"), max(scores) if scores else float("nan")))
+            statistics.median(pilots) if pilots else float("nan"), max(scores) if scores else float("nan"),
+            "%.2f" % max(content) if content else "-"))
 print("\nGenuine marks (the marked sources): " + "; ".join(
-    "%s %s/%s (exit %s/%s, histogram score %s)" % (g["source"], g["blind"], g["claimed"], g["blind_exit"], g["claimed_exit"], g["claimed_score"]) for g in genuine))
+    "%s %s/%s (exit %s/%s, histogram score %s, content score %s)" % (g["source"], g["blind"], g["claimed"], g["blind_exit"], g["claimed_exit"], g["claimed_score"], g.get("blind_content") or "-") for g in genuine))
 PY
 cat "$out/report.md"

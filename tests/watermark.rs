@@ -989,13 +989,15 @@ fn cli_mark_refuses_an_image_marked_under_its_key() {
 }
 
 /// `mde-Pentax_ist_D` (a busy scene: 5 or 6 of layer 1's 49 grey-level groups hold enough
-/// smooth pixels) carries layer 2's payload but not layer 1's shape, so nothing binds the mark
-/// to it: `verify` would call its mark `unbound`, as it does a copied one. `mark` refuses it
-/// (exit 1, no output, the file and the reason named) rather than write a mark that never
-/// reads as the image's own.
+/// smooth pixels) carries layer 2's payload but not layer 1's shape, so layer 1 cannot bind the
+/// mark to it. `mark` then marks it again with the payload layer's content term, which binds
+/// it: the file is written, `verify` finds the payload bound by the content term, and the
+/// mark's residual lifted onto another photo of the same size (once and twice) is never found
+/// or matched there.
 #[test]
-fn cli_mark_refuses_an_image_its_mark_would_not_bind_to() {
-    let cover = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/real/mde-Pentax_ist_D.jpg");
+fn cli_mark_binds_through_the_content_term_where_layer_1_cannot() {
+    let root = corpus();
+    let cover = root.join("real/mde-Pentax_ist_D.jpg");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.jpg");
     let o = jpgtool()
@@ -1007,23 +1009,76 @@ fn cli_mark_refuses_an_image_its_mark_would_not_bind_to() {
             "hello",
             "--json",
         ])
-        .env("JPGTOOL_TEST_KEY", "unbound test key")
+        .env("JPGTOOL_TEST_KEY", "content term test key")
         .arg(&cover)
         .arg("-o")
         .arg(&out)
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{stderr}");
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("\"ok\":false"), "{stdout}");
-    assert!(stdout.contains("mde-Pentax_ist_D.jpg"), "{stdout}");
+    assert_success(&o);
+    let line: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(line["histogram_layer"], serde_json::json!(false), "{line}");
+    assert_eq!(line["bound"], serde_json::json!(true), "{line}");
+    let threshold = f64::from(watermark::pattern::CONTENT_BINDING_SCORE);
     assert!(
-        stdout.contains("verify would report the mark as not bound to its image"),
-        "{stdout}"
+        line["content_score"].as_f64().unwrap() >= threshold,
+        "{line}"
     );
-    assert!(!out.exists());
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    let o = jpgtool()
+        .args(["verify", "--key-env", "JPGTOOL_TEST_KEY", "--json"])
+        .env("JPGTOOL_TEST_KEY", "content term test key")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_success(&o);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (&v["verdict"], &v["binds"], &v["content_binds"]),
+        (
+            &serde_json::json!("found"),
+            &serde_json::json!(false),
+            &serde_json::json!(true)
+        ),
+        "{v}"
+    );
+
+    let key = Key::from_secret(b"content term test key").unwrap();
+    let marked = std::fs::read(&out).unwrap();
+    let payload = watermark::verify(&marked[..], &key, None, &Default::default())
+        .unwrap()
+        .extracted()
+        .unwrap();
+    let luma = luma_of(&marked);
+    let low = blur(&luma, 1.5);
+    let host = luma_of(
+        &std::fs::read(root.join("real/mde-Kodak_CLAS_Digital_Film_Scanner_HR200-1.jpg")).unwrap(),
+    );
+    assert_eq!((host.width, host.height), (luma.width, luma.height));
+    let options = watermark::VerifyOptions::default();
+    for gain in [1.0f32, 2.0] {
+        let forged = Plane {
+            data: host
+                .data
+                .iter()
+                .zip(luma.data.iter().zip(&low.data))
+                .map(|(h, (m, l))| h + gain * (m - l))
+                .collect(),
+            ..luma.clone()
+        };
+        let jpeg = grey_jpeg(&forged, 92);
+        let blind = watermark::verify(&jpeg[..], &key, None, &options).unwrap();
+        let claimed = watermark::verify(&jpeg[..], &key, Some(&payload), &options).unwrap();
+        eprintln!(
+            "x{gain}: content score {:?}; verdicts {:?} / {:?}",
+            blind.extraction.as_ref().and_then(|e| e.content_score),
+            blind.verdict(None),
+            claimed.verdict(Some(&payload))
+        );
+        for verdict in [blind.verdict(None), claimed.verdict(Some(&payload))] {
+            assert!(!verdict.is_yes(), "x{gain}: {verdict:?}");
+        }
+    }
 }
 
 /// `mark` on several inputs and folders: outputs under the same names in the `-o` folder

@@ -523,6 +523,9 @@ fn mark(
 /// - ``match`` (bool) and ``layer`` (``"pattern"``, ``"histogram"`` or None) for a claimed
 ///   payload, None blind;
 /// - ``pilot_score``: the payload layer's pilot score;
+/// - ``content_score``: with a payload read back, the score of its content term, which binds
+///   it to this image from about 4.52 on (``"found"`` and ``"match"`` need the histogram
+///   layer's binding or this one), else None;
 /// - ``score`` and ``threshold``: the histogram layer's test of a claimed payload, when it ran.
 #[pyfunction]
 #[pyo3(signature = (src, *, key, payload = None))]
@@ -571,6 +574,14 @@ fn verify(
     dict.set_item(
         "pilot_score",
         report.extraction.as_ref().map(|e| f64::from(e.pilot_score)),
+    )?;
+    dict.set_item(
+        "content_score",
+        report
+            .extraction
+            .as_ref()
+            .and_then(|e| e.content_score)
+            .map(f64::from),
     )?;
     dict.set_item("score", report.detection.as_ref().map(|d| d.score))?;
     dict.set_item("threshold", report.detection.as_ref().map(|d| d.threshold))?;

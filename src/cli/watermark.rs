@@ -379,7 +379,8 @@ fn print_marked(
             "groups_occupied": report.check.occupied_groups,
             "histogram_layer": report.histogram_holds(),
             "payload_layer": report.payload_layer_holds(),
-            "bound": report.check.binds,
+            "bound": report.check.binds || report.extraction.content_binds(),
+            "content_score": report.extraction.content_score.map(|z| round2(f64::from(z))),
             "pilot_score": round2(f64::from(report.extraction.pilot_score)),
             "warnings": report.warnings.count,
         });
@@ -389,7 +390,7 @@ fn print_marked(
             out,
             "{} -> {}: marked, PSNR {:.1} dB and SSIM {} (luma), {}; histogram layer {}: score \
              {:.2} (match threshold {:.2}, margin {:.2}), {} of {} groups shaped; payload layer \
-             {} (pilot score {:.1}{})",
+             {} (pilot score {:.1}{}){}",
             name(),
             output.display(),
             report.psnr,
@@ -420,6 +421,14 @@ fn print_marked(
                 )
             } else {
                 String::new()
+            },
+            match report.extraction.content_score {
+                Some(z) if !report.check.binds && report.extraction.content_binds() => format!(
+                    "; bound to this image by the payload layer's content term (score {z:.1}, \
+                     binds from {:.2})",
+                    watermark::pattern::CONTENT_BINDING_SCORE
+                ),
+                _ => String::new(),
             },
         )?;
     }
@@ -542,12 +551,23 @@ fn print_verdict(
                 line["claimed_confirmed"] = json!(e.claimed_confirmed);
             }
             line["pilot_score"] = json!(round2(f64::from(e.pilot_score)));
+            line["content_score"] = json!(e.content_score.map(|z| round2(f64::from(z))));
+            line["content_binds"] = json!(e.content_binds());
             line["lattice"] = json!(e.lattice.map(|l| [l.u, l.v]));
         }
         writeln!(out, "{line}")?;
         return Ok(());
     }
     let path = path.display();
+    // What binds a payload layer 2 read to the image.
+    let bound_by = if report.detection.as_ref().is_some_and(|d| d.binds) {
+        "the histogram layer".to_string()
+    } else {
+        format!(
+            "the payload layer's content term, score {:.1}",
+            extraction.and_then(|e| e.content_score).unwrap_or(0.0)
+        )
+    };
     // Layer 1's evidence in words, for the verdicts that rest on it.
     let histogram = |d: &watermark::Detection| {
         format!(
@@ -580,7 +600,7 @@ fn print_verdict(
         Verdict::Match(Layer::Pattern) => writeln!(
             out,
             "{path}: match (payload layer: the payload and its keyed tag read back, false-positive \
-             probability <= {:.1e}; bound to this image by the histogram layer)",
+             probability <= {:.1e}; bound to this image by {bound_by})",
             watermark::pattern::FALSE_POSITIVE_BOUND
         )?,
         Verdict::NoMatch => {
@@ -620,8 +640,9 @@ fn print_verdict(
         Verdict::Unbound => writeln!(
             out,
             "{path}: mark not bound to this image: the payload layer reads {} (pilot score \
-             {pilot:.1}) but the image's own histogram does not confirm it ({}): a mark copied \
-             from another image, or one too damaged to confirm",
+             {pilot:.1}) but neither the image's own histogram ({}) nor the payload layer's \
+             content term (score {:.1}, binds from {:.2}) confirms it: a mark copied from \
+             another image, or one too damaged to confirm",
             if claimed.is_some() {
                 "this payload"
             } else {
@@ -631,6 +652,8 @@ fn print_verdict(
                 .detection
                 .as_ref()
                 .map_or_else(|| "not tested".to_string(), histogram),
+            extraction.and_then(|e| e.content_score).unwrap_or(0.0),
+            watermark::pattern::CONTENT_BINDING_SCORE,
         )?,
     }
     Ok(())

@@ -11,10 +11,17 @@
 //! keyed tag; a claimed payload that layer 2 does not read still needs layer 1's full 1e-8
 //! test ([`Detection::matched`]).
 //!
-//! The price is robustness: a genuine mark whose histogram shape an attack erased (JPEG Q30,
-//! histogram equalisation, a cover too flat or too busy for layer 1) reads back from layer 2
-//! but is not bound, and gets [`Verdict::Unbound`] like a transplant (docs/watermark.md,
-//! "Binding").
+//! Where layer 1 cannot bind a cover at all (too few smooth tones), `mark` writes layer 2's
+//! pattern with a content term instead (`pattern::content`): part of its energy follows the
+//! cover's own coarse structure, and a payload also binds when that agreement is found again
+//! ([`Extraction::content_binds`]). A transplant carries the source's structure onto a host
+//! with its own; its score was at most 9.22 over the transplants measured, under the threshold
+//! of 10, which, unlike layer 1's 1e-5, is a measured margin and not a bound (docs/watermark.md,
+//! "The content term").
+//!
+//! The price is robustness: a genuine mark bound by layer 1 whose histogram shape an attack
+//! erased (JPEG Q30, histogram equalisation) reads back from layer 2 but is not bound, and gets
+//! [`Verdict::Unbound`] like a transplant (docs/watermark.md, "Binding").
 //!
 //! The verdict depends on layer 2 only through what its extraction reports (the payload read,
 //! the pilot score): it survives changes to the carrier and the detector.
@@ -51,8 +58,9 @@ pub enum Verdict {
     /// [`SEVERAL_MIN_PILOT`], reads none): several payloads under one key (marked twice, or
     /// copies averaged). The claimed payload is not presented as the mark.
     SeveralPayloads,
-    /// Layer 2 reads a payload (blind, or the claimed one), but the image's histogram does
-    /// not confirm it: a mark transplanted from another image, or one too damaged to bind.
+    /// Layer 2 reads a payload (blind, or the claimed one), but neither the image's histogram
+    /// nor the pattern's content term binds it: a mark transplanted from another image, or one
+    /// too damaged to bind.
     Unbound,
 }
 
@@ -80,7 +88,9 @@ impl Verdict {
 pub(crate) fn verdict(report: &VerifyReport, claimed: Option<&Payload>) -> Verdict {
     let extraction = report.extraction.as_ref();
     let matched = report.detection.as_ref().is_some_and(|d| d.matched);
-    let bound = report.detection.as_ref().is_some_and(|d| d.binds);
+    // Layer 1 binds the payload, or the content term layer 2 read with it does.
+    let bound = report.detection.as_ref().is_some_and(|d| d.binds)
+        || extraction.is_some_and(Extraction::content_binds);
     let present = extraction.is_some_and(Extraction::mark_present);
     let read = extraction.and_then(|e| e.payload);
     let strong = read.is_none() && extraction.is_some_and(|e| e.pilot_score >= SEVERAL_MIN_PILOT);
@@ -148,6 +158,7 @@ mod tests {
                 pilot_score: pilot,
                 candidates: 4,
                 claimed_confirmed: false,
+                content_score: None,
             }),
             warnings: Warnings::default(),
         }

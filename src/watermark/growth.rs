@@ -123,13 +123,15 @@ pub(super) struct Layers<'a> {
 }
 
 impl Layers<'_> {
-    /// Whether these layers hold everything `chosen` holds: layer 1's match and binding, and
-    /// the payload read back blind.
+    /// Whether these layers hold everything `chosen` holds: layer 1's match and binding, the
+    /// payload read back blind, and the content term's binding.
     pub(super) fn keep(&self, chosen: &Layers<'_>, payload: &Payload) -> bool {
         let reads = |l: &Layers<'_>| l.extraction.payload == Some(*payload);
+        let content = |l: &Layers<'_>| reads(l) && l.extraction.content_binds();
         (self.check.binds || !chosen.check.binds)
             && (histogram_holds(self.check) || !histogram_holds(chosen.check))
             && (reads(self) || !reads(chosen))
+            && (content(self) || !content(chosen))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `mark` flow, step by step: decode, make both layers' change ([`embed_both_layers`]),
 //! write it into the samples, encode, check the written file as `verify` would, and refuse it
-//! unless one layer holds.
+//! unless one layer holds. Where layer 2 reads the payload back but layer 1 cannot bind it, the
+//! same input is marked once more with the pattern's content term (`pattern::content`).
 
 use std::io::{Read, Write};
 
@@ -9,6 +10,7 @@ use super::fit::{Measured, SSIM_FIT_PASSES, fit_to_ssim};
 use super::growth;
 use super::histogram::{self, embed::GroupState};
 use super::image::{Image, decode, decode_luma, encode};
+use super::pattern::content;
 use super::signal::Plane;
 use super::signal::ssim::mean_ssim_rows;
 use super::{
@@ -26,27 +28,61 @@ use crate::reencode;
 /// `Ok`.
 pub fn mark<R: Read, W: Write>(
     input: R,
-    output: W,
-    key: &Key,
-    payload: &Payload,
-    options: &MarkOptions,
-) -> Result<(MarkReport, W)> {
-    codec::begin_file(options.strict);
-    let result = mark_file(input, output, key, payload, options);
-    let warnings = codec::take_warnings();
-    let (mut report, output) = result?;
-    report.warnings = warnings;
-    Ok((report, output))
-}
-
-/// [`mark`] without the per-file warning bookkeeping.
-fn mark_file<R: Read, W: Write>(
-    input: R,
     mut output: W,
     key: &Key,
     payload: &Payload,
     options: &MarkOptions,
 ) -> Result<(MarkReport, W)> {
+    codec::begin_file(options.strict);
+    // The bytes read are kept for a second attempt with the content term.
+    let mut recorded = Vec::new();
+    let input = Recorder {
+        inner: input,
+        bytes: &mut recorded,
+    };
+    let first = mark_file(input, key, payload, options, 0.0, !options.force);
+    let result = match first {
+        Ok(Attempt::Unbound(_)) => {
+            // Layer 2 reads the payload back but layer 1 cannot bind it: mark again with the
+            // content term, which binds through layer 2 itself. The same bytes, decoded
+            // again: their warnings were counted the first time. The first attempt found no
+            // mark of this key, and the input has not changed.
+            let warnings = codec::take_warnings();
+            let second = mark_file(&recorded[..], key, payload, options, content::SHARE, false);
+            codec::take_warnings();
+            codec::restore_warnings(warnings);
+            second
+        }
+        other => other,
+    };
+    let warnings = codec::take_warnings();
+    let (mut report, bytes) = match result? {
+        Attempt::Written(report, bytes) => (*report, bytes),
+        Attempt::Unbound(error) => return Err(error),
+    };
+    output.write_all(&bytes)?;
+    report.warnings = warnings;
+    Ok((report, output))
+}
+
+/// One attempt of [`mark`]: the file's bytes and report, or why `verify` would call the mark
+/// unbound.
+enum Attempt {
+    Written(Box<MarkReport>, Vec<u8>),
+    /// Layer 2 reads the payload back, but neither layer 1 nor a content term binds it.
+    Unbound(Error),
+}
+
+/// [`mark`] without the per-file warning bookkeeping, with the content term at
+/// `content_share` (0: none), and the re-marking check where `check_remark`.
+fn mark_file<R: Read>(
+    input: R,
+    key: &Key,
+    payload: &Payload,
+    options: &MarkOptions,
+    content_share: f32,
+    check_remark: bool,
+) -> Result<Attempt> {
     // The bytes libjpeg reads are kept (the compressed file, a small fraction of the decoded
     // image) to decode the input a second time for the write-back: past
     // `KEEP_SAMPLES_BYTES` the decoded samples are not held through the layers' embedding, the
@@ -79,13 +115,13 @@ fn mark_file<R: Read, W: Write>(
     let samples = std::mem::take(&mut image.samples);
     let kept = (samples.len() <= KEEP_SAMPLES_BYTES).then_some(samples);
     steps.advance(Steps::DECODE);
-    if !options.force {
+    if check_remark {
         refuse_if_marked(&luma, key)?;
         // The extraction's planes, freed, would otherwise stay resident through the embedding.
         super::trim::release_freed_memory();
     }
     steps.advance(Steps::REMARK_CHECK);
-    let pattern = pattern::pattern(&luma, key, payload, &options.pattern);
+    let pattern = pattern::pattern(&luma, key, payload, &options.pattern, content_share);
     steps.advance(Steps::PATTERN);
     let luma = CoverLuma::new(luma);
     let may_raise = quality_source != reencode::QualitySource::Given;
@@ -199,10 +235,19 @@ fn mark_file<R: Read, W: Write>(
     } = written;
     steps.advance(Steps::SELF_CHECK);
     let groups = GroupCounts::count(&change.groups);
-    refuse_unless_it_verifies(&check, &extraction, payload, groups, change.groups.len())?;
-    output.write_all(&encoded)?;
-    Ok((
-        MarkReport {
+    if let Err(error) =
+        refuse_unless_it_verifies(&check, &extraction, payload, groups, change.groups.len())
+    {
+        // Layer 2 reads the payload but nothing binds it: the content term may.
+        let read = extraction.payload == Some(*payload);
+        return if read && content_share == 0.0 {
+            Ok(Attempt::Unbound(error))
+        } else {
+            Err(error)
+        };
+    }
+    Ok(Attempt::Written(
+        Box::new(MarkReport {
             width: width.into(),
             height: height.into(),
             quality,
@@ -216,8 +261,8 @@ fn mark_file<R: Read, W: Write>(
             groups,
             passes: change.passes,
             warnings: Warnings::default(),
-        },
-        output,
+        }),
+        encoded,
     ))
 }
 
@@ -460,10 +505,10 @@ fn refuse_if_marked(luma: &Plane, key: &Key) -> Result<()> {
 
 /// A written file that `verify` would not confirm would fail silently later: refuse it. It
 /// verifies when layer 1 holds (a claimed payload matches on the histogram alone), or when
-/// layer 2 reads the payload back blind and layer 1 binds it to the image
-/// ([`Detection::binds`]). A payload layer 2 reads without the binding is what a mark copied
-/// from another image looks like: `verify` calls it `unbound` (exit 4), blind or claimed, so
-/// such a file would never read as this image's mark.
+/// layer 2 reads the payload back blind and layer 1 ([`Detection::binds`]) or the pattern's
+/// content term ([`Extraction::content_binds`]) binds it to the image. A payload layer 2 reads
+/// without a binding is what a mark copied from another image looks like: `verify` calls it
+/// `unbound` (exit 4), blind or claimed, so such a file would never read as this image's mark.
 fn refuse_unless_it_verifies(
     check: &Detection,
     extraction: &Extraction,
@@ -472,7 +517,7 @@ fn refuse_unless_it_verifies(
     group_total: usize,
 ) -> Result<()> {
     let read = extraction.payload == Some(*payload);
-    if histogram_holds(check) || (read && check.binds) {
+    if histogram_holds(check) || (read && (check.binds || extraction.content_binds())) {
         return Ok(());
     }
     let layer1 = format!(
@@ -481,11 +526,18 @@ fn refuse_unless_it_verifies(
         check.score, check.occupied_groups, group_total, groups.satisfied
     );
     Err(Error::CannotMark(if read {
+        let content = extraction.content_score.map_or_else(String::new, |z| {
+            format!(
+                ", and the payload layer's content term scores {z:.2}, under the {:.2} that \
+                 binds it",
+                pattern::CONTENT_BINDING_SCORE
+            )
+        });
         format!(
             "the payload pattern reads back, but {layer1}, under the {:.2} that binds it to \
-             this image: verify would report the mark as not bound to its image (exit 4), as \
-             it does a mark copied from another image. The image has too few smooth tones \
-             (too busy, too flat or too narrow a range) for the histogram layer",
+             this image{content}: verify would report the mark as not bound to its image (exit \
+             4), as it does a mark copied from another image. The image has too few smooth \
+             tones (too busy, too flat or too narrow a range) for the histogram layer",
             histogram::as_is_binding_threshold()
         )
     } else {

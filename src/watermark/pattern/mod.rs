@@ -19,6 +19,7 @@
 //! `MAX_CANDIDATES` x `LIST` x 4 levels = 264 messages are checked, so a wrong payload comes
 //! out with probability under 9.4e-13 per image ([`FALSE_POSITIVE_BOUND`]).
 
+pub(crate) mod content;
 pub(crate) mod ecc;
 pub(crate) mod extract;
 mod fold;
@@ -27,8 +28,8 @@ pub(crate) mod tile;
 
 pub(crate) use extract::extract_for_refusal;
 pub use extract::{
-    CLAIMED_FALSE_POSITIVE_BOUND, Extraction, FALSE_POSITIVE_BOUND, PRESENT_MIN_PILOT, extract,
-    extract_claimed,
+    CLAIMED_FALSE_POSITIVE_BOUND, CONTENT_BINDING_SCORE, Extraction, FALSE_POSITIVE_BOUND,
+    PRESENT_MIN_PILOT, extract, extract_claimed,
 };
 pub use sync::Lattice;
 pub use tile::PatternSettings;

@@ -1,7 +1,7 @@
 //! The payload tile: its keyed layout of pilot and data cells, the framed message it carries,
 //! and the pattern `mark` adds to luma (the tile repeated, its amplitude following texture).
 
-use super::ecc;
+use super::{content, ecc};
 use crate::watermark::key::{self, Key, Payload};
 use rayon::prelude::*;
 
@@ -257,8 +257,16 @@ pub(crate) fn detail_rms_rows(
 }
 
 /// The payload pattern to add to `luma`: the tile of [`carrier_tile`] at the image's
-/// [`cell_side`], repeated, times the local amplitude.
-pub(crate) fn pattern(luma: &Plane, key: &Key, payload: &Payload, s: &PatternSettings) -> Vec<f32> {
+/// [`cell_side`], repeated, times the local amplitude. With `content_share` above 0, each
+/// cell also carries the content term of that share ([`content`](super::content)) at the
+/// same energy.
+pub(crate) fn pattern(
+    luma: &Plane,
+    key: &Key,
+    payload: &Payload,
+    s: &PatternSettings,
+    content_share: f32,
+) -> Vec<f32> {
     let cells = Layout::from_key(key).cells(&ecc::encode(&message(key, payload)));
     let cell = cell_side(luma.width, luma.height);
     let tile = carrier_tile(&cells, cell);
@@ -267,6 +275,25 @@ pub(crate) fn pattern(luma: &Plane, key: &Key, payload: &Payload, s: &PatternSet
     let w = luma.width;
     let factor = s.size_factor(luma.len());
     let (flat, slope, max) = (s.flat * factor, s.slope * factor, s.max * factor);
+    if content_share > 0.0 {
+        // Per pixel: 1 + share k g, k the tile cell's keyed sign, g the cover's content sign
+        // at the pixel's cell.
+        let keys = carrier_tile(&content::content_keys(key), cell);
+        let (cols, signs) = content::cover_signs(luma, cell);
+        let norm = (1.0 + content_share * content_share).sqrt();
+        return texture
+            .data
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| {
+                let (px, py) = (i % w, i / w);
+                let (x, y) = (px % side, py % side);
+                let g = signs[py / cell * cols + px / cell];
+                let term = (1.0 + content_share * keys[y * side + x] * g) / norm;
+                (flat + slope * t).min(max) * tile[y * side + x] * term
+            })
+            .collect();
+    }
     texture
         .data
         .iter()
