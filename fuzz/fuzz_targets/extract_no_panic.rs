@@ -9,8 +9,8 @@
 //! extraction's cost per input is mostly fixed (about 8 ms even for an 8x8 plane), so this
 //! target runs at about a hundred executions per second.
 //!
-//! Invariants: no payload is read back, and on odd-width planes a claimed payload is never
-//! confirmed (no input carries this key's mark: a tag that verifies by chance has probability
+//! Invariants: no payload is read back (so no content score either), and on odd-width planes
+//! a claimed payload is never confirmed (no input carries this key's mark: a tag that verifies by chance has probability
 //! 2^-45); the pilot score is finite; an Ok JPEG report stays within the pixel limit and
 //! carries an extraction.
 
@@ -51,6 +51,7 @@ fuzz_target!(|data: &[u8]| {
             let extraction = report.extraction.as_ref().expect("blind verify extracts");
             assert!(extraction.pilot_score.is_finite(), "{extraction:?}");
             assert_eq!(report.extracted(), None);
+            assert_eq!(extraction.content_score, None);
         }
         return;
     }
@@ -73,5 +74,7 @@ fuzz_target!(|data: &[u8]| {
     let extraction = extract_claimed(&luma, key(), claimed.as_ref());
     assert!(extraction.pilot_score.is_finite(), "{extraction:?}");
     assert_eq!(extraction.payload, None);
+    // The content term is scored only for a payload read back.
+    assert_eq!(extraction.content_score, None);
     assert!(!extraction.claimed_confirmed, "{extraction:?}");
 });

@@ -16,7 +16,7 @@
 //! cover's own coarse structure, and a payload also binds when that agreement is found again
 //! ([`Extraction::content_binds`]). A transplant carries the source's structure onto a host
 //! with its own; its score was at most 9.22 over the transplants measured, under the threshold
-//! of 10, which, unlike layer 1's 1e-5, is a measured margin and not a bound (docs/watermark.md,
+//! of 11, which, unlike layer 1's 1e-5, is a measured margin and not a bound (docs/watermark.md,
 //! "The content term").
 //!
 //! The price is robustness: a genuine mark bound by layer 1 whose histogram shape an attack
