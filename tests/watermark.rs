@@ -1081,6 +1081,40 @@ fn cli_mark_binds_through_the_content_term_where_layer_1_cannot() {
     }
 }
 
+/// `mde-Panasonic_DMC-LC40` under this key: layer 1 binds the payload (score 5.4, over the
+/// binding test's 4.62) without holding its own match, a margin an upload's resize takes.
+/// `mark` writes the pattern with the content term, which binds the mark by itself.
+#[test]
+fn cli_mark_adds_the_content_term_where_layer_1_binds_without_holding() {
+    let cover = corpus().join("real/mde-Panasonic_DMC-LC40.jpg");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.jpg");
+    let o = jpgtool()
+        .args([
+            "mark",
+            "--key-env",
+            "JPGTOOL_TEST_KEY",
+            "--text",
+            "hello",
+            "--json",
+        ])
+        .env("JPGTOOL_TEST_KEY", "content term test key")
+        .arg(&cover)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_success(&o);
+    let line: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(line["histogram_layer"], serde_json::json!(false), "{line}");
+    assert_eq!(line["bound"], serde_json::json!(true), "{line}");
+    let threshold = f64::from(watermark::pattern::CONTENT_BINDING_SCORE);
+    assert!(
+        line["content_score"].as_f64().unwrap() >= threshold,
+        "{line}"
+    );
+}
+
 /// `mark` on several inputs and folders: outputs under the same names in the `-o` folder
 /// (sub-folders mirrored with `-r`), one line or JSON object per file in input order, exit 1
 /// when one file is refused while the others are still marked, and `-n` skipping existing

@@ -1,7 +1,8 @@
 //! The `mark` flow, step by step: decode, make both layers' change ([`embed_both_layers`]),
 //! write it into the samples, encode, check the written file as `verify` would, and refuse it
-//! unless one layer holds. Where layer 2 reads the payload back but layer 1 cannot bind it, the
-//! same input is marked once more with the pattern's content term (`pattern::content`).
+//! unless one layer holds. Where layer 2 reads the payload back but layer 1 cannot bind it, or
+//! binds it without holding its own match, the same input is marked once more with the
+//! pattern's content term (`pattern::content`).
 
 use std::io::{Read, Write};
 
@@ -41,17 +42,29 @@ pub fn mark<R: Read, W: Write>(
         bytes: &mut recorded,
     };
     let first = mark_file(input, key, payload, options, 0.0, !options.force);
+    // The same bytes marked again with the content term, which binds through layer 2 itself.
+    // Decoded again, their warnings were counted the first time; the first attempt found no
+    // mark of this key, and the input has not changed.
+    let with_content = || {
+        let warnings = codec::take_warnings();
+        let second = mark_file(&recorded[..], key, payload, options, content::SHARE, false);
+        codec::take_warnings();
+        codec::restore_warnings(warnings);
+        second
+    };
     let result = match first {
-        Ok(Attempt::Unbound(_)) => {
-            // Layer 2 reads the payload back but layer 1 cannot bind it: mark again with the
-            // content term, which binds through layer 2 itself. The same bytes, decoded
-            // again: their warnings were counted the first time. The first attempt found no
-            // mark of this key, and the input has not changed.
-            let warnings = codec::take_warnings();
-            let second = mark_file(&recorded[..], key, payload, options, content::SHARE, false);
-            codec::take_warnings();
-            codec::restore_warnings(warnings);
-            second
+        // Layer 2 reads the payload back but layer 1 cannot bind it.
+        Ok(Attempt::Unbound(_)) => with_content(),
+        // Layer 1 binds the payload but is too weak for its own match: its margin is thin, and
+        // an upload's resize or re-encode takes it (docs/watermark.md, "The content term").
+        // The file with the content term replaces this one if it verifies.
+        Ok(Attempt::Written(report, bytes))
+            if report.payload_layer_holds() && !report.histogram_holds() =>
+        {
+            match with_content() {
+                Ok(Attempt::Written(report, bytes)) => Ok(Attempt::Written(report, bytes)),
+                _ => Ok(Attempt::Written(report, bytes)),
+            }
         }
         other => other,
     };
