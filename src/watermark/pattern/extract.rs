@@ -88,7 +88,7 @@ pub struct Extraction {
 
 impl Extraction {
     /// Whether the payload read carries a content term that binds it to this image:
-    /// [`Extraction::content_score`] of at least [`content_binding_score`].
+    /// [`Extraction::content_score`] of at least [`CONTENT_BINDING_SCORE`].
     pub fn content_binds(&self) -> bool {
         self.content_score
             .is_some_and(|z| z >= CONTENT_BINDING_SCORE)
