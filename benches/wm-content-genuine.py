@@ -9,32 +9,22 @@ docs/watermark.md, "The content term").
 Env: JPGTOOL (default target/release/jpgtool), KEY (a key file; default: 32 random bytes
 written to OUT/key). Needs numpy and Pillow.
 """
-import sys, os, json, subprocess, hashlib, io
+import sys, os, json
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 out, sources = sys.argv[1], sys.argv[2].split(",")
-J = os.environ.get("JPGTOOL", "target/release/jpgtool")
-os.makedirs(out, exist_ok=True)
-key = os.environ.get("KEY") or os.path.join(out, "key")
-if not os.path.exists(key):
-    with open(key, "wb") as f:
-        f.write(os.urandom(32))
-def verify(p):
-    r = subprocess.run([J, "verify", p, "--key-file", key, "--json"], capture_output=True, text=True)
-    try: return json.loads(r.stdout.strip().splitlines()[-1])
-    except Exception: return {"verdict": "error"}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
+from wm_content import Marker  # noqa: E402
+
+tool = Marker(out)
 def save(im, q, path, sub=None):
     im.save(path, quality=q, **({"subsampling": sub} if sub is not None else {}))
 rows = []
 for src in sources:
     name = os.path.basename(src)
-    payload = hashlib.sha256(name.encode()).hexdigest()
-    marked = f"{out}/m-{name}"
-    if os.path.exists(marked):
-        os.remove(marked)
-    r = subprocess.run([J, "mark", src, "-o", marked, "--key-file", key, "--payload", payload, "--json"], capture_output=True, text=True)
-    if r.returncode != 0:
-        print("refused", name, r.stderr.strip()[:300], file=sys.stderr); continue
+    marked = tool.mark(src)
+    if marked is None:
+        continue
     im = Image.open(marked).convert("RGB"); w, h = im.size
     atk = {"as_is": None}
     def a(label, f): atk[label] = f
@@ -52,7 +42,7 @@ for src in sources:
     for label, f in atk.items():
         path = marked if f is None else f"{out}/a.jpg"
         if f: f(path)
-        v = verify(path)
+        v = tool.verify(path)
         rows.append(dict(source=name, attack=label, verdict=v.get("verdict"), cs=v.get("content_score"), l1=v.get("binds"), pilot=v.get("pilot_score")))
     print(name, " ".join(f"{r['attack']}:{r['cs']}" for r in rows if r["source"] == name), file=sys.stderr)
 json.dump(rows, open(f"{out}/rows.json", "w"))

@@ -9,36 +9,26 @@ OUT/rows.json (docs/watermark.md, "The content term").
 Env: JPGTOOL (default target/release/jpgtool), KEY (a key file; default: 32 random bytes
 written to OUT/key). Needs numpy, scipy and Pillow.
 """
-import sys, os, json, subprocess, hashlib
+import sys, os, json
 import numpy as np
 from PIL import Image
 from scipy.ndimage import gaussian_filter, median_filter
 out, sources, hosts = sys.argv[1], sys.argv[2].split(","), sys.argv[3].split(",")
-J = os.environ.get("JPGTOOL", "target/release/jpgtool")
-os.makedirs(out, exist_ok=True)
-key = os.environ.get("KEY") or os.path.join(out, "key")
-if not os.path.exists(key):
-    with open(key, "wb") as f:
-        f.write(os.urandom(32))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
+from wm_content import Marker  # noqa: E402
+
+tool = Marker(out)
 def rgb(p, size=None):
     im = Image.open(p).convert("RGB")
     if size and im.size != size: im = im.resize(size, Image.LANCZOS)
     return np.asarray(im, dtype=np.float64)
-def verify(p):
-    r = subprocess.run([J, "verify", p, "--key-file", key, "--json"], capture_output=True, text=True)
-    try: return json.loads(r.stdout.strip().splitlines()[-1])
-    except Exception: return {"verdict": "error"}
 rows = []
 for src in sources:
     name = os.path.basename(src)
-    payload = hashlib.sha256(name.encode()).hexdigest()
-    marked = f"{out}/m-{name}"
-    if os.path.exists(marked):
-        os.remove(marked)
-    r = subprocess.run([J, "mark", src, "-o", marked, "--key-file", key, "--payload", payload, "--json"], capture_output=True, text=True)
-    if r.returncode != 0:
-        print("refused", name, r.stderr.strip()[:200], file=sys.stderr); continue
-    v = verify(marked)
+    marked = tool.mark(src)
+    if marked is None:
+        continue
+    v = tool.verify(marked)
     rows.append(dict(kind="genuine", source=name, verdict=v.get("verdict"), cs=v.get("content_score")))
     M = rgb(marked); size = (M.shape[1], M.shape[0])
     res = {"blur": M - np.stack([gaussian_filter(M[..., c], 1.5) for c in range(3)], -1),
@@ -51,7 +41,7 @@ for src in sources:
                 F = np.clip(np.rint(H + g * rv), 0, 255).astype(np.uint8)
                 fp = f"{out}/forged.jpg"
                 Image.fromarray(F).save(fp, quality=92)
-                v = verify(fp)
+                v = tool.verify(fp)
                 rows.append(dict(kind="forgery", source=name, host=os.path.basename(h), res=rk, gain=g, verdict=v.get("verdict"), cs=v.get("content_score")))
     print(name, file=sys.stderr)
 json.dump(rows, open(f"{out}/rows.json", "w"))

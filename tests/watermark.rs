@@ -988,6 +988,39 @@ fn cli_mark_refuses_an_image_marked_under_its_key() {
     assert!(String::from_utf8_lossy(&o.stdout).contains(&format!(": found {b}")));
 }
 
+/// `mark --key-env JPGTOOL_TEST_KEY --text hello --json COVER -o OUT` under the content term
+/// tests' key.
+fn mark_with_content_test_key(cover: &Path, out: &Path) -> std::process::Output {
+    jpgtool()
+        .args([
+            "mark",
+            "--key-env",
+            "JPGTOOL_TEST_KEY",
+            "--text",
+            "hello",
+            "--json",
+        ])
+        .env("JPGTOOL_TEST_KEY", "content term test key")
+        .arg(cover)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+/// `mark --json` wrote the file with layer 1 not holding, and the content term binds the mark.
+fn assert_bound_by_the_content_term(o: &std::process::Output) {
+    assert_success(o);
+    let line: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(line["histogram_layer"], serde_json::json!(false), "{line}");
+    assert_eq!(line["bound"], serde_json::json!(true), "{line}");
+    let threshold = f64::from(watermark::pattern::CONTENT_BINDING_SCORE);
+    assert!(
+        line["content_score"].as_f64().unwrap() >= threshold,
+        "{line}"
+    );
+}
+
 /// `mde-Pentax_ist_D` (a busy scene: 5 or 6 of layer 1's 49 grey-level groups hold enough
 /// smooth pixels) carries layer 2's payload but not layer 1's shape, so layer 1 cannot bind the
 /// mark to it. `mark` then marks it again with the payload layer's content term, which binds
@@ -1000,31 +1033,8 @@ fn cli_mark_binds_through_the_content_term_where_layer_1_cannot() {
     let cover = root.join("real/mde-Pentax_ist_D.jpg");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.jpg");
-    let o = jpgtool()
-        .args([
-            "mark",
-            "--key-env",
-            "JPGTOOL_TEST_KEY",
-            "--text",
-            "hello",
-            "--json",
-        ])
-        .env("JPGTOOL_TEST_KEY", "content term test key")
-        .arg(&cover)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert_success(&o);
-    let line: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
-    assert_eq!(line["histogram_layer"], serde_json::json!(false), "{line}");
-    assert_eq!(line["bound"], serde_json::json!(true), "{line}");
-    let threshold = f64::from(watermark::pattern::CONTENT_BINDING_SCORE);
-    assert!(
-        line["content_score"].as_f64().unwrap() >= threshold,
-        "{line}"
-    );
+    let o = mark_with_content_test_key(&cover, &out);
+    assert_bound_by_the_content_term(&o);
     let o = jpgtool()
         .args(["verify", "--key-env", "JPGTOOL_TEST_KEY", "--json"])
         .env("JPGTOOL_TEST_KEY", "content term test key")
@@ -1089,30 +1099,8 @@ fn cli_mark_adds_the_content_term_where_layer_1_binds_without_holding() {
     let cover = corpus().join("real/mde-Panasonic_DMC-LC40.jpg");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.jpg");
-    let o = jpgtool()
-        .args([
-            "mark",
-            "--key-env",
-            "JPGTOOL_TEST_KEY",
-            "--text",
-            "hello",
-            "--json",
-        ])
-        .env("JPGTOOL_TEST_KEY", "content term test key")
-        .arg(&cover)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_success(&o);
-    let line: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(line["histogram_layer"], serde_json::json!(false), "{line}");
-    assert_eq!(line["bound"], serde_json::json!(true), "{line}");
-    let threshold = f64::from(watermark::pattern::CONTENT_BINDING_SCORE);
-    assert!(
-        line["content_score"].as_f64().unwrap() >= threshold,
-        "{line}"
-    );
+    let o = mark_with_content_test_key(&cover, &out);
+    assert_bound_by_the_content_term(&o);
 }
 
 /// `mark` on several inputs and folders: outputs under the same names in the `-o` folder
