@@ -596,6 +596,20 @@ fn blur(p: &Plane, sigma: f32) -> Plane {
     }
 }
 
+/// A copy attack's forgery: `host` plus `gain` times the residual of `marked` (`marked` minus
+/// its blur `low`).
+fn transplant(host: &Plane, marked: &Plane, low: &Plane, gain: f32) -> Plane {
+    Plane {
+        data: host
+            .data
+            .iter()
+            .zip(marked.data.iter().zip(&low.data))
+            .map(|(h, (m, l))| h + gain * (m - l))
+            .collect(),
+        ..marked.clone()
+    }
+}
+
 /// The copy attack: a marked photo's high-pass residual (the photo minus its 1.5-pixel blur),
 /// added once or twice to other photos of the same size, reads back from layer 2 but is never
 /// found or matched: the hosts' histograms do not confirm the payload, so `verify` says
@@ -630,16 +644,7 @@ fn a_transplanted_mark_is_unbound_and_the_genuine_one_reads() {
             (luma.width, luma.height)
         );
         for gain in [1.0f32, 2.0] {
-            let forged = Plane {
-                data: host_luma
-                    .data
-                    .iter()
-                    .zip(luma.data.iter().zip(&low.data))
-                    .map(|(h, (m, l))| h + gain * (m - l))
-                    .collect(),
-                ..luma.clone()
-            };
-            let jpeg = grey_jpeg(&forged, 92);
+            let jpeg = grey_jpeg(&transplant(&host_luma, &luma, &low, gain), 92);
             let blind = watermark::verify(&jpeg[..], &key, None, &options).unwrap();
             let claimed = watermark::verify(&jpeg[..], &key, Some(&payload), &options).unwrap();
             let (pilot, score) = (
@@ -1067,16 +1072,7 @@ fn cli_mark_binds_through_the_content_term_where_layer_1_cannot() {
     assert_eq!((host.width, host.height), (luma.width, luma.height));
     let options = watermark::VerifyOptions::default();
     for gain in [1.0f32, 2.0] {
-        let forged = Plane {
-            data: host
-                .data
-                .iter()
-                .zip(luma.data.iter().zip(&low.data))
-                .map(|(h, (m, l))| h + gain * (m - l))
-                .collect(),
-            ..luma.clone()
-        };
-        let jpeg = grey_jpeg(&forged, 92);
+        let jpeg = grey_jpeg(&transplant(&host, &luma, &low, gain), 92);
         let blind = watermark::verify(&jpeg[..], &key, None, &options).unwrap();
         let claimed = watermark::verify(&jpeg[..], &key, Some(&payload), &options).unwrap();
         eprintln!(
