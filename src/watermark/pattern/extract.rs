@@ -61,7 +61,7 @@ pub const PRESENT_MIN_PILOT: f32 = 7.5;
 /// `C Q(z)`: 4.52 for 1e-5, layer 1's binding rate. A transplant of a mark that carries the
 /// term is not such a sum: the host's content signs agree with the source's over whole areas
 /// by chance, either way, so its scores spread about twice as wide, and two similar pictures
-/// score high: at most 9.22 over 2,160 transplants of 7 marked photos onto 66 hosts. The
+/// score high: at most 9.22 over 2,664 transplants of 13 marked photos onto 77 hosts. The
 /// threshold is a measured margin above that, not a bound; genuine marks score 12-32 as
 /// written (docs/watermark.md, "The content term").
 pub const CONTENT_BINDING_SCORE: f32 = 11.0;
