@@ -641,8 +641,8 @@ fn print_verdict(
             out,
             "{path}: mark not bound to this image: the payload layer reads {} (pilot score \
              {pilot:.1}) but neither the image's own histogram ({}) nor the payload layer's \
-             content term (score {:.1}, binds from {:.2}) confirms it: a mark copied from \
-             another image, or one too damaged to confirm",
+             content term ({}, binds from {:.2}) confirms it: a mark copied from another image, \
+             or one too damaged to confirm",
             if claimed.is_some() {
                 "this payload"
             } else {
@@ -652,7 +652,9 @@ fn print_verdict(
                 .detection
                 .as_ref()
                 .map_or_else(|| "not tested".to_string(), histogram),
-            extraction.and_then(|e| e.content_score).unwrap_or(0.0),
+            extraction
+                .and_then(|e| e.content_score)
+                .map_or_else(|| "not measured".to_string(), |z| format!("score {z:.1}")),
             watermark::pattern::CONTENT_BINDING_SCORE,
         )?,
     }
