@@ -20,11 +20,7 @@ tool = Marker(out)
 def save(im, q, path, sub=None):
     im.save(path, quality=q, **({"subsampling": sub} if sub is not None else {}))
 rows = []
-for src in sources:
-    name = os.path.basename(src)
-    marked = tool.mark(src)
-    if marked is None:
-        continue
+for name, marked in tool.mark_each(sources):
     im = Image.open(marked).convert("RGB"); w, h = im.size
     atk = {"as_is": None}
     def a(label, f): atk[label] = f

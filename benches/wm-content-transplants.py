@@ -23,11 +23,7 @@ def rgb(p, size=None):
     if size and im.size != size: im = im.resize(size, Image.LANCZOS)
     return np.asarray(im, dtype=np.float64)
 rows = []
-for src in sources:
-    name = os.path.basename(src)
-    marked = tool.mark(src)
-    if marked is None:
-        continue
+for name, marked in tool.mark_each(sources):
     v = tool.verify(marked)
     rows.append(dict(kind="genuine", source=name, verdict=v.get("verdict"), cs=v.get("content_score")))
     M = rgb(marked); size = (M.shape[1], M.shape[0])

@@ -43,3 +43,10 @@ class Marker:
             print("refused", name, r.stderr.strip()[:300], file=sys.stderr)
             return None
         return marked
+
+    def mark_each(self, sources):
+        """(file name, marked path) of every source `mark` accepts, in order."""
+        for src in sources:
+            marked = self.mark(src)
+            if marked is not None:
+                yield os.path.basename(src), marked
