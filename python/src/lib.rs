@@ -524,7 +524,7 @@ fn mark(
 ///   payload, None blind;
 /// - ``pilot_score``: the payload layer's pilot score;
 /// - ``content_score``: with a payload read back, the score of its content term, which binds
-///   it to this image from about 4.52 on (``"found"`` and ``"match"`` need the histogram
+///   it to this image from 13 on (``"found"`` and ``"match"`` need the histogram
 ///   layer's binding or this one), else None;
 /// - ``score`` and ``threshold``: the histogram layer's test of a claimed payload, when it ran.
 #[pyfunction]

@@ -18,12 +18,15 @@
 //! - A genuine mark adds `SHARE a g g'` to each cell's term, positive wherever the attack
 //!   left the content sign as it was; `t` and `k` drop out.
 //! - A transplant of a mark with the term carries the source's `g` onto a host whose `g'` is
-//!   its own: unrelated signs that cancel, except where the host has no structure at the
-//!   sign's scale and the residual's faint copy of the source's band decides `g'`. The dead
-//!   zone leaves those samples out.
+//!   its own: unrelated signs, but not fair coins. They agree or disagree over whole areas by
+//!   chance, and where the host has no structure at the sign's scale the residual's faint copy
+//!   of the source's band can decide `g'` (the dead zone leaves those samples out). So the
+//!   threshold that binds (`extract::CONTENT_BINDING_SCORE`) is set above the transplants
+//!   measured, not from the tail bound.
 //!
 //! It costs layer 2 a share of its correlation (`1 / sqrt(1 + SHARE^2)` at best), so `mark`
-//! uses it only where layer 1 will not bind the mark (docs/watermark.md, "The content term").
+//! uses it only where layer 1 does not bind the mark or binds it without holding its own match
+//! (docs/watermark.md, "The content term").
 
 use super::tile::CELLS;
 use crate::watermark::key::{self, Key};

@@ -319,9 +319,7 @@ impl Pilots {
                 (bytes[32..] == tag(key, &payload)).then_some(payload)
             })
     }
-}
 
-impl Pilots {
     /// The content term's score of `payload` on the candidate's placement: the whitened
     /// `residual` times the content signs of `luma` (the same level; the cell's width in
     /// samples taken from the lattice), folded and aligned as the candidate was, each cell's
