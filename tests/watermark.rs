@@ -1028,8 +1028,7 @@ fn assert_bound_by_the_content_term(o: &std::process::Output) {
 
 /// `mde-Pentax_ist_D` (a busy scene: 5 or 6 of layer 1's 49 grey-level groups hold enough
 /// smooth pixels) carries layer 2's payload but not layer 1's shape, so layer 1 cannot bind the
-/// mark to it. `mark` then marks it again with the payload layer's content term, which binds
-/// it: the file is written, `verify` finds the payload bound by the content term, and the
+/// mark to it. The payload layer's content term binds it: the file is written, `verify` finds the payload bound by the content term, and the
 /// mark's residual lifted onto another photo of the same size (once and twice) is never found
 /// or matched there.
 #[test]
@@ -1087,16 +1086,26 @@ fn cli_mark_binds_through_the_content_term_where_layer_1_cannot() {
     }
 }
 
-/// `mde-Panasonic_DMC-LC40` under this key: layer 1 binds the payload (score 5.4, over the
-/// binding test's 4.62) without holding its own match, a margin an upload's resize takes.
-/// `mark` writes the pattern with the content term, which binds the mark by itself.
+/// Every mark carries the content term. `mde-Panasonic_DMC-LC40` under this key: layer 1
+/// binds the payload without holding its own match, a margin an upload's resize takes, and the
+/// content term binds the mark by itself. `mde-Canon_EOS_D60`: layer 1 holds, and the content
+/// term binds the mark as well, so that an attack that erases the histogram's shape leaves a
+/// binding.
 #[test]
-fn cli_mark_adds_the_content_term_where_layer_1_binds_without_holding() {
-    let cover = corpus().join("real/mde-Panasonic_DMC-LC40.jpg");
+fn cli_mark_gives_every_mark_the_content_term() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.jpg");
-    let o = mark_with_content_test_key(&cover, &out);
+    let o = mark_with_content_test_key(&corpus().join("real/mde-Panasonic_DMC-LC40.jpg"), &out);
     assert_bound_by_the_content_term(&o);
+    let o = mark_with_content_test_key(&corpus().join("real/mde-Canon_EOS_D60.jpg"), &out);
+    assert_success(&o);
+    let line: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(line["histogram_layer"], serde_json::json!(true), "{line}");
+    let threshold = f64::from(watermark::pattern::CONTENT_BINDING_SCORE);
+    assert!(
+        line["content_score"].as_f64().unwrap() >= threshold,
+        "{line}"
+    );
 }
 
 /// `mark` on several inputs and folders: outputs under the same names in the `-o` folder

@@ -11,17 +11,18 @@
 //! keyed tag; a claimed payload that layer 2 does not read still needs layer 1's full 1e-8
 //! test ([`Detection::matched`]).
 //!
-//! Where layer 1 cannot bind a cover at all (too few smooth tones), `mark` writes layer 2's
-//! pattern with a content term instead (`pattern::content`): part of its energy follows the
-//! cover's own coarse structure, and a payload also binds when that agreement is found again
-//! ([`Extraction::content_binds`]). A transplant carries the source's structure onto a host
-//! with its own; its score was at most 9.89 over the transplants measured, under the threshold
-//! of 13, which, unlike layer 1's 1e-5, is a measured margin and not a bound (docs/watermark.md,
-//! "The content term").
+//! `mark` also writes layer 2's pattern with a content term (`pattern::content`): part of its
+//! energy follows the cover's own coarse structure, and a payload also binds when that
+//! agreement is found again ([`Extraction::content_binds`]), so a mark binds where layer 1
+//! cannot (too few smooth tones) and after attacks that erase the histogram's shape (JPEG Q30,
+//! histogram equalisation). A transplant carries the source's structure onto a host with its
+//! own; its score stayed under the threshold of 13 over the transplants measured, a margin
+//! that, unlike layer 1's 1e-5, is measured and not a bound (docs/watermark.md, "The content
+//! term").
 //!
-//! The price is robustness: a genuine mark bound by layer 1 whose histogram shape an attack
-//! erased (JPEG Q30, histogram equalisation) reads back from layer 2 but is not bound, and gets
-//! [`Verdict::Unbound`] like a transplant (docs/watermark.md, "Binding").
+//! What is left to robustness: a genuine mark whose histogram shape and content term an attack
+//! both erased reads back from layer 2 but is not bound, and gets [`Verdict::Unbound`] like a
+//! transplant (docs/watermark.md, "Binding").
 //!
 //! The verdict depends on layer 2 only through what its extraction reports (the payload read,
 //! the pilot score): it survives changes to the carrier and the detector.

@@ -1,8 +1,7 @@
-//! The `mark` flow, step by step: decode, make both layers' change ([`embed_both_layers`]),
-//! write it into the samples, encode, check the written file as `verify` would, and refuse it
-//! unless one layer holds. Where layer 2 reads the payload back but layer 1 cannot bind it, or
-//! binds it without holding its own match, the same input is marked once more with the
-//! pattern's content term (`pattern::content`).
+//! The `mark` flow, step by step: decode, make both layers' change ([`embed_both_layers`],
+//! the pattern with its content term, `pattern::content`), write it into the samples, encode,
+//! check the written file as `verify` would, and refuse it unless one layer holds and the mark
+//! binds to the image.
 
 use std::io::{Read, Write};
 
@@ -35,67 +34,23 @@ pub fn mark<R: Read, W: Write>(
     options: &MarkOptions,
 ) -> Result<(MarkReport, W)> {
     codec::begin_file(options.strict);
-    // The bytes read are kept for a second attempt with the content term.
-    let mut recorded = Vec::new();
-    let input = Recorder {
-        inner: input,
-        bytes: &mut recorded,
-    };
-    let first = mark_file(input, key, payload, options, 0.0, !options.force);
-    // The same bytes marked again with the content term, which binds through layer 2 itself.
-    // Decoded again, their warnings were counted the first time; the first attempt found no
-    // mark of this key, and the input has not changed.
-    let with_content = || {
-        let warnings = codec::take_warnings();
-        let second = mark_file(&recorded[..], key, payload, options, content::SHARE, false);
-        codec::take_warnings();
-        codec::restore_warnings(warnings);
-        second
-    };
-    let result = match first {
-        // Layer 2 reads the payload back but layer 1 cannot bind it.
-        Ok(Attempt::Unbound(_)) => with_content(),
-        // Layer 1 binds the payload but is too weak for its own match: its margin is thin, and
-        // an upload's resize or re-encode takes it (docs/watermark.md, "The content term").
-        // The file with the content term replaces this one if it verifies.
-        Ok(Attempt::Written(report, bytes))
-            if report.payload_layer_holds() && !report.histogram_holds() =>
-        {
-            match with_content() {
-                Ok(Attempt::Written(report, bytes)) => Ok(Attempt::Written(report, bytes)),
-                _ => Ok(Attempt::Written(report, bytes)),
-            }
-        }
-        other => other,
-    };
+    let result = mark_file(input, key, payload, options, !options.force);
     let warnings = codec::take_warnings();
-    let (mut report, bytes) = match result? {
-        Attempt::Written(report, bytes) => (*report, bytes),
-        Attempt::Unbound(error) => return Err(error),
-    };
+    let (mut report, bytes) = result?;
     output.write_all(&bytes)?;
     report.warnings = warnings;
     Ok((report, output))
 }
 
-/// One attempt of [`mark`]: the file's bytes and report, or why `verify` would call the mark
-/// unbound.
-enum Attempt {
-    Written(Box<MarkReport>, Vec<u8>),
-    /// Layer 2 reads the payload back, but neither layer 1 nor a content term binds it.
-    Unbound(Error),
-}
-
-/// [`mark`] without the per-file warning bookkeeping, with the content term at
-/// `content_share` (0: none), and the re-marking check where `check_remark`.
+/// [`mark`] without the per-file warning bookkeeping, with the re-marking check where
+/// `check_remark`: the file's report and bytes.
 fn mark_file<R: Read>(
     input: R,
     key: &Key,
     payload: &Payload,
     options: &MarkOptions,
-    content_share: f32,
     check_remark: bool,
-) -> Result<Attempt> {
+) -> Result<(MarkReport, Vec<u8>)> {
     // The bytes libjpeg reads are kept (the compressed file, a small fraction of the decoded
     // image) to decode the input a second time for the write-back: past
     // `KEEP_SAMPLES_BYTES` the decoded samples are not held through the layers' embedding, the
@@ -134,7 +89,7 @@ fn mark_file<R: Read>(
         super::trim::release_freed_memory();
     }
     steps.advance(Steps::REMARK_CHECK);
-    let pattern = pattern::pattern(&luma, key, payload, &options.pattern, content_share);
+    let pattern = pattern::pattern(&luma, key, payload, &options.pattern, content::SHARE);
     steps.advance(Steps::PATTERN);
     let luma = CoverLuma::new(luma);
     let may_raise = quality_source != reencode::QualitySource::Given;
@@ -248,19 +203,9 @@ fn mark_file<R: Read>(
     } = written;
     steps.advance(Steps::SELF_CHECK);
     let groups = GroupCounts::count(&change.groups);
-    if let Err(error) =
-        refuse_unless_it_verifies(&check, &extraction, payload, groups, change.groups.len())
-    {
-        // Layer 2 reads the payload but nothing binds it: the content term may.
-        let read = extraction.payload == Some(*payload);
-        return if read && content_share == 0.0 {
-            Ok(Attempt::Unbound(error))
-        } else {
-            Err(error)
-        };
-    }
-    Ok(Attempt::Written(
-        Box::new(MarkReport {
+    refuse_unless_it_verifies(&check, &extraction, payload, groups, change.groups.len())?;
+    Ok((
+        MarkReport {
             width: width.into(),
             height: height.into(),
             quality,
@@ -274,7 +219,7 @@ fn mark_file<R: Read>(
             groups,
             passes: change.passes,
             warnings: Warnings::default(),
-        }),
+        },
         encoded,
     ))
 }

@@ -2,14 +2,15 @@
 //! the payload layer itself can tell the image a mark was made on from another image carrying
 //! a lifted copy of it.
 //!
-//! Where it is used, `mark` writes each cell of the pattern as
-//! `a t (1 + SHARE k g) / sqrt(1 + SHARE^2)` instead of `a t`: the same energy, `t` the cell's
-//! keyed sign (pilot or coded bit), `k` a second keyed sign per tile cell ([`content_keys`]),
-//! `g` the cover's content sign at that cell ([`cover_signs`]: the sign of a difference of
-//! Gaussians a few cells wide, 0 where it is under a grey level). Once layer 2 has read a
-//! payload and found the lattice, `verify` knows `t` and `k`, measures `g'` on the image it is
-//! given, folds the whitened residual times `g'` into one tile, and correlates each cell's sum
-//! `S` with `t k` ([`score`]). That is a unit-norm weighted sum of the signs `t k`:
+//! `mark` writes each data cell of the pattern as `a t (1 + SHARE k g) / sqrt(1 + SHARE^2)`
+//! instead of `a t`: the same energy, `t` the cell's keyed sign (a coded bit's), `k` a second
+//! keyed sign per tile cell ([`content_keys`]; none on the pilot cells, which stay `a t`), `g`
+//! the cover's content sign at that cell ([`cover_signs`]: the sign of a difference of
+//! Gaussians a few cells wide, 0 where it is under a grey level, where the cell also stays
+//! `a t`). Once layer 2 has read a payload and found the lattice, `verify` knows `t` and `k`,
+//! measures `g'` on the image it is given, folds the whitened residual times `g'` into one
+//! tile, and correlates each cell's sum `S` with `t k` ([`score`]). That is a unit-norm
+//! weighted sum of the signs `t k`:
 //!
 //! - For an image whose pattern has no content term (an unmarked image, a mark made without
 //!   it, or a transplant of one), `k` is a keyed sign independent of everything in the image,
@@ -24,11 +25,14 @@
 //!   threshold that binds (`extract::CONTENT_BINDING_SCORE`) is set above the transplants
 //!   measured, not from the tail bound.
 //!
-//! It costs layer 2 a share of its correlation (`1 / sqrt(1 + SHARE^2)` at best), so `mark`
-//! uses it only where layer 1 does not bind the mark or binds it without holding its own match
-//! (docs/watermark.md, "The content term").
+//! Every mark carries it. The payload's decoder weights each sample as the pattern was made
+//! (`1 + SHARE k g'`, a matched filter), which gathers most of the share of the energy the term
+//! takes from the plain cell sums; what it does not gather, where `g'` is not the cover's `g`
+//! or where the quantiser of a strong re-encode takes the weak cells (`1 - SHARE`), costs some
+//! reads of small photos at a 720-pixel side (docs/watermark.md, "The content term on every
+//! mark").
 
-use super::tile::CELLS;
+use super::tile::{CELLS, Layout};
 use crate::watermark::key::{self, Key};
 use crate::watermark::signal::{Plane, gaussian_blur};
 
@@ -44,9 +48,17 @@ const FINE: (f32, f32) = (4.0, 16.0);
 /// image's own, a transplanted residual could decide them.
 const DEAD_ZONE: f32 = 2.0;
 
-/// The keyed sign `k` of each tile cell, independent of the pattern's own signs.
+/// The keyed sign `k` of each tile cell, independent of the pattern's own signs; 0 on the
+/// pilot cells, which carry no term: the lattice search and the pilots' alignment see the
+/// pattern as it was before the term.
 pub(crate) fn content_keys(key: &Key) -> Vec<f32> {
-    key::signs(&mut key.stream("payload content", b""), CELLS)
+    let mut keys = key::signs(&mut key.stream("payload content", b""), CELLS);
+    for (k, &pilot) in keys.iter_mut().zip(&Layout::from_key(key).pilot) {
+        if pilot != 0.0 {
+            *k = 0.0;
+        }
+    }
+    keys
 }
 
 /// The content sign of every sample of `plane`, whose cells are `cell` samples wide: +1 or -1
@@ -151,9 +163,20 @@ mod tests {
         let keys = content_keys(&Key::from_secret(b"k").unwrap());
         assert_eq!(keys.len(), CELLS);
         let plus = keys.iter().filter(|&&k| k == 1.0).count();
-        let n = keys.len();
+        let n = keys.iter().filter(|&&k| k != 0.0).count();
         assert!((n * 45 / 100..n * 55 / 100).contains(&plus), "{plus}");
         assert_ne!(keys, content_keys(&Key::from_secret(b"k2").unwrap()));
+    }
+
+    /// The content keys are 0 on exactly the layout's pilot cells and a sign on the others.
+    #[test]
+    fn content_keys_leave_the_pilot_cells_out() {
+        let key = Key::from_secret(b"k").unwrap();
+        let layout = Layout::from_key(&key);
+        for (k, p) in content_keys(&key).iter().zip(&layout.pilot) {
+            assert_eq!(*k == 0.0, *p != 0.0);
+            assert!(*k == 0.0 || k.abs() == 1.0);
+        }
     }
 
     /// The cover's signs per cell are those of the cell means.

@@ -276,8 +276,8 @@ pub(crate) fn pattern(
     let factor = s.size_factor(luma.len());
     let (flat, slope, max) = (s.flat * factor, s.slope * factor, s.max * factor);
     if content_share > 0.0 {
-        // Per pixel: 1 + share k g, k the tile cell's keyed sign, g the cover's content sign
-        // at the pixel's cell.
+        // Per pixel: (1 + share k g) / norm, k the tile cell's keyed sign (0 on pilot cells),
+        // g the cover's content sign at the pixel's cell.
         let keys = carrier_tile(&content::content_keys(key), cell);
         let (cols, signs) = content::cover_signs(luma, cell);
         let norm = (1.0 + content_share * content_share).sqrt();
@@ -289,7 +289,14 @@ pub(crate) fn pattern(
                 let (px, py) = (i % w, i / w);
                 let (x, y) = (px % side, py % side);
                 let g = signs[py / cell * cols + px / cell];
-                let term = (1.0 + content_share * keys[y * side + x] * g) / norm;
+                let k = keys[y * side + x];
+                // A pilot cell (no key) or a cell where the cover shows no sign keeps its
+                // amplitude; the others carry the term at the same energy.
+                let term = if k * g == 0.0 {
+                    1.0
+                } else {
+                    (1.0 + content_share * k * g) / norm
+                };
                 (flat + slope * t).min(max) * tile[y * side + x] * term
             })
             .collect();
@@ -395,6 +402,48 @@ mod tests {
 
     /// The cell follows the long side (2 pixels after a downscale to 720) within what the
     /// short side can hold in tiles.
+    /// With the content term, each pixel's amplitude is the plain pattern's times
+    /// `(1 + SHARE k g) / sqrt(1 + SHARE^2)`, except on pilot cells (no key) and where the
+    /// cover shows no content sign, which keep the plain amplitude exactly.
+    #[test]
+    fn the_content_term_scales_only_keyed_cells_with_a_sign() {
+        use super::super::content;
+        let key = Key::from_secret(b"term").unwrap();
+        let payload = Payload([3; 32]);
+        // A step (signs on either side of it) beside a flat band (no sign).
+        let luma = Plane::from_fn(900, 600, |x, _| match x {
+            0..300 => 60.0,
+            300..600 => 160.0,
+            _ => 110.0,
+        });
+        let s = PatternSettings::default();
+        let plain = pattern(&luma, &key, &payload, &s, 0.0);
+        let with = pattern(&luma, &key, &payload, &s, content::SHARE);
+        let cell = cell_side(luma.width, luma.height);
+        let keys = carrier_tile(&content::content_keys(&key), cell);
+        let (cols, signs) = content::cover_signs(&luma, cell);
+        let side = cell * TILE_CELLS;
+        let norm = (1.0 + content::SHARE * content::SHARE).sqrt();
+        let mut counts = [0usize; 3];
+        for (i, (&p, &w)) in plain.iter().zip(&with).enumerate() {
+            let (px, py) = (i % luma.width, i / luma.width);
+            let k = keys[(py % side) * side + px % side];
+            let g = signs[py / cell * cols + px / cell];
+            let expected = if k * g == 0.0 {
+                p
+            } else {
+                p * (1.0 + content::SHARE * k * g) / norm
+            };
+            assert!(
+                (w - expected).abs() <= 1e-5 * p.abs().max(1.0),
+                "{i}: {w} {expected}"
+            );
+            counts[usize::from(k == 0.0) + usize::from(g == 0.0 && k != 0.0) * 2] += 1;
+        }
+        // Keyed cells with a sign, pilot cells and unsigned ones all occur.
+        assert!(counts.iter().all(|&n| n > 1000), "{counts:?}");
+    }
+
     #[test]
     fn cell_side_follows_the_image() {
         assert_eq!(cell_side(640, 480), 2);
