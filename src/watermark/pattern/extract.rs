@@ -216,6 +216,23 @@ impl Pilots {
         }
     }
 
+    /// `start` on its lattice refined against the pilots ([`Pilots::refine_axes`] along the
+    /// image's axes, [`Pilots::refine`] otherwise), under the same symmetry.
+    fn refined(&self, residual: &Plane, start: &Candidate) -> Candidate {
+        let lattice = if on_axes(&start.lattice) {
+            self.refine_axes(residual, start)
+        } else {
+            self.refine(residual, start)
+        };
+        self.candidate(&fold(residual, &lattice, 1), lattice, start.which)
+    }
+
+    /// The pattern's sign per tile cell for `payload`: pilots and coded bits.
+    fn cells_of(&self, key: &Key, payload: &Payload) -> Vec<f32> {
+        self.layout
+            .cells(&ecc::encode(&super::tile::message(key, payload)))
+    }
+
     /// Nudges each coordinate of the lattice's basis while the pilot score (on a quarter of
     /// the pixels) rises, in steps of 0.4 % of the period down to 0.05 %. The autocorrelation
     /// peaks of a magnified tile are broad, and a basis off by 0.5 % drifts by a whole cell
@@ -367,22 +384,14 @@ impl Pilots {
             .fold(self.candidate(&folded, lattice, 0), |best, c| {
                 if c.score > best.score { c } else { best }
             });
-        let refined = if on_axes(&start.lattice) {
-            self.refine_axes(&residual, &start)
-        } else {
-            self.refine(&residual, &start)
-        };
-        let best = self.candidate(&fold(&residual, &refined, 1), refined, start.which);
-        let best = if best.score > start.score {
-            best
+        let refined = self.refined(&residual, &start);
+        let best = if refined.score > start.score {
+            refined
         } else {
             start
         };
-        let cells = self
-            .layout
-            .cells(&ecc::encode(&super::tile::message(key, payload)));
         let content = self.content_sums(luma, &residual, &best);
-        let score = content::score(&content, &cells, &self.content_keys);
+        let score = content::score(&content, &self.cells_of(key, payload), &self.content_keys);
         (best.score, score, best.lattice)
     }
 }
@@ -688,14 +697,6 @@ fn extract_level(
         content_score: None,
     };
     // A candidate's lattice refined against the pilots.
-    let refine = |start: &Candidate| {
-        let lattice = if on_axes(&start.lattice) {
-            pilots.refine_axes(&residual, start)
-        } else {
-            pilots.refine(&residual, start)
-        };
-        pilots.candidate(&fold(&residual, &lattice, 1), lattice, start.which)
-    };
     let content_score = |candidate: &Candidate, cells: &[f32], content: Option<Vec<f32>>| {
         let content = content.unwrap_or_else(|| pilots.content_sums(luma, &residual, candidate));
         content::score(&content, cells, &pilots.content_keys)
@@ -715,16 +716,14 @@ fn extract_level(
         };
         let payload = pilots.decode(key, &sums);
         if let Some(read) = &payload {
-            let cells = pilots
-                .layout
-                .cells(&ecc::encode(&super::tile::message(key, read)));
+            let cells = pilots.cells_of(key, read);
             let mut placed = (candidate.lattice, candidate.score);
             let mut score = content_score(candidate, &cells, content);
             // The matched filter reads some payloads on a lattice a little off, where the
             // content term, summed over the whole image, drifts out of phase: its score is
             // taken on the refined lattice where the pilots find a better placement.
             if score < CONTENT_BINDING_SCORE && !refined {
-                let better = refine(candidate);
+                let better = pilots.refined(&residual, candidate);
                 if better.score > candidate.score {
                     placed = (better.lattice, better.score);
                     score = content_score(&better, &cells, None);
@@ -771,7 +770,7 @@ fn extract_level(
         }
     }
     for start in refined {
-        if found(&refine(start), true, &mut extraction) {
+        if found(&pilots.refined(&residual, start), true, &mut extraction) {
             return extraction;
         }
     }
