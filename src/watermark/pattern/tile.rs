@@ -400,8 +400,6 @@ mod tests {
         assert!((both_ways.size_factor(6_000_000) - 0.5).abs() < 1e-6);
     }
 
-    /// The cell follows the long side (2 pixels after a downscale to 720) within what the
-    /// short side can hold in tiles.
     /// With the content term, each pixel's amplitude is the plain pattern's times
     /// `(1 + SHARE k g) / sqrt(1 + SHARE^2)`, except on pilot cells (no key) and where the
     /// cover shows no content sign, which keep the plain amplitude exactly.
@@ -444,6 +442,8 @@ mod tests {
         assert!(counts.iter().all(|&n| n > 1000), "{counts:?}");
     }
 
+    /// The cell follows the long side (2 pixels after a downscale to 720) within what the
+    /// short side can hold in tiles.
     #[test]
     fn cell_side_follows_the_image() {
         assert_eq!(cell_side(640, 480), 2);
