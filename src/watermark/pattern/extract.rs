@@ -696,22 +696,25 @@ fn extract_level(
         claimed_confirmed: false,
         content_score: None,
     };
-    // A candidate's lattice refined against the pilots.
+    // The content term's score of a payload's cells on a candidate (its content sums, if made).
     let content_score = |candidate: &Candidate, cells: &[f32], content: Option<Vec<f32>>| {
         let content = content.unwrap_or_else(|| pilots.content_sums(luma, &residual, candidate));
         content::score(&content, cells, &pilots.content_keys)
     };
     let found = |candidate: &Candidate, refined: bool, extraction: &mut Extraction| {
         extraction.candidates += 1;
-        let content = (candidate.score >= MATCHED_MIN_PILOT)
-            .then(|| pilots.content_sums(luma, &residual, candidate));
-        let sums = match &content {
-            Some(content) => matched_sums(
+        let matched = |content: &[f32]| {
+            matched_sums(
                 &candidate.tile,
                 candidate.shift,
                 content,
                 &pilots.content_keys,
-            ),
+            )
+        };
+        let content = (candidate.score >= MATCHED_MIN_PILOT)
+            .then(|| pilots.content_sums(luma, &residual, candidate));
+        let sums = match &content {
+            Some(content) => matched(content),
             None => cell_sums(&candidate.tile, candidate.shift),
         };
         let payload = pilots.decode(key, &sums);
@@ -740,12 +743,7 @@ fn extract_level(
             // image's cost, where the claim decides.
             let sums = match content {
                 Some(_) => sums,
-                None => matched_sums(
-                    &candidate.tile,
-                    candidate.shift,
-                    &pilots.content_sums(luma, &residual, candidate),
-                    &pilots.content_keys,
-                ),
+                None => matched(&pilots.content_sums(luma, &residual, candidate)),
             };
             extraction.claimed_confirmed = pilots.confirms(key, &sums, claimed);
         }
@@ -949,8 +947,6 @@ mod tests {
         assert!(!forged.content_binds(), "{forged:?}");
     }
 
-    /// A plane large enough for 4-pixel cells: the pyramid reads the payload at the level
-    /// where a cell is 2 samples, also after a crop.
     /// On a mark made with the content term, buried in noise, the matched filter's soft bits
     /// agree with the coded bits better than the plain cell sums do, on the mark's own
     /// placement: it gathers the term's share of the energy.
@@ -997,6 +993,8 @@ mod tests {
         assert!(plain > 0.2 && matched > plain * 1.08, "{plain} {matched}");
     }
 
+    /// A plane large enough for 4-pixel cells: the pyramid reads the payload at the level
+    /// where a cell is 2 samples, also after a crop.
     #[test]
     fn round_trip_with_coarse_cells() {
         let key = Key::from_secret(b"secret").unwrap();
