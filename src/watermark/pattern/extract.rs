@@ -593,11 +593,7 @@ fn search_levels(luma: &Plane, key: &Key, claimed: Option<&Payload>, finest: boo
         let mut found = extract_level(plane, key, &pilots, own_period, claimed);
         candidates += found.candidates;
         found.candidates = candidates;
-        if let Some(lattice) = &mut found.lattice {
-            let f = level as f32;
-            lattice.u = lattice.u.map(|c| c * f);
-            lattice.v = lattice.v.map(|c| c * f);
-        }
+        found.lattice = found.lattice.map(|l| l.scaled(level as f32));
         if let (Some(read), Some(lattice)) = (found.payload, found.lattice) {
             // A read on a coarse level whose content term falls short of binding is scored
             // again on the next finer level, with the lattice it was read on: twice the
@@ -605,22 +601,14 @@ fn search_levels(luma: &Plane, key: &Key, claimed: Option<&Payload>, finest: boo
             if !found.content_binds()
                 && let Some((finer, plane)) = planes.iter().find(|(f, _)| *f == level / 2)
             {
+                // Levels are powers of two: the scalings are exact.
                 let f = *finer as f32;
-                let scaled = Lattice {
-                    u: lattice.u.map(|c| c / f),
-                    v: lattice.v.map(|c| c / f),
-                    strength: lattice.strength,
-                };
                 let (pilot_score, content_score, placed) =
-                    pilots.placed_content_score(key, plane, scaled, &read);
+                    pilots.placed_content_score(key, plane, lattice.scaled(1.0 / f), &read);
                 if pilot_score > found.pilot_score {
                     found.pilot_score = pilot_score;
                     found.content_score = Some(content_score);
-                    found.lattice = Some(Lattice {
-                        u: placed.u.map(|c| c * f),
-                        v: placed.v.map(|c| c * f),
-                        strength: placed.strength,
-                    });
+                    found.lattice = Some(placed.scaled(f));
                 }
             }
             return found;

@@ -54,6 +54,16 @@ impl Lattice {
             })
     }
 
+    /// The same lattice with both basis vectors times `factor`: from a pyramid level's samples
+    /// to pixels, or back.
+    pub(crate) fn scaled(&self, factor: f32) -> Lattice {
+        Lattice {
+            u: self.u.map(|c| c * factor),
+            v: self.v.map(|c| c * factor),
+            strength: self.strength,
+        }
+    }
+
     /// The square lattice of period `period` on the pixel axes (no geometric change).
     pub(crate) fn axis_aligned(period: f32) -> Lattice {
         Lattice {
