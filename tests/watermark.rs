@@ -1035,9 +1035,9 @@ fn assert_content_term_binds(o: &std::process::Output, histogram_holds: bool) {
 
 /// `mde-Pentax_ist_D` (a busy scene: 5 or 6 of layer 1's 49 grey-level groups hold enough
 /// smooth pixels) carries layer 2's payload but not layer 1's shape, so layer 1 cannot bind the
-/// mark to it. The payload layer's content term binds it: the file is written, `verify` finds the payload bound by the content term, and the
-/// mark's residual lifted onto another photo of the same size (once and twice) is never found
-/// or matched there.
+/// mark to it. The payload layer's content term binds it: the file is written, `verify` finds
+/// the payload bound by the content term, and the mark's residual lifted onto another photo of
+/// the same size (once and twice) is never found or matched there.
 #[test]
 fn cli_mark_binds_through_the_content_term_where_layer_1_cannot() {
     let root = corpus();
