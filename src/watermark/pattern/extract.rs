@@ -1,9 +1,10 @@
 //! Layer 2's blind extraction: whiten luma, find the tile's lattice, fold every pixel into one
 //! tile, align it on the pilots and decode the few best candidates.
 
-use rustfft::num_complex::Complex32;
+use std::rc::Rc;
 
 use super::fold::{fold, fold_each};
+use super::phase::{PilotPhase, symmetry};
 use super::sync::{self, Lattice, Notch};
 use super::tile::{
     CELL, CODED_BITS, Layout, MESSAGE_BITS, MIN_TILES, SMALLEST_UPLOAD, TAG_BYTES, TILE,
@@ -11,7 +12,7 @@ use super::tile::{
 };
 use super::{content, ecc};
 use crate::watermark::key::{Key, Payload};
-use crate::watermark::signal::{Fft2, Plane};
+use crate::watermark::signal::Plane;
 
 /// (Lattice, symmetry, phase) candidates decoded at most.
 pub(crate) const MAX_CANDIDATES: usize = FIRST_DECODES + REFINED;
@@ -120,32 +121,21 @@ fn whitened_residual(luma: &Plane) -> Plane {
     })
 }
 
-/// The tile seen through one of the square's eight symmetries.
-fn symmetry(tile: &[f32], which: usize) -> Vec<f32> {
-    let (swap, flip_x, flip_y) = (which & 1 == 1, which & 2 == 2, which & 4 == 4);
-    let mut out = vec![0f32; TILE * TILE];
-    for y in 0..TILE {
-        for x in 0..TILE {
-            let (mut sx, mut sy) = if swap { (y, x) } else { (x, y) };
-            if flip_x {
-                sx = TILE - 1 - sx;
-            }
-            if flip_y {
-                sy = TILE - 1 - sy;
-            }
-            out[y * TILE + x] = tile[sy * TILE + sx];
-        }
-    }
-    out
-}
-
 /// A decodable hypothesis: the folded tile under one symmetry, shifted by `shift` pixels.
 struct Candidate {
     score: f32,
     lattice: Lattice,
     which: usize,
-    tile: Vec<f32>,
+    /// The folded tile, shared by the candidates of its lattice.
+    folded: Rc<[f32]>,
     shift: (usize, usize),
+}
+
+impl Candidate {
+    /// The folded tile seen through the candidate's symmetry.
+    fn tile(&self) -> Vec<f32> {
+        symmetry(&self.folded, self.which)
+    }
 }
 
 /// Decodes planned at first, from the best pilot scores; the rest of [`MAX_CANDIDATES`] go to
@@ -174,46 +164,53 @@ const REFINE_ALL_SAMPLES: usize = 2_000_000;
 /// is refined by [`Pilots::refine_axes`], any other by [`Pilots::refine`].
 const ON_AXES: f32 = 0.02;
 
-/// What every candidate is scored against: the keyed layout and the pilots' spectrum.
+/// What every candidate is scored against: the keyed layout and the pilots' correlation.
 struct Pilots {
     layout: Layout,
     content_keys: Vec<f32>,
-    spectrum: Vec<Complex32>,
-    forward: Fft2,
-    inverse: Fft2,
+    phase: PilotPhase,
 }
 
 impl Pilots {
     fn new(key: &Key) -> Pilots {
         let layout = Layout::from_key(key);
-        let forward = Fft2::new(TILE, TILE, false);
-        let inverse = Fft2::new(TILE, TILE, true);
-        let mut spectrum: Vec<Complex32> = (0..TILE * TILE)
-            .map(|i| {
-                let cell = (i / TILE / CELL) * TILE_CELLS + (i % TILE) / CELL;
-                Complex32::new(layout.pilot[cell], 0.0)
-            })
+        let pilot: Vec<f32> = (0..TILE * TILE)
+            .map(|i| layout.pilot[(i / TILE / CELL) * TILE_CELLS + (i % TILE) / CELL])
             .collect();
-        forward.process(&mut spectrum);
         Pilots {
+            phase: PilotPhase::new(&pilot),
             layout,
             content_keys: content::content_keys(key),
-            spectrum,
-            forward,
-            inverse,
         }
     }
 
-    fn candidate(&self, folded: &[f32], lattice: Lattice, which: usize) -> Candidate {
-        let tile = symmetry(folded, which);
-        let (shift, score) = pilot_phase(&tile, &self.spectrum, &self.forward, &self.inverse);
+    /// The candidate of `folded` under symmetry `which`.
+    fn candidate(&self, folded: Vec<f32>, lattice: Lattice, which: usize) -> Candidate {
+        let (shift, score) = self.phase.one_symmetry(&folded, which);
         Candidate {
             score,
             lattice,
             which,
-            tile,
+            folded: folded.into(),
             shift,
         }
+    }
+
+    /// The candidates of `folded` under each of the eight symmetries.
+    fn candidates(&self, folded: Vec<f32>, lattice: Lattice) -> Vec<Candidate> {
+        let phases = self.phase.every_symmetry(&folded);
+        let folded: Rc<[f32]> = folded.into();
+        phases
+            .into_iter()
+            .enumerate()
+            .map(|(which, (shift, score))| Candidate {
+                score,
+                lattice,
+                which,
+                folded: Rc::clone(&folded),
+                shift,
+            })
+            .collect()
     }
 
     /// `start` on its lattice refined against the pilots ([`Pilots::refine_axes`] along the
@@ -224,7 +221,7 @@ impl Pilots {
         } else {
             self.refine(residual, start)
         };
-        self.candidate(&fold(residual, &lattice, 1), lattice, start.which)
+        self.candidate(fold(residual, &lattice, 1), lattice, start.which)
     }
 
     /// The pattern's sign per tile cell for `payload`: pilots and coded bits.
@@ -240,7 +237,7 @@ impl Pilots {
     fn refine(&self, residual: &Plane, start: &Candidate) -> Lattice {
         let stride = refine_stride(residual);
         let score = |l: &Lattice| {
-            self.candidate(&fold(residual, l, stride), *l, start.which)
+            self.candidate(fold(residual, l, stride), *l, start.which)
                 .score
         };
         let mut best = start.lattice;
@@ -297,7 +294,7 @@ impl Pilots {
                         strength: centre.strength,
                     };
                     let score = self
-                        .candidate(&fold(residual, &trial, stride), trial, start.which)
+                        .candidate(fold(residual, &trial, stride), trial, start.which)
                         .score;
                     if score > best.1 {
                         best = (trial, score);
@@ -378,12 +375,11 @@ impl Pilots {
         payload: &Payload,
     ) -> (f32, f32, Lattice) {
         let residual = whitened_residual(luma);
-        let folded = fold(&residual, &lattice, 1);
-        let start = (1..8)
-            .map(|which| self.candidate(&folded, lattice, which))
-            .fold(self.candidate(&folded, lattice, 0), |best, c| {
-                if c.score > best.score { c } else { best }
-            });
+        let start = self
+            .candidates(fold(&residual, &lattice, 1), lattice)
+            .into_iter()
+            .reduce(|best, c| if c.score > best.score { c } else { best })
+            .expect("eight symmetries");
         let refined = self.refined(&residual, &start);
         let best = if refined.score > start.score {
             refined
@@ -416,35 +412,6 @@ fn on_axes(lattice: &Lattice) -> bool {
     [lattice.u, lattice.v]
         .iter()
         .all(|p| p[0].abs().min(p[1].abs()) <= ON_AXES * sync::norm(*p))
-}
-
-/// Circular correlation of `tile` with the pilot pattern over every shift: the best shift and
-/// its z-score.
-fn pilot_phase(
-    tile: &[f32],
-    pilot_spectrum: &[Complex32],
-    forward: &Fft2,
-    inverse: &Fft2,
-) -> ((usize, usize), f32) {
-    let mut buffer: Vec<Complex32> = tile.iter().map(|&v| Complex32::new(v, 0.0)).collect();
-    forward.process(&mut buffer);
-    for (b, p) in buffer.iter_mut().zip(pilot_spectrum) {
-        *b *= p.conj();
-    }
-    inverse.process(&mut buffer);
-    let n = buffer.len() as f32;
-    let mean = buffer.iter().map(|c| c.re).sum::<f32>() / n;
-    let var = buffer.iter().map(|c| (c.re - mean).powi(2)).sum::<f32>() / n;
-    let (best, value) = buffer
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (i, c.re))
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .unwrap_or((0, 0.0));
-    (
-        (best % TILE, best / TILE),
-        (value - mean) / var.sqrt().max(1e-12),
-    )
 }
 
 /// The sum of each cell of an aligned tile (`shift` its phase), cells row by row.
@@ -671,9 +638,7 @@ fn extract_level(
     }
     let mut candidates = Vec::new();
     for (lattice, folded) in lattices.iter().zip(fold_each(&residual, &lattices)) {
-        for which in 0..8 {
-            candidates.push(pilots.candidate(&folded, *lattice, which));
-        }
+        candidates.extend(pilots.candidates(folded, *lattice));
     }
     candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut extraction = Extraction {
@@ -691,19 +656,14 @@ fn extract_level(
     };
     let found = |candidate: &Candidate, refined: bool, extraction: &mut Extraction| {
         extraction.candidates += 1;
-        let matched = |content: &[f32]| {
-            matched_sums(
-                &candidate.tile,
-                candidate.shift,
-                content,
-                &pilots.content_keys,
-            )
-        };
+        let tile = candidate.tile();
+        let matched =
+            |content: &[f32]| matched_sums(&tile, candidate.shift, content, &pilots.content_keys);
         let content = (candidate.score >= MATCHED_MIN_PILOT)
             .then(|| pilots.content_sums(luma, &residual, candidate));
         let sums = match &content {
             Some(content) => matched(content),
-            None => cell_sums(&candidate.tile, candidate.shift),
+            None => cell_sums(&tile, candidate.shift),
         };
         let payload = pilots.decode(key, &sums);
         if let Some(read) = &payload {
@@ -959,7 +919,7 @@ mod tests {
         let residual = whitened_residual(&marked);
         let period = (TILE_CELLS * cell_side(640, 512)) as f32;
         let lattice = Lattice::axis_aligned(period);
-        let candidate = pilots.candidate(&fold(&residual, &lattice, 1), lattice, 0);
+        let candidate = pilots.candidate(fold(&residual, &lattice, 1), lattice, 0);
         let coded = ecc::encode(&crate::watermark::pattern::tile::message(&key, &payload));
         let agreement = |sums: &[f32]| {
             let soft = soft_bits(&pilots.layout, sums);
@@ -970,9 +930,10 @@ mod tests {
                 / soft.len() as f32
         };
         let content = pilots.content_sums(&marked, &residual, &candidate);
-        let plain = agreement(&cell_sums(&candidate.tile, candidate.shift));
+        let tile = candidate.tile();
+        let plain = agreement(&cell_sums(&tile, candidate.shift));
         let matched = agreement(&matched_sums(
-            &candidate.tile,
+            &tile,
             candidate.shift,
             &content,
             &pilots.content_keys,

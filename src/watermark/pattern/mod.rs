@@ -23,6 +23,7 @@ pub(crate) mod content;
 pub(crate) mod ecc;
 pub(crate) mod extract;
 mod fold;
+mod phase;
 pub(crate) mod sync;
 pub(crate) mod tile;
 

@@ -35,6 +35,28 @@ impl Fft2 {
         }
     }
 
+    /// The transform of `data` (row-major) written to `out` transposed (column-major): the
+    /// transpose back is left out, for spectra that are only multiplied together and handed
+    /// to [`Fft2::process_from_transposed`]. `data` is overwritten.
+    pub(crate) fn process_to_transposed(&self, data: &mut [Complex32], out: &mut [Complex32]) {
+        debug_assert_eq!(data.len(), self.width * self.height);
+        debug_assert_eq!(out.len(), data.len());
+        self.row.process(data);
+        transpose::transpose(data, out, self.width, self.height);
+        self.column.process(out);
+    }
+
+    /// The transform of a transposed (column-major) `data`, as
+    /// [`Fft2::process_to_transposed`] leaves it, written to `out` row-major. `data` is
+    /// overwritten.
+    pub(crate) fn process_from_transposed(&self, data: &mut [Complex32], out: &mut [Complex32]) {
+        debug_assert_eq!(data.len(), self.width * self.height);
+        debug_assert_eq!(out.len(), data.len());
+        self.column.process(data);
+        transpose::transpose(data, out, self.height, self.width);
+        self.row.process(out);
+    }
+
     pub(crate) fn process(&self, data: &mut [Complex32]) {
         debug_assert_eq!(data.len(), self.width * self.height);
         self.row.process(data);
