@@ -21,6 +21,7 @@
 
 pub(crate) mod content;
 pub(crate) mod ecc;
+mod equalize;
 pub(crate) mod extract;
 mod fold;
 mod phase;
