@@ -14,8 +14,9 @@
 //! went through. On each level it high-passes and whitens luma, finds the repetition
 //! lattice in its autocorrelation (`sync`), folds every pixel into one tile through the
 //! inverse of the lattice's map, finds the tile's phase and symmetry by correlating with the
-//! pilots, and soft-decodes the few best candidates, keeping the 11 likeliest messages of
-//! each. It reports a payload only when the tag verifies: the tag is 48 bits and at most
+//! pilots (`phase`), passes the cell sums through an equaliser fitted on the pilots
+//! (`equalize`), and soft-decodes the few best candidates, keeping the 11 likeliest messages
+//! of each. It reports a payload only when the tag verifies: the tag is 48 bits and at most
 //! `MAX_CANDIDATES` x `LIST` x 4 levels = 264 messages are checked, so a wrong payload comes
 //! out with probability under 9.4e-13 per image ([`FALSE_POSITIVE_BOUND`]).
 
