@@ -494,8 +494,10 @@ fn halve(plane: &Plane) -> Plane {
 
 /// Extracts the payload blind: each level of the pyramid (`LEVELS`, coarsest first) is
 /// searched as the single-scale detector searches an image, and the first payload whose tag
-/// verifies is returned. With no payload, the result is the level whose best candidate had
-/// the highest pilot score. Lattices are reported in pixels of `luma`.
+/// verifies and whose content term binds it to the image is returned; a payload that does not
+/// bind is returned only when no finer level reads it bound (the read of it whose content
+/// scores highest). With no payload, the result is the level whose best candidate had the
+/// highest pilot score. Lattices are reported in pixels of `luma`.
 pub fn extract(luma: &Plane, key: &Key) -> Extraction {
     extract_claimed(luma, key, None)
 }
