@@ -54,7 +54,8 @@ fn neighbours(sums: &[f32], cell: usize) -> [f64; TAPS] {
 impl Equalizer {
     /// The filter over `sums` (one per tile cell) that predicts `pilot` (the pilot cells'
     /// signs, 0 on data cells) best in least squares. Where the fit is degenerate (a flat
-    /// or tiny input) the filter passes the sums through.
+    /// or tiny input) or would turn the cell's own sign over (a centre tap of 0 or less: a fit
+    /// to noise), the filter passes the sums through.
     pub(super) fn fit(sums: &[f32], pilot: &[f32]) -> Equalizer {
         let mut normal = [[0f64; TAPS]; TAPS];
         let mut right = [0f64; TAPS];

@@ -58,11 +58,8 @@ impl Fft2 {
     }
 
     pub(crate) fn process(&self, data: &mut [Complex32]) {
-        debug_assert_eq!(data.len(), self.width * self.height);
-        self.row.process(data);
         let mut transposed = vec![Complex32::default(); data.len()];
-        transpose::transpose(data, &mut transposed, self.width, self.height);
-        self.column.process(&mut transposed);
+        self.process_to_transposed(data, &mut transposed);
         transpose::transpose(&transposed, data, self.height, self.width);
     }
 }
