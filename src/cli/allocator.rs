@@ -5,8 +5,8 @@
 //! (at most 32 MiB) and unmaps it on `free`, and trims its heaps' tops as soon as they are free,
 //! so each new plane costs one page fault per 4 KiB: at 12 MP a fifth of `mark`'s time went to
 //! the kernel. Served from one heap that is not trimmed automatically, a freed plane's pages
-//! serve the next one, and with one worker the peak does not grow: `mark` still hands free pages
-//! back where a stage's planes are done with (`watermark::trim`). With two workers the two
+//! serve the next one, and with one worker the peak does not grow, so `mark` no longer hands free
+//! pages back between its stages (`watermark::release_between_stages`). With two workers the two
 //! threads' blocks interleave in that heap and its holes raised the 24 MP peak by 50-70 MB, so
 //! several workers keep glibc's defaults. Figures: docs/watermark.md, "Memory kept by the
 //! allocator".
@@ -24,6 +24,9 @@ pub fn keep_freed_memory_with(workers: usize) {
             libc::mallopt(libc::M_TRIM_THRESHOLD, libc::c_int::MAX);
             libc::mallopt(libc::M_ARENA_MAX, 1);
         }
+        // Freed planes now serve the next ones in place: trimming them between `mark`'s
+        // stages would only fault the pages in again.
+        jpgtool::watermark::release_between_stages(false);
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     let _ = workers;

@@ -26,6 +26,18 @@ impl<R: BufRead> Decoder<R> {
     /// and multi-scan files are decoded into libjpeg's whole-image coefficient buffer here, so
     /// the caller must have checked its size first.
     pub fn start(reader: R, scale_eighths: u8) -> Result<Self> {
+        Self::start_as(reader, scale_eighths, false)
+    }
+
+    /// Starts decompression at full scale with the luma channel alone for a YCbCr file (its Y
+    /// samples, the same as [`start`](Self::start) gives in the first channel: libjpeg then
+    /// skips the chroma's inverse DCT and upsampling), as [`start`](Self::start) otherwise.
+    /// [`color`](Self::color) is then `Gray`.
+    pub fn start_luma(reader: R) -> Result<Self> {
+        Self::start_as(reader, 8, true)
+    }
+
+    fn start_as(reader: R, scale_eighths: u8, luma_only: bool) -> Result<Self> {
         if !(1..=8).contains(&scale_eighths) {
             return Err(Error::Unsupported(format!("scale {scale_eighths}/8")));
         }
@@ -33,9 +45,12 @@ impl<R: BufRead> Decoder<R> {
             let mut decompress = Decompress::with_err(error_manager())
                 .from_reader(reader)
                 .map_err(Error::Io)?;
-            let color = from_jcs(decompress.color_space()).ok_or_else(|| {
+            let mut color = from_jcs(decompress.color_space()).ok_or_else(|| {
                 Error::Unsupported("colour space with an unusual number of components".into())
             })?;
+            if luma_only && color == ColorSpace::YCbCr {
+                color = ColorSpace::Gray;
+            }
             let density = decompress.pixel_density();
             decompress.scale(scale_eighths);
             let inner = decompress.to_colorspace(jcs(color)).map_err(Error::Io)?;

@@ -30,6 +30,12 @@ const WORK_BYTES_PER_PIXEL: u64 = 3 + 9 * 4;
 /// Decodes a whole image for marking or verifying, after checking its working memory against
 /// `limits`; CMYK and YCCK files are refused (no luma channel).
 pub(super) fn decode<R: Read>(source: Source<R>, limits: &Limits) -> Result<Image> {
+    decode_as(source, limits, false)
+}
+
+/// [`decode`], with a YCbCr file's luma alone where `luma_only` (a grey [`Image`] of its Y
+/// samples).
+fn decode_as<R: Read>(source: Source<R>, limits: &Limits, luma_only: bool) -> Result<Image> {
     let header = &source.header;
     let frame = &header.frame;
     let pixels = u64::from(frame.width) * u64::from(frame.height);
@@ -44,7 +50,11 @@ pub(super) fn decode<R: Read>(source: Source<R>, limits: &Limits) -> Result<Imag
             color.name()
         )));
     }
-    let mut decoder = Decoder::start(source.replay(), 8)?;
+    let (mut decoder, color) = if luma_only && color == ColorSpace::YCbCr {
+        (Decoder::start_luma(source.replay())?, ColorSpace::Gray)
+    } else {
+        (Decoder::start(source.replay(), 8)?, color)
+    };
     if decoder.color() != color {
         return Err(Error::Unsupported(format!(
             "libjpeg reads this file as {}, jpgtool as {}",
@@ -157,14 +167,58 @@ pub(super) fn encode(
     Ok(encoded)
 }
 
-/// The luma of a JPEG held in memory, decoded as [`decode`] does.
+/// The luma of a JPEG held in memory, decoded as [`decode`] does (a YCbCr file's Y channel
+/// alone: the same samples, without the chroma's work).
 pub(super) fn decode_luma(jpeg: &[u8], limits: &Limits) -> Result<Plane> {
-    decode(reencode::read_source(jpeg, limits)?, limits)?.luma()
+    decode_as(reencode::read_source(jpeg, limits)?, limits, true)?.luma()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The luma-only decode gives the Y channel of the full decode, sample for sample, on the
+    /// repository's real and unusual files (every sampling in them, Y not the largest included,
+    /// baseline and progressive, grey and RGB), and fails where the full decode fails.
+    #[test]
+    fn luma_only_decode_is_the_full_decodes_luma() {
+        let limits = Limits::default();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+        let mut compared = 0;
+        let mut colour = 0;
+        for folder in ["real", "edge"] {
+            for entry in std::fs::read_dir(root.join(folder)).unwrap() {
+                let path = entry.unwrap().path();
+                let bytes = std::fs::read(&path).unwrap();
+                let Ok(source) = reencode::read_source(&bytes[..], &limits) else {
+                    continue;
+                };
+                let frame = &source.header.frame;
+                if u32::from(frame.width) * u32::from(frame.height) > 4_000_000 {
+                    continue;
+                }
+                let full = decode(source, &limits).and_then(|image| {
+                    colour += usize::from(image.color == ColorSpace::YCbCr);
+                    image.luma()
+                });
+                let luma = decode_luma(&bytes, &limits);
+                match (full, luma) {
+                    (Ok(full), Ok(luma)) => {
+                        assert_eq!(
+                            (full.width, full.height),
+                            (luma.width, luma.height),
+                            "{path:?}"
+                        );
+                        assert!(full.data == luma.data, "{path:?}");
+                        compared += 1;
+                    }
+                    (Err(_), Err(_)) => {}
+                    (full, luma) => panic!("{path:?}: {:?} against {:?}", full.err(), luma.err()),
+                }
+            }
+        }
+        assert!(compared > 100 && colour > 80, "{compared} {colour}");
+    }
 
     /// Against its definition on every 1/1024 of a grey level past both ends, the f32 values
     /// either side of each half, and the non-finite values.

@@ -38,6 +38,7 @@ pub use mark::mark;
 pub use pattern::{Extraction, Lattice, PatternSettings};
 pub use progress::Progress;
 pub use signal::{Plane, mean_ssim};
+pub use trim::release_between_stages;
 pub use verify::verify;
 
 /// `mark` refuses to write a mark whose own output scores below this (the "as is" threshold,

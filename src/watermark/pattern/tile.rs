@@ -267,49 +267,67 @@ pub(crate) fn pattern(
     s: &PatternSettings,
     content_share: f32,
 ) -> Vec<f32> {
-    let cells = Layout::from_key(key).cells(&ecc::encode(&message(key, payload)));
     let cell = cell_side(luma.width, luma.height);
+    pattern_with_cell(luma, key, payload, s, content_share, cell)
+}
+
+/// [`pattern`] with cells of `cell` pixels.
+fn pattern_with_cell(
+    luma: &Plane,
+    key: &Key,
+    payload: &Payload,
+    s: &PatternSettings,
+    content_share: f32,
+    cell: usize,
+) -> Vec<f32> {
+    let cells = Layout::from_key(key).cells(&ecc::encode(&message(key, payload)));
     let tile = carrier_tile(&cells, cell);
     let side = cell * TILE_CELLS;
-    let texture = texture(luma);
+    let mut change = texture(luma).data;
     let w = luma.width;
     let factor = s.size_factor(luma.len());
     let (flat, slope, max) = (s.flat * factor, s.slope * factor, s.max * factor);
-    if content_share > 0.0 {
-        // Per pixel: (1 + share k g) / norm, k the tile cell's keyed sign (0 on pilot cells),
-        // g the cover's content sign at the pixel's cell.
-        let keys = carrier_tile(&content::content_keys(key), cell);
+    // The tile's and the content signs' values are whole cells: each row is walked a cell of
+    // `cell` pixels at a time (the tile's columns cycle with it, `side` being whole cells),
+    // the texture turned into the change in place.
+    let (cols, signs, keys) = if content_share > 0.0 {
         let (cols, signs) = content::cover_signs(luma, cell);
-        let norm = (1.0 + content_share * content_share).sqrt();
-        return texture
-            .data
-            .iter()
+        (cols, signs, content::content_keys(key))
+    } else {
+        (0, Vec::new(), Vec::new())
+    };
+    let norm = (1.0 + content_share * content_share).sqrt();
+    for (py, row) in change.chunks_mut(w.max(1)).enumerate() {
+        let tile_row = &tile[py % side * side..][..side];
+        let cell_row = py % side / cell * TILE_CELLS;
+        let signs_row = (!signs.is_empty()).then(|| &signs[py / cell * cols..]);
+        for (j, (pixels, &sign)) in row
+            .chunks_mut(cell)
+            .zip(tile_row.iter().step_by(cell).cycle())
             .enumerate()
-            .map(|(i, &t)| {
-                let (px, py) = (i % w, i / w);
-                let (x, y) = (px % side, py % side);
-                let g = signs[py / cell * cols + px / cell];
-                let k = keys[y * side + x];
-                // A pilot cell (no key) or a cell where the cover shows no sign keeps its
-                // amplitude; the others carry the term at the same energy.
-                let term = if k * g == 0.0 {
+        {
+            // Per pixel: (1 + share k g) / norm, k the tile cell's keyed sign (0 on pilot
+            // cells), g the cover's content sign at the pixel's cell. A pilot cell (no key)
+            // or a cell where the cover shows no sign keeps its amplitude; the others carry
+            // the term at the same energy.
+            let term = signs_row.map(|signs| {
+                let (g, k) = (signs[j], keys[cell_row + j % TILE_CELLS]);
+                if k * g == 0.0 {
                     1.0
                 } else {
                     (1.0 + content_share * k * g) / norm
+                }
+            });
+            for t in pixels {
+                let amplitude = (flat + slope * *t).min(max) * sign;
+                *t = match term {
+                    Some(term) => amplitude * term,
+                    None => amplitude,
                 };
-                (flat + slope * t).min(max) * tile[y * side + x] * term
-            })
-            .collect();
+            }
+        }
     }
-    texture
-        .data
-        .iter()
-        .enumerate()
-        .map(|(i, &t)| {
-            let (x, y) = (i % w % side, i / w % side);
-            (flat + slope * t).min(max) * tile[y * side + x]
-        })
-        .collect()
+    change
 }
 
 /// One period of the carrier, `cell * TILE_CELLS` pixels square, each cell a `cell`-pixel
@@ -335,6 +353,58 @@ pub(crate) fn bytes_of(bits: &[bool]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The pattern, made a cell at a time in place, is its per-pixel definition: amplitude
+    /// `min(flat + slope t, max)` of the texture `t`, times the tile's sign at the pixel, times
+    /// the content term `(1 + share k g) / norm` where the cell's key `k` and the cover's sign
+    /// `g` are both non-zero. Widths and heights that end mid-cell and mid-tile, cells of 2
+    /// and 3 pixels, with and without the content term.
+    #[test]
+    fn pattern_is_its_per_pixel_definition() {
+        let key = Key::from_secret(b"pattern definition").unwrap();
+        let payload = Payload([0x3c; 32]);
+        let settings = PatternSettings::default();
+        let mut state = 11u32;
+        for (w, h, cell) in [(401, 203, 3), (131, 260, 2), (7, 5, 3)] {
+            let luma = Plane::from_fn(w, h, |x, y| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                ((x * 7 + y * 3) % 160) as f32 + (state >> 26) as f32
+            });
+            let cells = Layout::from_key(&key).cells(&ecc::encode(&message(&key, &payload)));
+            let tile = carrier_tile(&cells, cell);
+            let keys = carrier_tile(&content::content_keys(&key), cell);
+            let (cols, signs) = content::cover_signs(&luma, cell);
+            let texture = texture(&luma);
+            let factor = settings.size_factor(luma.len());
+            let (flat, slope, max) = (
+                settings.flat * factor,
+                settings.slope * factor,
+                settings.max * factor,
+            );
+            let side = cell * TILE_CELLS;
+            for share in [0.0f32, 0.6] {
+                let norm = (1.0 + share * share).sqrt();
+                let made = pattern_with_cell(&luma, &key, &payload, &settings, share, cell);
+                assert_eq!(made.len(), w * h);
+                for (i, &m) in made.iter().enumerate() {
+                    let (px, py) = (i % w, i / w);
+                    let (x, y) = (px % side, py % side);
+                    let base = (flat + slope * texture.data[i]).min(max) * tile[y * side + x];
+                    let (k, g) = (keys[y * side + x], signs[py / cell * cols + px / cell]);
+                    let expected = if share == 0.0 || k * g == 0.0 {
+                        base
+                    } else {
+                        base * ((1.0 + share * k * g) / norm)
+                    };
+                    assert_eq!(
+                        m.to_bits(),
+                        expected.to_bits(),
+                        "{w}x{h} cell {cell} at {px},{py}"
+                    );
+                }
+            }
+        }
+    }
 
     /// The banded detail and RMS equal the full planes' to the bit, across band edges and at
     /// the image's borders (sizes around the 64-row band and under a kernel's reach).
