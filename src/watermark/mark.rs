@@ -151,23 +151,23 @@ fn mark_file<R: Read>(
         }
     }
     drop(luma);
+    let check = verify_luma(&written_luma, key, payload);
+    let extraction = self_check_extraction(&written_luma, key, payload, &check);
     let mut written = Written {
         quality,
         input_tables: false,
         bytes: encoded,
         psnr,
         ssim,
-        check: verify_luma(&written_luma, key, payload),
-        extraction: pattern::extract(&written_luma, key),
+        check,
+        extraction,
     };
     drop(written_luma);
     // The first candidate that keeps everything the chosen file holds replaces it.
     for (candidate, psnr, ssim) in measured {
         let plane = decode_luma(&candidate.bytes, &options.limits)?;
-        let (check, extraction) = (
-            verify_luma(&plane, key, payload),
-            pattern::extract(&plane, key),
-        );
+        let check = verify_luma(&plane, key, payload);
+        let extraction = self_check_extraction(&plane, key, payload, &check);
         drop(plane);
         let chosen = growth::Layers {
             check: &written.check,
@@ -447,9 +447,20 @@ fn encode_marked(
     }
 }
 
+/// The self-check's blind extraction of a written file, as `verify` makes it: a read of
+/// `payload` that layer 1's `check` binds ends the search.
+fn self_check_extraction(
+    luma: &Plane,
+    key: &Key,
+    payload: &Payload,
+    check: &Detection,
+) -> Extraction {
+    pattern::extract_bound_by(luma, key, None, &mut |read| read == payload && check.binds)
+}
+
 /// An image that already carries this key's mark: a second payload would leave neither
 /// readable (the pilots add up, the data cells disagree), so refuse it. The search leaves out
-/// the finest pyramid level where no mark could need it (`pattern::finest_level_needed`).
+/// the pyramid levels finer than any mark could need (`pattern::finest_level_needed`).
 fn refuse_if_marked(luma: &Plane, key: &Key) -> Result<()> {
     let found = pattern::extract_for_refusal(luma, key);
     if found.mark_present() {

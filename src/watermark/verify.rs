@@ -7,7 +7,7 @@ use std::io::Read;
 use super::binding::payload_to_test;
 use super::histogram::{self, analysis::Analysis};
 use super::image::decode;
-use super::{Key, Layers, Payload, VerifyOptions, VerifyReport, pattern};
+use super::{Detection, Key, Layers, Payload, VerifyOptions, VerifyReport, pattern};
 use crate::codec::{self, Warnings};
 use crate::error::Result;
 use crate::reencode;
@@ -40,7 +40,22 @@ fn verify_file<R: Read>(
     let luma = image.luma()?;
     // Layer 2 first: blind, the payload it reads is the one layer 1 tests.
     let histogram_only = claimed.is_some() && options.layers == Layers::Histogram;
-    let extraction = (!histogram_only).then(|| pattern::extract_claimed(&luma, key, claimed));
+    let masked = |analysis: &Analysis| {
+        image
+            .channel_extremes()
+            .and_then(|e| analysis.colour_masked(&e))
+    };
+    // Layer 1's test of a payload layer 2 reads without its content term's binding: made
+    // during the search (which then stops where it binds) and kept for the report.
+    let mut tested: Option<(Payload, Detection)> = None;
+    let extraction = (!histogram_only).then(|| {
+        pattern::extract_bound_by(&luma, key, claimed, &mut |read| {
+            let detection = histogram::verify_lazily(&luma, masked, key, read);
+            let binds = detection.binds;
+            tested = Some((*read, detection));
+            binds
+        })
+    });
     // Layer 1 tests the claimed payload, or blind the payload layer 2 read. Under
     // `Layers::Pattern` it runs only as binding evidence for a payload layer 2 read (blind, or
     // the claimed one with its payload bits given).
@@ -50,13 +65,9 @@ fn verify_file<R: Read>(
         .filter(|payload| {
             options.layers != Layers::Pattern || read.as_ref() == Some(*payload) || confirmed
         })
-        .map(|payload| {
-            let masked = |analysis: &Analysis| {
-                image
-                    .channel_extremes()
-                    .and_then(|e| analysis.colour_masked(&e))
-            };
-            histogram::verify_lazily(&luma, masked, key, payload)
+        .map(|payload| match tested.take() {
+            Some((tested, detection)) if tested == *payload => detection,
+            _ => histogram::verify_lazily(&luma, masked, key, payload),
         });
     Ok(VerifyReport {
         width: image.width as u32,

@@ -506,37 +506,72 @@ pub fn extract(luma: &Plane, key: &Key) -> Extraction {
 /// with the claimed payload's bits taken as known ([`Extraction::claimed_confirmed`]): at most
 /// as many tag checks again as the blind search, each of them of the claimed payload's tag.
 pub fn extract_claimed(luma: &Plane, key: &Key, claimed: Option<&Payload>) -> Extraction {
-    search_levels(luma, key, claimed, true)
+    search_levels(luma, key, claimed, 1, &mut |_| false)
 }
 
-/// [`extract`] as `mark`'s re-marking check runs it: the finest level is left out where no
-/// mark `mark` could have made needs it ([`finest_level_needed`]), a third of the check's
-/// work on a 12 MP photo. Where it finds a payload or a pilot score, those of [`extract`].
+/// [`extract_claimed`], where a payload read without the content term's binding is returned at
+/// once when `bound_otherwise(payload)` says another test binds it (layer 1): the finer levels
+/// are searched on only for a read that nothing binds yet. `verify` and `mark`'s self-check
+/// pass layer 1's test, which they make of the payload read in any case.
+pub(crate) fn extract_bound_by(
+    luma: &Plane,
+    key: &Key,
+    claimed: Option<&Payload>,
+    bound_otherwise: &mut dyn FnMut(&Payload) -> bool,
+) -> Extraction {
+    search_levels(luma, key, claimed, 1, bound_otherwise)
+}
+
+/// [`extract`] as `mark`'s re-marking check runs it: the levels finer than any mark `mark`
+/// could have made needs are left out ([`finest_level_needed`]): at 12 MP the finest two, the
+/// larger part of the check's work. Where it finds a payload or a pilot score, those of
+/// [`extract`].
 pub(crate) fn extract_for_refusal(luma: &Plane, key: &Key) -> Extraction {
     let finest = finest_level_needed(luma.width, luma.height);
-    search_levels(luma, key, None, finest)
+    // Any payload read is a mark present: the check needs no binding.
+    search_levels(luma, key, None, finest, &mut |_| true)
 }
 
-/// Whether a mark on an image of `width` x `height` can have cells too small for the second
-/// level: under 2.8 pixels, 1.4 samples there (the second level reads cells of 1.4 to 10.4
-/// pixels, the finest 0.7 to 5.2). `mark` makes cells ([`cell_side`]) of at least
-/// 2 / [`SMALLEST_UPLOAD`] of the long side, or, where the short side limits them, more than
-/// 1 / (2 [`MIN_TILES`] [`TILE_CELLS`]) of the short side, or 16 pixels. Scaled with the image
-/// (a crop keeps them, an enlargement grows them), a mark's cells on an image of long side `L`
-/// and short side `S` are then at least `L / 360`, `S / 384`, or `16 L / L0` for an original of
-/// long side `L0` over 5760 pixels. From a long side of 2880 and a short side of 1076 every
-/// cell is 2.8 pixels or more, but for marks made on originals of over 16,000 pixels (180 MP
-/// and more, beyond `mark`'s default memory budget by a factor of eight) and shrunk more than
-/// 5.7 times: the finest level is searched below those sides.
-pub(crate) fn finest_level_needed(width: usize, height: usize) -> bool {
-    const LONG: usize = 4 * SMALLEST_UPLOAD;
-    const SHORT: usize = (2 * MIN_TILES * TILE_CELLS * 28).div_ceil(10);
-    width.max(height) < LONG || width.min(height) < SHORT
+/// The finest pyramid level ([`LEVELS`]) a mark on an image of `width` x `height` can need:
+/// one whose cells are 1.4 samples or more there (2.8 pixels on the second level, 5.6 on the
+/// third; a level of factor `f` reads cells of 0.7 `f` to 5.2 `f` pixels). `mark` makes cells
+/// ([`cell_side`]) of at least 2 / [`SMALLEST_UPLOAD`] of the long side, or, where the short
+/// side limits them, more than 1 / (2 [`MIN_TILES`] [`TILE_CELLS`]) of the short side, or 16
+/// pixels. Scaled with the image (a crop keeps them, an enlargement grows them), a mark's cells
+/// on an image of long side `L` and short side `S` are then at least `L / 360`, `S / 384`, or
+/// `16 L / L0` for an original of long side `L0` over 5760 pixels. So:
+/// - from a long side of 2880 and a short side of 1076, every cell is 2.8 pixels or more, but
+///   for marks made on originals of over 16,000 pixels (180 MP and more, beyond `mark`'s
+///   default memory budget by a factor of eight) and shrunk more than 5.7 times;
+/// - from a long side of 4032 and a short side of 2151, every cell is 5.6 pixels or more, but
+///   for marks made on originals of over 11,520 by 6,146 pixels (70 MP, three times that
+///   budget) and shrunk more than 2.9 times.
+pub(crate) fn finest_level_needed(width: usize, height: usize) -> usize {
+    const LONG_2: usize = 4 * SMALLEST_UPLOAD;
+    const SHORT_2: usize = (2 * MIN_TILES * TILE_CELLS * 28).div_ceil(10);
+    // 16-pixel cells shrunk to 5.6 pixels from an original this long.
+    const ORIGINAL_4: usize = 11_520;
+    const LONG_4: usize = (56 * ORIGINAL_4).div_ceil(160);
+    const SHORT_4: usize = (2 * MIN_TILES * TILE_CELLS * 56).div_ceil(10);
+    let (long, short) = (width.max(height), width.min(height));
+    if long >= LONG_4 && short >= SHORT_4 {
+        4
+    } else if long >= LONG_2 && short >= SHORT_2 {
+        2
+    } else {
+        1
+    }
 }
 
-/// The pyramid search of [`extract_claimed`], the finest level (the image itself) included or
-/// not.
-fn search_levels(luma: &Plane, key: &Key, claimed: Option<&Payload>, finest: bool) -> Extraction {
+/// The pyramid search of [`extract_claimed`], from the coarsest level down to `finest` (1: the
+/// image itself), a read that `bound_otherwise` binds returned at once ([`extract_bound_by`]).
+fn search_levels(
+    luma: &Plane,
+    key: &Key,
+    claimed: Option<&Payload>,
+    finest: usize,
+    bound_otherwise: &mut dyn FnMut(&Payload) -> bool,
+) -> Extraction {
     let pilots = Pilots::new(key);
     let own_cell = cell_side(luma.width, luma.height);
     // The levels from the finest: each a 2 x 2 box average of the one before.
@@ -554,7 +589,7 @@ fn search_levels(luma: &Plane, key: &Key, claimed: Option<&Payload>, finest: boo
     let mut candidates = 0;
     let mut confirmed = false;
     for &level in &LEVELS {
-        if level == 1 && !finest {
+        if level < finest {
             continue;
         }
         let Some((_, plane)) = planes.iter().find(|(f, _)| *f == level) else {
@@ -583,7 +618,7 @@ fn search_levels(luma: &Plane, key: &Key, claimed: Option<&Payload>, finest: boo
                     found.lattice = Some(placed.scaled(f));
                 }
             }
-            if found.content_binds() {
+            if found.content_binds() || bound_otherwise(&read) {
                 return found;
             }
             // An unbound read is kept while the finer levels are searched on: the equaliser
@@ -754,36 +789,44 @@ mod tests {
     use super::*;
     use crate::watermark::pattern::tile::{PatternSettings, pattern};
 
-    /// Where the re-marking check leaves the finest level out, every mark `mark` could have
-    /// made, on an original of any size up to 16,000 pixels and of any proportions, scaled to
-    /// the image (down or up, proportions kept), has cells of 2.8 pixels or more: the second
-    /// level's range. And the sides the rule turns on are those it says.
+    /// Where the re-marking check leaves the finer levels out, every mark `mark` could have
+    /// made, on an original of any size and proportions up to the bound the docs give for that
+    /// level (16,000 pixels for the second, 11,520 for the third), scaled to the image (down or
+    /// up, proportions kept), has cells of 1.4 samples or more on the finest level searched:
+    /// 2.8 pixels on the second, 5.6 on the third. Past the third level's bound, the second
+    /// level's still holds. And the sides the rule turns on are those it says.
     #[test]
-    fn the_refusal_leaves_out_the_finest_level_only_where_no_mark_needs_it() {
-        assert!(finest_level_needed(2879, 2000));
-        assert!(finest_level_needed(4032, 1075));
-        assert!(!finest_level_needed(2880, 1076));
-        assert!(!finest_level_needed(3024, 4032));
-        let mut checked = 0;
+    fn the_refusal_leaves_out_the_finer_levels_only_where_no_mark_needs_them() {
+        assert_eq!(finest_level_needed(2879, 2000), 1);
+        assert_eq!(finest_level_needed(4032, 1075), 1);
+        assert_eq!(finest_level_needed(2880, 1076), 2);
+        assert_eq!(finest_level_needed(4031, 3024), 2);
+        assert_eq!(finest_level_needed(4032, 2150), 2);
+        assert_eq!(finest_level_needed(4032, 2151), 4);
+        assert_eq!(finest_level_needed(3024, 4032), 4);
+        let mut checked = [0; 3];
         for long0 in (200..=16_000).step_by(97) {
             for short0 in (100..=long0).step_by(61) {
                 let cell = cell_side(long0, short0) as f64;
                 for long in (2880..=long0.max(2880)).step_by(173) {
                     let f = long as f64 / long0 as f64;
                     let short = (short0 as f64 * f).round() as usize;
-                    if finest_level_needed(long, short) {
-                        continue;
-                    }
-                    checked += 1;
+                    let level = finest_level_needed(long, short);
+                    let needed = match level {
+                        1 => continue,
+                        4 if long0 <= 11_520 => 5.6,
+                        _ => 2.8,
+                    };
+                    checked[usize::from(needed > 3.0) + usize::from(level == 4)] += 1;
                     assert!(
-                        cell * f >= 2.8,
+                        cell * f >= needed,
                         "{long0} x {short0} (cells {cell}) to {long} x {short}: {:.2}",
                         cell * f
                     );
                 }
             }
         }
-        assert!(checked > 100_000, "{checked}");
+        assert!(checked.iter().all(|&n| n > 20_000), "{checked:?}");
     }
 
     /// The bound the docs promise: at most 1e-12 per image, every level's checks counted.

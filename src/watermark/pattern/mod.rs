@@ -29,11 +29,11 @@ mod phase;
 pub(crate) mod sync;
 pub(crate) mod tile;
 
-pub(crate) use extract::extract_for_refusal;
 pub use extract::{
     CLAIMED_FALSE_POSITIVE_BOUND, CONTENT_BINDING_SCORE, Extraction, FALSE_POSITIVE_BOUND,
     PRESENT_MIN_PILOT, extract, extract_claimed,
 };
+pub(crate) use extract::{extract_bound_by, extract_for_refusal};
 pub use sync::Lattice;
 pub use tile::PatternSettings;
 pub(crate) use tile::pattern;
