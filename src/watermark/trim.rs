@@ -7,7 +7,8 @@
 //! A process whose allocator is set to keep freed memory for the next block (the CLI with one
 //! worker thread) turns this off ([`release_between_stages`]): there the freed pages serve the
 //! next stage's planes in place, the peak is the same without the trims, and each trimmed page
-//! would only be faulted in again (docs/watermark.md, "Memory kept by the allocator").
+//! would only be faulted in again (docs/watermark.md, "Fewer page faults, the pattern in place,
+//! the luma alone, the refusal from the third level").
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
