@@ -76,7 +76,9 @@ pub struct Extraction {
     pub payload: Option<Payload>,
     /// The lattice of the best candidate (pixels per tile along the image's axes).
     pub lattice: Option<Lattice>,
-    /// The best candidate's pilot correlation over its spread (a z-score).
+    /// The best candidate's pilot correlation over the spread it would have at that shift if
+    /// the pilots' signs were random (a z-score, standard normal under a wrong key whatever
+    /// the image holds).
     pub pilot_score: f32,
     /// Candidates decoded.
     pub candidates: usize,
