@@ -141,7 +141,7 @@ impl PilotPhase {
                 // `TILE - 1 - x`), so a mapped cell's first sample is again at a multiple of
                 // `CELL`.
                 let corners = (0..TILE * TILE).map(|i| {
-                    let corner = (i % TILE) % CELL == 0 && (i / TILE) % CELL == 0;
+                    let corner = (i % TILE).is_multiple_of(CELL) && (i / TILE).is_multiple_of(CELL);
                     Complex32::new(f32::from(u8::from(corner && mapped[i] != 0.0)), 0.0)
                 });
                 (
