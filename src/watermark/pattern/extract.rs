@@ -233,15 +233,16 @@ impl Pilots {
             .cells(&ecc::encode(&super::tile::message(key, payload)))
     }
 
-    /// Nudges each coordinate of the lattice's basis while the pilot score (on a quarter of
-    /// the pixels) rises, in steps of 0.4 % of the period down to 0.05 %. The autocorrelation
+    /// Nudges each coordinate of the lattice's basis while the pilots' sharpness
+    /// ([`PilotPhase::sharpness`], on a quarter of the pixels) rises, in steps of 0.4 % of the period down to 0.05 %. The autocorrelation
     /// peaks of a magnified tile are broad, and a basis off by 0.5 % drifts by a whole cell
     /// every 200 pixels; the pilots see the drift, the autocorrelation hardly does.
     fn refine(&self, residual: &Plane, start: &Candidate) -> Lattice {
         let stride = refine_stride(residual);
         let score = |l: &Lattice| {
-            self.candidate(fold(residual, l, stride), *l, start.which)
-                .score
+            self.phase
+                .sharpness(&fold(residual, l, stride), start.which)
+                .1
         };
         let mut best = start.lattice;
         let mut best_score = score(&best);
@@ -274,8 +275,8 @@ impl Pilots {
     }
 
     /// Scales the lattice along the image's two axes, on a grid of steps of 0.1 % to 0.8 %
-    /// either way, then of 0.025 % around the best, and keeps the scales the pilots score
-    /// best (370 folds; the start itself is on the grid). A downscale to a 720-pixel side
+    /// either way, then of 0.025 % around the best, and keeps the scales where the pilots are
+    /// sharpest ([`PilotPhase::sharpness`]; 370 folds; the start itself is on the grid). A downscale to a 720-pixel side
     /// leaves cells of 1-1.5 samples, where a period off by 0.3 % drifts by half a cell
     /// across the image and loses the payload (a raw bit error rate of 0.35 where the exact
     /// lattice gives 0.21); the autocorrelation does not place its peaks that finely, and the
@@ -297,8 +298,9 @@ impl Pilots {
                         strength: centre.strength,
                     };
                     let score = self
-                        .candidate(fold(residual, &trial, stride), trial, start.which)
-                        .score;
+                        .phase
+                        .sharpness(&fold(residual, &trial, stride), start.which)
+                        .1;
                     if score > best.1 {
                         best = (trial, score);
                     }

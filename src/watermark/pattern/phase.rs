@@ -213,6 +213,60 @@ impl PilotPhase {
         ));
         best_shift(&correlation, &spread, which)
     }
+
+    /// The sharpest shift of the tile seen through `which` against the pilots and its
+    /// sharpness ([`sharpest_shift`]), what a lattice's refinement climbs.
+    pub(super) fn sharpness(&self, tile: &[f32], which: usize) -> ((usize, usize), f32) {
+        let correlation: Vec<f32> = self
+            .correlate(&self.spectrum(tile), &self.single[which])
+            .iter()
+            .map(|c| c.re)
+            .collect();
+        sharpest_shift(&correlation, which)
+    }
+}
+
+/// The shift of the largest correlation and that correlation's distance from the mean over
+/// all shifts, in standard deviations of the surface: how sharply the pilots stand out of
+/// their own correlation surface. The refinements of a lattice climb this, not the score: at
+/// a 720-pixel side its optimum lies where the payload decodes, and the score's, which also
+/// weighs each shift's own spread, a hair beside it (one held-out upload lost, a lattice
+/// 0.2 % off along one axis).
+fn sharpest_shift(correlation: &[f32], which: usize) -> ((usize, usize), f32) {
+    // Eight running sums and maxima side by side, which the compiler turns into vector
+    // instructions (a single running sum would have to be kept in order).
+    const LANES: usize = 8;
+    let (mut sums, mut maxima) = ([0f32; LANES], [f32::MIN; LANES]);
+    for chunk in correlation.chunks_exact(LANES) {
+        for lane in 0..LANES {
+            sums[lane] += chunk[lane];
+            maxima[lane] = maxima[lane].max(chunk[lane]);
+        }
+    }
+    let n = correlation.len() as f32;
+    let mean = sums.iter().sum::<f32>() / n;
+    let mut squares = [0f32; LANES];
+    for chunk in correlation.chunks_exact(LANES) {
+        for lane in 0..LANES {
+            squares[lane] += (chunk[lane] - mean) * (chunk[lane] - mean);
+        }
+    }
+    let var = squares.iter().sum::<f32>() / n;
+    let value = maxima.into_iter().fold(f32::MIN, f32::max);
+    let best = correlation
+        .iter()
+        .enumerate()
+        .filter(|&(_, &v)| v == value)
+        .map(|(i, _)| {
+            let (x, y) = shift_seen(which, i % TILE, i / TILE);
+            y * TILE + x
+        })
+        .max()
+        .unwrap_or(0);
+    (
+        (best % TILE, best / TILE),
+        (value - mean) / var.sqrt().max(1e-12),
+    )
 }
 
 /// The best shift of the tile seen through `which` and its score, from the correlation of the
