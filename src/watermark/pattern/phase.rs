@@ -11,11 +11,10 @@
 //!
 //! The score of a shift is its correlation over the spread that correlation has when the
 //! pilots' signs are random and the tile is what it is: the square root of the sum, over the
-//! pilot cells at that shift, of the tile's cell sums squared. That spread is a second
-//! correlation of the same kind (the squared cell sums against the pilot cells' corners), so
-//! it costs one forward and four inverse transforms more. Scored over the spread of the
-//! correlation across shifts instead, a tile with structure of its own (another key's mark,
-//! whose cells are blocks of samples) scored 7.5 and more under a wrong key; over this
+//! pilot cells at that shift, of the tile's cell sums squared. It is taken at the [`TOP`]
+//! shifts of largest correlation, a sum over the pilot cells each. Scored over the spread of
+//! the correlation across shifts instead, a tile with structure of its own (another key's
+//! mark, whose cells are blocks of samples) scored 7.5 and more under a wrong key; over this
 //! spread the score of a wrong key is standard normal at every shift whatever the tile holds.
 
 use rustfft::num_complex::Complex32;
@@ -79,11 +78,8 @@ pub(super) struct PilotPhase {
     /// with a real tile's spectrum transforms back to both correlations, one in the real part
     /// and one in the imaginary part.
     paired: Vec<Vec<Complex32>>,
-    /// As `single`, of the corners of the pilot cells seen through each map (1 at a cell's
-    /// first sample, 0 elsewhere).
-    single_corners: Vec<Vec<Complex32>>,
-    /// As `paired`, of `single_corners`.
-    paired_corners: Vec<Vec<Complex32>>,
+    /// Per symmetry: the first sample of each pilot cell seen through its map, as `(x, y)`.
+    corners: Vec<Vec<(usize, usize)>>,
     forward: Fft2,
     inverse: Fft2,
 }
@@ -106,6 +102,11 @@ fn cell_energy(tile: &[f32]) -> Vec<f32> {
     out
 }
 
+/// Shifts scored per symmetry: those of the largest correlations. A pilot score is a
+/// maximum, so taking it over fewer shifts can only lower an unmarked image's; a mark's
+/// phase is the shift of its largest correlation.
+const TOP: usize = 16;
+
 /// `a + i b` element by element.
 fn pair(a: &[Complex32], b: &[Complex32]) -> Vec<Complex32> {
     a.iter()
@@ -126,7 +127,7 @@ impl PilotPhase {
             spectrum.iter_mut().for_each(|c| *c = c.conj());
             spectrum
         };
-        let (single, single_corners): (Vec<_>, Vec<_>) = (0..SYMMETRIES)
+        let (single, corners): (Vec<_>, Vec<_>) = (0..SYMMETRIES)
             .map(|which| {
                 // The tile seen through `which` at `q` is the tile at `source(q)`, so the
                 // pilots are carried the same way: the pilot of `q` moves to `source(q)`.
@@ -140,26 +141,25 @@ impl PilotPhase {
                 // A map sends cells to cells (the side is even and a flip turns `x` into
                 // `TILE - 1 - x`), so a mapped cell's first sample is again at a multiple of
                 // `CELL`.
-                let corners = (0..TILE * TILE).map(|i| {
-                    let corner = (i % TILE).is_multiple_of(CELL) && (i / TILE).is_multiple_of(CELL);
-                    Complex32::new(f32::from(u8::from(corner && mapped[i] != 0.0)), 0.0)
-                });
+                let corners = (0..TILE * TILE)
+                    .filter(|&i| {
+                        (i % TILE).is_multiple_of(CELL)
+                            && (i / TILE).is_multiple_of(CELL)
+                            && mapped[i] != 0.0
+                    })
+                    .map(|i| (i % TILE, i / TILE))
+                    .collect();
                 (
                     conjugate_spectrum(mapped.iter().map(|&v| Complex32::new(v, 0.0)).collect()),
-                    conjugate_spectrum(corners.collect()),
+                    corners,
                 )
             })
             .unzip();
         let paired = single.chunks(2).map(|p| pair(&p[0], &p[1])).collect();
-        let paired_corners = single_corners
-            .chunks(2)
-            .map(|p| pair(&p[0], &p[1]))
-            .collect();
         PilotPhase {
             single,
             paired,
-            single_corners,
-            paired_corners,
+            corners,
             forward,
             inverse,
         }
@@ -186,18 +186,15 @@ impl PilotPhase {
     /// that shift's score (module doc).
     pub(super) fn every_symmetry(&self, tile: &[f32]) -> [((usize, usize), f32); SYMMETRIES] {
         let spectrum = self.spectrum(tile);
-        let energy = self.spectrum(&cell_energy(tile));
+        let energy = cell_energy(tile);
         let mut out = [((0, 0), 0.0); SYMMETRIES];
-        let part = |v: &[Complex32], imaginary: bool| -> Vec<f32> {
-            v.iter()
-                .map(|c| if imaginary { c.im } else { c.re })
-                .collect()
-        };
-        for (pair, (pilots, corners)) in self.paired.iter().zip(&self.paired_corners).enumerate() {
+        for (pair, pilots) in self.paired.iter().enumerate() {
             let both = self.correlate(&spectrum, pilots);
-            let spreads = self.correlate(&energy, corners);
-            out[2 * pair] = best_shift(&part(&both, false), &part(&spreads, false), 2 * pair);
-            out[2 * pair + 1] = best_shift(&part(&both, true), &part(&spreads, true), 2 * pair + 1);
+            let real: Vec<f32> = both.iter().map(|c| c.re).collect();
+            let imaginary: Vec<f32> = both.iter().map(|c| c.im).collect();
+            for (which, correlation) in [(2 * pair, real), (2 * pair + 1, imaginary)] {
+                out[which] = best_shift(&correlation, &energy, &self.corners[which], which);
+            }
         }
         out
     }
@@ -205,13 +202,17 @@ impl PilotPhase {
     /// The best shift of the tile seen through `which` against the pilots, and that shift's
     /// score.
     pub(super) fn one_symmetry(&self, tile: &[f32], which: usize) -> ((usize, usize), f32) {
-        let real = |v: Vec<Complex32>| -> Vec<f32> { v.iter().map(|c| c.re).collect() };
-        let correlation = real(self.correlate(&self.spectrum(tile), &self.single[which]));
-        let spread = real(self.correlate(
-            &self.spectrum(&cell_energy(tile)),
-            &self.single_corners[which],
-        ));
-        best_shift(&correlation, &spread, which)
+        let correlation: Vec<f32> = self
+            .correlate(&self.spectrum(tile), &self.single[which])
+            .iter()
+            .map(|c| c.re)
+            .collect();
+        best_shift(
+            &correlation,
+            &cell_energy(tile),
+            &self.corners[which],
+            which,
+        )
     }
 
     /// The sharpest shift of the tile seen through `which` against the pilots and its
@@ -271,28 +272,66 @@ fn sharpest_shift(correlation: &[f32], which: usize) -> ((usize, usize), f32) {
 
 /// The best shift of the tile seen through `which` and its score, from the correlation of the
 /// tile itself with the pilots carried through the map (`correlation`, row-major over the
-/// tile's own shifts) and that correlation's variance under random pilot signs at each shift
-/// (`variance`, the same order). The map permutes the shifts; of equal maxima, the last in
-/// the symmetric tile's own row order is taken. A shift whose variance is under a millionth of
-/// the mean (a tile all but empty there) scores 0. Both come from the unnormalised inverse
-/// transform, each times the tile's `n` samples: the score is `c / sqrt(n v)`.
-fn best_shift(correlation: &[f32], variance: &[f32], which: usize) -> ((usize, usize), f32) {
-    let n = variance.len().max(1) as f32;
-    let floor = 1e-6 * variance.iter().sum::<f32>() / n;
+/// tile's own shifts, times the `n` samples of the unnormalised inverse transform), the tile's
+/// [`cell_energy`] and the first samples of the mapped pilot cells (`corners`): at each of the
+/// [`TOP`] shifts of largest correlation, the correlation over the root of the cell energies
+/// under the pilot cells there, its variance under random pilot signs. The map permutes the
+/// shifts; of equal scores, the last in the symmetric tile's own row order is taken. A shift
+/// whose variance is under a millionth of the mean over the tile (a tile all but empty there)
+/// scores 0.
+fn best_shift(
+    correlation: &[f32],
+    energy: &[f32],
+    corners: &[(usize, usize)],
+    which: usize,
+) -> ((usize, usize), f32) {
+    let n = correlation.len();
+    let order = largest(correlation);
+    let mean = energy.iter().sum::<f32>() / n.max(1) as f32 * corners.len() as f32;
+    let floor = 1e-6 * mean;
     let mut best = (0, f32::MIN);
-    for (i, (&c, &v)) in correlation.iter().zip(variance).enumerate() {
-        let score = if v > floor && floor > 0.0 {
-            c / (n * v).sqrt()
+    for &i in &order {
+        let (ix, iy) = (i % TILE, i / TILE);
+        let variance: f32 = corners
+            .iter()
+            .map(|&(x, y)| energy[((y + iy) % TILE) * TILE + (x + ix) % TILE])
+            .sum();
+        let score = if variance > floor && floor > 0.0 {
+            correlation[i] / n as f32 / variance.sqrt()
         } else {
             0.0
         };
-        let (x, y) = shift_seen(which, i % TILE, i / TILE);
+        let (x, y) = shift_seen(which, ix, iy);
         let seen = y * TILE + x;
         if score > best.1 || (score == best.1 && seen > best.0) {
             best = (seen, score);
         }
     }
     ((best.0 % TILE, best.0 / TILE), best.1)
+}
+
+/// The indices of the [`TOP`] largest values (all of them when there are fewer), in no
+/// order: one pass that compares each value with the smallest kept, which few values beat.
+fn largest(values: &[f32]) -> Vec<usize> {
+    let mut kept: Vec<(f32, usize)> = values
+        .iter()
+        .take(TOP)
+        .enumerate()
+        .map(|(i, &v)| (v, i))
+        .collect();
+    let smallest = |kept: &[(f32, usize)]| {
+        (0..kept.len())
+            .min_by(|&a, &b| kept[a].0.total_cmp(&kept[b].0))
+            .unwrap_or(0)
+    };
+    let mut low = smallest(&kept);
+    for (i, &v) in values.iter().enumerate().skip(TOP) {
+        if v > kept[low].0 {
+            kept[low] = (v, i);
+            low = smallest(&kept);
+        }
+    }
+    kept.into_iter().map(|(_, i)| i).collect()
 }
 
 #[cfg(test)]
@@ -353,9 +392,12 @@ mod tests {
                 }
             }
         }
+        let mut order: Vec<usize> = (0..TILE * TILE).collect();
+        order.sort_by(|&a, &b| surface[b].total_cmp(&surface[a]));
         let mut best = (0, f64::MIN);
-        for sy in 0..TILE {
-            for sx in 0..TILE {
+        for &shift in &order[..TOP] {
+            let (sx, sy) = (shift % TILE, shift / TILE);
+            {
                 let variance: f64 = corners
                     .iter()
                     .map(|&(x, y)| {
@@ -447,8 +489,8 @@ mod tests {
     /// Under a wrong key the score is a standard normal deviate at every shift, whatever the
     /// tile holds: a tile that is another key's clean mark (cells of 2 x 2 samples, all of the
     /// same strength), scored against 40 other keys' pilots, keeps its best shift under 5.5
-    /// over all 16,384 shifts and 8 symmetries (the largest of 131,072 independent standard
-    /// normal deviates is about 4.9 on average). The spread over shifts, the score used before,
+    /// (each symmetry's [`TOP`] best-correlated shifts scored; over all 131,072 shifts and
+    /// symmetries the largest would be about 4.9 on average if they were independent). The spread over shifts, the score used before,
     /// gave the same tile and keys 4.9-6.5 (median 5.6; computed with numpy), a structured
     /// tile's correlation being smooth between whole-cell shifts.
     #[test]
