@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use super::equalize::Equalizer;
 use super::fold::{fold, fold_each};
-use super::phase::{PilotPhase, symmetry};
+use super::phase::{PilotPhase, block_sum, symmetry};
 use super::sync::{self, Lattice, Notch};
 use super::tile::{
     CELL, CODED_BITS, Layout, MESSAGE_BITS, MIN_TILES, SMALLEST_UPLOAD, TAG_BYTES, TILE,
@@ -424,15 +424,8 @@ fn cell_sums(tile: &[f32], shift: (usize, usize)) -> Vec<f32> {
     let mut sums = vec![0f32; TILE_CELLS * TILE_CELLS];
     for cy in 0..TILE_CELLS {
         for cx in 0..TILE_CELLS {
-            let mut sum = 0.0;
-            for dy in 0..CELL {
-                for dx in 0..CELL {
-                    let x = (cx * CELL + dx + shift.0) % TILE;
-                    let y = (cy * CELL + dy + shift.1) % TILE;
-                    sum += tile[y * TILE + x];
-                }
-            }
-            sums[cy * TILE_CELLS + cx] = sum;
+            let (x, y) = ((cx * CELL + shift.0) % TILE, (cy * CELL + shift.1) % TILE);
+            sums[cy * TILE_CELLS + cx] = block_sum(tile, x, y);
         }
     }
     sums

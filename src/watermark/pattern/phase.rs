@@ -84,18 +84,25 @@ pub(super) struct PilotPhase {
     inverse: Fft2,
 }
 
-/// Per sample, the square of the sum of the `CELL` x `CELL` block whose first sample it is
-/// (circular): what a pilot cell there adds to the correlation, times its sign.
+/// The sum of the tile's `CELL` x `CELL` block whose first sample is `(x, y)` (circular),
+/// row by row.
+pub(super) fn block_sum(tile: &[f32], x: usize, y: usize) -> f32 {
+    let mut sum = 0f32;
+    for dy in 0..CELL {
+        for dx in 0..CELL {
+            sum += tile[((y + dy) % TILE) * TILE + (x + dx) % TILE];
+        }
+    }
+    sum
+}
+
+/// Per sample, the square of the [`block_sum`] whose first sample it is: what a pilot cell
+/// there adds to the correlation, times its sign.
 fn cell_energy(tile: &[f32]) -> Vec<f32> {
     let mut out = vec![0f32; TILE * TILE];
     for y in 0..TILE {
         for x in 0..TILE {
-            let mut sum = 0f32;
-            for dy in 0..CELL {
-                for dx in 0..CELL {
-                    sum += tile[((y + dy) % TILE) * TILE + (x + dx) % TILE];
-                }
-            }
+            let sum = block_sum(tile, x, y);
             out[y * TILE + x] = sum * sum;
         }
     }
@@ -202,11 +209,7 @@ impl PilotPhase {
     /// The best shift of the tile seen through `which` against the pilots, and that shift's
     /// score.
     pub(super) fn one_symmetry(&self, tile: &[f32], which: usize) -> ((usize, usize), f32) {
-        let correlation: Vec<f32> = self
-            .correlate(&self.spectrum(tile), &self.single[which])
-            .iter()
-            .map(|c| c.re)
-            .collect();
+        let correlation = self.correlation(tile, which);
         best_shift(
             &correlation,
             &cell_energy(tile),
@@ -215,15 +218,19 @@ impl PilotPhase {
         )
     }
 
+    /// The tile's correlation with the pilots seen through `which`, over the tile's own
+    /// shifts (row-major).
+    fn correlation(&self, tile: &[f32], which: usize) -> Vec<f32> {
+        self.correlate(&self.spectrum(tile), &self.single[which])
+            .iter()
+            .map(|c| c.re)
+            .collect()
+    }
+
     /// The sharpest shift of the tile seen through `which` against the pilots and its
     /// sharpness ([`sharpest_shift`]), what a lattice's refinement climbs.
     pub(super) fn sharpness(&self, tile: &[f32], which: usize) -> ((usize, usize), f32) {
-        let correlation: Vec<f32> = self
-            .correlate(&self.spectrum(tile), &self.single[which])
-            .iter()
-            .map(|c| c.re)
-            .collect();
-        sharpest_shift(&correlation, which)
+        sharpest_shift(&self.correlation(tile, which), which)
     }
 }
 
