@@ -371,11 +371,15 @@ mod tests {
             .collect()
     }
 
+    /// A best shift and its score or sharpness.
+    type Best = ((usize, usize), f32);
+
     /// The plain way: the symmetric tile made; its correlation with the pilots over every
-    /// shift by transforms; at each shift the variance of that correlation under random pilot
-    /// signs, summed over the pilot cells from the symmetric tile's own cell sums; the shift
-    /// of the largest ratio and the ratio.
-    fn plain(tile: &[f32], pilot: &[f32], which: usize) -> ((usize, usize), f32) {
+    /// shift by transforms; at the shifts of the [`TOP`] largest correlations the variance of
+    /// that correlation under random pilot signs, summed over the pilot cells from the
+    /// symmetric tile's own cell sums. The shift of the largest ratio and the ratio, and the
+    /// shift of the largest correlation and its z-score over the surface (the sharpness).
+    fn plain(tile: &[f32], pilot: &[f32], which: usize) -> (Best, Best) {
         let forward = Fft2::new(TILE, TILE, false);
         let inverse = Fft2::new(TILE, TILE, true);
         let complex =
@@ -404,27 +408,34 @@ mod tests {
         let mut best = (0, f64::MIN);
         for &shift in &order[..TOP] {
             let (sx, sy) = (shift % TILE, shift / TILE);
-            {
-                let variance: f64 = corners
-                    .iter()
-                    .map(|&(x, y)| {
-                        let mut sum = 0f64;
-                        for dy in 0..CELL {
-                            for dx in 0..CELL {
-                                let (px, py) = ((x + dx + sx) % TILE, (y + dy + sy) % TILE);
-                                sum += f64::from(seen[py * TILE + px]);
-                            }
+            let variance: f64 = corners
+                .iter()
+                .map(|&(x, y)| {
+                    let mut sum = 0f64;
+                    for dy in 0..CELL {
+                        for dx in 0..CELL {
+                            let (px, py) = ((x + dx + sx) % TILE, (y + dy + sy) % TILE);
+                            sum += f64::from(seen[py * TILE + px]);
                         }
-                        sum * sum
-                    })
-                    .sum();
-                let score = surface[sy * TILE + sx] / variance.sqrt();
-                if score >= best.1 {
-                    best = (sy * TILE + sx, score);
-                }
+                    }
+                    sum * sum
+                })
+                .sum();
+            let score = surface[shift] / variance.sqrt();
+            if score >= best.1 {
+                best = (shift, score);
             }
         }
-        ((best.0 % TILE, best.0 / TILE), best.1 as f32)
+        let mean = surface.iter().sum::<f64>() / n;
+        let sd = (surface.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let sharpest = order[0];
+        (
+            ((best.0 % TILE, best.0 / TILE), best.1 as f32),
+            (
+                (sharpest % TILE, sharpest / TILE),
+                ((surface[sharpest] - mean) / sd) as f32,
+            ),
+        )
     }
 
     /// The correlation at one shift, summed directly.
@@ -475,8 +486,13 @@ mod tests {
             }
             let all = phase.every_symmetry(&tile);
             for (other, &every) in all.iter().enumerate() {
-                let (want_shift, want_score) = plain(&tile, &pilot, other);
-                for (got_shift, got_score) in [every, phase.one_symmetry(&tile, other)] {
+                let ((want_shift, want_score), sharpest) = plain(&tile, &pilot, other);
+                let sharpness = phase.sharpness(&tile, other);
+                for ((got_shift, got_score), (want_shift, want_score)) in [
+                    (every, (want_shift, want_score)),
+                    (phase.one_symmetry(&tile, other), (want_shift, want_score)),
+                    (sharpness, sharpest),
+                ] {
                     assert_eq!(got_shift, want_shift, "which {which}, other {other}");
                     assert!(
                         (got_score - want_score).abs() < 1e-3,
