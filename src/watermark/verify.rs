@@ -46,10 +46,16 @@ fn verify_file<R: Read>(
             .and_then(|e| analysis.colour_masked(&e))
     };
     // Layer 1's test of a payload layer 2 reads without its content term's binding: made
-    // during the search (which then stops where it binds) and kept for the report.
+    // during the search (which then stops where it binds), once per payload (the same payload
+    // may be read unbound on several levels), and kept for the report.
     let mut tested: Option<(Payload, Detection)> = None;
     let extraction = (!histogram_only).then(|| {
         pattern::extract_bound_by(&luma, key, claimed, &mut |read| {
+            if let Some((payload, detection)) = &tested
+                && payload == read
+            {
+                return detection.binds;
+            }
             let detection = histogram::verify_lazily(&luma, masked, key, read);
             let binds = detection.binds;
             tested = Some((*read, detection));

@@ -234,9 +234,10 @@ impl Pilots {
     }
 
     /// Nudges each coordinate of the lattice's basis while the pilots' sharpness
-    /// ([`PilotPhase::sharpness`], on a quarter of the pixels) rises, in steps of 0.4 % of the period down to 0.05 %. The autocorrelation
-    /// peaks of a magnified tile are broad, and a basis off by 0.5 % drifts by a whole cell
-    /// every 200 pixels; the pilots see the drift, the autocorrelation hardly does.
+    /// ([`PilotPhase::sharpness`], on a quarter of the pixels) rises, in steps of 0.4 % of the
+    /// period down to 0.05 %. The autocorrelation peaks of a magnified tile are broad, and a
+    /// basis off by 0.5 % drifts by a whole cell every 200 pixels; the pilots see the drift,
+    /// the autocorrelation hardly does.
     fn refine(&self, residual: &Plane, start: &Candidate) -> Lattice {
         let stride = refine_stride(residual);
         let score = |l: &Lattice| {
@@ -276,14 +277,14 @@ impl Pilots {
 
     /// Scales the lattice along the image's two axes, on a grid of steps of 0.1 % to 0.8 %
     /// either way, then of 0.025 % around the best, and keeps the scales where the pilots are
-    /// sharpest ([`PilotPhase::sharpness`]; 370 folds; the start itself is on the grid). A downscale to a 720-pixel side
-    /// leaves cells of 1-1.5 samples, where a period off by 0.3 % drifts by half a cell
-    /// across the image and loses the payload (a raw bit error rate of 0.35 where the exact
-    /// lattice gives 0.21); the autocorrelation does not place its peaks that finely, and the
-    /// coordinate ascent of [`Pilots::refine`], with four free coordinates, climbs the
-    /// pilots' noise instead (a higher score, a worse bit error rate, on the uploads the
-    /// setting was chosen on; docs/watermark.md, "The detector at a 720-pixel side"). Two
-    /// scales are what a resize changes, with the rounding of each side.
+    /// sharpest ([`PilotPhase::sharpness`]; 370 folds; the start itself is on the grid). A
+    /// downscale to a 720-pixel side leaves cells of 1-1.5 samples, where a period off by
+    /// 0.3 % drifts by half a cell across the image and loses the payload (a raw bit error
+    /// rate of 0.35 where the exact lattice gives 0.21); the autocorrelation does not place
+    /// its peaks that finely, and the coordinate ascent of [`Pilots::refine`], with four free
+    /// coordinates, climbs the pilots' noise instead (a higher score, a worse bit error rate,
+    /// on the uploads the setting was chosen on; docs/watermark.md, "The detector at a
+    /// 720-pixel side"). Two scales are what a resize changes, with the rounding of each side.
     fn refine_axes(&self, residual: &Plane, start: &Candidate) -> Lattice {
         let stride = refine_stride(residual);
         let mut best = (start.lattice, f32::MIN);

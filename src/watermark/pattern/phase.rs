@@ -513,9 +513,10 @@ mod tests {
     /// tile holds: a tile that is another key's clean mark (cells of 2 x 2 samples, all of the
     /// same strength), scored against 40 other keys' pilots, keeps its best shift under 5.5
     /// (each symmetry's [`TOP`] best-correlated shifts scored; over all 131,072 shifts and
-    /// symmetries the largest would be about 4.9 on average if they were independent). The spread over shifts, the score used before,
-    /// gave the same tile and keys 4.9-6.5 (median 5.6; computed with numpy), a structured
-    /// tile's correlation being smooth between whole-cell shifts.
+    /// symmetries the largest would be about 4.9 on average if they were independent). The
+    /// spread over shifts, the score used before, gave the same tile and keys 4.9-6.5 (median
+    /// 5.6; computed with numpy), a structured tile's correlation being smooth between
+    /// whole-cell shifts.
     #[test]
     fn a_wrong_keys_score_is_standard_normal_on_a_structured_tile() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
