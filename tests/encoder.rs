@@ -141,7 +141,29 @@ fn progressive_profile_writes_the_fastest_profiles_samples() {
             libjpeg_decode(&progressive).1 == libjpeg_decode(&fastest).1,
             "{name}: libjpeg decodes other samples"
         );
+
+        // The fastest file the progressive one was transcoded from, kept: the same file is
+        // written, and the kept one decodes to its samples (what `mark`'s self-check reads).
+        let mut encoder = Encoder::start(Vec::new(), &settings, &markers).unwrap();
+        encoder.write_rows(&samples).unwrap();
+        let (again, kept) = encoder.finish_keeping_fastest().unwrap();
+        assert!(again == progressive, "{name}: another file written");
+        let kept = kept.expect("the progressive profile keeps the file it transcoded");
+        assert_eq!(
+            with_code(&segments(&kept), 0xC0),
+            with_code(&a, 0xC0),
+            "{name}: a baseline frame"
+        );
+        assert!(
+            libjpeg_decode(&kept).1 == libjpeg_decode(&progressive).1,
+            "{name}: the kept file decodes to other samples"
+        );
     }
+    // The other profiles keep nothing: what they write is what they made.
+    let (settings, samples) = libjpeg_decode(&std::fs::read(corpus().join(PHOTOS[0])).unwrap());
+    let mut encoder = Encoder::start(Vec::new(), &settings, &[]).unwrap();
+    encoder.write_rows(&samples).unwrap();
+    assert!(encoder.finish_keeping_fastest().unwrap().1.is_none());
 }
 
 /// `Profile::buffer_bytes` against the block counts of a 4:2:0 frame of 100 x 60 counted by

@@ -154,8 +154,18 @@ impl<'m, W: Write> Encoder<'m, W> {
 
     /// Writes EOI and gives the writer back.
     pub fn finish(self) -> Result<W> {
+        self.finish_keeping_fastest().map(|(writer, _)| writer)
+    }
+
+    /// [`Encoder::finish`], and under [`Profile::Progressive`] the fastest file it transcoded
+    /// as well: the same coefficients, so it decodes to the same samples, several times faster
+    /// than the progressive file (libjpeg decodes successive-approximation scans in several
+    /// passes).
+    pub fn finish_keeping_fastest(self) -> Result<(W, Option<Vec<u8>>)> {
         match self.stage {
-            Stage::Direct(inner) => guard(|| inner.finish().map(|w| w.0).map_err(Error::Io)),
+            Stage::Direct(inner) => {
+                guard(|| inner.finish().map(|w| (w.0, None)).map_err(Error::Io))
+            }
             Stage::Transcoded {
                 fastest,
                 mut writer,
@@ -163,7 +173,7 @@ impl<'m, W: Write> Encoder<'m, W> {
             } => {
                 let fastest = guard(|| fastest.finish().map(|w| w.0).map_err(Error::Io))?;
                 super::optimize_progressive(&fastest, markers, &mut writer)?;
-                Ok(writer)
+                Ok((writer, Some(fastest)))
             }
         }
     }

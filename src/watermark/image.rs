@@ -160,11 +160,19 @@ pub(super) fn encode(
     markers: &[(u8, Vec<u8>)],
     samples: &[u8],
 ) -> Result<Vec<u8>> {
-    let mut encoded = Vec::new();
-    let mut encoder = Encoder::start(&mut encoded, settings, markers)?;
+    encode_keeping_fastest(settings, markers, samples).map(|(encoded, _)| encoded)
+}
+
+/// [`encode`], and for a progressive profile the baseline file it was transcoded from
+/// ([`Encoder::finish_keeping_fastest`]): the same samples, decoded several times faster.
+pub(super) fn encode_keeping_fastest(
+    settings: &EncoderSettings,
+    markers: &[(u8, Vec<u8>)],
+    samples: &[u8],
+) -> Result<(Vec<u8>, Option<Vec<u8>>)> {
+    let mut encoder = Encoder::start(Vec::new(), settings, markers)?;
     encoder.write_rows(samples)?;
-    encoder.finish()?;
-    Ok(encoded)
+    encoder.finish_keeping_fastest()
 }
 
 /// The luma of a JPEG held in memory, decoded as [`decode`] does (a YCbCr file's Y channel

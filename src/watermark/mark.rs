@@ -9,7 +9,7 @@ use super::cover::CoverLuma;
 use super::fit::{Measured, SSIM_FIT_PASSES, fit_to_ssim};
 use super::growth;
 use super::histogram::{self, embed::GroupState};
-use super::image::{Image, decode, decode_luma, encode};
+use super::image::{Image, decode, decode_luma, encode, encode_keeping_fastest};
 use super::pattern::content;
 use super::signal::Plane;
 use super::signal::ssim::mean_ssim_rows;
@@ -117,7 +117,13 @@ fn mark_file<R: Read>(
     drop(recorded);
     image.add_to_luma(&change.delta);
     drop(change.delta);
-    let encoded = encode_marked(&image, quality, None, &sampling, &markers)?;
+    // The baseline file the output is transcoded from is kept for the self-check: the same
+    // samples, decoded several times faster than the progressive output.
+    let (encoded, fastest) = encode_keeping_fastest(
+        &output_settings(&image, quality, &sampling),
+        &markers,
+        &image.samples,
+    )?;
     // A file grown by 10 % or more at a quality `mark` chose: smaller files, checked below,
     // may replace it ([`growth::candidates`]).
     let candidates = if may_raise && growth::too_large(encoded.len(), input_bytes) {
@@ -135,7 +141,8 @@ fn mark_file<R: Read>(
 
     // Check the file as written, as `verify` will see it. Only the "as is" tier counts here,
     // and it does not use the colour mask.
-    let written_luma = decode_luma(&encoded, &options.limits)?;
+    let written_luma = decode_luma(fastest.as_deref().unwrap_or(&encoded), &options.limits)?;
+    drop(fastest);
     let (psnr, ssim) = fidelity(&luma, &written_luma, change.measured.as_ref());
     // The candidates' fidelity while the input's luma is at hand (those under the SSIM floor
     // are out); their layers after.
@@ -416,19 +423,7 @@ fn encode_marked(
     sampling: &[(u8, u8)],
     markers: &[(u8, Vec<u8>)],
 ) -> Result<Vec<u8>> {
-    let settings = EncoderSettings {
-        width: image.width,
-        height: image.height,
-        color: image.color,
-        quality,
-        sampling: sampling.to_vec(),
-        profile: OUTPUT_PROFILE,
-        density: image.density.as_ref().map(|d| codec::PixelDensity {
-            unit: d.unit,
-            x: d.x,
-            y: d.y,
-        }),
-    };
+    let settings = output_settings(image, quality, sampling);
     match tables {
         None => encode(&settings, markers, &image.samples),
         // Progressive with optimised tables straight from libjpeg (the same coefficients the
@@ -444,6 +439,24 @@ fn encode_marked(
             encoder.write_rows(&image.samples)?;
             encoder.finish()
         }
+    }
+}
+
+/// The marked image's encoder settings: the input's size, sampling and density, IJG `quality`,
+/// [`OUTPUT_PROFILE`].
+fn output_settings(image: &Image, quality: u8, sampling: &[(u8, u8)]) -> EncoderSettings {
+    EncoderSettings {
+        width: image.width,
+        height: image.height,
+        color: image.color,
+        quality,
+        sampling: sampling.to_vec(),
+        profile: OUTPUT_PROFILE,
+        density: image.density.as_ref().map(|d| codec::PixelDensity {
+            unit: d.unit,
+            x: d.x,
+            y: d.y,
+        }),
     }
 }
 
