@@ -184,3 +184,103 @@ fn profile_buffers_count_whole_mcus() {
         blocks * 256
     );
 }
+
+/// Every SOS header of a file (T.81 B.2.3), as (component selectors, Ss, Se, Ah, Al): the
+/// entropy-coded data after each is skipped up to the next marker that is not a stuffed byte
+/// or a restart marker.
+fn scans(jpeg: &[u8]) -> Vec<(Vec<u8>, u8, u8, u8, u8)> {
+    let mut out = Vec::new();
+    let mut at = 2;
+    while at + 4 <= jpeg.len() {
+        assert_eq!(jpeg[at], 0xFF, "a marker at byte {at}");
+        let code = jpeg[at + 1];
+        if code == 0xD9 {
+            break;
+        }
+        let len = usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+        let payload = &jpeg[at + 4..at + 2 + len];
+        at += 2 + len;
+        if code != 0xDA {
+            continue;
+        }
+        let n = usize::from(payload[0]);
+        let components = (0..n).map(|i| payload[1 + 2 * i]).collect();
+        let tail = &payload[1 + 2 * n..];
+        out.push((components, tail[0], tail[1], tail[2] >> 4, tail[2] & 15));
+        while !(jpeg[at] == 0xFF && jpeg[at + 1] != 0 && !(0xD0..=0xD7).contains(&jpeg[at + 1])) {
+            at += 1;
+        }
+    }
+    out
+}
+
+/// A YCbCr progressive file is written in the 9-scan script (all DC at once; luma's AC two
+/// bits short in two bands, then refined a bit at a time; each chroma component's two bands),
+/// decodes to the same samples, and is within 1 % of what libjpeg-turbo's `jpegtran -optimize
+/// -progressive` (its 10-scan script) makes of the same fastest file, smaller over all the
+/// photos (on 59 marked photos the script saved 0.4 % on average, up to 3 %, and cost up to
+/// 0.8 % on 9 of them); a grey one keeps libjpeg's own script (DC, then AC in two bands
+/// refined down).
+#[test]
+fn progressive_files_use_the_nine_scan_script_and_are_no_larger_than_jpegtrans() {
+    let dir = std::env::temp_dir().join(format!("jpgtool-scans-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (mut ours, mut jpegtrans) = (0, 0);
+    for name in PHOTOS {
+        let input = std::fs::read(corpus().join(name)).unwrap();
+        let (mut settings, samples) = libjpeg_decode(&input);
+        let fastest = encode(&settings, &[], &samples);
+        settings.profile = Profile::Progressive;
+        let progressive = encode(&settings, &[], &samples);
+        let ids: Vec<u8> = {
+            let sof = with_code(&segments(&fastest), 0xC0)[0].to_vec();
+            sof[6..].chunks_exact(3).map(|c| c[0]).collect()
+        };
+        let got = scans(&progressive);
+        if ids.len() == 3 {
+            let (y, cb, cr) = (ids[0], ids[1], ids[2]);
+            let expected = vec![
+                (vec![y, cb, cr], 0, 0, 0, 0),
+                (vec![y], 1, 8, 0, 2),
+                (vec![y], 9, 63, 0, 2),
+                (vec![y], 1, 63, 2, 1),
+                (vec![y], 1, 63, 1, 0),
+                (vec![cb], 1, 8, 0, 0),
+                (vec![cr], 1, 8, 0, 0),
+                (vec![cb], 9, 63, 0, 0),
+                (vec![cr], 9, 63, 0, 0),
+            ];
+            assert_eq!(got, expected, "{name}");
+        } else {
+            assert_eq!(got.len(), 6, "{name}: libjpeg's grey script, {got:?}");
+        }
+        assert!(
+            libjpeg_decode(&progressive).1 == samples_of(&fastest),
+            "{name}: other samples"
+        );
+        let base = dir.join("fastest.jpg");
+        let theirs = dir.join("jpegtran.jpg");
+        std::fs::write(&base, &fastest).unwrap();
+        let status = std::process::Command::new("jpegtran")
+            .args(["-optimize", "-progressive", "-copy", "all", "-outfile"])
+            .arg(&theirs)
+            .arg(&base)
+            .status()
+            .expect("jpegtran (libjpeg-turbo-progs)");
+        assert!(status.success());
+        let theirs = std::fs::read(&theirs).unwrap();
+        assert!(
+            progressive.len() * 100 <= theirs.len() * 101,
+            "{name}: {} bytes, jpegtran {}",
+            progressive.len(),
+            theirs.len()
+        );
+        (ours, jpegtrans) = (ours + progressive.len(), jpegtrans + theirs.len());
+    }
+    assert!(ours < jpegtrans, "{ours} bytes, jpegtran {jpegtrans}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn samples_of(jpeg: &[u8]) -> Vec<u8> {
+    libjpeg_decode(jpeg).1
+}

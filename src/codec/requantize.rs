@@ -37,7 +37,7 @@ impl Rounding {
 }
 
 /// Transcodes `input` (a whole JPEG, already checked by our own parser) to IJG `quality`:
-/// baseline with optimised Huffman tables, or progressive (libjpeg's simple script) when
+/// baseline with optimised Huffman tables, or progressive (the transcode's script) when
 /// `progressive`. AC coefficients are rounded as `rounding` says (offsets in 0..=0.5).
 /// `markers` are written after the frame's own (JFIF/Adobe) markers. The output may not exceed
 /// `max_bytes` ([`Error::LimitExceeded`] naming [`super::OUTPUT_BYTES`]).
