@@ -54,10 +54,10 @@ pub enum Error {
     #[error("cannot mark this image: {0}")]
     CannotMark(String),
     /// The image already carries a mark under this key (layer 2's pattern stands out, or its
-    /// payload reads back): a second payload would leave neither readable blind.
+    /// payload reads back): a second payload would mark over the first.
     #[error(
         "already marked under this key (pilot score {pilot_score:.1}{}): a second mark would \
-         leave neither payload readable",
+         hide the first payload",
         if *payload_found { ", a payload reads back" } else { "" }
     )]
     AlreadyMarked {

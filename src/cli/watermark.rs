@@ -133,8 +133,8 @@ pub struct MarkArgs {
     outputs: OutputArgs,
 
     /// Mark even an image that already carries a mark under this key. Refused by default:
-    /// two payloads under one key leave neither readable. (A mark under another key cannot be
-    /// seen without that key, so it is not refused.)
+    /// two payloads under one key never both read back (the first is marked over). (A mark
+    /// under another key cannot be seen without that key, so it is not refused.)
     #[arg(long)]
     force: bool,
 

@@ -471,8 +471,8 @@ fn self_check_extraction(
     pattern::extract_bound_by(luma, key, None, &mut |read| read == payload && check.binds)
 }
 
-/// An image that already carries this key's mark: a second payload would leave neither
-/// readable (the pilots add up, the data cells disagree), so refuse it. The search leaves out
+/// An image that already carries this key's mark: a second payload would mark over the first
+/// (the pilots add up, the data cells disagree; at most the last reads back), so refuse it. The search leaves out
 /// the pyramid levels finer than any mark could need (`pattern::finest_level_needed`).
 fn refuse_if_marked(luma: &Plane, key: &Key) -> Result<()> {
     let found = pattern::extract_for_refusal(luma, key);

@@ -92,8 +92,8 @@ pub struct MarkOptions {
     /// Layer 2's strength.
     pub pattern: PatternSettings,
     /// Mark even an image that already carries a mark under this key (by default refused with
-    /// [`Error::AlreadyMarked`](crate::Error::AlreadyMarked): two payloads under one key leave
-    /// neither readable blind). Default: false.
+    /// [`Error::AlreadyMarked`](crate::Error::AlreadyMarked): two payloads under one key never
+    /// both read back blind). Default: false.
     pub force: bool,
     /// Where to report how far the file has got. Default: nowhere.
     pub progress: Progress,

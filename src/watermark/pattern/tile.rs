@@ -56,7 +56,9 @@ pub(crate) const PILOT_CELLS: usize = CELLS / 8;
 /// Bytes of the keyed tag appended to the payload.
 pub(crate) const TAG_BYTES: usize = 6;
 pub(crate) const MESSAGE_BITS: usize = 8 * (32 + TAG_BYTES);
+/// Coded bits: one per data cell.
 pub(crate) const CODED_BITS: usize = ecc::coded_len(MESSAGE_BITS);
+const _: () = assert!(CODED_BITS == CELLS - PILOT_CELLS);
 /// The keyed roles of the tile's cells.
 pub(crate) struct Layout {
     /// Pilot sign per cell, 0 for data cells.
@@ -87,7 +89,7 @@ impl Layout {
                 layout.pilot[cell] = pilot_signs[rank];
             } else {
                 let k = rank - PILOT_CELLS;
-                layout.bit[cell] = (k % CODED_BITS) as u16;
+                layout.bit[cell] = k as u16;
                 layout.sign[cell] = data_signs[k];
             }
         }
@@ -439,7 +441,7 @@ mod tests {
     }
 
     #[test]
-    fn layout_uses_every_coded_bit_three_or_four_times() {
+    fn layout_gives_every_coded_bit_one_data_cell() {
         let layout = Layout::from_key(&Key::from_secret(b"k").unwrap());
         let mut uses = vec![0; CODED_BITS];
         let mut pilots = 0;
@@ -451,7 +453,8 @@ mod tests {
             }
         }
         assert_eq!(pilots, PILOT_CELLS);
-        assert!(uses.iter().all(|&u| (3..=4).contains(&u)), "{uses:?}");
+        assert_eq!(CODED_BITS, CELLS - PILOT_CELLS);
+        assert!(uses.iter().all(|&u| u == 1), "{uses:?}");
     }
 
     /// sqrt(reference / pixels), within the bounds: exact values at a few sizes.
