@@ -11,8 +11,8 @@
 //! noise level ([`DESIGN_Z`]), the punctured bits counted as channels that carry nothing; every
 //! other input bit is frozen to 0. It replaced a rate-1/3 convolutional code (K = 7) repeated
 //! over the cells: simulated side by side on cells with Gaussian noise, the convolutional code
-//! decoded half its messages at an amplitude-to-noise ratio of 0.44 per cell, this one at 0.39
-//! (1.1 dB less), with the same list of 11 ("The payload code" in `docs/watermark.md`).
+//! decoded half its messages at an amplitude-to-noise ratio of 0.44 per cell, this one at about
+//! 0.38 (1.3 dB less), with the same list of 11 ("The payload code" in `docs/watermark.md`).
 //!
 //! Written here rather than taken from a crate: no maintained Rust crate offers a punctured
 //! polar code with a soft-input list decoder.
@@ -106,8 +106,10 @@ pub(crate) const fn coded_len(_bits: usize) -> usize {
     CODED_LEN
 }
 
-/// Encodes `message`: [`CODED_LEN`] bits, the codeword without its punctured bits.
+/// Encodes `message` (at most [`CODED_LEN`] bits): [`CODED_LEN`] bits, the codeword without its
+/// punctured bits.
 pub(crate) fn encode(message: &[bool]) -> Vec<bool> {
+    assert!(message.len() <= CODED_LEN, "a message longer than the code");
     let design = design(message.len());
     let input: Vec<bool> = design
         .message_bit
@@ -263,14 +265,16 @@ fn penalty(llr: f32, u: bool) -> f32 {
 /// The `list` likeliest messages of `message_len` bits, best first, from soft values of the
 /// sent codeword bits (positive means 1, the magnitude the confidence; scale does not matter).
 /// The first `known.len()` message bits are taken as given (a claimed payload's bits), not
-/// decoded. `None` when `soft` has the wrong length or `list` is 0.
+/// decoded. `None` when `soft` has the wrong length, `list` is 0, or the message is longer than
+/// the code or shorter than `known`.
 pub(crate) fn decode_list(
     soft: &[f32],
     message_len: usize,
     list: usize,
     known: &[bool],
 ) -> Option<Vec<Vec<bool>>> {
-    if soft.len() != CODED_LEN || list == 0 || known.len() > message_len || message_len > N {
+    if soft.len() != CODED_LEN || list == 0 || known.len() > message_len || message_len > CODED_LEN
+    {
         return None;
     }
     let design = design(message_len);
