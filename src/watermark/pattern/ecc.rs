@@ -143,16 +143,21 @@ fn update_c(c: &mut [Vec<[bool; 2]>], lambda: usize, phi: usize) {
     loop {
         let psi = phi >> 1;
         let (low, high) = c.split_at_mut(lambda);
-        let (from, to) = (&high[0], &mut low[lambda - 1]);
-        for (beta, &[a, b]) in from.iter().enumerate() {
-            to[2 * beta][psi & 1] = a ^ b;
-            to[2 * beta + 1][psi & 1] = b;
-        }
+        combine(&high[0], &mut low[lambda - 1], psi & 1);
         if psi.is_multiple_of(2) || lambda == 1 {
             return;
         }
         lambda -= 1;
         phi = psi;
+    }
+}
+
+/// One butterfly layer of partial sums: each pair `(a, b)` of `from` gives `a ^ b` and `b` to
+/// two neighbouring entries of `to`, in half `half` of their pairs.
+fn combine(from: &[[bool; 2]], to: &mut [[bool; 2]], half: usize) {
+    for (pair, &[a, b]) in to.chunks_exact_mut(2).zip(from) {
+        pair[0][half] = a ^ b;
+        pair[1][half] = b;
     }
 }
 
@@ -238,14 +243,9 @@ impl Path {
             let mut phase = phi;
             loop {
                 let psi = phase >> 1;
-                let size = 1 << (M - lambda);
                 let from = Rc::clone(&self.sums[lambda]);
-                let to = Rc::make_mut(&mut self.sums[lambda - 1]);
-                for beta in 0..size {
-                    let [a, b] = from[beta];
-                    to[2 * beta][psi & 1] = a ^ b;
-                    to[2 * beta + 1][psi & 1] = b;
-                }
+                let to: &mut Vec<[bool; 2]> = Rc::make_mut(&mut self.sums[lambda - 1]);
+                combine(&from, to, psi & 1);
                 if psi.is_multiple_of(2) || lambda == 2 {
                     break;
                 }
