@@ -472,8 +472,8 @@ fn mark_refuses_images_that_cannot_carry_it() {
 /// corrects the cells where they cancel; with the convolutional code before it the average
 /// was "unreadable"). The re-marked copy may read back B, the payload marked last (measured
 /// with 4-pixel cells: B reads back at pilot score 22; with the earlier 2-pixel cells it was
-/// unreadable). What reads nothing is `unreadable` (exit 3). A claimed A or B is confirmed by layer 1 (or by layer 2 for B in the
-/// re-marked copy) or not at all.
+/// unreadable). What reads nothing is `unreadable` (exit 3), and there a claimed A or B is
+/// confirmed by layer 1 or not at all.
 #[test]
 fn several_payloads_under_one_key_are_never_read_as_one() {
     let key = Key::from_secret(b"collusion test key").unwrap();

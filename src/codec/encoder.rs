@@ -54,8 +54,9 @@ pub enum Profile {
     /// The coefficients of [`Profile::Fastest`], unchanged (so the file decodes to the same
     /// samples), written progressive (for YCbCr mozjpeg's 9-scan script, else libjpeg's simple
     /// one) with Huffman tables optimised for the image, much as `jpegtran -optimize
-    /// -progressive` would rewrite the fastest file: 4 to 25 % smaller on camera photos. The fastest file is made in memory first and transcoded
-    /// (`transcode.rs`): libjpeg then holds the image as coefficients once.
+    /// -progressive` would rewrite the fastest file: 4 to 25 % smaller on camera photos. The
+    /// fastest file is made in memory first and transcoded (`transcode.rs`): libjpeg then holds
+    /// the image as coefficients once.
     Progressive,
     /// mozjpeg's own profile (progressive, trellis quantisation, optimised scans): about 17 %
     /// smaller than [`Profile::Fastest`], other coefficients and so other samples; libjpeg

@@ -1,8 +1,9 @@
 //! Lossless re-encoding of a whole JPEG held in memory, as `jpegtran -optimize -progressive`
 //! does: libjpeg reads the quantised coefficients and writes the same coefficients with the same
 //! quantisation tables, in a progressive script (mozjpeg's 9 scans for YCbCr, libjpeg's simple
-//! script otherwise) with Huffman tables optimised for the image. No DCT runs and no coefficient changes (a transcoder cannot use trellis
-//! quantisation: it has no unquantised coefficients), so the file decodes to the same samples.
+//! script otherwise) with Huffman tables optimised for the image. No DCT runs and no
+//! coefficient changes (a transcoder cannot use trellis quantisation: it has no unquantised
+//! coefficients), so the file decodes to the same samples.
 //! [`super::Profile::Progressive`] encodes through this.
 
 use std::io::Write;
@@ -97,9 +98,8 @@ pub(super) trait Destination {
 impl<D: Destination> Structs<D> {
     /// The end every coefficient transcode shares: Huffman tables optimised for the image,
     /// progressive ([`YCBCR_SCRIPT`], or libjpeg's simple script for other colour spaces) when
-    /// `progressive`, then the coefficient arrays and
-    /// `markers` (APPn / COM payloads by marker code, after the frame's own JFIF or Adobe
-    /// marker) to the destination.
+    /// `progressive`, then the coefficient arrays and `markers` (APPn / COM payloads by marker
+    /// code, after the frame's own JFIF or Adobe marker) to the destination.
     ///
     /// # Safety
     /// `coefficients` must come from [`Structs::read_coefficients`] on these structs, whose

@@ -472,8 +472,9 @@ fn self_check_extraction(
 }
 
 /// An image that already carries this key's mark: a second payload would mark over the first
-/// (the pilots add up, the data cells disagree; at most the last reads back), so refuse it. The search leaves out
-/// the pyramid levels finer than any mark could need (`pattern::finest_level_needed`).
+/// (the pilots add up, the data cells disagree; at most the last reads back), so refuse it.
+/// The search leaves out the pyramid levels finer than any mark could need
+/// (`pattern::finest_level_needed`).
 fn refuse_if_marked(luma: &Plane, key: &Key) -> Result<()> {
     let found = pattern::extract_for_refusal(luma, key);
     if found.mark_present() {
