@@ -122,25 +122,24 @@ fn mother_codeword(u: &[bool]) -> Vec<bool> {
     let mut c: Vec<Vec<[bool; 2]>> = (0..=M).map(|l| vec![[false; 2]; 1 << (M - l)]).collect();
     for (phi, &bit) in u.iter().enumerate().take(N) {
         c[M][0][phi & 1] = bit;
-        if phi % 2 == 1 {
-            update_c(&mut c, M, phi);
-        }
+        update_c(phi, 1, |lambda, half| {
+            let (low, high) = c.split_at_mut(lambda);
+            combine(&high[0], &mut low[lambda - 1], half);
+        });
     }
     c[0].iter().map(|pair| pair[0]).collect()
 }
 
-/// Tal and Vardy's `recursivelyUpdateC` (`phi` odd), down to the codeword (layer 0).
-fn update_c(c: &mut [Vec<[bool; 2]>], lambda: usize, phi: usize) {
-    let (mut lambda, mut phi) = (lambda, phi);
-    loop {
-        let psi = phi >> 1;
-        let (low, high) = c.split_at_mut(lambda);
-        combine(&high[0], &mut low[lambda - 1], psi & 1);
-        if psi.is_multiple_of(2) || lambda == 1 {
-            return;
-        }
+/// Tal and Vardy's `recursivelyUpdateC` after input bit `phi`: for each layer λ from [`M`] down
+/// whose partial sums the bit completes, no lower than `lowest`, `combine(λ, half)` is to pass
+/// layer λ's sums down into half `half` of layer λ - 1's ([`combine`]). Nothing for even `phi`.
+fn update_c(phi: usize, lowest: usize, mut combine: impl FnMut(usize, usize)) {
+    let (mut lambda, mut phase) = (M, phi);
+    while phase % 2 == 1 && lambda >= lowest {
+        let psi = phase >> 1;
+        combine(lambda, psi & 1);
         lambda -= 1;
-        phi = psi;
+        phase = psi;
     }
 }
 
@@ -226,25 +225,16 @@ impl Path {
         self.llr[M][0]
     }
 
-    /// Records input bit `phi` as `u` and updates the partial sums.
+    /// Records input bit `phi` as `u` and updates the partial sums (layers 1..=M: the codeword
+    /// itself is not needed).
     fn decide(&mut self, phi: usize, u: bool) {
         Rc::make_mut(&mut self.sums[M])[0][phi & 1] = u;
-        if phi % 2 == 1 && M > 1 {
-            // Only layers 1..=M are kept: the walk stops before writing the codeword.
-            let mut lambda = M;
-            let mut phase = phi;
-            loop {
-                let psi = phase >> 1;
-                let from = Rc::clone(&self.sums[lambda]);
-                let to: &mut Vec<[bool; 2]> = Rc::make_mut(&mut self.sums[lambda - 1]);
-                combine(&from, to, psi & 1);
-                if psi.is_multiple_of(2) || lambda == 2 {
-                    break;
-                }
-                lambda -= 1;
-                phase = psi;
-            }
-        }
+        let sums = &mut self.sums;
+        update_c(phi, 2, |lambda, half| {
+            let from = Rc::clone(&sums[lambda]);
+            let to: &mut Vec<[bool; 2]> = Rc::make_mut(&mut sums[lambda - 1]);
+            combine(&from, to, half);
+        });
     }
 }
 
