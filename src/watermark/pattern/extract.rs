@@ -9,7 +9,7 @@ use super::phase::{PilotPhase, block_sum, symmetry};
 use super::sync::{self, Lattice, Notch};
 use super::tile::{
     CELL, CODED_BITS, Layout, MESSAGE_BITS, MIN_TILES, SMALLEST_UPLOAD, TAG_BYTES, TILE,
-    TILE_CELLS, bytes_of, cell_side, detail_rms_rows, tag,
+    TILE_CELLS, bytes_of, cell_side, detail_rms_rows, power_of_two_cell_side, tag,
 };
 use super::{content, ecc};
 use crate::watermark::key::{Key, Payload};
@@ -562,7 +562,12 @@ fn search_levels(
     bound_otherwise: &mut dyn FnMut(&Payload) -> bool,
 ) -> Extraction {
     let pilots = Pilots::new(key);
-    let own_cell = cell_side(luma.width, luma.height);
+    // An unattacked mark's cell: the rule `mark` follows, and the power-of-two rule it followed
+    // before (its marks still read).
+    let own_cells = [
+        cell_side(luma.width, luma.height),
+        power_of_two_cell_side(luma.width, luma.height),
+    ];
     // The levels from the finest: each a 2 x 2 box average of the one before.
     let mut planes: Vec<(usize, std::borrow::Cow<'_, Plane>)> = Vec::new();
     let mut factor = 1;
@@ -584,9 +589,9 @@ fn search_levels(
         let Some((_, plane)) = planes.iter().find(|(f, _)| *f == level) else {
             continue;
         };
-        // Unattacked, a cell of `own_cell` pixels repeats every this many samples here.
-        let own_period = (TILE_CELLS * own_cell) as f32 / level as f32;
-        let mut found = extract_level(plane, key, &pilots, own_period, claimed);
+        // Unattacked, a cell of `own_cells` pixels repeats every this many samples here.
+        let own_periods = own_cells.map(|cell| (TILE_CELLS * cell) as f32 / level as f32);
+        let mut found = extract_level(plane, key, &pilots, &own_periods, claimed);
         candidates += found.candidates;
         found.candidates = candidates;
         found.lattice = found.lattice.map(|l| l.scaled(level as f32));
@@ -646,24 +651,27 @@ fn search_levels(
     best
 }
 
-/// The single-scale detector on one pyramid level: whiten, find lattices (plus the
-/// unchanged tile of 2-sample cells and, when it differs, of `own_period` samples), fold,
-/// align on the pilots, decode the best candidates.
+/// The single-scale detector on one pyramid level: whiten, find lattices (plus the guesses:
+/// the unchanged tile of 2-sample cells and those of `own_periods` samples), fold, align on
+/// the pilots, decode the best candidates.
 fn extract_level(
     luma: &Plane,
     key: &Key,
     pilots: &Pilots,
-    own_period: f32,
+    own_periods: &[f32],
     claimed: Option<&Payload>,
 ) -> Extraction {
     let residual = whitened_residual(luma);
     let mut lattices = vec![Lattice::axis_aligned(TILE as f32)];
-    if (0.35 * TILE as f32..=4.0 * TILE as f32).contains(&own_period) {
-        let own = Lattice::axis_aligned(own_period);
-        if !lattices[0].same_as(&own) {
+    for &period in own_periods {
+        let own = Lattice::axis_aligned(period);
+        if (0.35 * TILE as f32..=4.0 * TILE as f32).contains(&period)
+            && !lattices.iter().any(|l| l.same_as(&own))
+        {
             lattices.push(own);
         }
     }
+    let guesses = lattices.len();
     let (min_period, max_period) = (0.35 * TILE as f32, MAX_PERIOD);
     let notches = [Notch::AxesAndBlockGrid, Notch::Nothing];
     for (notch, acf) in notches
@@ -675,8 +683,11 @@ fn extract_level(
         if notch == Notch::Nothing && residual.data.len() <= SQUARE_SCAN_SAMPLES {
             found.extend(sync::square_lattices(&acf, min_period, max_period, SQUARES));
         }
+        // A found lattice is kept beside a guess it is close to: an upload's period can fall
+        // within the 2 samples of `same_as` of a guess without being it (127.06 against 128
+        // after a downscale to 720 pixels), and the guess folded in its place smears the tile.
         for found in found {
-            if !lattices.iter().any(|l| l.same_as(&found)) {
+            if !lattices[guesses..].iter().any(|l| l.same_as(&found)) {
                 lattices.push(found);
             }
         }

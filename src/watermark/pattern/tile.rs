@@ -17,7 +17,9 @@ pub(crate) const CELL: usize = 2;
 pub(crate) const TILE_CELLS: usize = 64;
 /// Tile side in detector samples (in pixels when the cell is [`CELL`] pixels).
 pub(crate) const TILE: usize = CELL * TILE_CELLS;
-/// The smallest and largest cell side `mark` uses, in pixels.
+/// The cell sides of the power-of-two rule ([`power_of_two_cell_side`]), in pixels. The
+/// largest is also the largest `mark` uses: the pyramid's coarsest level decimates by 8, so a
+/// 16-pixel cell is [`CELL`] samples there.
 pub(crate) const CELL_SIDES: [usize; 4] = [2, 4, 8, 16];
 /// The long side, in pixels, of the smallest upload the cell is sized for: photo sites
 /// downscale to a 720-2048 pixel long side, and a cell needs about 2 pixels after the
@@ -29,12 +31,34 @@ pub(crate) const SMALLEST_UPLOAD: usize = 720;
 /// autocorrelation window (a 512-pixel tile on a 1772 x 1181 photo, 2.3 tiles high, lost
 /// every resize below 0.65).
 pub(crate) const MIN_TILES: usize = 3;
+/// Tiles the short side must hold for a cell grown past its power-of-two side: a crop to half
+/// the sides still leaves 2. Growing at [`MIN_TILES`] took the attack suite's 1.5-2 MP covers
+/// from 4-pixel cells (3.9-4.8 tiles) to 5 (3.1-3.8) and lost their crops and fitted
+/// rotations (docs/watermark.md, "Cells of any whole side").
+pub(crate) const MIN_TILES_GROWN: usize = 4;
 
-/// The cell side, in pixels, for an image of `width` x `height`: the smallest of
+/// The cell side, in pixels, `mark` uses for an image of `width` x `height`: the
+/// [`power_of_two_cell_side`], grown to any whole side up to the smallest that is still 2
+/// pixels wide once the long side is downscaled to [`SMALLEST_UPLOAD`] (`ceil(2 L / 720)`, at
+/// most 16) while the short side holds [`MIN_TILES_GROWN`] tiles. The power-of-two rule's
+/// 3-tile floor leaves most 4:3 camera photos a cell of 1.4-1.6 pixels at a 720-pixel side
+/// (8 pixels on 4032 x 3024), where a Q60 re-encode leaves too little of it; grown to 10-11
+/// they are about 2 pixels there.
+pub(crate) fn cell_side(width: usize, height: usize) -> usize {
+    let (long, short) = (width.max(height), width.min(height));
+    let wanted = (2 * long)
+        .div_ceil(SMALLEST_UPLOAD)
+        .min(CELL_SIDES[CELL_SIDES.len() - 1]);
+    let fits = short / (TILE_CELLS * MIN_TILES_GROWN);
+    power_of_two_cell_side(width, height).max(wanted.min(fits))
+}
+
+/// The cell side of the power-of-two rule for an image of `width` x `height`: the smallest of
 /// [`CELL_SIDES`] that is still 2 pixels wide once the long side is downscaled to
 /// [`SMALLEST_UPLOAD`] (2 pixels up to a 720-pixel long side, 4 up to 1440, 8 up to 2880, 16
-/// beyond), but no larger than lets the short side hold [`MIN_TILES`] tiles.
-pub(crate) fn cell_side(width: usize, height: usize) -> usize {
+/// beyond), but no larger than lets the short side hold [`MIN_TILES`] tiles. `mark` used it
+/// alone until 2026-12-07; the detector still tries its lattice on an unattacked image.
+pub(crate) fn power_of_two_cell_side(width: usize, height: usize) -> usize {
     let (long, short) = (width.max(height), width.min(height));
     let wanted = CELL_SIDES
         .into_iter()
@@ -518,15 +542,53 @@ mod tests {
     /// The cell follows the long side (2 pixels after a downscale to 720) within what the
     /// short side can hold in tiles.
     #[test]
-    fn cell_side_follows_the_image() {
+    fn power_of_two_cell_side_follows_the_image() {
+        assert_eq!(power_of_two_cell_side(640, 480), 2);
+        assert_eq!(power_of_two_cell_side(1024, 768), 4);
+        assert_eq!(power_of_two_cell_side(1772, 1181), 4);
+        assert_eq!(power_of_two_cell_side(2576, 1932), 8);
+        assert_eq!(power_of_two_cell_side(4032, 3024), 8);
+        assert_eq!(power_of_two_cell_side(5760, 3840), 16);
+        assert_eq!(power_of_two_cell_side(3000, 200), 2);
+        assert_eq!(power_of_two_cell_side(0, 0), 2);
+    }
+
+    /// Expected values worked by hand from the rule: `p` the power-of-two side, `wanted =
+    /// ceil(2 L / 720)` (at most 16), `fits = floor(short / 256)`, the cell `max(p, min(wanted,
+    /// fits))`.
+    #[test]
+    fn cell_side_grows_between_the_powers_of_two() {
+        // 4032 x 3024: p = 8, wanted ceil(8064 / 720) = 12, fits floor(3024 / 256) = 11.
+        assert_eq!(cell_side(4032, 3024), 11);
+        assert_eq!(cell_side(3024, 4032), 11);
+        // 3648 x 2736: p = 8, wanted ceil(7296 / 720) = 11, fits 10.
+        assert_eq!(cell_side(3648, 2736), 10);
+        // 2688 x 1520: p = 4, wanted ceil(5376 / 720) = 8, fits 5.
+        assert_eq!(cell_side(2688, 1520), 5);
+        // 3008 x 2000: p = 8, wanted 9, fits 7: never below p.
+        assert_eq!(cell_side(3008, 2000), 8);
+        // 1920 x 1080 and 1500 x 1000: p = 4, wanted 6 and 5, fits 4 and 3: p.
+        assert_eq!(cell_side(1920, 1080), 4);
+        assert_eq!(cell_side(1500, 1000), 4);
+        // 8000 x 6000: p = 16, wanted ceil(16000 / 720) = 23 capped at 16.
+        assert_eq!(cell_side(8000, 6000), 16);
+        // Where p itself is 2 or the short side is tiny, p.
         assert_eq!(cell_side(640, 480), 2);
-        assert_eq!(cell_side(1024, 768), 4);
-        assert_eq!(cell_side(1772, 1181), 4);
-        assert_eq!(cell_side(2576, 1932), 8);
-        assert_eq!(cell_side(4032, 3024), 8);
-        assert_eq!(cell_side(5760, 3840), 16);
         assert_eq!(cell_side(3000, 200), 2);
         assert_eq!(cell_side(0, 0), 2);
+        // Never below the power-of-two side, never above 16, on any size.
+        for w in (0..9000).step_by(37) {
+            for h in (0..9000).step_by(53) {
+                let (c, p) = (cell_side(w, h), power_of_two_cell_side(w, h));
+                assert!(p <= c && c <= 16, "{w} x {h}: {c} against {p}");
+                if c > p {
+                    assert!(
+                        TILE_CELLS * c * MIN_TILES_GROWN <= w.min(h),
+                        "{w} x {h}: {c}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
