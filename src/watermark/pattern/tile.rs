@@ -56,8 +56,9 @@ pub(crate) fn cell_side(width: usize, height: usize) -> usize {
 /// The cell side of the power-of-two rule for an image of `width` x `height`: the smallest of
 /// [`CELL_SIDES`] that is still 2 pixels wide once the long side is downscaled to
 /// [`SMALLEST_UPLOAD`] (2 pixels up to a 720-pixel long side, 4 up to 1440, 8 up to 2880, 16
-/// beyond), but no larger than lets the short side hold [`MIN_TILES`] tiles. `mark` used it
-/// alone until 2026-12-07; the detector still tries its lattice on an unattacked image.
+/// beyond), but no larger than lets the short side hold [`MIN_TILES`] tiles. The rule `mark`
+/// followed before the cells grew between these sides; the detector still tries its lattice on
+/// an unattacked image.
 pub(crate) fn power_of_two_cell_side(width: usize, height: usize) -> usize {
     let (long, short) = (width.max(height), width.min(height));
     let wanted = CELL_SIDES
