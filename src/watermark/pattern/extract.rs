@@ -10,6 +10,7 @@ use super::sync::{self, Lattice, Notch};
 use super::tile::{
     CELL, CODED_BITS, Layout, MESSAGE_BITS, MIN_TILES, SMALLEST_UPLOAD, TAG_BYTES, TILE,
     TILE_CELLS, bytes_of, cell_side, detail_rms_rows, power_of_two_cell_side, tag,
+    whole_cell_sides,
 };
 use super::{content, ecc};
 use crate::watermark::key::{Key, Payload};
@@ -45,7 +46,12 @@ const SQUARES: usize = 3;
 /// Planes of up to this many samples get the square lattices: an upload's cells drown at a
 /// 720-1600-pixel side (1.9 megapixels at most), where the three extra folds cost little;
 /// on the finer levels of a large photo they would add about a sixth to a blind `verify`.
+/// The rotated lattices too: a large photo's cells are 2 samples on a coarse level.
 const SQUARE_SCAN_SAMPLES: usize = 2_000_000;
+/// Square lattices of a whole cell side's period at any angle, taken from the angle scan of
+/// the notched autocorrelation ([`sync::rotated_square_lattices`]): a crop or a rotation at the
+/// photo's own scale, with too few periods left for the peaks to span the lattice.
+const ROTATED: usize = 3;
 
 /// Pilot score from which this key's pattern counts as present even when no payload's tag
 /// verifies: `verify` says "payload unreadable" and `mark` refuses to mark again. Unmarked
@@ -591,7 +597,7 @@ fn search_levels(
         };
         // Unattacked, a cell of `own_cells` pixels repeats every this many samples here.
         let own_periods = own_cells.map(|cell| (TILE_CELLS * cell) as f32 / level as f32);
-        let mut found = extract_level(plane, key, &pilots, &own_periods, claimed);
+        let mut found = extract_level(plane, key, &pilots, &own_periods, level, claimed);
         candidates += found.candidates;
         found.candidates = candidates;
         found.lattice = found.lattice.map(|l| l.scaled(level as f32));
@@ -651,14 +657,15 @@ fn search_levels(
     best
 }
 
-/// The single-scale detector on one pyramid level: whiten, find lattices (plus the guesses:
-/// the unchanged tile of 2-sample cells and those of `own_periods` samples), fold, align on
-/// the pilots, decode the best candidates.
+/// The single-scale detector on one pyramid level, `level` times coarser than the image:
+/// whiten, find lattices (plus the guesses: the unchanged tile of 2-sample cells and those of
+/// `own_periods` samples), fold, align on the pilots, decode the best candidates.
 fn extract_level(
     luma: &Plane,
     key: &Key,
     pilots: &Pilots,
     own_periods: &[f32],
+    level: usize,
     claimed: Option<&Payload>,
 ) -> Extraction {
     let residual = whitened_residual(luma);
@@ -679,9 +686,21 @@ fn extract_level(
         .zip(sync::autocorrelations(&residual, &notches))
     {
         let mut found = sync::find_lattices(&acf, min_period, max_period, LATTICES);
-        // The notch removes every line of a tile on the axes: scan the other one.
-        if notch == Notch::Nothing && residual.data.len() <= SQUARE_SCAN_SAMPLES {
-            found.extend(sync::square_lattices(&acf, min_period, max_period, SQUARES));
+        if residual.data.len() <= SQUARE_SCAN_SAMPLES {
+            match notch {
+                // The notch removes every line of a tile on the axes: scan the other one.
+                Notch::Nothing => {
+                    found.extend(sync::square_lattices(&acf, min_period, max_period, SQUARES));
+                }
+                // Off the axes, the notch keeps the tile's points and drops the block grid's.
+                Notch::AxesAndBlockGrid => {
+                    let periods: Vec<f32> = whole_cell_sides()
+                        .map(|cell| (TILE_CELLS * cell) as f32 / level as f32)
+                        .filter(|period| (min_period..=max_period).contains(period))
+                        .collect();
+                    found.extend(sync::rotated_square_lattices(&acf, &periods, ROTATED));
+                }
+            }
         }
         // A found lattice is kept beside a guess it is close to: an upload's period can fall
         // within the 2 samples of `same_as` of a guess without being it (127.06 against 128

@@ -21,6 +21,11 @@ pub(crate) const TILE: usize = CELL * TILE_CELLS;
 /// largest is also the largest `mark` uses: the pyramid's coarsest level decimates by 8, so a
 /// 16-pixel cell is [`CELL`] samples there.
 pub(crate) const CELL_SIDES: [usize; 4] = [2, 4, 8, 16];
+/// Every cell side `mark` may use, in pixels ([`cell_side`] grows the power-of-two side to any
+/// whole side between them).
+pub(crate) fn whole_cell_sides() -> std::ops::RangeInclusive<usize> {
+    CELL_SIDES[0]..=CELL_SIDES[CELL_SIDES.len() - 1]
+}
 /// The long side, in pixels, of the smallest upload the cell is sized for: photo sites
 /// downscale to a 720-2048 pixel long side, and a cell needs about 2 pixels after the
 /// downscale to be resolved through a re-encode at Q60-85 (docs/watermark.md, "Upload
