@@ -26,6 +26,10 @@ const PEAKS: usize = 24;
 const SQUARE_SEEDS: usize = 256;
 /// Passes over the four basis coordinates per step size in [`polish`].
 const POLISH_ROUNDS: usize = 8;
+/// The longest basis vector the searches keep, as a fraction of the longest lag searched: both
+/// basis vectors well inside the window, so that points off each line are scored too (else a
+/// wrong second vector costs nothing).
+const MAX_BASIS: f32 = 0.6;
 
 /// A 2-vector in pixels.
 pub type Vector = [f32; 2];
@@ -403,9 +407,7 @@ pub(crate) fn find_lattices(
         let Some((u, v)) = refine(&map, u, v, max_lag) else {
             continue;
         };
-        // Both basis vectors well inside the window, so that points off each line are
-        // scored too (else a wrong second vector costs nothing).
-        if norm(u).max(norm(v)) > 0.6 * max_lag || norm(u).max(norm(v)) > 1.5 * max_period {
+        if norm(u).max(norm(v)) > MAX_BASIS * max_lag || norm(u).max(norm(v)) > 1.5 * max_period {
             continue;
         }
         let strength = lattice_strength(acf, u, v, max_lag) / noise;
@@ -486,8 +488,7 @@ pub(crate) fn square_lattices(
     keep: usize,
 ) -> Vec<Lattice> {
     let max_lag = (acf.width.min(acf.height) as f32 / 2.0 - 2.0).max(MIN_LAG);
-    // As in `find_lattices`: both basis vectors well inside the window.
-    let max_period = max_period.min(0.6 * max_lag);
+    let max_period = max_period.min(MAX_BASIS * max_lag);
     if keep == 0 || min_period >= max_period {
         return Vec::new();
     }
@@ -521,13 +522,15 @@ pub(crate) fn square_lattices(
 }
 
 /// Steps of the angle in [`rotated_square_lattices`]' scan, in radians times the period: a
-/// basis off by half a step misses a lattice point 1.3 periods out by about a quarter sample.
+/// basis off by half a step misses the farthest points scored (`1 / ROTATED_MAX_BASIS`
+/// periods out) by about a quarter of a sample.
 const ANGLE_STEP: f32 = 0.4;
-/// The longest basis vector [`rotated_square_lattices`] scores, as a fraction of the longest
-/// lag searched: longer than [`find_lattices`]' 0.6, because a known period leaves only the
-/// angle free, so that the fewer points in the window (4 at the limit) still single it out. A
-/// 15-degree fitted rotation of a 1600 x 1065 photo keeps 1464 x 707 pixels: its 128-sample
-/// period is 0.73 of the longest lag on the level where its cells are 2 samples.
+/// The longest period [`rotated_square_lattices`] scans, as a fraction of the longest lag:
+/// more than [`MAX_BASIS`], because with the period known only the angle is free, so that
+/// fewer points in the window still single the lattice out. A 30-degree fitted rotation of a
+/// 1024 x 768 photo with 4-pixel cells keeps 766 x 441 pixels: its 256-pixel period is 0.64
+/// of the longest lag at the photo's own scale, the only level where its content term
+/// binds (13.7 there, 12.8 a level coarser).
 const ROTATED_MAX_BASIS: f32 = 0.75;
 
 /// The strongest square lattices of one of `periods` (in samples) at any angle, by a scan of
