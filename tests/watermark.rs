@@ -341,9 +341,8 @@ fn marked_photos_read_back_after_an_upload_downscale() {
     );
 }
 
-/// The largest upright rectangle inside `p` rotated by `degrees` about its centre (same
-/// canvas), as the attack suite's fitted rotations keep it: the rotated photo without its
-/// black corners.
+/// The largest upright rectangle inside `p` rotated by `degrees` about its centre, as the
+/// attack suite's fitted rotations keep it: the rotated photo without its black corners.
 fn rotate_fit(p: &Plane, degrees: f32) -> Plane {
     let turned = rotate(p, degrees, true);
     let (s, c) = degrees.to_radians().sin_cos();
