@@ -419,6 +419,11 @@ fn print_marked(
                     ", amplitude x{:.2} for the SSIM floor",
                     report.pattern_scale
                 )
+            } else if report.pattern_scale > 1.0 {
+                format!(
+                    ", texture amplitude x{:.2} within the SSIM floor",
+                    report.pattern_scale
+                )
             } else {
                 String::new()
             },

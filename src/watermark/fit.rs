@@ -3,12 +3,14 @@
 
 use super::cover::CoverLuma;
 use super::image::{decode, encode, to_byte};
+use super::pattern::tile::FlatPart;
 use super::signal::ssim::mean_ssim_rows;
 use crate::codec::EncoderSettings;
 use crate::error::Result;
 use crate::jpeg::ColorSpace;
 use crate::limits::Limits;
 use crate::reencode;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 /// Passes at most spent fitting the pattern to the SSIM floor.
@@ -17,34 +19,55 @@ pub(super) const SSIM_FIT_PASSES: usize = 4;
 const SSIM_FIT_SLACK: f64 = 0.0005;
 
 /// Scales `pattern` down until luma with it and with `fixed`, written as a JPEG of `quality`
-/// and read back, has an SSIM of at least `min_ssim` against `luma`, and not much more. Returns
-/// the scale applied (1 when the floor holds as is) and whether a measured pass held the
-/// floor (not when the re-encode and `fixed` alone already cost more than the floor allows). The JPEG matters: re-quantising the
+/// and read back, has an SSIM of at least `min_ssim` against `luma`, and not much more; where
+/// the pattern as made leaves room, raises its texture part (all but `flat`) by up to
+/// `max_gain` instead ([`scaled`]): flat areas, skies and gradients, keep their change as it
+/// is. Returns the scale applied (1 when the floor holds as is, above 1 for a raised texture
+/// part) and whether a measured pass held the floor (not when the re-encode and `fixed` alone
+/// already cost more than the floor allows). The JPEG matters: re-quantising the
 /// coefficients the pattern moves off the cover's quantisation lattice costs SSIM on top of the
 /// pattern's own, and how that part falls with the amplitude depends on the image (between
 /// the first and the third power): so the loss is measured, and the scale found by a secant on
 /// log loss against log scale. Each pass encodes and decodes luma alone, as grey: a YCbCr
 /// encoder writes the same luma; for the rare RGB-coded file it is an estimate, and the
 /// written file's own SSIM is reported either way. `on_pass` hears each encode end.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn fit_to_ssim(
     luma: &CoverLuma,
     fixed: &[f32],
     pattern: &mut [f32],
+    flat: &FlatPart,
+    max_gain: f64,
     quality: u8,
     min_ssim: f64,
     limits: &Limits,
     on_pass: &mut dyn FnMut(),
 ) -> Result<Fit> {
     let target_loss = 1.0 - min_ssim;
+    let max_scale = max_gain.max(1.0);
     let mut scale = 1.0f64;
     // The largest scale measured to hold, and the last point measured.
     let mut holding: Option<f64> = None;
     let mut last: Option<(f64, f64)> = None;
     // What the pass at `holding` read back.
     let mut measured: Option<Measured> = None;
+    let pattern_at = Scaled { pattern, flat };
+    if max_scale > 1.0 {
+        scale = sampled_gain(
+            luma,
+            fixed,
+            &pattern_at,
+            max_scale,
+            quality,
+            min_ssim,
+            limits,
+        )?;
+    }
+    // Where the gain was not kept, the fit scales down from 1 as it always has.
+    let ceiling = scale;
     for _ in 0..SSIM_FIT_PASSES {
         let Some((ssim, grey)) =
-            ssim_through_jpeg(luma, fixed, pattern, scale as f32, quality, limits)?
+            ssim_through_jpeg(luma, fixed, &pattern_at, scale as f32, quality, limits)?
         else {
             return Ok(Fit {
                 scale: 1.0,
@@ -59,7 +82,8 @@ pub(super) fn fit_to_ssim(
                 measured = grey.map(|grey| Measured::new(&grey, ssim));
             }
             holding = Some(holding.map_or(scale, |h: f64| h.max(scale)));
-            if scale == 1.0 || ssim < min_ssim + SSIM_FIT_SLACK {
+            // A raised texture part is the sampled passes' estimate: it stands where it holds.
+            if scale >= 1.0 || ssim < min_ssim + SSIM_FIT_SLACK {
                 break;
             }
         }
@@ -71,7 +95,7 @@ pub(super) fn fit_to_ssim(
                 ((l / loss).ln() / (s / scale).ln()).clamp(1.0, 4.0)
             });
         last = Some((scale, loss));
-        scale = (scale * (0.98 * target_loss / loss).powf(1.0 / power)).min(1.0);
+        scale = (scale * (0.98 * target_loss / loss).powf(1.0 / power)).min(ceiling);
         if holding.is_some_and(|h| scale <= h) {
             break;
         }
@@ -79,8 +103,15 @@ pub(super) fn fit_to_ssim(
     // Unmeasured when no pass held: the last step's estimate.
     let held = holding.is_some();
     let scale = holding.unwrap_or(scale) as f32;
-    if scale < 1.0 {
-        pattern.iter_mut().for_each(|d| *d *= scale);
+    if scale != 1.0 {
+        let w = luma.width.max(1);
+        let mut flat_row = vec![0f32; w];
+        for (y, row) in pattern.chunks_exact_mut(w).enumerate() {
+            flat.row(y, &mut flat_row);
+            for (p, &q) in row.iter_mut().zip(&flat_row) {
+                *p = scaled(*p, q, scale);
+            }
+        }
     }
     // `measured` is only ever set by a pass that held.
     Ok(Fit {
@@ -88,6 +119,160 @@ pub(super) fn fit_to_ssim(
         held,
         measured,
     })
+}
+
+/// Rows per sampled segment (whole JPEG block rows) and the period they repeat with: a sampled
+/// pass encodes and measures a quarter of the image.
+const SEGMENT_ROWS: usize = 64;
+const SEGMENT_PERIOD: usize = 4 * SEGMENT_ROWS;
+/// Images with fewer segments than this are not sampled.
+const MIN_SEGMENTS: usize = 4;
+/// How far over the floor a sampled estimate must be for the gain to be kept: the sampled
+/// rows' SSIM can differ from the whole image's by this much.
+const SAMPLED_MARGIN: f64 = 0.001;
+
+/// The gain to try for the texture part (1 when there is no room): two passes over sampled
+/// row segments (`SEGMENT_ROWS` of every `SEGMENT_PERIOD`), at scale 1 and at `max_scale`,
+/// the second only where the first leaves room, and a secant on log loss against log scale
+/// between them aimed `SAMPLED_MARGIN` over the floor. A quarter of the rows costs about a
+/// quarter of a full pass; the whole image is measured at the scale this returns.
+fn sampled_gain(
+    luma: &CoverLuma,
+    fixed: &[f32],
+    pattern: &Scaled<'_>,
+    max_scale: f64,
+    quality: u8,
+    min_ssim: f64,
+    limits: &Limits,
+) -> Result<f64> {
+    let segments: Vec<usize> = (0..luma.height.saturating_sub(SEGMENT_ROWS - 1))
+        .step_by(SEGMENT_PERIOD)
+        .collect();
+    if segments.len() < MIN_SEGMENTS {
+        return Ok(1.0);
+    }
+    let wanted = min_ssim + SAMPLED_MARGIN;
+    let sampled = |scale: f64| {
+        sampled_ssim(
+            luma,
+            fixed,
+            pattern,
+            scale as f32,
+            quality,
+            limits,
+            &segments,
+        )
+    };
+    let Some(at_one) = sampled(1.0)? else {
+        return Ok(1.0);
+    };
+    if at_one < wanted {
+        return Ok(1.0);
+    }
+    let Some(at_max) = sampled(max_scale)? else {
+        return Ok(1.0);
+    };
+    if at_max >= wanted {
+        return Ok(max_scale);
+    }
+    let (l1, lmax) = ((1.0 - at_one).max(1e-9), 1.0 - at_max);
+    let power = (lmax / l1).ln() / max_scale.ln();
+    let scale = ((1.0 - wanted) / l1).powf(1.0 / power.max(1e-3));
+    Ok(scale.clamp(1.0, max_scale))
+}
+
+/// The SSIM of the rows `start..start + SEGMENT_ROWS` of each of `segments`, as
+/// [`ssim_through_jpeg`] measures them: the segments are encoded as one grey image, and as the
+/// encoder quantises each 8 x 8 block on its own and the decoder reads each back on its own,
+/// every block comes back as it does in the whole image. Each segment's SSIM is its own windows
+/// (those wholly inside it).
+#[allow(clippy::too_many_arguments)]
+fn sampled_ssim(
+    luma: &CoverLuma,
+    fixed: &[f32],
+    pattern: &Scaled<'_>,
+    scale: f32,
+    quality: u8,
+    limits: &Limits,
+    segments: &[usize],
+) -> Result<Option<f64>> {
+    let w = luma.width;
+    let rows: Vec<usize> = segments
+        .iter()
+        .flat_map(|&start| start..start + SEGMENT_ROWS)
+        .collect();
+    let samples = marked_rows(luma, fixed, pattern, scale, &rows);
+    let settings = EncoderSettings::grey(w, rows.len(), quality);
+    let encoded = encode(&settings, &[], &samples)?;
+    drop(samples);
+    let written = decode(reencode::read_source(&encoded[..], limits)?, limits)?;
+    if written.color != ColorSpace::Gray {
+        return Ok(None);
+    }
+    let grey = written.samples;
+    let each: Option<Vec<f64>> = segments
+        .par_iter()
+        .enumerate()
+        .map(|(k, &start)| {
+            mean_ssim_rows(
+                w,
+                SEGMENT_ROWS,
+                |y, row| luma.row(start + y, row),
+                |y, row| {
+                    let at = (k * SEGMENT_ROWS + y) * w;
+                    row.iter_mut()
+                        .zip(&grey[at..at + w])
+                        .for_each(|(o, &v)| *o = f32::from(v))
+                },
+            )
+        })
+        .collect();
+    // Added in order: the same sum whatever the thread count.
+    Ok(each.map(|each| each.iter().sum::<f64>() / each.len() as f64))
+}
+
+/// Rows `rows` of luma plus `fixed` plus the pattern at `scale`, as whole grey levels.
+fn marked_rows(
+    luma: &CoverLuma,
+    fixed: &[f32],
+    pattern: &Scaled<'_>,
+    scale: f32,
+    rows: &[usize],
+) -> Vec<u8> {
+    let w = luma.width;
+    let mut samples = vec![0u8; w * rows.len()];
+    let mut row = vec![0f32; w];
+    let mut flat_row = vec![0f32; w];
+    for (&y, out) in rows.iter().zip(samples.chunks_exact_mut(w.max(1))) {
+        luma.row(y, &mut row);
+        pattern.flat.row(y, &mut flat_row);
+        let span = y * w..(y + 1) * w;
+        for ((o, (l, q)), (f, p)) in out
+            .iter_mut()
+            .zip(row.iter().zip(&flat_row))
+            .zip(fixed[span.clone()].iter().zip(&pattern.pattern[span]))
+        {
+            *o = to_byte(l + (scaled(*p, *q, scale) + f));
+        }
+    }
+    samples
+}
+
+/// A pattern's value `p` at `scale`, `q` its flat part: up to 1 the whole of it scales, above
+/// 1 the texture part alone (`p - q`), so that flat areas never get more than the pattern
+/// gives them.
+fn scaled(p: f32, q: f32, scale: f32) -> f32 {
+    if scale <= 1.0 {
+        scale * p
+    } else {
+        p + (scale - 1.0) * (p - q)
+    }
+}
+
+/// A pattern and its flat part, for [`scaled`] values a row at a time.
+struct Scaled<'a> {
+    pattern: &'a [f32],
+    flat: &'a FlatPart,
 }
 
 /// What [`fit_to_ssim`] settled on.
@@ -145,25 +330,14 @@ impl Measured {
 fn ssim_through_jpeg(
     luma: &CoverLuma,
     fixed: &[f32],
-    pattern: &[f32],
+    pattern: &Scaled<'_>,
     scale: f32,
     quality: u8,
     limits: &Limits,
 ) -> Result<Option<(f64, Option<Vec<u8>>)>> {
     let (w, h) = (luma.width, luma.height);
-    let mut samples = vec![0u8; w * h];
-    let mut row = vec![0f32; w];
-    for (y, out) in samples.chunks_exact_mut(w.max(1)).enumerate().take(h) {
-        luma.row(y, &mut row);
-        let span = y * w..(y + 1) * w;
-        for ((o, l), (f, p)) in out
-            .iter_mut()
-            .zip(&row)
-            .zip(fixed[span.clone()].iter().zip(&pattern[span]))
-        {
-            *o = to_byte(l + (scale * p + f));
-        }
-    }
+    let rows: Vec<usize> = (0..h).collect();
+    let samples = marked_rows(luma, fixed, pattern, scale, &rows);
     let settings = EncoderSettings::grey(w, h, quality);
     let encoded = encode(&settings, &[], &samples)?;
     drop(samples);
@@ -197,6 +371,89 @@ fn ssim_through_jpeg(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::watermark::pattern::{self, content};
+    use crate::watermark::signal::Plane;
+    use crate::watermark::{Key, Payload};
+
+    /// Up to 1 the whole pattern scales; above 1 the texture part alone: a flat pixel (its
+    /// change all flat part) keeps its change, a textured one gains on what it has over it.
+    #[test]
+    fn a_gain_raises_the_texture_part_alone() {
+        assert_eq!(scaled(2.0, 0.4, 0.5), 1.0);
+        assert_eq!(scaled(2.0, 0.4, 1.0), 2.0);
+        assert_eq!(scaled(0.4, 0.4, 1.5), 0.4);
+        assert_eq!(scaled(-0.4, -0.4, 1.5), -0.4);
+        assert_eq!(scaled(2.4, 0.4, 1.5), 3.4);
+        assert_eq!(scaled(-2.4, -0.4, 1.25), -2.9);
+    }
+
+    /// A sampled pass measures exactly what the whole image's encode gives on those rows:
+    /// each segment's SSIM from the segments encoded alone is, to the bit, its SSIM from the
+    /// whole image encoded and decoded, the windows wholly inside the segment.
+    #[test]
+    fn sampled_segments_come_back_as_in_the_whole_image() {
+        let (w, h) = (203, 4 * SEGMENT_PERIOD + 40);
+        let mut state = 7u32;
+        let luma = Plane::from_fn(w, h, |x, y| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            ((x * 5 + y * 3) % 180) as f32 + 30.0 + (state >> 27) as f32
+        });
+        let key = Key::from_secret(b"sampled fit").unwrap();
+        let made = pattern::pattern(
+            &luma,
+            &key,
+            &Payload([0x5a; 32]),
+            &Default::default(),
+            content::SHARE,
+        );
+        let fixed: Vec<f32> = (0..w * h).map(|i| ((i % 7) as f32 - 3.0) * 0.3).collect();
+        let cover = CoverLuma::new(luma);
+        let at = Scaled {
+            pattern: &made.change,
+            flat: &made.flat,
+        };
+        let limits = Limits::default();
+        let (scale, quality) = (1.5, 80);
+        let segments = [0, SEGMENT_PERIOD, 3 * SEGMENT_PERIOD];
+        let sampled = sampled_ssim(&cover, &fixed, &at, scale, quality, &limits, &segments)
+            .unwrap()
+            .unwrap();
+        // The whole image, encoded and decoded as a full pass does.
+        let rows: Vec<usize> = (0..h).collect();
+        let samples = marked_rows(&cover, &fixed, &at, scale, &rows);
+        let encoded = encode(&EncoderSettings::grey(w, h, quality), &[], &samples).unwrap();
+        let whole = decode(
+            reencode::read_source(&encoded[..], &limits).unwrap(),
+            &limits,
+        )
+        .unwrap()
+        .samples;
+        let expected: f64 = segments
+            .iter()
+            .map(|&start| {
+                mean_ssim_rows(
+                    w,
+                    SEGMENT_ROWS,
+                    |y, row| cover.row(start + y, row),
+                    |y, row| {
+                        let at = (start + y) * w;
+                        row.iter_mut()
+                            .zip(&whole[at..at + w])
+                            .for_each(|(o, &v)| *o = f32::from(v))
+                    },
+                )
+                .unwrap()
+            })
+            .sum::<f64>()
+            / segments.len() as f64;
+        assert_eq!(sampled.to_bits(), expected.to_bits());
+        // And the pattern did change those rows.
+        let plain = ssim_through_jpeg(&cover, &fixed, &at, 0.0, quality, &limits)
+            .unwrap()
+            .unwrap()
+            .0;
+        assert!(sampled < plain, "{sampled} against {plain}");
+    }
 
     /// The measured SSIM stands for exactly the samples measured: the same whole grey levels
     /// get it back, one level off or a fraction off does not.

@@ -11,6 +11,7 @@ use super::growth;
 use super::histogram::{self, embed::GroupState};
 use super::image::{Image, decode, decode_luma, encode, encode_keeping_fastest};
 use super::pattern::content;
+use super::pattern::tile::Pattern;
 use super::signal::Plane;
 use super::signal::ssim::mean_ssim_rows;
 use super::{
@@ -34,7 +35,8 @@ pub fn mark<R: Read, W: Write>(
     options: &MarkOptions,
 ) -> Result<(MarkReport, W)> {
     codec::begin_file(options.strict);
-    let result = mark_file(input, key, payload, options, !options.force);
+    let gain = options.pattern.max_texture_gain;
+    let result = mark_file(input, key, payload, options, !options.force, gain);
     let warnings = codec::take_warnings();
     let (mut report, bytes) = result?;
     output.write_all(&bytes)?;
@@ -43,13 +45,15 @@ pub fn mark<R: Read, W: Write>(
 }
 
 /// [`mark`] without the per-file warning bookkeeping, with the re-marking check where
-/// `check_remark`: the file's report and bytes.
+/// `check_remark`, the pattern's texture part raised by at most `max_gain`: the file's report
+/// and bytes.
 fn mark_file<R: Read>(
     input: R,
     key: &Key,
     payload: &Payload,
     options: &MarkOptions,
     check_remark: bool,
+    max_gain: f64,
 ) -> Result<(MarkReport, Vec<u8>)> {
     // The bytes libjpeg reads are kept (the compressed file, a small fraction of the decoded
     // image) to decode the input a second time for the write-back: past
@@ -94,7 +98,7 @@ fn mark_file<R: Read>(
     let luma = CoverLuma::new(luma);
     let may_raise = quality_source != reencode::QualitySource::Given;
     let change = embed_both_layers(
-        &luma, pattern, key, payload, quality, may_raise, options, &mut steps,
+        &luma, pattern, key, payload, quality, may_raise, max_gain, options, &mut steps,
     )?;
     let quality = change.quality;
     let input_bytes = recorded.len();
@@ -114,7 +118,8 @@ fn mark_file<R: Read>(
             samples
         }
     };
-    drop(recorded);
+    // Kept while a gain may have to be undone.
+    let recorded = (may_raise && change.pattern_scale > 1.0).then_some(recorded);
     image.add_to_luma(&change.delta);
     drop(change.delta);
     // The baseline file the output is transcoded from is kept for the self-check: the same
@@ -208,6 +213,19 @@ fn mark_file<R: Read>(
         check,
         extraction,
     } = written;
+    // A file that grew too much with the texture part raised: the growth guard's smaller
+    // files had no SSIM to spare. Marked again without the gain, as the growth guard would
+    // have it (the same bytes give the same warnings: those of the first read stand).
+    if let Some(recorded) = recorded
+        && growth::too_large(encoded.len(), input_bytes)
+    {
+        drop(encoded);
+        let warnings = codec::take_warnings();
+        let again = mark_file(&recorded[..], key, payload, options, false, 1.0);
+        codec::take_warnings();
+        codec::restore_warnings(warnings);
+        return again;
+    }
     steps.advance(Steps::SELF_CHECK);
     let groups = GroupCounts::count(&change.groups);
     refuse_unless_it_verifies(&check, &extraction, payload, groups, change.groups.len())?;
@@ -293,15 +311,19 @@ const RAISED_QUALITIES: [u8; 2] = [90, 95];
 #[allow(clippy::too_many_arguments)]
 fn embed_both_layers(
     luma: &CoverLuma,
-    pattern: Vec<f32>,
+    pattern: Pattern,
     key: &Key,
     payload: &Payload,
     quality: u8,
     may_raise_quality: bool,
+    max_gain: f64,
     options: &MarkOptions,
     steps: &mut Steps,
 ) -> Result<Change> {
-    let mut delta = pattern;
+    let Pattern {
+        change: mut delta,
+        flat,
+    } = pattern;
     let start = steps.done;
     let w = luma.width;
     // Luma plus the pattern, a row (or part of one) at a time: the cover layer 1 shapes.
@@ -333,6 +355,8 @@ fn embed_both_layers(
             luma,
             &outcome.delta,
             &mut delta,
+            &flat,
+            max_gain,
             quality,
             options.pattern.min_ssim,
             &options.limits,
@@ -345,7 +369,8 @@ fn embed_both_layers(
         )?;
         match raised.next() {
             Some(higher) if !fit.held && fit.scale > 0.0 => {
-                // Undo the scale and fit again at the higher quality.
+                // Undo the scale (a fit that did not hold scaled down) and fit again at the
+                // higher quality.
                 delta.iter_mut().for_each(|d| *d /= fit.scale);
                 quality = higher;
             }

@@ -117,7 +117,9 @@ pub struct MarkReport {
     pub psnr: f64,
     /// Mean SSIM of the written file's luma against the input's (`None` under 11 x 11 pixels).
     pub ssim: Option<f64>,
-    /// What the payload pattern's amplitude was multiplied by to keep the SSIM floor.
+    /// What the payload pattern was multiplied by for the SSIM floor: under 1, the whole
+    /// pattern scaled down to keep it; above 1, the texture part alone raised where the floor
+    /// left room ([`PatternSettings::max_texture_gain`]).
     pub pattern_scale: f32,
     /// The written file, verified as `verify` would ("as is" tier).
     pub check: Detection,

@@ -868,7 +868,7 @@ mod tests {
                 + 40.0 * ((x as f32 / 37.0).sin() * (y as f32 / 23.0).cos())
                 + (state >> 24) as f32 / 16.0
         });
-        let delta = pattern(&luma, &key, &payload, &PatternSettings::default(), 0.0);
+        let delta = pattern(&luma, &key, &payload, &PatternSettings::default(), 0.0).change;
         let marked = Plane::from_fn(600 - 37, 500 - 11, |x, y| {
             let (sx, sy) = (x + 37, y + 11);
             (luma.data[sy * 600 + sx] + delta[sy * 600 + sx]).round()
@@ -902,7 +902,8 @@ mod tests {
             &payload,
             &PatternSettings::default(),
             content::SHARE,
-        );
+        )
+        .change;
         let mut tried = Vec::new();
         for step in 0..40 {
             let noise = 30.0 * 1.04f32.powi(step);
@@ -958,9 +959,12 @@ mod tests {
         let settings = PatternSettings::default();
         let with = add(
             &cover,
-            &pattern(&cover, &key, &payload, &settings, content::SHARE),
+            &pattern(&cover, &key, &payload, &settings, content::SHARE).change,
         );
-        let without = add(&cover, &pattern(&cover, &key, &payload, &settings, 0.0));
+        let without = add(
+            &cover,
+            &pattern(&cover, &key, &payload, &settings, 0.0).change,
+        );
         // The threshold is above the fair-coin null's 1e-5 score.
         let null = crate::watermark::histogram::detect::score_for_tail(1e-5);
         assert!((4.5..4.55).contains(&null) && f64::from(CONTENT_BINDING_SCORE) > null);
@@ -998,7 +1002,7 @@ mod tests {
         let cover = Plane::from_fn(640, 512, |x, y| {
             110.0 + 60.0 * ((x as f32 / 31.0).sin() * (y as f32 / 19.0).cos())
         });
-        let delta = pattern(&cover, &key, &payload, &Default::default(), content::SHARE);
+        let delta = pattern(&cover, &key, &payload, &Default::default(), content::SHARE).change;
         let marked = Plane::from_fn(640, 512, |x, y| {
             let i = y * 640 + x;
             cover.data[i] + delta[i] + 80.0 * noise()
@@ -1041,7 +1045,7 @@ mod tests {
                 + 40.0 * ((x as f32 / 97.0).sin() * (y as f32 / 53.0).cos())
                 + (state >> 24) as f32 / 16.0
         });
-        let delta = pattern(&luma, &key, &payload, &PatternSettings::default(), 0.0);
+        let delta = pattern(&luma, &key, &payload, &PatternSettings::default(), 0.0).change;
         let marked = Plane::from_fn(w - 101, h - 37, |x, y| {
             let i = (y + 37) * w + x + 101;
             (luma.data[i] + delta[i]).round()

@@ -182,6 +182,11 @@ pub struct PatternSettings {
     /// way (RGB rounding noise differs between cover and output); a higher floor costs
     /// read-backs after a rescale by 0.5.
     pub min_ssim: f64,
+    /// Most the pattern's texture part (all but [`flat`](Self::flat)) is multiplied by where
+    /// the output holds `min_ssim` with room: the detector's SNR grows with the amplitude, and
+    /// most photos hold the floor with room at the amplitudes above. 1 keeps the pattern as
+    /// made.
+    pub max_texture_gain: f64,
 }
 
 impl PatternSettings {
@@ -206,6 +211,7 @@ impl Default for PatternSettings {
             reference_pixels: 1.5e6,
             size_factor: (1.0, 1.5),
             min_ssim: 0.9905,
+            max_texture_gain: 1.5,
         }
     }
 }
@@ -298,7 +304,7 @@ pub(crate) fn pattern(
     payload: &Payload,
     s: &PatternSettings,
     content_share: f32,
-) -> Vec<f32> {
+) -> Pattern {
     let cell = cell_side(luma.width, luma.height);
     pattern_with_cell(luma, key, payload, s, content_share, cell)
 }
@@ -311,7 +317,7 @@ fn pattern_with_cell(
     s: &PatternSettings,
     content_share: f32,
     cell: usize,
-) -> Vec<f32> {
+) -> Pattern {
     let cells = Layout::from_key(key).cells(&ecc::encode(&message(key, payload)));
     let tile = carrier_tile(&cells, cell);
     let side = cell * TILE_CELLS;
@@ -329,6 +335,8 @@ fn pattern_with_cell(
         (0, Vec::new(), Vec::new())
     };
     let norm = (1.0 + content_share * content_share).sqrt();
+    let flat_cols = w.div_ceil(cell);
+    let mut flat_part = vec![0f32; flat_cols * luma.height.div_ceil(cell)];
     for (py, row) in change.chunks_mut(w.max(1)).enumerate() {
         let tile_row = &tile[py % side * side..][..side];
         let cell_row = py % side / cell * TILE_CELLS;
@@ -350,16 +358,53 @@ fn pattern_with_cell(
                     (1.0 + content_share * k * g) / norm
                 }
             });
+            let scaled = |amplitude: f32| match term {
+                Some(term) => amplitude * term,
+                None => amplitude,
+            };
+            if py % cell == 0 {
+                flat_part[py / cell * flat_cols + j] = scaled(flat * sign);
+            }
             for t in pixels {
-                let amplitude = (flat + slope * *t).min(max) * sign;
-                *t = match term {
-                    Some(term) => amplitude * term,
-                    None => amplitude,
-                };
+                *t = scaled((flat + slope * *t).min(max) * sign);
             }
         }
     }
-    change
+    Pattern {
+        change,
+        flat: FlatPart {
+            cell,
+            cols: flat_cols,
+            values: flat_part,
+        },
+    }
+}
+
+/// A pattern to add to luma, and the part of it every pixel gets whatever its texture.
+pub(crate) struct Pattern {
+    /// Per luma sample, grey levels.
+    pub(crate) change: Vec<f32>,
+    pub(crate) flat: FlatPart,
+}
+
+/// The part of a pattern a flat area gets ([`PatternSettings::flat`]), per cell: the tile's
+/// sign and the content term times the flat amplitude. The rest of each pixel's change
+/// follows its texture, where the eye and SSIM are least sensitive: `mark` can raise that
+/// part alone and leave skies and gradients as they are.
+pub(crate) struct FlatPart {
+    cell: usize,
+    cols: usize,
+    values: Vec<f32>,
+}
+
+impl FlatPart {
+    /// Row `y` of the flat part, a sample per pixel of `out`.
+    pub(crate) fn row(&self, y: usize, out: &mut [f32]) {
+        let cells = &self.values[y / self.cell * self.cols..][..self.cols];
+        for (pixels, &v) in out.chunks_mut(self.cell).zip(cells) {
+            pixels.fill(v);
+        }
+    }
 }
 
 /// One period of the carrier, `cell * TILE_CELLS` pixels square, each cell a `cell`-pixel
@@ -417,21 +462,34 @@ mod tests {
             for share in [0.0f32, 0.6] {
                 let norm = (1.0 + share * share).sqrt();
                 let made = pattern_with_cell(&luma, &key, &payload, &settings, share, cell);
-                assert_eq!(made.len(), w * h);
-                for (i, &m) in made.iter().enumerate() {
+                assert_eq!(made.change.len(), w * h);
+                let mut flat_row = vec![0f32; w];
+                for (i, &m) in made.change.iter().enumerate() {
                     let (px, py) = (i % w, i / w);
                     let (x, y) = (px % side, py % side);
-                    let base = (flat + slope * texture.data[i]).min(max) * tile[y * side + x];
                     let (k, g) = (keys[y * side + x], signs[py / cell * cols + px / cell]);
-                    let expected = if share == 0.0 || k * g == 0.0 {
-                        base
-                    } else {
-                        base * ((1.0 + share * k * g) / norm)
+                    let defined = |amplitude: f32| {
+                        let base = amplitude * tile[y * side + x];
+                        if share == 0.0 || k * g == 0.0 {
+                            base
+                        } else {
+                            base * ((1.0 + share * k * g) / norm)
+                        }
                     };
+                    let expected = defined((flat + slope * texture.data[i]).min(max));
                     assert_eq!(
                         m.to_bits(),
                         expected.to_bits(),
                         "{w}x{h} cell {cell} at {px},{py}"
+                    );
+                    // The flat part: the same with the flat amplitude alone.
+                    if px == 0 {
+                        made.flat.row(py, &mut flat_row);
+                    }
+                    assert_eq!(
+                        flat_row[px].to_bits(),
+                        defined(flat).to_bits(),
+                        "flat part, {w}x{h} cell {cell} at {px},{py}"
                     );
                 }
             }
@@ -518,8 +576,8 @@ mod tests {
             _ => 110.0,
         });
         let s = PatternSettings::default();
-        let plain = pattern(&luma, &key, &payload, &s, 0.0);
-        let with = pattern(&luma, &key, &payload, &s, content::SHARE);
+        let plain = pattern(&luma, &key, &payload, &s, 0.0).change;
+        let with = pattern(&luma, &key, &payload, &s, content::SHARE).change;
         let cell = cell_side(luma.width, luma.height);
         let keys = carrier_tile(&content::content_keys(&key), cell);
         let (cols, signs) = content::cover_signs(&luma, cell);
