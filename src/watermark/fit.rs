@@ -133,8 +133,8 @@ const SAMPLED_MARGIN: f64 = 0.001;
 
 /// The gain to try for the texture part (1 when there is no room): two passes over sampled
 /// row segments (`SEGMENT_ROWS` of every `SEGMENT_PERIOD`), at scale 1 and at `max_scale`,
-/// the second only where the first leaves room, and a secant on log loss against log scale
-/// between them aimed `SAMPLED_MARGIN` over the floor. A quarter of the rows costs about a
+/// the second only where the first leaves room, and between them the scale where a loss of
+/// the form `a + c s^2` through both reaches `SAMPLED_MARGIN` over the floor. A quarter of the rows costs about a
 /// quarter of a full pass; the whole image is measured at the scale this returns.
 fn sampled_gain(
     luma: &CoverLuma,
@@ -175,9 +175,11 @@ fn sampled_gain(
     if at_max >= wanted {
         return Ok(max_scale);
     }
-    let (l1, lmax) = ((1.0 - at_one).max(1e-9), 1.0 - at_max);
-    let power = (lmax / l1).ln() / max_scale.ln();
-    let scale = ((1.0 - wanted) / l1).powf(1.0 / power.max(1e-3));
+    // The texture part adds its energy on top of what stays (the re-encode, layer 1, the
+    // flat part): loss = a + c s^2 through both points.
+    let (l1, lmax) = (1.0 - at_one, 1.0 - at_max);
+    let c = (lmax - l1) / (max_scale * max_scale - 1.0);
+    let scale = (1.0 + (1.0 - wanted - l1) / c).sqrt();
     Ok(scale.clamp(1.0, max_scale))
 }
 
