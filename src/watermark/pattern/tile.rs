@@ -184,8 +184,8 @@ pub struct PatternSettings {
     pub min_ssim: f64,
     /// Most the pattern's texture part (all but [`flat`](Self::flat)) is multiplied by where
     /// the output holds `min_ssim` with room: the detector's SNR grows with the amplitude, and
-    /// most photos hold the floor with room at the amplitudes above. 1 keeps the pattern as
-    /// made.
+    /// most photos hold the floor with room at the amplitudes above, while texture masks the
+    /// change. Flat areas keep their amplitude whatever the gain. 1 keeps the pattern as made.
     pub max_texture_gain: f64,
 }
 
@@ -211,7 +211,7 @@ impl Default for PatternSettings {
             reference_pixels: 1.5e6,
             size_factor: (1.0, 1.5),
             min_ssim: 0.9905,
-            max_texture_gain: 1.5,
+            max_texture_gain: 2.5,
         }
     }
 }
@@ -376,6 +376,7 @@ fn pattern_with_cell(
             cell,
             cols: flat_cols,
             values: flat_part,
+            ceiling: (s.flat > 0.0).then(|| s.max / s.flat),
         },
     }
 }
@@ -395,9 +396,17 @@ pub(crate) struct FlatPart {
     cell: usize,
     cols: usize,
     values: Vec<f32>,
+    /// [`PatternSettings::max`] over [`PatternSettings::flat`]: no pixel's change is more
+    /// than this many times its flat part, raised or not (`None` without a flat part).
+    ceiling: Option<f32>,
 }
 
 impl FlatPart {
+    /// The most a pixel's change may be, over its flat part.
+    pub(crate) fn ceiling(&self) -> Option<f32> {
+        self.ceiling
+    }
+
     /// Row `y` of the flat part, a sample per pixel of `out`.
     pub(crate) fn row(&self, y: usize, out: &mut [f32]) {
         let cells = &self.values[y / self.cell * self.cols..][..self.cols];
@@ -482,7 +491,8 @@ mod tests {
                         expected.to_bits(),
                         "{w}x{h} cell {cell} at {px},{py}"
                     );
-                    // The flat part: the same with the flat amplitude alone.
+                    // The flat part: the same with the flat amplitude alone; the change is
+                    // never more than the ceiling times it.
                     if px == 0 {
                         made.flat.row(py, &mut flat_row);
                     }
@@ -491,6 +501,8 @@ mod tests {
                         defined(flat).to_bits(),
                         "flat part, {w}x{h} cell {cell} at {px},{py}"
                     );
+                    let ceiling = made.flat.ceiling().unwrap();
+                    assert!(m.abs() <= flat_row[px].abs() * ceiling * 1.000_001);
                 }
             }
         }
