@@ -64,7 +64,7 @@ pub(super) fn fit_to_ssim(
         )?;
     }
     // Where the gain was not kept, the fit scales down from 1 as it always has.
-    let ceiling = scale;
+    let highest = scale;
     for _ in 0..SSIM_FIT_PASSES {
         let Some((ssim, grey)) =
             ssim_through_jpeg(luma, fixed, &pattern_at, scale as f32, quality, limits)?
@@ -95,14 +95,17 @@ pub(super) fn fit_to_ssim(
                 ((l / loss).ln() / (s / scale).ln()).clamp(1.0, 4.0)
             });
         last = Some((scale, loss));
-        scale = (scale * (0.98 * target_loss / loss).powf(1.0 / power)).min(ceiling);
+        let next = (scale * (0.98 * target_loss / loss).powf(1.0 / power)).min(highest);
+        // A gain that did not hold steps back no further than 1 at first: the sampled pass
+        // at 1 had room.
+        scale = if scale > 1.0 { next.max(1.0) } else { next };
         if holding.is_some_and(|h| scale <= h) {
             break;
         }
     }
-    // Unmeasured when no pass held: the last step's estimate.
+    // Unmeasured when no pass held: the last step's estimate, and never a gain.
     let held = holding.is_some();
-    let scale = holding.unwrap_or(scale) as f32;
+    let scale = holding.unwrap_or(scale.min(1.0)) as f32;
     if scale != 1.0 {
         let w = luma.width.max(1);
         let mut flat_row = vec![0f32; w];
@@ -134,8 +137,9 @@ const SAMPLED_MARGIN: f64 = 0.001;
 /// The gain to try for the texture part (1 when there is no room): two passes over sampled
 /// row segments (`SEGMENT_ROWS` of every `SEGMENT_PERIOD`), at scale 1 and at `max_scale`,
 /// the second only where the first leaves room, and between them the scale where a loss of
-/// the form `a + c s^2` through both reaches `SAMPLED_MARGIN` over the floor. A quarter of the rows costs about a
-/// quarter of a full pass; the whole image is measured at the scale this returns.
+/// the form `a + c s^2` through both reaches `SAMPLED_MARGIN` over the floor. A quarter of
+/// the rows costs about a quarter of a full pass; the whole image is measured at the scale
+/// this returns.
 fn sampled_gain(
     luma: &CoverLuma,
     fixed: &[f32],
@@ -288,7 +292,8 @@ struct Scaled<'a> {
 
 /// What [`fit_to_ssim`] settled on.
 pub(super) struct Fit {
-    /// The scale applied to the pattern (1 when the floor holds as is).
+    /// The scale applied to the pattern (1 when the floor holds as is; above 1, to its
+    /// texture part alone).
     pub(super) scale: f32,
     /// Whether a measured pass held the floor (not when the re-encode and the fixed change
     /// alone already cost more than the floor allows).
