@@ -21,7 +21,7 @@ const SSIM_FIT_SLACK: f64 = 0.0005;
 /// Scales `pattern` down until luma with it and with `fixed`, written as a JPEG of `quality`
 /// and read back, has an SSIM of at least `min_ssim` against `luma`, and not much more; where
 /// the pattern as made leaves room, raises its texture part (all but `flat`) by up to
-/// `max_gain` instead ([`scaled`]): flat areas, skies and gradients, keep their change as it
+/// `max_gain` instead ([`scaled_row`]): flat areas, skies and gradients, keep their change as it
 /// is. Returns the scale applied (1 when the floor holds as is, above 1 for a raised texture
 /// part) and whether a measured pass held the floor (not when the re-encode and `fixed` alone
 /// already cost more than the floor allows). The JPEG matters: re-quantising the
@@ -109,11 +109,11 @@ pub(super) fn fit_to_ssim(
     if scale != 1.0 {
         let w = luma.width.max(1);
         let mut flat_row = vec![0f32; w];
+        let mut row_at = vec![0f32; w];
         for (y, row) in pattern.chunks_exact_mut(w).enumerate() {
             flat.row(y, &mut flat_row);
-            for (p, &q) in row.iter_mut().zip(&flat_row) {
-                *p = scaled(*p, q, scale, flat.ceiling());
-            }
+            scaled_row(row, &flat_row, scale, flat.ceiling(), &mut row_at);
+            row.copy_from_slice(&row_at);
         }
     }
     // `measured` is only ever set by a pass that held.
@@ -250,41 +250,49 @@ fn marked_rows(
     let mut samples = vec![0u8; w * rows.len()];
     let mut row = vec![0f32; w];
     let mut flat_row = vec![0f32; w];
+    let mut change = vec![0f32; w];
     for (&y, out) in rows.iter().zip(samples.chunks_exact_mut(w.max(1))) {
         luma.row(y, &mut row);
         pattern.flat.row(y, &mut flat_row);
         let span = y * w..(y + 1) * w;
-        for ((o, (l, q)), (f, p)) in out
+        scaled_row(
+            &pattern.pattern[span.clone()],
+            &flat_row,
+            scale,
+            ceiling,
+            &mut change,
+        );
+        for ((o, l), (f, c)) in out
             .iter_mut()
-            .zip(row.iter().zip(&flat_row))
-            .zip(fixed[span.clone()].iter().zip(&pattern.pattern[span]))
+            .zip(&row)
+            .zip(fixed[span].iter().zip(&change))
         {
-            *o = to_byte(l + (scaled(*p, *q, scale, ceiling) + f));
+            *o = to_byte(l + (c + f));
         }
     }
     samples
 }
 
-/// A pattern's value `p` at `scale`, `q` its flat part: up to 1 the whole of it scales, above
-/// 1 the texture part alone (`p - q`), so that flat areas never get more than the pattern
-/// gives them, and to at most `ceiling` times the flat part ([`FlatPart::ceiling`]): the
-/// pattern's largest amplitude stays its largest, and the busiest texture, already there,
-/// gets no more (a gain of 2.25 there drew the cells' edges on rippled water at 300 %).
-fn scaled(p: f32, q: f32, scale: f32, ceiling: Option<f32>) -> f32 {
-    if scale <= 1.0 {
-        return scale * p;
-    }
-    let raised = p + (scale - 1.0) * (p - q);
-    match ceiling {
-        Some(ceiling) => {
+/// A row of the pattern at `scale` into `out`, from its values `p` (`pattern`) and their flat
+/// parts `q` (`flat`): up to 1 the whole of it scales, above 1 the texture part alone
+/// (`p - q`), so that flat areas never get more than the pattern gives them, and to at most
+/// `ceiling` times the flat part ([`FlatPart::ceiling`]): the pattern's largest amplitude
+/// stays its largest, and the busiest texture, already there, gets no more (a gain of 2.25
+/// there drew the cells' edges on rippled water at 300 %). Each case is a loop of its own: a
+/// branch per sample would keep the compiler from vectorising them.
+fn scaled_row(pattern: &[f32], flat: &[f32], scale: f32, ceiling: Option<f32>, out: &mut [f32]) {
+    let pairs = pattern.iter().zip(flat).zip(out.iter_mut());
+    match (scale <= 1.0, ceiling) {
+        (true, _) => pairs.for_each(|((&p, _), o)| *o = scale * p),
+        (false, Some(ceiling)) => pairs.for_each(|((&p, &q), o)| {
             let most = q.abs() * ceiling;
-            raised.clamp(-most, most)
-        }
-        None => raised,
+            *o = (p + (scale - 1.0) * (p - q)).max(-most).min(most)
+        }),
+        (false, None) => pairs.for_each(|((&p, &q), o)| *o = p + (scale - 1.0) * (p - q)),
     }
 }
 
-/// A pattern and its flat part, for [`scaled`] values a row at a time.
+/// A pattern and its flat part, for [`scaled_row`].
 struct Scaled<'a> {
     pattern: &'a [f32],
     flat: &'a FlatPart,
@@ -395,6 +403,11 @@ mod tests {
     /// change all flat part) keeps its change, a textured one gains on what it has over it.
     #[test]
     fn a_gain_raises_the_texture_part_alone() {
+        let scaled = |p: f32, q: f32, scale: f32, ceiling: Option<f32>| {
+            let mut out = [0.0];
+            scaled_row(&[p], &[q], scale, ceiling, &mut out);
+            out[0]
+        };
         assert_eq!(scaled(2.0, 0.4, 0.5, Some(7.5)), 1.0);
         assert_eq!(scaled(2.0, 0.4, 1.0, Some(7.5)), 2.0);
         assert_eq!(scaled(0.4, 0.4, 1.5, Some(7.5)), 0.4);
