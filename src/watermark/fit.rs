@@ -51,24 +51,20 @@ pub(super) fn fit_to_ssim(
     let mut last: Option<(f64, f64)> = None;
     // What the pass at `holding` read back.
     let mut measured: Option<Measured> = None;
-    let pattern_at = Scaled { pattern, flat };
+    let passes = Passes {
+        luma,
+        fixed,
+        pattern: Scaled { pattern, flat },
+        quality,
+        limits,
+    };
     if max_scale > 1.0 {
-        scale = sampled_gain(
-            luma,
-            fixed,
-            &pattern_at,
-            max_scale,
-            quality,
-            min_ssim,
-            limits,
-        )?;
+        scale = sampled_gain(&passes, max_scale, min_ssim)?;
     }
     // Where the gain was not kept, the fit scales down from 1 as it always has.
     let highest = scale;
     for _ in 0..SSIM_FIT_PASSES {
-        let Some((ssim, grey)) =
-            ssim_through_jpeg(luma, fixed, &pattern_at, scale as f32, quality, limits)?
-        else {
+        let Some((ssim, grey)) = passes.whole(scale as f32)? else {
             return Ok(Fit {
                 scale: 1.0,
                 held: true,
@@ -140,33 +136,15 @@ const SAMPLED_MARGIN: f64 = 0.001;
 /// the form `a + c s^2` through both reaches `SAMPLED_MARGIN` over the floor. A quarter of
 /// the rows costs about a quarter of a full pass; the whole image is measured at the scale
 /// this returns.
-fn sampled_gain(
-    luma: &CoverLuma,
-    fixed: &[f32],
-    pattern: &Scaled<'_>,
-    max_scale: f64,
-    quality: u8,
-    min_ssim: f64,
-    limits: &Limits,
-) -> Result<f64> {
-    let segments: Vec<usize> = (0..luma.height.saturating_sub(SEGMENT_ROWS - 1))
+fn sampled_gain(passes: &Passes<'_>, max_scale: f64, min_ssim: f64) -> Result<f64> {
+    let segments: Vec<usize> = (0..passes.luma.height.saturating_sub(SEGMENT_ROWS - 1))
         .step_by(SEGMENT_PERIOD)
         .collect();
     if segments.len() < MIN_SEGMENTS {
         return Ok(1.0);
     }
     let wanted = min_ssim + SAMPLED_MARGIN;
-    let sampled = |scale: f64| {
-        sampled_ssim(
-            luma,
-            fixed,
-            pattern,
-            scale as f32,
-            quality,
-            limits,
-            &segments,
-        )
-    };
+    let sampled = |scale: f64| passes.sampled(scale as f32, &segments);
     let Some(at_one) = sampled(1.0)? else {
         return Ok(1.0);
     };
@@ -185,92 +163,6 @@ fn sampled_gain(
     let c = (lmax - l1) / (max_scale * max_scale - 1.0);
     let scale = (1.0 + (1.0 - wanted - l1) / c).sqrt();
     Ok(scale.clamp(1.0, max_scale))
-}
-
-/// The SSIM of the rows `start..start + SEGMENT_ROWS` of each of `segments`, as
-/// [`ssim_through_jpeg`] measures them: the segments are encoded as one grey image, and as the
-/// encoder quantises each 8 x 8 block on its own and the decoder reads each back on its own,
-/// every block comes back as it does in the whole image. Each segment's SSIM is its own windows
-/// (those wholly inside it).
-#[allow(clippy::too_many_arguments)]
-fn sampled_ssim(
-    luma: &CoverLuma,
-    fixed: &[f32],
-    pattern: &Scaled<'_>,
-    scale: f32,
-    quality: u8,
-    limits: &Limits,
-    segments: &[usize],
-) -> Result<Option<f64>> {
-    let w = luma.width;
-    let rows: Vec<usize> = segments
-        .iter()
-        .flat_map(|&start| start..start + SEGMENT_ROWS)
-        .collect();
-    let samples = marked_rows(luma, fixed, pattern, scale, &rows);
-    let settings = EncoderSettings::grey(w, rows.len(), quality);
-    let encoded = encode(&settings, &[], &samples)?;
-    drop(samples);
-    let written = decode(reencode::read_source(&encoded[..], limits)?, limits)?;
-    if written.color != ColorSpace::Gray {
-        return Ok(None);
-    }
-    let grey = written.samples;
-    let each: Option<Vec<f64>> = segments
-        .par_iter()
-        .enumerate()
-        .map(|(k, &start)| {
-            mean_ssim_rows(
-                w,
-                SEGMENT_ROWS,
-                |y, row| luma.row(start + y, row),
-                |y, row| {
-                    let at = (k * SEGMENT_ROWS + y) * w;
-                    row.iter_mut()
-                        .zip(&grey[at..at + w])
-                        .for_each(|(o, &v)| *o = f32::from(v))
-                },
-            )
-        })
-        .collect();
-    // Added in order: the same sum whatever the thread count.
-    Ok(each.map(|each| each.iter().sum::<f64>() / each.len() as f64))
-}
-
-/// Rows `rows` of luma plus `fixed` plus the pattern at `scale`, as whole grey levels.
-fn marked_rows(
-    luma: &CoverLuma,
-    fixed: &[f32],
-    pattern: &Scaled<'_>,
-    scale: f32,
-    rows: &[usize],
-) -> Vec<u8> {
-    let w = luma.width;
-    let ceiling = pattern.flat.ceiling();
-    let mut samples = vec![0u8; w * rows.len()];
-    let mut row = vec![0f32; w];
-    let mut flat_row = vec![0f32; w];
-    let mut change = vec![0f32; w];
-    for (&y, out) in rows.iter().zip(samples.chunks_exact_mut(w.max(1))) {
-        luma.row(y, &mut row);
-        pattern.flat.row(y, &mut flat_row);
-        let span = y * w..(y + 1) * w;
-        scaled_row(
-            &pattern.pattern[span.clone()],
-            &flat_row,
-            scale,
-            ceiling,
-            &mut change,
-        );
-        for ((o, l), (f, c)) in out
-            .iter_mut()
-            .zip(&row)
-            .zip(fixed[span].iter().zip(&change))
-        {
-            *o = to_byte(l + (c + f));
-        }
-    }
-    samples
 }
 
 /// A row of the pattern at `scale` into `out`, from its values `p` (`pattern`) and their flat
@@ -347,49 +239,128 @@ impl Measured {
     }
 }
 
-/// SSIM of `luma` plus `fixed` plus `scale` x `pattern`, written as a grey JPEG of `quality`
-/// and read back, against `luma` (`None` for images under one SSIM window), and the samples
-/// read back when they are grey. The grey file is read back as its bytes: its luma, as f32, is
-/// exactly those.
-fn ssim_through_jpeg(
-    luma: &CoverLuma,
-    fixed: &[f32],
-    pattern: &Scaled<'_>,
-    scale: f32,
+/// What every pass of the fit writes and measures: the cover's luma, the fixed change (layer
+/// 1's), the pattern with its flat part, the output quality.
+struct Passes<'a> {
+    luma: &'a CoverLuma,
+    fixed: &'a [f32],
+    pattern: Scaled<'a>,
     quality: u8,
-    limits: &Limits,
-) -> Result<Option<(f64, Option<Vec<u8>>)>> {
-    let (w, h) = (luma.width, luma.height);
-    let rows: Vec<usize> = (0..h).collect();
-    let samples = marked_rows(luma, fixed, pattern, scale, &rows);
-    let settings = EncoderSettings::grey(w, h, quality);
-    let encoded = encode(&settings, &[], &samples)?;
-    drop(samples);
-    let written = decode(reencode::read_source(&encoded[..], limits)?, limits)?;
-    drop(encoded);
-    if written.color != ColorSpace::Gray {
-        // Not what a grey encode gives back; measured as `verify` would read it all the same.
-        let written = written.luma()?;
-        return Ok(mean_ssim_rows(
+    limits: &'a Limits,
+}
+
+impl Passes<'_> {
+    /// SSIM of `luma` plus `fixed` plus `scale` x `pattern`, written as a grey JPEG of `quality`
+    /// and read back, against `luma` (`None` for images under one SSIM window), and the samples
+    /// read back when they are grey. The grey file is read back as its bytes: its luma, as f32, is
+    /// exactly those.
+    fn whole(&self, scale: f32) -> Result<Option<(f64, Option<Vec<u8>>)>> {
+        let (luma, limits) = (self.luma, self.limits);
+        let (w, h) = (luma.width, luma.height);
+        let rows: Vec<usize> = (0..h).collect();
+        let samples = self.marked_rows(scale, &rows);
+        let settings = EncoderSettings::grey(w, h, self.quality);
+        let encoded = encode(&settings, &[], &samples)?;
+        drop(samples);
+        let written = decode(reencode::read_source(&encoded[..], limits)?, limits)?;
+        drop(encoded);
+        if written.color != ColorSpace::Gray {
+            // Not what a grey encode gives back; measured as `verify` would read it all the same.
+            let written = written.luma()?;
+            return Ok(mean_ssim_rows(
+                w,
+                h,
+                |y, row| luma.row(y, row),
+                |y, row| row.copy_from_slice(&written.data[y * w..(y + 1) * w]),
+            )
+            .map(|ssim| (ssim, None)));
+        }
+        let grey = written.samples;
+        let ssim = mean_ssim_rows(
             w,
             h,
             |y, row| luma.row(y, row),
-            |y, row| row.copy_from_slice(&written.data[y * w..(y + 1) * w]),
-        )
-        .map(|ssim| (ssim, None)));
+            |y, row| {
+                row.iter_mut()
+                    .zip(&grey[y * w..(y + 1) * w])
+                    .for_each(|(o, &v)| *o = f32::from(v))
+            },
+        );
+        Ok(ssim.map(|ssim| (ssim, Some(grey))))
     }
-    let grey = written.samples;
-    let ssim = mean_ssim_rows(
-        w,
-        h,
-        |y, row| luma.row(y, row),
-        |y, row| {
-            row.iter_mut()
-                .zip(&grey[y * w..(y + 1) * w])
-                .for_each(|(o, &v)| *o = f32::from(v))
-        },
-    );
-    Ok(ssim.map(|ssim| (ssim, Some(grey))))
+
+    /// The SSIM of the rows `start..start + SEGMENT_ROWS` of each of `segments`, as
+    /// [`Passes::whole`] measures them: the segments are encoded as one grey image, and as the
+    /// encoder quantises each 8 x 8 block on its own and the decoder reads each back on its own,
+    /// every block comes back as it does in the whole image. Each segment's SSIM is its own windows
+    /// (those wholly inside it).
+    fn sampled(&self, scale: f32, segments: &[usize]) -> Result<Option<f64>> {
+        let (luma, limits) = (self.luma, self.limits);
+        let w = luma.width;
+        let rows: Vec<usize> = segments
+            .iter()
+            .flat_map(|&start| start..start + SEGMENT_ROWS)
+            .collect();
+        let samples = self.marked_rows(scale, &rows);
+        let settings = EncoderSettings::grey(w, rows.len(), self.quality);
+        let encoded = encode(&settings, &[], &samples)?;
+        drop(samples);
+        let written = decode(reencode::read_source(&encoded[..], limits)?, limits)?;
+        if written.color != ColorSpace::Gray {
+            return Ok(None);
+        }
+        let grey = written.samples;
+        let each: Option<Vec<f64>> = segments
+            .par_iter()
+            .enumerate()
+            .map(|(k, &start)| {
+                mean_ssim_rows(
+                    w,
+                    SEGMENT_ROWS,
+                    |y, row| luma.row(start + y, row),
+                    |y, row| {
+                        let at = (k * SEGMENT_ROWS + y) * w;
+                        row.iter_mut()
+                            .zip(&grey[at..at + w])
+                            .for_each(|(o, &v)| *o = f32::from(v))
+                    },
+                )
+            })
+            .collect();
+        // Added in order: the same sum whatever the thread count.
+        Ok(each.map(|each| each.iter().sum::<f64>() / each.len() as f64))
+    }
+
+    /// Rows `rows` of luma plus `fixed` plus the pattern at `scale`, as whole grey levels.
+    fn marked_rows(&self, scale: f32, rows: &[usize]) -> Vec<u8> {
+        let (luma, fixed, pattern) = (self.luma, self.fixed, &self.pattern);
+        let w = luma.width;
+        let ceiling = pattern.flat.ceiling();
+        let mut samples = vec![0u8; w * rows.len()];
+        let mut row = vec![0f32; w];
+        let mut flat_row = vec![0f32; w];
+        let mut change = vec![0f32; w];
+        for (&y, out) in rows.iter().zip(samples.chunks_exact_mut(w.max(1))) {
+            luma.row(y, &mut row);
+            pattern.flat.row(y, &mut flat_row);
+            let span = y * w..(y + 1) * w;
+            scaled_row(
+                &pattern.pattern[span.clone()],
+                &flat_row,
+                scale,
+                ceiling,
+                &mut change,
+            );
+            for ((o, l), (f, c)) in out
+                .iter_mut()
+                .zip(&row)
+                .zip(fixed[span].iter().zip(&change))
+            {
+                *o = to_byte(l + (c + f));
+            }
+        }
+        samples
+    }
 }
 
 #[cfg(test)]
@@ -441,19 +412,23 @@ mod tests {
         );
         let fixed: Vec<f32> = (0..w * h).map(|i| ((i % 7) as f32 - 3.0) * 0.3).collect();
         let cover = CoverLuma::new(luma);
-        let at = Scaled {
-            pattern: &made.change,
-            flat: &made.flat,
-        };
         let limits = Limits::default();
         let (scale, quality) = (1.5, 80);
+        let passes = Passes {
+            luma: &cover,
+            fixed: &fixed,
+            pattern: Scaled {
+                pattern: &made.change,
+                flat: &made.flat,
+            },
+            quality,
+            limits: &limits,
+        };
         let segments = [0, SEGMENT_PERIOD, 3 * SEGMENT_PERIOD];
-        let sampled = sampled_ssim(&cover, &fixed, &at, scale, quality, &limits, &segments)
-            .unwrap()
-            .unwrap();
+        let sampled = passes.sampled(scale, &segments).unwrap().unwrap();
         // The whole image, encoded and decoded as a full pass does.
         let rows: Vec<usize> = (0..h).collect();
-        let samples = marked_rows(&cover, &fixed, &at, scale, &rows);
+        let samples = passes.marked_rows(scale, &rows);
         let encoded = encode(&EncoderSettings::grey(w, h, quality), &[], &samples).unwrap();
         let whole = decode(
             reencode::read_source(&encoded[..], &limits).unwrap(),
@@ -481,10 +456,7 @@ mod tests {
             / segments.len() as f64;
         assert_eq!(sampled.to_bits(), expected.to_bits());
         // And the pattern did change those rows.
-        let plain = ssim_through_jpeg(&cover, &fixed, &at, 0.0, quality, &limits)
-            .unwrap()
-            .unwrap()
-            .0;
+        let plain = passes.whole(0.0).unwrap().unwrap().0;
         assert!(sampled < plain, "{sampled} against {plain}");
     }
 
