@@ -54,7 +54,8 @@ pub(super) fn fit_to_ssim(
     let passes = Passes {
         luma,
         fixed,
-        pattern: Scaled { pattern, flat },
+        pattern,
+        flat,
         quality,
         limits,
     };
@@ -184,12 +185,6 @@ fn scaled_row(pattern: &[f32], flat: &[f32], scale: f32, ceiling: Option<f32>, o
     }
 }
 
-/// A pattern and its flat part, for [`scaled_row`].
-struct Scaled<'a> {
-    pattern: &'a [f32],
-    flat: &'a FlatPart,
-}
-
 /// What [`fit_to_ssim`] settled on.
 pub(super) struct Fit {
     /// The scale applied to the pattern (1 when the floor holds as is; above 1, to its
@@ -244,7 +239,8 @@ impl Measured {
 struct Passes<'a> {
     luma: &'a CoverLuma,
     fixed: &'a [f32],
-    pattern: Scaled<'a>,
+    pattern: &'a [f32],
+    flat: &'a FlatPart,
     quality: u8,
     limits: &'a Limits,
 }
@@ -333,19 +329,19 @@ impl Passes<'_> {
 
     /// Rows `rows` of luma plus `fixed` plus the pattern at `scale`, as whole grey levels.
     fn marked_rows(&self, scale: f32, rows: &[usize]) -> Vec<u8> {
-        let (luma, fixed, pattern) = (self.luma, self.fixed, &self.pattern);
+        let (luma, fixed, pattern, flat) = (self.luma, self.fixed, self.pattern, self.flat);
         let w = luma.width;
-        let ceiling = pattern.flat.ceiling();
+        let ceiling = flat.ceiling();
         let mut samples = vec![0u8; w * rows.len()];
         let mut row = vec![0f32; w];
         let mut flat_row = vec![0f32; w];
         let mut change = vec![0f32; w];
         for (&y, out) in rows.iter().zip(samples.chunks_exact_mut(w.max(1))) {
             luma.row(y, &mut row);
-            pattern.flat.row(y, &mut flat_row);
+            flat.row(y, &mut flat_row);
             let span = y * w..(y + 1) * w;
             scaled_row(
-                &pattern.pattern[span.clone()],
+                &pattern[span.clone()],
                 &flat_row,
                 scale,
                 ceiling,
@@ -417,10 +413,8 @@ mod tests {
         let passes = Passes {
             luma: &cover,
             fixed: &fixed,
-            pattern: Scaled {
-                pattern: &made.change,
-                flat: &made.flat,
-            },
+            pattern: &made.change,
+            flat: &made.flat,
             quality,
             limits: &limits,
         };

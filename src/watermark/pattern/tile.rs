@@ -358,15 +358,15 @@ fn pattern_with_cell(
                     (1.0 + content_share * k * g) / norm
                 }
             });
-            let scaled = |amplitude: f32| match term {
+            let with_term = |amplitude: f32| match term {
                 Some(term) => amplitude * term,
                 None => amplitude,
             };
             if py % cell == 0 {
-                flat_part[py / cell * flat_cols + j] = scaled(flat * sign);
+                flat_part[py / cell * flat_cols + j] = with_term(flat * sign);
             }
             for t in pixels {
-                *t = scaled((flat + slope * *t).min(max) * sign);
+                *t = with_term((flat + slope * *t).min(max) * sign);
             }
         }
     }
