@@ -382,6 +382,7 @@ fn print_marked(
             "bound": report.check.binds || report.extraction.content_binds(),
             "content_score": report.extraction.content_score.map(|z| round2(f64::from(z))),
             "pilot_score": round2(f64::from(report.extraction.pilot_score)),
+            "several_payloads": report.extraction.several_payloads,
             "warnings": report.warnings.count,
         });
         writeln!(out, "{line}")?;
@@ -410,6 +411,9 @@ fn print_marked(
             report.check.groups,
             if report.payload_layer_holds() {
                 "reads back"
+            } else if report.extraction.several_payloads {
+                // Only with --force: the input carried a mark of this key already.
+                "reads several payloads under this key (the input's mark and this one)"
             } else {
                 "does not read back"
             },
@@ -633,6 +637,12 @@ fn print_verdict(
             }
             writeln!(out, "{path}: {line}")?
         }
+        Verdict::SeveralPayloads if extraction.is_some_and(|e| e.several_payloads) => writeln!(
+            out,
+            "{path}: several payloads under this key (the payload layer reads two payloads, \
+             pilot score {pilot:.1}): marked twice or copies averaged; neither is the image's \
+             own mark"
+        )?,
         Verdict::SeveralPayloads => writeln!(
             out,
             "{path}: several payloads under this key, not this one alone (the histogram layer \

@@ -54,10 +54,11 @@ pub enum Verdict {
     /// This key's pattern is present but no payload's tag verifies, and layer 1 confirms no
     /// claimed payload: a damaged mark, or several payloads under one key.
     Unreadable,
-    /// Layer 1 confirms the claimed payload, but layer 2 shows this key's mark without it
+    /// Several payloads under one key (marked twice, or copies averaged): layer 2 reads two
+    /// payloads from one candidate ([`Extraction::several_payloads`]), blind or claimed; or
+    /// layer 1 confirms the claimed payload while layer 2 shows this key's mark without it
     /// (another payload reads back, or a strong pattern, pilot score at least
-    /// [`SEVERAL_MIN_PILOT`], reads none): several payloads under one key (marked twice, or
-    /// copies averaged). The claimed payload is not presented as the mark.
+    /// [`SEVERAL_MIN_PILOT`], reads none). No payload is presented as the mark.
     SeveralPayloads,
     /// Layer 2 reads a payload (blind, or the claimed one), but neither the image's histogram
     /// nor the pattern's content term binds it: a mark transplanted from another image, or one
@@ -95,9 +96,14 @@ pub(crate) fn verdict(report: &VerifyReport, claimed: Option<&Payload>) -> Verdi
     let present = extraction.is_some_and(Extraction::mark_present);
     let read = extraction.and_then(|e| e.payload);
     let strong = read.is_none() && extraction.is_some_and(|e| e.pilot_score >= SEVERAL_MIN_PILOT);
+    // Layer 2 read two payloads: neither is presented, blind or claimed.
+    let two_read = extraction.is_some_and(|e| e.several_payloads);
     let several = read.is_some_and(|r| claimed.is_some_and(|c| r != *c)) || strong;
     // Layer 2 reads the claimed payload only with its payload bits given (`extract_claimed`).
     let confirmed = read.is_none() && extraction.is_some_and(|e| e.claimed_confirmed);
+    if two_read {
+        return Verdict::SeveralPayloads;
+    }
     match claimed {
         None => match read {
             Some(payload) if bound => Verdict::Found(payload),
@@ -160,6 +166,7 @@ mod tests {
                 candidates: 4,
                 claimed_confirmed: false,
                 content_score: None,
+                several_payloads: false,
             }),
             warnings: Warnings::default(),
         }

@@ -533,7 +533,14 @@ fn refuse_unless_it_verifies(
          pixels, {} reached their shape)",
         check.score, check.occupied_groups, group_total, groups.satisfied
     );
-    Err(Error::CannotMark(if read {
+    Err(Error::CannotMark(if extraction.several_payloads {
+        format!(
+            "the payload layer reads several payloads under this key in the marked output: \
+             the input carries this key's mark already (--force marks over it), and verify \
+             reports an image with two payloads as several payloads, never as one; and \
+             {layer1}, under the {REQUIRED_SCORE:.1} that would confirm this payload alone"
+        )
+    } else if read {
         let content = extraction.content_score.map_or_else(String::new, |z| {
             format!(
                 ", and the payload layer's content term scores {z:.2}, under the {:.2} that \

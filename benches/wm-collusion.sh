@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Several payloads under one key (issue 19's collusion): marks every photo of COVERS with
+# payload A and, separately, with B under one fresh random key, then makes two images of each
+# that carry both: the average of the two marked copies (Q90) and the A copy marked again with
+# B (`mark --force`). Each goes through ImageMagick attacks, and every file through blind
+# `verify` and `verify --payload` with A and with B. A file carrying two payloads must never
+# read as one of them: the target is no `found`, no `match`, no exit 0.
+#
+#   benches/wm-collusion.sh COVERS_DIR OUT_DIR
+#
+# Writes OUT_DIR/verdicts.tsv (cover, kind, attack, blind verdict, pilot score, verdict for A,
+# for B) and prints a count of verdicts per column. Covers of at least 1080 pixels on the long
+# side make every attack a downscale.
+# Env: JPGTOOL (default target/release/jpgtool, built first), CONVERT (default convert),
+#      PYTHON (a python3 with numpy and Pillow, for the average).
+set -uo pipefail
+covers=${1:?covers folder}
+out=${2:?output folder}
+root=$(cd "$(dirname "$0")/.." && pwd)
+if [[ -z ${JPGTOOL:-} ]]; then
+    (cd "$root" && cargo build --release --quiet) || exit 2
+    JPGTOOL=$root/target/release/jpgtool
+fi
+convert=${CONVERT:-convert}
+python=${PYTHON:-python3}
+rm -rf "$out" && mkdir -p "$out/work" || exit 2
+head -c 32 /dev/urandom > "$out/key"
+a=$(printf 'a5%.0s' {1..32})
+b=$(printf '3c%.0s' {1..32})
+attacks=(
+    "none:"
+    "q50:-quality 50"
+    "q30:-quality 30"
+    "r1080q72:-resize 1080x1080> -quality 72"
+    "r720q60:-resize 720x720> -quality 60"
+    "scale0.5q85:-resize 50% -quality 85"
+    "blur0.8q85:-gaussian-blur 0x0.8 -quality 85"
+    "rot3q90:-rotate 3 -gravity center -crop 90%x90%+0+0 +repage -quality 90"
+)
+printf 'cover\tkind\tattack\tblind\tpilot\tclaim_a\tclaim_b\n' > "$out/verdicts.tsv"
+verdict() { # file [payload]: the JSON verdict (and pilot score blind)
+    if [[ $# -eq 1 ]]; then
+        "$JPGTOOL" verify "$1" --key-file "$out/key" --json 2>/dev/null |
+            sed -n 's/.*"pilot_score":\([-0-9.]*\).*"verdict":"\([a-z_]*\)".*/\2\t\1/p'
+    else
+        "$JPGTOOL" verify "$1" --key-file "$out/key" --payload "$2" --json 2>/dev/null |
+            sed -n 's/.*"verdict":"\([a-z_]*\)".*/\1/p'
+    fi
+}
+for cover in "$covers"/*.jpg "$covers"/*.jpeg; do
+    [[ -f $cover ]] || continue
+    name=$(basename "${cover%.*}")
+    w=$out/work/$name
+    mkdir -p "$w"
+    "$JPGTOOL" mark "$cover" -o "$w/a.jpg" --key-file "$out/key" --payload "$a" 2> "$w/err" >/dev/null &&
+        "$JPGTOOL" mark "$cover" -o "$w/b.jpg" --key-file "$out/key" --payload "$b" 2>> "$w/err" >/dev/null ||
+        { echo "$name: not marked ($(head -1 "$w/err"))"; continue; }
+    "$python" - "$w/a.jpg" "$w/b.jpg" "$w/averaged.jpg" <<'EOF' || continue
+import sys
+import numpy as np
+from PIL import Image
+a, b = (np.asarray(Image.open(p).convert("RGB"), dtype=np.uint16) for p in sys.argv[1:3])
+Image.fromarray(((a + b + 1) // 2).astype(np.uint8)).save(sys.argv[3], quality=90)
+EOF
+    "$JPGTOOL" mark "$w/a.jpg" -o "$w/twice.jpg" --key-file "$out/key" --payload "$b" --force \
+        2>> "$w/err" >/dev/null || { echo "$name: not marked twice"; continue; }
+    for kind in averaged twice; do
+        for attack in "${attacks[@]}"; do
+            label=${attack%%:*}
+            read -r -a options <<< "${attack#*:}"
+            file=$w/$kind-$label.jpg
+            if [[ $label == none ]]; then
+                cp "$w/$kind.jpg" "$file"
+            else
+                "$convert" "$w/$kind.jpg" "${options[@]}" "$file"
+            fi
+            printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$kind" "$label" "$(verdict "$file")" \
+                "$(verdict "$file" "$a")" "$(verdict "$file" "$b")" >> "$out/verdicts.tsv"
+        done
+    done
+done
+echo "files: $(($(wc -l < "$out/verdicts.tsv") - 1))"
+for column in 4 6 7; do
+    printf '%s: ' "$(head -1 "$out/verdicts.tsv" | cut -f"$column")"
+    tail -n +2 "$out/verdicts.tsv" | cut -f"$column" | sort | uniq -c | sort -rn |
+        awk '{printf "%s %s; ", $1, $2}'
+    echo
+done
+echo "presented as one payload (found or match): $(tail -n +2 "$out/verdicts.tsv" |
+    awk -F'\t' '$4 == "found" || $6 == "match" || $7 == "match"' | wc -l)"
