@@ -518,7 +518,9 @@ fn mark(
 ///
 /// - ``verdict``: ``"match"`` / ``"no_match"`` for a claimed payload, ``"found"`` /
 ///   ``"not_found"`` blind, ``"unreadable"`` when the key's pattern is present but no payload
-///   reads back;
+///   reads back, ``"several_payloads"`` when two payloads under the key share the image
+///   (copies averaged, or marked twice; neither is returned), ``"unbound"`` when a payload
+///   reads back that nothing of the image binds (a copied mark);
 /// - ``payload``: the 32 bytes read back blind by the payload layer (zero-padded), or None;
 /// - ``match`` (bool) and ``layer`` (``"pattern"``, ``"histogram"`` or None) for a claimed
 ///   payload, None blind;

@@ -405,6 +405,17 @@ impl Pilots {
 
     /// The payload, if a candidate's cell sums decode to one whose tag verifies.
     fn decode(&self, key: &Key, sums: &[f32]) -> Option<Payload> {
+        self.decode_other_than(key, sums, None)
+    }
+
+    /// [`Pilots::decode`], the first message of the list whose tag verifies and that is not
+    /// `other`.
+    fn decode_other_than(
+        &self,
+        key: &Key,
+        sums: &[f32],
+        other: Option<&Payload>,
+    ) -> Option<Payload> {
         let soft = soft_bits(&self.layout, sums);
         ecc::decode_list(&soft, MESSAGE_BITS, LIST, &[])?
             .iter()
@@ -412,7 +423,7 @@ impl Pilots {
                 let bytes = bytes_of(bits);
                 let mut payload = Payload([0; 32]);
                 payload.0.copy_from_slice(&bytes[..32]);
-                (bytes[32..] == tag(key, &payload)).then_some(payload)
+                (bytes[32..] == tag(key, &payload) && Some(&payload) != other).then_some(payload)
             })
     }
 
@@ -436,8 +447,8 @@ impl Pilots {
             .zip(cells)
             .map(|(s, c)| s - share.data * c)
             .collect();
-        self.decode(key, &rest)
-            .is_some_and(|second| second != *first)
+        // What the first payload's cells leave may still decode to it first in the list.
+        self.decode_other_than(key, &rest, Some(first)).is_some()
     }
 
     /// The cell sums of the whitened `residual` times the content signs of `luma` (the same
