@@ -982,17 +982,23 @@ mod tests {
 
     /// A flat-noise plane with the pattern added, then shifted (a crop), gives the payload back;
     /// another key finds nothing.
+    /// A 600 x 500 plane: a product of sines of `periods` (in pixels over 2 pi) and uniform
+    /// noise of 16 grey levels from the linear congruential generator seeded with `seed`.
+    fn textured_plane(seed: u32, periods: (f32, f32)) -> Plane {
+        let mut state = seed;
+        Plane::from_fn(600, 500, |x, y| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            100.0
+                + 40.0 * ((x as f32 / periods.0).sin() * (y as f32 / periods.1).cos())
+                + (state >> 24) as f32 / 16.0
+        })
+    }
+
     #[test]
     fn round_trip_on_a_textured_plane() {
         let key = Key::from_secret(b"secret").unwrap();
         let payload = Payload(std::array::from_fn(|i| i as u8 * 7));
-        let mut state = 1u32;
-        let luma = Plane::from_fn(600, 500, |x, y| {
-            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            100.0
-                + 40.0 * ((x as f32 / 37.0).sin() * (y as f32 / 23.0).cos())
-                + (state >> 24) as f32 / 16.0
-        });
+        let luma = textured_plane(1, (37.0, 23.0));
         let delta = pattern(&luma, &key, &payload, &PatternSettings::default(), 0.0).change;
         let marked = Plane::from_fn(600 - 37, 500 - 11, |x, y| {
             let (sx, sy) = (x + 37, y + 11);
@@ -1017,13 +1023,7 @@ mod tests {
         let key = Key::from_secret(b"secret").unwrap();
         let a = Payload(std::array::from_fn(|i| i as u8 * 7));
         let b = Payload(std::array::from_fn(|i| 255 - i as u8 * 3));
-        let mut state = 7u32;
-        let luma = Plane::from_fn(600, 500, |x, y| {
-            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            100.0
-                + 40.0 * ((x as f32 / 31.0).sin() * (y as f32 / 19.0).cos())
-                + (state >> 24) as f32 / 16.0
-        });
+        let luma = textured_plane(7, (31.0, 19.0));
         let settings = PatternSettings::default();
         let da = pattern(&luma, &key, &a, &settings, 0.0).change;
         let db = pattern(&luma, &key, &b, &settings, 0.0).change;
