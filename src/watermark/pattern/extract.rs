@@ -113,8 +113,8 @@ impl Extraction {
             .is_some_and(|z| z >= CONTENT_BINDING_SCORE)
     }
 
-    /// Whether this key's pattern is in the image: a payload read back, or pilots scoring
-    /// [`PRESENT_MIN_PILOT`] or more.
+    /// Whether this key's pattern is in the image: a payload read back, two payloads, or
+    /// pilots scoring [`PRESENT_MIN_PILOT`] or more.
     pub fn mark_present(&self) -> bool {
         self.payload.is_some() || self.several_payloads || self.pilot_score >= PRESENT_MIN_PILOT
     }
@@ -145,8 +145,8 @@ struct DataShare {
 /// docs/watermark.md, "Two payloads read apart".
 const SEVERAL_MAX_SHARE: f32 = 0.68;
 /// How many standard deviations under [`SEVERAL_MAX_SHARE`] the data cells' share must fall:
-/// a mark read at a pilot score of 8 whose share is 0.79 falls that far once in about 10^5
-/// reads.
+/// a mark read at a pilot score of 8 whose share is 0.79 falls that far about once in 50,000
+/// reads (normal tails; at a share of 0.95, once in 10^7).
 const SEVERAL_SHARE_Z: f32 = 3.0;
 
 impl DataShare {
@@ -434,11 +434,12 @@ impl Pilots {
     /// `m (a + b) / 2` in the data cells: where they agree the cells carry `m`, where they
     /// differ nothing. So `first` (say `b`) shows in its data cells about half the amplitude
     /// the pilots carry ([`DataShare::falls_short`]), and taken out of the sums at that
-    /// amplitude it leaves `a` at `m / 2`, with less interference than `b` was decoded
-    /// through: a second payload whose tag verifies. One mark passes both tests but with
-    /// chances of 2^-48 per message in the list ([`LIST`] more tag checks per payload read;
-    /// a payload that verifies there is never presented, only counted) and of the share test's
-    /// tail.
+    /// amplitude it leaves `a` at `m / 2`: a second payload whose tag verifies where the
+    /// pattern is strong (weaker than the first read, which had cells at twice that amplitude
+    /// and cells erased: where the second fails, the share test is what is left). One mark is
+    /// taken for several only by chance: 2^-48 per message in the list ([`LIST`] more tag
+    /// checks per payload read; a payload that verifies there is never presented, only
+    /// counted), and the share test's tail.
     fn several_codewords(&self, key: &Key, sums: &[f32], cells: &[f32], first: &Payload) -> bool {
         let share = DataShare::of(sums, cells, &self.layout.pilot);
         if share.falls_short() {
@@ -980,8 +981,6 @@ mod tests {
         const { assert!(FALSE_POSITIVE_BOUND <= 1e-12) };
     }
 
-    /// A flat-noise plane with the pattern added, then shifted (a crop), gives the payload back;
-    /// another key finds nothing.
     /// A 600 x 500 plane: a product of sines of `periods` (in pixels over 2 pi) and uniform
     /// noise of 16 grey levels from the linear congruential generator seeded with `seed`.
     fn textured_plane(seed: u32, periods: (f32, f32)) -> Plane {
@@ -994,6 +993,8 @@ mod tests {
         })
     }
 
+    /// A flat-noise plane with the pattern added, then shifted (a crop), gives the payload back;
+    /// another key finds nothing.
     #[test]
     fn round_trip_on_a_textured_plane() {
         let key = Key::from_secret(b"secret").unwrap();
