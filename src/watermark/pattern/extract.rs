@@ -840,6 +840,12 @@ fn extract_level(
         let content = content.unwrap_or_else(|| pilots.content_sums(luma, &residual, candidate));
         content::score(&content, cells, &pilots.content_keys)
     };
+    // Two payloads read on `candidate`: neither is kept, the candidate's placement is.
+    let several_on = |candidate: &Candidate, extraction: &mut Extraction| {
+        extraction.several_payloads = true;
+        extraction.lattice = Some(candidate.lattice);
+        extraction.pilot_score = candidate.score;
+    };
     let found = |candidate: &Candidate, refined: bool, extraction: &mut Extraction| {
         extraction.candidates += 1;
         // The plain cell sums and, through the matched filter, the content sums are decoded
@@ -860,9 +866,7 @@ fn extract_level(
         if let Some(read) = &payload {
             let cells = pilots.cells_of(key, read);
             if pilots.several_codewords(key, &sums, &cells, read) {
-                extraction.several_payloads = true;
-                extraction.lattice = Some(candidate.lattice);
-                extraction.pilot_score = candidate.score;
+                several_on(candidate, extraction);
                 return true;
             }
             let mut placed = (candidate.lattice, candidate.score);
@@ -895,9 +899,7 @@ fn extract_level(
             if extraction.claimed_confirmed
                 && pilots.several_codewords(key, &sums, &pilots.cells_of(key, claimed), claimed)
             {
-                extraction.several_payloads = true;
-                extraction.lattice = Some(candidate.lattice);
-                extraction.pilot_score = candidate.score;
+                several_on(candidate, extraction);
                 return true;
             }
         }
