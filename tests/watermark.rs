@@ -1114,7 +1114,8 @@ fn mark_with_content_test_key(cover: &Path, out: &Path) -> std::process::Output 
 }
 
 /// `mark --json` wrote the file, layer 1 holding or not as `histogram_holds`, and the mark is
-/// bound, its content term scoring at least the threshold that binds.
+/// bound, its content term scoring at least the score that binds with any share, and its share
+/// about 1, as on the image the mark was made on.
 fn assert_content_term_binds(o: &std::process::Output, histogram_holds: bool) {
     assert_success(o);
     let line: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -1131,6 +1132,7 @@ fn assert_content_term_binds(o: &std::process::Output, histogram_holds: bool) {
         line["content_score"].as_f64().unwrap() >= threshold,
         "{line}"
     );
+    assert!(line["content_share"].as_f64().unwrap() >= 0.8, "{line}");
 }
 
 /// `mde-Pentax_ist_D` (a busy scene: 5 or 6 of layer 1's 49 grey-level groups hold enough
@@ -1177,18 +1179,29 @@ fn cli_mark_binds_through_the_content_term_where_layer_1_cannot() {
     );
     assert_eq!((host.width, host.height), (luma.width, luma.height));
     let options = watermark::VerifyOptions::default();
+    let lowest_binding_share = watermark::pattern::CONTENT_BINDING
+        .iter()
+        .map(|&(_, share)| share)
+        .fold(f32::INFINITY, f32::min);
     for gain in [1.0f32, 2.0] {
         let jpeg = grey_jpeg(&transplant(&host, &luma, &low, gain), 92);
         let blind = watermark::verify(&jpeg[..], &key, None, &options).unwrap();
         let claimed = watermark::verify(&jpeg[..], &key, Some(&payload), &options).unwrap();
+        let extraction = blind.extraction.as_ref().unwrap();
         eprintln!(
-            "x{gain}: content score {:?}; verdicts {:?} / {:?}",
-            blind.extraction.as_ref().and_then(|e| e.content_score),
+            "x{gain}: content score {:?}, share {:?}; verdicts {:?} / {:?}",
+            extraction.content_score,
+            extraction.content_share,
             blind.verdict(None),
             claimed.verdict(Some(&payload))
         );
         for verdict in [blind.verdict(None), claimed.verdict(Some(&payload))] {
             assert!(!verdict.is_yes(), "x{gain}: {verdict:?}");
+        }
+        // Where the payload reads, the share is the two photos' chance agreement, far under
+        // any share that binds.
+        if let Some(share) = extraction.content_share {
+            assert!(share < lowest_binding_share / 2.0, "x{gain}: {share}");
         }
     }
 }

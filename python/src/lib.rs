@@ -525,9 +525,10 @@ fn mark(
 /// - ``match`` (bool) and ``layer`` (``"pattern"``, ``"histogram"`` or None) for a claimed
 ///   payload, None blind;
 /// - ``pilot_score``: the payload layer's pilot score;
-/// - ``content_score``: with a payload read back, the score of its content term, which binds
-///   it to this image from 13 on (``"found"`` and ``"match"`` need the histogram
-///   layer's binding or this one), else None;
+/// - ``content_score`` and ``content_share``: with a payload read back, the score of its
+///   content term and the share of it the pattern carries, which bind it to this image from a
+///   score of 13 with a share of 0.5, or 18 with 0.4 (``"found"`` and ``"match"`` need
+///   the histogram layer's binding or this one), else None;
 /// - ``score`` and ``threshold``: the histogram layer's test of a claimed payload, when it ran.
 #[pyfunction]
 #[pyo3(signature = (src, *, key, payload = None))]
@@ -583,6 +584,14 @@ fn verify(
             .extraction
             .as_ref()
             .and_then(|e| e.content_score)
+            .map(f64::from),
+    )?;
+    dict.set_item(
+        "content_share",
+        report
+            .extraction
+            .as_ref()
+            .and_then(|e| e.content_share)
             .map(f64::from),
     )?;
     dict.set_item("score", report.detection.as_ref().map(|d| d.score))?;

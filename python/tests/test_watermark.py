@@ -44,8 +44,10 @@ def test_blind_verify_reads_the_payload_back(marked):
     assert result["verdict"] == "found"
     assert result["payload"] == PAYLOAD.ljust(32, b"\0")
     assert result["match"] is None
-    # The content term's score comes with a payload read back, and only then.
+    # The content term's score and share come with a payload read back, and only then; on
+    # the image the mark was made on the share is about 1.
     assert isinstance(result["content_score"], float)
+    assert result["content_share"] > 0.8
 
 
 def test_claimed_payload_matches(marked):
@@ -62,6 +64,7 @@ def test_other_key_or_unmarked_image_finds_nothing(cover, marked):
     assert jpgtool.verify(marked, key=OTHER_KEY)["verdict"] == "not_found"
     assert jpgtool.verify(cover, key=KEY)["verdict"] == "not_found"
     assert jpgtool.verify(cover, key=KEY)["content_score"] is None
+    assert jpgtool.verify(cover, key=KEY)["content_share"] is None
     assert jpgtool.verify(cover, key=KEY, payload=PAYLOAD)["verdict"] == "no_match"
 
 

@@ -381,6 +381,7 @@ fn print_marked(
             "payload_layer": report.payload_layer_holds(),
             "bound": report.check.binds || report.extraction.content_binds(),
             "content_score": report.extraction.content_score.map(|z| round2(f64::from(z))),
+            "content_share": report.extraction.content_share.map(|z| round2(f64::from(z))),
             "pilot_score": round2(f64::from(report.extraction.pilot_score)),
             "several_payloads": report.extraction.several_payloads,
             "warnings": report.warnings.count,
@@ -434,8 +435,9 @@ fn print_marked(
             match report.extraction.content_score {
                 Some(z) if !report.check.binds && report.extraction.content_binds() => format!(
                     "; bound to this image by the payload layer's content term (score {z:.1}, \
-                     binds from {:.2})",
-                    watermark::pattern::CONTENT_BINDING_SCORE
+                     share {:.2}; binds from {})",
+                    report.extraction.content_share.unwrap_or(0.0),
+                    watermark::pattern::content_binding_rule()
                 ),
                 _ => String::new(),
             },
@@ -561,6 +563,7 @@ fn print_verdict(
             }
             line["pilot_score"] = json!(round2(f64::from(e.pilot_score)));
             line["content_score"] = json!(e.content_score.map(|z| round2(f64::from(z))));
+            line["content_share"] = json!(e.content_share.map(|z| round2(f64::from(z))));
             line["content_binds"] = json!(e.content_binds());
             line["lattice"] = json!(e.lattice.map(|l| [l.u, l.v]));
         }
@@ -573,8 +576,9 @@ fn print_verdict(
         "the histogram layer".to_string()
     } else {
         format!(
-            "the payload layer's content term, score {:.1}",
-            extraction.and_then(|e| e.content_score).unwrap_or(0.0)
+            "the payload layer's content term, score {:.1}, share {:.2}",
+            extraction.and_then(|e| e.content_score).unwrap_or(0.0),
+            extraction.and_then(|e| e.content_share).unwrap_or(0.0)
         )
     };
     // Layer 1's evidence in words, for the verdicts that rest on it.
@@ -656,8 +660,8 @@ fn print_verdict(
             out,
             "{path}: mark not bound to this image: the payload layer reads {} (pilot score \
              {pilot:.1}) but neither the image's own histogram ({}) nor the payload layer's \
-             content term ({}, binds from {:.2}) confirms it: a mark copied from another image, \
-             or one too damaged to confirm",
+             content term ({}; binds from {}) confirms it: a mark copied from another image, or \
+             one too damaged to confirm",
             if claimed.is_some() {
                 "this payload"
             } else {
@@ -668,9 +672,12 @@ fn print_verdict(
                 .as_ref()
                 .map_or_else(|| "not tested".to_string(), histogram),
             extraction
-                .and_then(|e| e.content_score)
-                .map_or_else(|| "not measured".to_string(), |z| format!("score {z:.1}")),
-            watermark::pattern::CONTENT_BINDING_SCORE,
+                .and_then(|e| e.content_score.zip(e.content_share))
+                .map_or_else(
+                    || "not measured".to_string(),
+                    |(z, share)| format!("score {z:.1}, share {share:.2}")
+                ),
+            watermark::pattern::content_binding_rule(),
         )?,
     }
     Ok(())

@@ -541,13 +541,16 @@ fn refuse_unless_it_verifies(
              {layer1}, under the {REQUIRED_SCORE:.1} that would confirm this payload alone"
         )
     } else if read {
-        let content = extraction.content_score.map_or_else(String::new, |z| {
-            format!(
-                ", and the payload layer's content term scores {z:.2}, under the {:.2} that \
-                 binds it",
-                pattern::CONTENT_BINDING_SCORE
-            )
-        });
+        let content = extraction
+            .content_score
+            .zip(extraction.content_share)
+            .map_or_else(String::new, |(z, share)| {
+                format!(
+                    ", and the payload layer's content term scores {z:.2} with a share of \
+                     {share:.2}, short of what binds it ({})",
+                    pattern::content_binding_rule()
+                )
+            });
         format!(
             "the payload pattern reads back, but {layer1}, under the {:.2} that binds it to \
              this image{content}: verify would report the mark as not bound to its image (exit \

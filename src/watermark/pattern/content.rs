@@ -21,9 +21,13 @@
 //! - A transplant of a mark with the term carries the source's `g` onto a host whose `g'` is
 //!   its own: unrelated signs, but not fair coins. They agree or disagree over whole areas by
 //!   chance, and where the host has no structure at the sign's scale the residual's faint copy
-//!   of the source's band can decide `g'` (the dead zone leaves those samples out). So the
-//!   threshold that binds (`extract::CONTENT_BINDING_SCORE`) is set above the transplants
-//!   measured, not from the tail bound.
+//!   of the source's band can decide `g'` (the dead zone leaves the faintest out). Its score
+//!   grows with the pattern's amplitude, as a genuine mark's does. So a payload binds on the
+//!   score together with the [`share`]: the part of the term the pattern carries, the
+//!   agreement of `g` with `g'`, about 1 on the cover and a fraction on a transplant whatever
+//!   the amplitude (up to about half onto a flat host, whose signs the residual gives). The
+//!   pairs of thresholds (`extract::CONTENT_BINDING`) are set from measurements, not from the
+//!   tail bound.
 //!
 //! Every mark carries it. The payload's decoder weights each sample as the pattern was made
 //! (`1 + SHARE k g'`, a matched filter), which gathers most of the share of the energy the term
@@ -138,6 +142,29 @@ pub(crate) fn score(sums: &[f32], cells: &[f32], keys: &[f32]) -> f32 {
     }
 }
 
+/// The content term's share: the sums `S` of the residual times the content sign correlated
+/// with `t k`, over the sums `W` of the residual where the image gives a sign correlated with
+/// `t`, over [`SHARE`], on the cells that carry the term (`k` not 0); 0 when the pattern's own
+/// part is not positive. A genuine mark's cell adds `a t (k + SHARE g) g'` to `S` and
+/// `a t (1 + SHARE k g) |g'|` to `W`: the share is the pattern-weighted agreement of the
+/// cover's signs `g` with the image's `g'`, near 1 after the attacks the mark survives. A
+/// transplant's is the agreement of two pictures' signs, near 0, and neither the pattern's
+/// amplitude nor a residual added twice moves it.
+pub(crate) fn share(sums: &[f32], weights: &[f32], cells: &[f32], keys: &[f32]) -> f32 {
+    let (mut term, mut pattern) = (0f64, 0f64);
+    for (((&s, &w), &t), &k) in sums.iter().zip(weights).zip(cells).zip(keys) {
+        if k != 0.0 {
+            term += f64::from(s * t * k);
+            pattern += f64::from(w * t);
+        }
+    }
+    if pattern > 0.0 {
+        (term / pattern / f64::from(SHARE)) as f32
+    } else {
+        0.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,5 +223,19 @@ mod tests {
         assert_eq!(score(&[3.0, 4.0], &[1.0, 1.0], &[1.0, 1.0]), 7.0 / 5.0);
         assert_eq!(score(&[3.0, 4.0], &[1.0, -1.0], &[1.0, 1.0]), -1.0 / 5.0);
         assert_eq!(score(&[0.0, 0.0], &[1.0, 1.0], &[1.0, 1.0]), 0.0);
+    }
+
+    /// The share on small vectors: the term's correlation over the pattern's, over `SHARE`,
+    /// cells without a content key left out, 0 when the pattern's part is not positive.
+    #[test]
+    fn share_is_the_terms_part_of_the_pattern() {
+        let cells = [1.0, -1.0, 1.0, 1.0];
+        let keys = [1.0, 1.0, -1.0, 0.0];
+        // term: 2*1*1 + (-1)(-1)(1) + (-1)(1)(-1) = 4; pattern: 4 + 4 + 4 = 12 (last cell out).
+        let sums = [2.0, -1.0, -1.0, 50.0];
+        let weights = [4.0, -4.0, 4.0, -90.0];
+        let expected = 4.0 / 12.0 / SHARE;
+        assert!((share(&sums, &weights, &cells, &keys) - expected).abs() < 1e-6);
+        assert_eq!(share(&sums, &[-4.0, 4.0, -4.0, 0.0], &cells, &keys), 0.0);
     }
 }
