@@ -236,6 +236,36 @@ fn folders_are_read_one_level_unless_recursive() {
     assert_eq!(deep.lines().count(), 2);
 }
 
+/// In a folder, a symbolic link to a JPEG is read as the file it points to; a link to a
+/// folder is not followed, even with `-r` (a link to its own parent would loop), and a
+/// dangling link is left out.
+#[cfg(unix)]
+#[test]
+fn folders_take_links_to_files_but_not_to_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    let links = dir.path().join("links");
+    std::fs::create_dir(&photos).unwrap();
+    std::fs::create_dir(&links).unwrap();
+    make_files(&photos, &[55]);
+    let photo = std::fs::read_dir(&photos)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::os::unix::fs::symlink(&photo, links.join("a.jpg")).unwrap();
+    std::os::unix::fs::symlink(&photos, links.join("folder.jpg")).unwrap();
+    std::os::unix::fs::symlink(dir.path(), links.join("up")).unwrap();
+    std::os::unix::fs::symlink(photos.join("missing.jpg"), links.join("b.jpg")).unwrap();
+    for args in [&["quality", "links"][..], &["quality", "-r", "links"]] {
+        let (code, out, err) = run(args, dir.path());
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(out.contains("a.jpg"), "{out}");
+    }
+}
+
 #[test]
 fn the_shipped_samples_answer_as_their_encoders_declare() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");

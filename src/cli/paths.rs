@@ -22,6 +22,8 @@ fn is_jpeg_name(path: &Path) -> bool {
 }
 
 /// Lazily expands the operands in order. Folder entries are sorted by name so output is stable.
+/// A symbolic link in a folder is taken when it points to a file (a photo library of links is
+/// processed as its files are); a link to a folder is not descended, so no walk loops.
 pub fn expand(operands: Vec<PathBuf>, recursive: bool) -> impl Iterator<Item = Item> {
     operands
         .into_iter()
@@ -35,7 +37,7 @@ pub fn expand(operands: Vec<PathBuf>, recursive: bool) -> impl Iterator<Item = I
                     .sort_by_file_name()
                     .into_iter()
                     .filter_map(|entry| match entry {
-                        Ok(e) if e.file_type().is_file() && is_jpeg_name(e.path()) => {
+                        Ok(e) if is_jpeg_name(e.path()) && names_a_file(&e) => {
                             Some(Item::File(e.into_path()))
                         }
                         Ok(_) => None,
@@ -48,6 +50,11 @@ pub fn expand(operands: Vec<PathBuf>, recursive: bool) -> impl Iterator<Item = I
             }
             Box::new(std::iter::once(Item::File(op)))
         })
+}
+
+/// A regular file, or a symbolic link whose target is one.
+fn names_a_file(entry: &walkdir::DirEntry) -> bool {
+    entry.file_type().is_file() || (entry.path_is_symlink() && entry.path().is_file())
 }
 
 /// The longest path accepted in a list on stdin (Linux's PATH_MAX is 4096): a stream without
