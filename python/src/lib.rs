@@ -25,7 +25,8 @@ use jpgtool::quality::Inspection;
 use jpgtool::recompress::{self as recompression, Method};
 use jpgtool::shrink::{Options as ShrinkOptions, Target, shrink as shrink_jpeg};
 use jpgtool::watermark::{
-    self, Key, MIN_PASSPHRASE_LEN, MarkOptions, Payload, SecretKind, Verdict, VerifyOptions,
+    self, Extraction, Key, MIN_PASSPHRASE_LEN, MarkOptions, Payload, SecretKind, Verdict,
+    VerifyOptions,
 };
 use jpgtool::{Error, Limits};
 
@@ -574,26 +575,11 @@ fn verify(
             dict.set_item("layer", py.None())?;
         }
     }
-    dict.set_item(
-        "pilot_score",
-        report.extraction.as_ref().map(|e| f64::from(e.pilot_score)),
-    )?;
-    dict.set_item(
-        "content_score",
-        report
-            .extraction
-            .as_ref()
-            .and_then(|e| e.content_score)
-            .map(f64::from),
-    )?;
-    dict.set_item(
-        "content_share",
-        report
-            .extraction
-            .as_ref()
-            .and_then(|e| e.content_share)
-            .map(f64::from),
-    )?;
+    let extraction = report.extraction.as_ref();
+    dict.set_item("pilot_score", extraction.map(|e| f64::from(e.pilot_score)))?;
+    let content = |field: fn(&Extraction) -> Option<f32>| extraction.and_then(field).map(f64::from);
+    dict.set_item("content_score", content(|e| e.content_score))?;
+    dict.set_item("content_share", content(|e| e.content_share))?;
     dict.set_item("score", report.detection.as_ref().map(|d| d.score))?;
     dict.set_item("threshold", report.detection.as_ref().map(|d| d.threshold))?;
     Ok(dict.unbind())
