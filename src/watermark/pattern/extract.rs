@@ -505,17 +505,19 @@ impl Pilots {
     }
 
     /// The content term of `cells` (a payload's signs) on a candidate: its score and its
-    /// share. The share takes a second fold, of the residual where the image gives a content
-    /// sign; both are made only once a payload reads.
+    /// share, from the candidate's [`Pilots::content_sums`] (made here unless given). The
+    /// share takes a second fold, of the residual where the image gives a content sign, made
+    /// only once a payload reads.
     fn content_term(
         &self,
         luma: &Plane,
         residual: &Plane,
         candidate: &Candidate,
         cells: &[f32],
+        sums: Option<Vec<f32>>,
     ) -> ContentTerm {
         let mut signs = content_signs_on(luma, candidate);
-        let sums = sums_weighted_by(residual, &signs, candidate);
+        let sums = sums.unwrap_or_else(|| sums_weighted_by(residual, &signs, candidate));
         for g in &mut signs {
             *g = g.abs();
         }
@@ -548,7 +550,7 @@ impl Pilots {
         } else {
             start
         };
-        let term = self.content_term(luma, &residual, &best, &self.cells_of(key, payload));
+        let term = self.content_term(luma, &residual, &best, &self.cells_of(key, payload), None);
         (best.score, term, best.lattice)
     }
 }
@@ -942,7 +944,7 @@ fn extract_level(
                 return true;
             }
             let mut placed = (candidate.lattice, candidate.score);
-            let mut term = pilots.content_term(luma, &residual, candidate, &cells);
+            let mut term = pilots.content_term(luma, &residual, candidate, &cells, content);
             // The matched filter reads some payloads on a lattice a little off, where the
             // content term, summed over the whole image, drifts out of phase: it is measured
             // again on the refined lattice where the pilots find a better placement.
@@ -950,7 +952,7 @@ fn extract_level(
                 let better = pilots.refined(&residual, candidate);
                 if better.score > candidate.score {
                     placed = (better.lattice, better.score);
-                    term = pilots.content_term(luma, &residual, &better, &cells);
+                    term = pilots.content_term(luma, &residual, &better, &cells, None);
                 }
             }
             extraction.content_score = Some(term.score);
