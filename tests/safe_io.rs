@@ -100,6 +100,29 @@ fn in_place_through_two_links_to_one_file_shrinks_it_once() {
     assert_eq!(width_of(&target), 160);
 }
 
+/// A folder holding a file and a link to it, in place: the walk takes the link as a file, and
+/// the file is still shrunk once, the link refused as a duplicate as above.
+#[test]
+fn in_place_on_a_folder_with_a_link_to_its_file_shrinks_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = generated(dir.path(), "target", 320, 240);
+    std::os::unix::fs::symlink("target.jpg", dir.path().join("link.jpg")).unwrap();
+    let out = jpgtool()
+        .args(["shrink", "--quiet", "--in-place", "--scale", "1/2"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already writes"));
+    assert_eq!(width_of(&target), 160);
+    assert!(
+        std::fs::symlink_metadata(dir.path().join("link.jpg"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
+
 #[test]
 fn an_overwritten_output_keeps_its_mode() {
     let (dir, input, _, output) =
