@@ -526,10 +526,15 @@ fn mark(
 /// - ``match`` (bool) and ``layer`` (``"pattern"``, ``"histogram"`` or None) for a claimed
 ///   payload, None blind;
 /// - ``pilot_score``: the payload layer's pilot score;
-/// - ``content_score`` and ``content_share``: with a payload read back, the score of its
-///   content term and the share of it the pattern carries, which bind it to this image from a
-///   score of 13 with a share of 0.5, or 18 with 0.4 (``"found"`` and ``"match"`` need
-///   the histogram layer's binding or this one), else None;
+/// - ``content_score``, ``content_share`` and ``content_coverage``: with a payload read back,
+///   the score of its content term, the share of it the pattern carries and the part of the
+///   pattern where the image gives a content sign, which bind it to this image from a score
+///   of 13 with a share of 0.5, 18 with 0.4, or 9 with 0.6, a coverage of 0.4 and one
+///   payload's share (``one_payload_z``)
+///   (``"found"`` and ``"match"`` need the histogram layer's binding or this one), else None;
+/// - ``one_payload_z``: with a payload read blind, how many deviations its data cells' share
+///   of the pilots' amplitude lies above the half two payloads leave each (the last tier
+///   asks for 3), else None;
 /// - ``score`` and ``threshold``: the histogram layer's test of a claimed payload, when it ran.
 #[pyfunction]
 #[pyo3(signature = (src, *, key, payload = None))]
@@ -580,6 +585,8 @@ fn verify(
     let content = |field: fn(&Extraction) -> Option<f32>| extraction.and_then(field).map(f64::from);
     dict.set_item("content_score", content(|e| e.content_score))?;
     dict.set_item("content_share", content(|e| e.content_share))?;
+    dict.set_item("content_coverage", content(|e| e.content_coverage))?;
+    dict.set_item("one_payload_z", content(|e| e.one_payload_z))?;
     dict.set_item("score", report.detection.as_ref().map(|d| d.score))?;
     dict.set_item("threshold", report.detection.as_ref().map(|d| d.threshold))?;
     Ok(dict.unbind())

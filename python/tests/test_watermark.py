@@ -44,10 +44,14 @@ def test_blind_verify_reads_the_payload_back(marked):
     assert result["verdict"] == "found"
     assert result["payload"] == PAYLOAD.ljust(32, b"\0")
     assert result["match"] is None
-    # The content term's score and share come with a payload read back, and only then; on
-    # the image the mark was made on the share is about 1.
+    # The content term's score, share and coverage come with a payload read back, and only
+    # then; on the image the mark was made on the share is about 1, and a photo's structure
+    # gives content signs over most of the pattern.
     assert isinstance(result["content_score"], float)
     assert result["content_share"] > 0.8
+    assert result["content_coverage"] > 0.5
+    # One mark's data cells carry the pilots' amplitude, far above the half of two payloads.
+    assert result["one_payload_z"] > 3.0
 
 
 def test_claimed_payload_matches(marked):
@@ -65,6 +69,7 @@ def test_other_key_or_unmarked_image_finds_nothing(cover, marked):
     assert jpgtool.verify(cover, key=KEY)["verdict"] == "not_found"
     assert jpgtool.verify(cover, key=KEY)["content_score"] is None
     assert jpgtool.verify(cover, key=KEY)["content_share"] is None
+    assert jpgtool.verify(cover, key=KEY)["content_coverage"] is None
     assert jpgtool.verify(cover, key=KEY, payload=PAYLOAD)["verdict"] == "no_match"
 
 

@@ -382,6 +382,7 @@ fn print_marked(
             "bound": report.check.binds || report.extraction.content_binds(),
             "content_score": report.extraction.content_score.map(|z| round2(f64::from(z))),
             "content_share": report.extraction.content_share.map(|z| round2(f64::from(z))),
+            "content_coverage": report.extraction.content_coverage.map(|z| round2(f64::from(z))),
             "pilot_score": round2(f64::from(report.extraction.pilot_score)),
             "several_payloads": report.extraction.several_payloads,
             "warnings": report.warnings.count,
@@ -432,13 +433,14 @@ fn print_marked(
             } else {
                 String::new()
             },
-            match report.extraction.content_score {
-                Some(z) if !report.check.binds && report.extraction.content_binds() => format!(
-                    "; bound to this image by the payload layer's content term (score {z:.1}, \
-                     share {:.2}; binds from {})",
-                    report.extraction.content_share.unwrap_or(0.0),
-                    watermark::pattern::content_binding_rule()
-                ),
+            match report.extraction.content_summary() {
+                Some(content) if !report.check.binds && report.extraction.content_binds() => {
+                    format!(
+                        "; bound to this image by the payload layer's content term ({content}; \
+                         binds from {})",
+                        watermark::pattern::content_binding_rule()
+                    )
+                }
                 _ => String::new(),
             },
         )?;
@@ -564,6 +566,8 @@ fn print_verdict(
             line["pilot_score"] = json!(round2(f64::from(e.pilot_score)));
             line["content_score"] = json!(e.content_score.map(|z| round2(f64::from(z))));
             line["content_share"] = json!(e.content_share.map(|z| round2(f64::from(z))));
+            line["content_coverage"] = json!(e.content_coverage.map(|z| round2(f64::from(z))));
+            line["one_payload_z"] = json!(e.one_payload_z.map(|z| round2(f64::from(z))));
             line["content_binds"] = json!(e.content_binds());
             line["lattice"] = json!(e.lattice.map(|l| [l.u, l.v]));
         }
@@ -576,9 +580,10 @@ fn print_verdict(
         "the histogram layer".to_string()
     } else {
         format!(
-            "the payload layer's content term, score {:.1}, share {:.2}",
-            extraction.and_then(|e| e.content_score).unwrap_or(0.0),
-            extraction.and_then(|e| e.content_share).unwrap_or(0.0)
+            "the payload layer's content term, {}",
+            extraction
+                .and_then(|e| e.content_summary())
+                .unwrap_or_default()
         )
     };
     // Layer 1's evidence in words, for the verdicts that rest on it.
@@ -672,11 +677,8 @@ fn print_verdict(
                 .as_ref()
                 .map_or_else(|| "not tested".to_string(), histogram),
             extraction
-                .and_then(|e| e.content_score.zip(e.content_share))
-                .map_or_else(
-                    || "not measured".to_string(),
-                    |(z, share)| format!("score {z:.1}, share {share:.2}")
-                ),
+                .and_then(|e| e.content_summary())
+                .unwrap_or_else(|| "not measured".to_string()),
             watermark::pattern::content_binding_rule(),
         )?,
     }

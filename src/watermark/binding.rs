@@ -168,6 +168,8 @@ mod tests {
                 claimed_confirmed: false,
                 content_score: None,
                 content_share: None,
+                content_coverage: None,
+                one_payload_z: None,
                 several_payloads: false,
             }),
             warnings: Warnings::default(),

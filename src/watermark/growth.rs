@@ -124,10 +124,11 @@ pub(super) struct Layers<'a> {
 
 impl Layers<'_> {
     /// Whether these layers hold everything `chosen` holds: layer 1's match and binding, the
-    /// payload read back blind, and the content term's binding.
+    /// payload read back blind, and the content term's binding on its score and share (the
+    /// binding `mark` asks of its output).
     pub(super) fn keep(&self, chosen: &Layers<'_>, payload: &Payload) -> bool {
         let reads = |l: &Layers<'_>| l.extraction.payload == Some(*payload);
-        let content = |l: &Layers<'_>| reads(l) && l.extraction.content_binds();
+        let content = |l: &Layers<'_>| reads(l) && l.extraction.binds_on_score_and_share();
         (self.check.binds || !chosen.check.binds)
             && (histogram_holds(self.check) || !histogram_holds(chosen.check))
             && (reads(self) || !reads(chosen))

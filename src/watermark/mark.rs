@@ -514,7 +514,9 @@ fn refuse_if_marked(luma: &Plane, key: &Key) -> Result<()> {
 /// A written file that `verify` would not confirm would fail silently later: refuse it. It
 /// verifies when layer 1 holds (a claimed payload matches on the histogram alone), or when
 /// layer 2 reads the payload back blind and layer 1 ([`Detection::binds`]) or the pattern's
-/// content term ([`Extraction::content_binds`]) binds it to the image. A payload layer 2 reads
+/// content term binds it to the image, on its score and share alone
+/// ([`Extraction::binds_on_score_and_share`]: the covered tier is kept as margin for uploads).
+/// A payload layer 2 reads
 /// without a binding is what a mark copied from another image looks like: `verify` calls it
 /// `unbound` (exit 4), blind or claimed, so such a file would never read as this image's mark.
 fn refuse_unless_it_verifies(
@@ -525,7 +527,7 @@ fn refuse_unless_it_verifies(
     group_total: usize,
 ) -> Result<()> {
     let read = extraction.payload == Some(*payload);
-    if histogram_holds(check) || (read && (check.binds || extraction.content_binds())) {
+    if histogram_holds(check) || (read && (check.binds || extraction.binds_on_score_and_share())) {
         return Ok(());
     }
     let layer1 = format!(
@@ -542,13 +544,12 @@ fn refuse_unless_it_verifies(
         )
     } else if read {
         let content = extraction
-            .content_score
-            .zip(extraction.content_share)
-            .map_or_else(String::new, |(z, share)| {
+            .content_summary()
+            .map_or_else(String::new, |content| {
                 format!(
-                    ", and the payload layer's content term scores {z:.2} with a share of \
-                     {share:.2}, short of what binds it ({})",
-                    pattern::content_binding_rule()
+                    ", and the payload layer's content term ({content}) falls short of what \
+                     binds a new mark ({})",
+                    pattern::score_and_share_rule()
                 )
             });
         format!(

@@ -165,6 +165,29 @@ pub(crate) fn share(sums: &[f32], weights: &[f32], cells: &[f32], keys: &[f32]) 
     }
 }
 
+/// The content term's coverage: the sums `W` of the residual where the image gives a content
+/// sign correlated with `t`, over the plain sums `P` of the residual correlated with `t`, on
+/// the cells that carry the term (`k` not 0); 0 when the pattern's part is not positive. It is
+/// the part of the pattern's amplitude lying where the image has a content sign: over half on
+/// a photo, whose structure gives signs nearly everywhere but in its flattest areas, and a
+/// small part on a flat or blank host, where only a transplanted residual, amplified, pushes
+/// a few differences of Gaussians out of the dead zone. A share near 1 measured over so few
+/// samples says only that the residual agrees with itself.
+pub(crate) fn coverage(weights: &[f32], plain: &[f32], cells: &[f32], keys: &[f32]) -> f32 {
+    let (mut signed, mut all) = (0f64, 0f64);
+    for (((&w, &p), &t), &k) in weights.iter().zip(plain).zip(cells).zip(keys) {
+        if k != 0.0 {
+            signed += f64::from(w * t);
+            all += f64::from(p * t);
+        }
+    }
+    if all > 0.0 {
+        (signed / all) as f32
+    } else {
+        0.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,5 +260,22 @@ mod tests {
         let expected = 4.0 / 12.0 / SHARE;
         assert!((share(&sums, &weights, &cells, &keys) - expected).abs() < 1e-6);
         assert_eq!(share(&sums, &[-4.0, 4.0, -4.0, 0.0], &cells, &keys), 0.0);
+    }
+
+    /// The coverage is the signed part of the pattern over the whole of it, on the cells that
+    /// carry the term.
+    #[test]
+    fn coverage_is_the_signed_part_of_the_pattern() {
+        let cells = [1.0, -1.0, 1.0, 1.0];
+        let keys = [1.0, -1.0, 1.0, 0.0];
+        // signed: 1 + 2 + 0 = 3; all: 4 + 4 + 2 = 10 (last cell out).
+        let weights = [1.0, -2.0, 0.0, 70.0];
+        let plain = [4.0, -4.0, 2.0, -90.0];
+        let got = coverage(&weights, &plain, &cells, &keys);
+        assert!((got - 0.3).abs() < 1e-6, "{got}");
+        assert_eq!(
+            coverage(&weights, &[-4.0, 4.0, -2.0, 0.0], &cells, &keys),
+            0.0
+        );
     }
 }
