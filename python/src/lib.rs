@@ -529,12 +529,11 @@ fn mark(
 /// - ``content_score``, ``content_share`` and ``content_coverage``: with a payload read back,
 ///   the score of its content term, the share of it the pattern carries and the part of the
 ///   pattern where the image gives a content sign, which bind it to this image from a score
-///   of 13 with a share of 0.5, 18 with 0.4, or 9 with 0.6, a coverage of 0.4 and one
-///   payload's share (``one_payload_z``)
+///   of 13 with a share of 0.5, 18 with 0.4, or 9 with 0.6 and a coverage of 0.4
 ///   (``"found"`` and ``"match"`` need the histogram layer's binding or this one), else None;
 /// - ``one_payload_z``: with a payload read blind, how many deviations its data cells' share
-///   of the pilots' amplitude lies above the half two payloads leave each (the last tier
-///   asks for 3), else None;
+///   of the pilots' amplitude lies above the half two payloads leave each (a read counts from
+///   3), else None;
 /// - ``score`` and ``threshold``: the histogram layer's test of a claimed payload, when it ran.
 #[pyfunction]
 #[pyo3(signature = (src, *, key, payload = None))]
