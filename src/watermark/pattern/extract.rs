@@ -297,17 +297,17 @@ const SEVERAL_MAX_SHARE: f32 = 0.68;
 /// reads (normal tails; at a share of 0.95, once in 10^7).
 const SEVERAL_SHARE_Z: f32 = 3.0;
 /// How many standard deviations above one half of the pilots' amplitude a payload's data cells
-/// must stand ([`DataShare::above_half`], [`Extraction::one_payload_z`]) for a read, blind or
+/// must stand (`DataShare::above_half`, [`Extraction::one_payload_z`]) for a read, blind or
 /// of a claimed payload, to count. Two codewords averaged and attacked until the weaker is
 /// under the noise can leave the stronger one decoding, and confirming as claimed, with its
 /// data cells at about half the pilots' amplitude, too little under the 0.68 of
-/// [`SEVERAL_MAX_SHARE`] to be called several (0.06-2.2 deviations above one half over the 8
+/// `SEVERAL_MAX_SHARE` to be called several (0.06-2.2 deviations above one half over the 8
 /// such reads of the collusion runs). One mark's blind reads stood 5.0 or more deviations above
 /// it over 642 upload and attack-suite reads, its claims confirmed where blind reading failed
 /// 2.4-7.7 over 12, and a claim is confirmed again on another candidate or decided by layer 1.
 /// A read that falls short is not taken: the search goes on, and an image where nothing else
 /// reads says `unreadable`, its pattern present (docs/watermark.md, "One payload's share").
-const ONE_PAYLOAD_MIN_Z: f32 = 3.0;
+pub const ONE_PAYLOAD_MIN_Z: f32 = 3.0;
 
 impl DataShare {
     fn of(sums: &[f32], cells: &[f32], pilot: &[f32]) -> DataShare {

@@ -30,9 +30,9 @@ pub(crate) mod sync;
 pub(crate) mod tile;
 
 pub use extract::{
-    CLAIMED_FALSE_POSITIVE_BOUND, CONTENT_BINDING, CONTENT_BINDING_SCORE, Extraction,
-    FALSE_POSITIVE_BOUND, PRESENT_MIN_PILOT, content_binding_rule, extract, extract_claimed,
-    score_and_share_rule,
+    CLAIMED_FALSE_POSITIVE_BOUND, CONTENT_BINDING, CONTENT_BINDING_SCORE, ContentTier, Extraction,
+    FALSE_POSITIVE_BOUND, ONE_PAYLOAD_MIN_Z, PRESENT_MIN_PILOT, content_binding_rule, extract,
+    extract_claimed, score_and_share_rule,
 };
 pub(crate) use extract::{extract_bound_by, extract_for_refusal};
 pub use sync::Lattice;
