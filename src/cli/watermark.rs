@@ -437,8 +437,8 @@ fn print_marked(
                 Some(content) if !report.check.binds && report.extraction.content_binds() => {
                     format!(
                         "; bound to this image by the payload layer's content term ({content}; \
-                         binds from {})",
-                        watermark::pattern::content_binding_rule()
+                         a new mark binds from {})",
+                        watermark::pattern::score_and_share_rule()
                     )
                 }
                 _ => String::new(),

@@ -25,9 +25,9 @@
 //!   grows with the pattern's amplitude, as a genuine mark's does. So a payload binds on the
 //!   score together with the [`share`]: the part of the term the pattern carries, the
 //!   agreement of `g` with `g'`, about 1 on the cover and a fraction on a transplant whatever
-//!   the amplitude (up to about half onto a flat host, whose signs the residual gives). The
-//!   pairs of thresholds (`extract::CONTENT_BINDING`) are set from measurements, not from the
-//!   tail bound.
+//!   the amplitude (up to about half onto a flat host, whose signs the residual gives), and
+//!   under the first tier's score with the [`coverage`]. The tiers of thresholds
+//!   (`extract::CONTENT_BINDING`) are set from measurements, not from the tail bound.
 //!
 //! Every mark carries it. The payload's decoder weights each sample as the pattern was made
 //! (`1 + SHARE k g'`, a matched filter), which gathers most of the share of the energy the term
@@ -168,9 +168,9 @@ pub(crate) fn share(sums: &[f32], weights: &[f32], cells: &[f32], keys: &[f32]) 
 /// The content term's coverage: the sums `W` of the residual where the image gives a content
 /// sign correlated with `t`, over the plain sums `P` of the residual correlated with `t`, on
 /// the cells that carry the term (`k` not 0); 0 when the pattern's part is not positive. It is
-/// the part of the pattern's amplitude lying where the image has a content sign: over half on
-/// a photo, whose structure gives signs nearly everywhere but in its flattest areas, and a
-/// small part on a flat or blank host, where only a transplanted residual, amplified, pushes
+/// the part of the pattern's amplitude lying where the image has a content sign: most of it on
+/// a photo, whose structure gives signs everywhere but in its flattest areas, and a small part
+/// on a flat or blank host, where only a transplanted residual, amplified, pushes
 /// a few differences of Gaussians out of the dead zone. A share near 1 measured over so few
 /// samples says only that the residual agrees with itself.
 pub(crate) fn coverage(weights: &[f32], plain: &[f32], cells: &[f32], keys: &[f32]) -> f32 {

@@ -209,7 +209,7 @@ pub struct Extraction {
     /// score ([`Extraction::content_binds`]).
     pub content_share: Option<f32>,
     /// With a payload read: the content term's coverage on this image (`content::coverage`),
-    /// the part of the pattern lying where the image gives a content sign: over half on a
+    /// the part of the pattern lying where the image gives a content sign: most of it on a
     /// photo, a small part on a flat or blank host. Binds with the score and the share.
     pub content_coverage: Option<f32>,
     /// With a payload read blind: how many standard deviations its data cells' share of the
@@ -301,8 +301,9 @@ const SEVERAL_SHARE_Z: f32 = 3.0;
 /// of a claimed payload, to count. Two codewords averaged and attacked until the weaker is
 /// under the noise can leave the stronger one decoding, and confirming as claimed, with its
 /// data cells at about half the pilots' amplitude, too little under the 0.68 of
-/// `SEVERAL_MAX_SHARE` to be called several (0.06-2.2 deviations above one half over the 8
-/// such reads of the collusion runs). One mark's blind reads stood 5.0 or more deviations above
+/// `SEVERAL_MAX_SHARE` to be called several (0.06-3.7 deviations above one half over the 8
+/// such reads of the collusion runs, 6 of them under 3). One mark's blind reads stood 5.0 or
+/// more deviations above
 /// it over 642 upload and attack-suite reads, its claims confirmed where blind reading failed
 /// 2.4-7.7 over 12, and a claim is confirmed again on another candidate or decided by layer 1.
 /// A read that falls short is not taken: the search goes on, and an image where nothing else
