@@ -151,18 +151,12 @@ pub(crate) fn score(sums: &[f32], cells: &[f32], keys: &[f32]) -> f32 {
 /// transplant's is the agreement of two pictures' signs, near 0, and neither the pattern's
 /// amplitude nor a residual added twice moves it.
 pub(crate) fn share(sums: &[f32], weights: &[f32], cells: &[f32], keys: &[f32]) -> f32 {
-    let (mut term, mut pattern) = (0f64, 0f64);
-    for (((&s, &w), &t), &k) in sums.iter().zip(weights).zip(cells).zip(keys) {
-        if k != 0.0 {
-            term += f64::from(s * t * k);
-            pattern += f64::from(w * t);
-        }
-    }
-    if pattern > 0.0 {
-        (term / pattern / f64::from(SHARE)) as f32
-    } else {
-        0.0
-    }
+    let ratio = ratio_on_term_cells(
+        keys,
+        |i| sums[i] * cells[i] * keys[i],
+        |i| weights[i] * cells[i],
+    );
+    (ratio / f64::from(SHARE)) as f32
 }
 
 /// The content term's coverage: the sums `W` of the residual where the image gives a content
@@ -174,18 +168,22 @@ pub(crate) fn share(sums: &[f32], weights: &[f32], cells: &[f32], keys: &[f32]) 
 /// a few differences of Gaussians out of the dead zone. A share near 1 measured over so few
 /// samples says only that the residual agrees with itself.
 pub(crate) fn coverage(weights: &[f32], plain: &[f32], cells: &[f32], keys: &[f32]) -> f32 {
-    let (mut signed, mut all) = (0f64, 0f64);
-    for (((&w, &p), &t), &k) in weights.iter().zip(plain).zip(cells).zip(keys) {
-        if k != 0.0 {
-            signed += f64::from(w * t);
-            all += f64::from(p * t);
-        }
+    ratio_on_term_cells(keys, |i| weights[i] * cells[i], |i| plain[i] * cells[i]) as f32
+}
+
+/// The sum of `over(i)` over the sum of `under(i)`, both on the cells that carry the term
+/// (`keys[i]` not 0); 0 when the second sum is not positive.
+fn ratio_on_term_cells(
+    keys: &[f32],
+    over: impl Fn(usize) -> f32,
+    under: impl Fn(usize) -> f32,
+) -> f64 {
+    let (mut top, mut bottom) = (0f64, 0f64);
+    for (i, _) in keys.iter().enumerate().filter(|(_, k)| **k != 0.0) {
+        top += f64::from(over(i));
+        bottom += f64::from(under(i));
     }
-    if all > 0.0 {
-        (signed / all) as f32
-    } else {
-        0.0
-    }
+    if bottom > 0.0 { top / bottom } else { 0.0 }
 }
 
 #[cfg(test)]
