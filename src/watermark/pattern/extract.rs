@@ -1092,7 +1092,8 @@ fn extract_level(
                 several_on(candidate, extraction);
                 return true;
             }
-            if share.above_half() < ONE_PAYLOAD_MIN_Z {
+            let one_payload_z = share.above_half();
+            if one_payload_z < ONE_PAYLOAD_MIN_Z {
                 return false;
             }
             let mut placed = (candidate.lattice, candidate.score);
@@ -1110,7 +1111,7 @@ fn extract_level(
             extraction.content_score = Some(term.score);
             extraction.content_share = Some(term.share);
             extraction.content_coverage = Some(term.coverage);
-            extraction.one_payload_z = Some(share.above_half());
+            extraction.one_payload_z = Some(one_payload_z);
             extraction.payload = payload;
             extraction.lattice = Some(placed.0);
             extraction.pilot_score = placed.1;
