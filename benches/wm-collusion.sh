@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Several payloads under one key (issue 19's collusion): marks every photo of COVERS with
-# payload A and, separately, with B under one fresh random key, then makes two images of each
-# that carry both: the average of the two marked copies (Q90) and the A copy marked again with
-# B (`mark --force`). Each goes through ImageMagick attacks, and every file through blind
-# `verify` and `verify --payload` with A and with B. A file carrying two payloads must never
-# read as one of them: the target is no `found`, no `match`, no exit 0.
+# payload A and, separately, with B under one fresh random key, then averages the two marked
+# copies (Q90), an image that carries both, and marks the A copy again with B (`mark --force`),
+# which takes A's mark out first ("replaced"; "twice" where it could not, and the file carries
+# both). Each goes through ImageMagick attacks, and every file through blind `verify` and
+# `verify --payload` with A and with B. A file carrying two payloads must never read as one of
+# them: the target is no `found`, no `match`, no exit 0; a replaced copy must read B or
+# nothing, never A.
 #
 #   benches/wm-collusion.sh COVERS_DIR OUT_DIR
 #
@@ -62,11 +64,18 @@ from PIL import Image
 a, b = (np.asarray(Image.open(p).convert("RGB"), dtype=np.uint16) for p in sys.argv[1:3])
 Image.fromarray(((a + b + 1) // 2).astype(np.uint8)).save(sys.argv[3], quality=90)
 EOF
-    # `mark --force` refuses where layer 1 alone cannot confirm B beside A's mark.
+    # `mark --force` takes A's mark out where A reads back ("replaced": the file then carries B
+    # alone); where it cannot ("twice": both payloads), it refuses unless layer 1 alone
+    # confirms B beside A's mark.
     kinds=(averaged)
     if "$JPGTOOL" mark "$w/a.jpg" -o "$w/twice.jpg" --key-file "$out/key" --payload "$b" --force \
-        2>> "$w/err" >/dev/null; then
-        kinds+=(twice)
+        --json 2>> "$w/err" > "$w/twice.json"; then
+        if grep -q '"replaced_payload":"' "$w/twice.json"; then
+            mv "$w/twice.jpg" "$w/replaced.jpg"
+            kinds+=(replaced)
+        else
+            kinds+=(twice)
+        fi
     else
         echo "$name: mark --force refused to mark it twice: $(tail -1 "$w/err")"
     fi
@@ -92,5 +101,10 @@ for column in 4 6 7; do
         awk '{printf "%s %s; ", $1, $2}'
     echo
 done
-echo "presented as one payload (found or match): $(tail -n +2 "$out/verdicts.tsv" |
-    awk -F'\t' '$4 == "found" || $6 == "match" || $7 == "match"' | wc -l)"
+echo "two payloads (averaged, twice) presented as one (found or match): $(tail -n +2 "$out/verdicts.tsv" |
+    awk -F'\t' '$2 != "replaced" && ($4 == "found" || $6 == "match" || $7 == "match")' | wc -l)"
+echo "replaced: B found blind $(tail -n +2 "$out/verdicts.tsv" |
+    awk -F'\t' '$2 == "replaced" && $4 == "found"' | wc -l) of $(tail -n +2 "$out/verdicts.tsv" |
+    awk -F'\t' '$2 == "replaced"' | wc -l), B matched $(tail -n +2 "$out/verdicts.tsv" |
+    awk -F'\t' '$2 == "replaced" && $7 == "match"' | wc -l); A presented (must be 0): $(tail -n +2 "$out/verdicts.tsv" |
+    awk -F'\t' '$2 == "replaced" && $6 == "match"' | wc -l)"

@@ -592,11 +592,11 @@ fn mark_refuses_images_that_cannot_carry_it() {
 }
 
 /// Several payloads under one key: one cover marked with payload A and, separately, with B,
-/// the two decoded images averaged (collusion) and re-encoded at Q90, and the A copy marked
-/// again with B (`force`). Layer 2 reads one payload, takes its cells out of the sums and
-/// reads the other: blind `verify` says `several_payloads` (exit 3, no payload), and so does a
-/// claim of either payload, never `found` or `match` (measured: both files, pilot scores 15
-/// and 20; before the second read the average read back B and the re-marked copy B, exit 0).
+/// the two decoded images averaged (collusion) and re-encoded at Q90. Layer 2 reads one
+/// payload, takes its cells out of the sums and reads the other: blind `verify` says
+/// `several_payloads` (exit 3, no payload), and so does a claim of either payload, never
+/// `found` or `match` (measured: pilot score 15; before the second read the average read back
+/// B, exit 0).
 #[test]
 fn several_payloads_under_one_key_are_never_read_as_one() {
     let key = Key::from_secret(b"collusion test key").unwrap();
@@ -625,41 +625,104 @@ fn several_payloads_under_one_key_are_never_read_as_one() {
     let mut encoder = Encoder::start(Vec::new(), &settings, &[]).unwrap();
     encoder.write_rows(&averaged).unwrap();
     let averaged = encoder.finish().unwrap();
-    let options = MarkOptions {
-        force: true,
-        ..MarkOptions::default()
-    };
-    let (_, remarked) = watermark::mark(&marked_a[..], Vec::new(), &key, &b, &options).unwrap();
 
+    let extraction = pattern::extract(&luma_of(&averaged), &key);
+    assert!(extraction.several_payloads, "{extraction:?}");
+    assert_eq!(extraction.payload, None);
     let dir = tempfile::tempdir().unwrap();
-    for (name, jpeg) in [("averaged.jpg", &averaged), ("remarked.jpg", &remarked)] {
-        let extraction = pattern::extract(&luma_of(jpeg), &key);
-        assert!(extraction.several_payloads, "{name}: {extraction:?}");
-        assert_eq!(extraction.payload, None, "{name}");
-        let path = dir.path().join(name);
-        std::fs::write(&path, jpeg).unwrap();
+    let path = dir.path().join("averaged.jpg");
+    std::fs::write(&path, &averaged).unwrap();
+    let o = jpgtool()
+        .args(["verify", "--key", "collusion test key", "--json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["verdict"], "several_payloads", "{v}");
+    assert_eq!(v["found"], false, "{v}");
+    assert_eq!(v["payload"], serde_json::Value::Null, "{v}");
+    assert_eq!(o.status.code(), Some(3), "{v}");
+    for claimed in [a, b] {
         let o = jpgtool()
-            .args(["verify", "--key", "collusion test key", "--json"])
+            .args(["verify", "--key", "collusion test key", "--payload"])
+            .arg(claimed.to_hex())
             .arg(&path)
             .output()
             .unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        assert_eq!(v["verdict"], "several_payloads", "{name}: {v}");
-        assert_eq!(v["found"], false, "{name}: {v}");
-        assert_eq!(v["payload"], serde_json::Value::Null, "{name}: {v}");
-        assert_eq!(o.status.code(), Some(3), "{name}: {v}");
-        for claimed in [a, b] {
-            let o = jpgtool()
-                .args(["verify", "--key", "collusion test key", "--payload"])
-                .arg(claimed.to_hex())
-                .arg(&path)
-                .output()
-                .unwrap();
-            let line = String::from_utf8_lossy(&o.stdout);
-            assert_eq!(o.status.code(), Some(3), "{name}: {line}");
-            assert!(line.contains(": several payloads under this key"), "{line}");
-        }
+        let line = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(3), "{line}");
+        assert!(line.contains(": several payloads under this key"), "{line}");
     }
+}
+
+/// `mark --force` over this key's own mark takes the earlier pattern out first: the A copy
+/// marked again with B carries B alone. Blind `verify` finds B (before the pattern was taken
+/// out it said `several_payloads`: both codewords on the same pilots), a claim of B matches and
+/// a claim of A does not; the report names the payload replaced. Without an earlier mark,
+/// `--force` writes the same bytes as a plain `mark`.
+#[test]
+fn marking_again_with_force_replaces_the_earlier_mark() {
+    let key = Key::from_secret(b"collusion test key").unwrap();
+    let a = Payload([0xa5; 32]);
+    let b = Payload(std::array::from_fn(|i| i as u8 * 3));
+    let cover = std::fs::read(&cover_paths().unwrap()[0]).unwrap();
+    let marked_a = mark_bytes(&cover, &key, &a).unwrap();
+    let force = MarkOptions {
+        force: true,
+        ..MarkOptions::default()
+    };
+    let (report, remarked) = watermark::mark(&marked_a[..], Vec::new(), &key, &b, &force).unwrap();
+    assert_eq!(report.replaced, Some(a));
+    assert_eq!(
+        report.extraction.payload,
+        Some(b),
+        "{:?}",
+        report.extraction
+    );
+    assert!(!report.extraction.several_payloads);
+    // The output against the cover it was first made from: the earlier mark is not left on
+    // top of the new one.
+    let ssim = watermark::mean_ssim(&luma_of(&cover), &luma_of(&remarked)).unwrap();
+    assert!(ssim >= 0.985, "SSIM-Y against the cover {ssim:.4}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("remarked.jpg");
+    std::fs::write(&path, &remarked).unwrap();
+    let verify = |claimed: Option<&Payload>| {
+        let mut cmd = jpgtool();
+        cmd.args(["verify", "--key", "collusion test key", "--json"]);
+        if let Some(p) = claimed {
+            cmd.arg("--payload").arg(p.to_hex());
+        }
+        let o = cmd.arg(&path).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (o.status.code(), v)
+    };
+    let (code, v) = verify(None);
+    assert_eq!(
+        (code, &v["verdict"]),
+        (Some(0), &serde_json::json!("found")),
+        "{v}"
+    );
+    assert_eq!(v["payload"], serde_json::json!(b.to_hex()), "{v}");
+    let (code, v) = verify(Some(&b));
+    assert_eq!(
+        (code, &v["verdict"]),
+        (Some(0), &serde_json::json!("match")),
+        "{v}"
+    );
+    let (code, v) = verify(Some(&a));
+    assert_ne!(code, Some(0), "{v}");
+    assert_ne!(v["verdict"], "match", "{v}");
+
+    let (_, plain) =
+        watermark::mark(&cover[..], Vec::new(), &key, &b, &MarkOptions::default()).unwrap();
+    let (report, forced) = watermark::mark(&cover[..], Vec::new(), &key, &b, &force).unwrap();
+    assert_eq!(report.replaced, None);
+    assert!(
+        plain == forced,
+        "--force on an unmarked cover changed the output"
+    );
 }
 
 /// Separable Gaussian blur, `sigma` pixels, edges clamped.
@@ -1080,8 +1143,22 @@ fn cli_mark_refuses_an_image_marked_under_its_key() {
     assert!(score >= 7.5, "{stderr}");
     assert!(!second.exists());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-    assert_success(&mark(&first, &second, "remark test key", b, true));
-    assert!(second.exists());
+    // With --force the earlier mark is taken out and replaced.
+    let o = mark(&first, &second, "remark test key", b, true);
+    assert_success(&o);
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .contains(&format!("replaces this key's earlier mark (payload {a})")),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let o = jpgtool()
+        .args(["verify", "--key", "remark test key"])
+        .arg(&second)
+        .output()
+        .unwrap();
+    assert_success(&o);
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&format!(": found {b}")));
     let third = dir.path().join("third.jpg");
     assert_success(&mark(&first, &third, "another remark key", b, false));
     let o = jpgtool()

@@ -132,9 +132,10 @@ pub struct MarkArgs {
     #[command(flatten)]
     outputs: OutputArgs,
 
-    /// Mark even an image that already carries a mark under this key. Refused by default:
-    /// two payloads under one key never both read back (the first is marked over). (A mark
-    /// under another key cannot be seen without that key, so it is not refused.)
+    /// Mark even an image that already carries a mark under this key, replacing it: where its
+    /// payload reads back, the earlier pattern is taken out first, so that the output carries
+    /// the new payload alone. Refused by default: two payloads under one key never both read
+    /// back. (A mark under another key cannot be seen without that key, so it is not refused.)
     #[arg(long)]
     force: bool,
 
@@ -385,6 +386,7 @@ fn print_marked(
             "content_coverage": report.extraction.content_coverage.map(|z| round2(f64::from(z))),
             "pilot_score": round2(f64::from(report.extraction.pilot_score)),
             "several_payloads": report.extraction.several_payloads,
+            "replaced_payload": report.replaced.map(|p| p.to_hex()),
             "warnings": report.warnings.count,
         });
         writeln!(out, "{line}")?;
@@ -393,7 +395,7 @@ fn print_marked(
             out,
             "{} -> {}: marked, PSNR {:.1} dB and SSIM {} (luma), {}; histogram layer {}: score \
              {:.2} (match threshold {:.2}, margin {:.2}), {} of {} groups shaped; payload layer \
-             {} (pilot score {:.1}{}){}",
+             {} (pilot score {:.1}{}){}{}",
             name(),
             output.display(),
             report.psnr,
@@ -414,7 +416,8 @@ fn print_marked(
             if report.payload_layer_holds() {
                 "reads back"
             } else if report.extraction.several_payloads {
-                // Only with --force: the input carried a mark of this key already.
+                // Only with --force: the input carried a mark of this key already, and its
+                // payload did not read back to be taken out.
                 "reads several payloads under this key (the input's mark and this one)"
             } else {
                 "does not read back"
@@ -442,6 +445,13 @@ fn print_marked(
                     )
                 }
                 _ => String::new(),
+            },
+            match report.replaced {
+                Some(earlier) => format!(
+                    "; replaces this key's earlier mark (payload {}), taken out of the input",
+                    earlier.to_hex()
+                ),
+                None => String::new(),
             },
         )?;
     }

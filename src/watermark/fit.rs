@@ -173,7 +173,13 @@ fn sampled_gain(passes: &Passes<'_>, max_scale: f64, min_ssim: f64) -> Result<f6
 /// stays its largest, and the busiest texture, already there, gets no more (a gain of 2.25
 /// there drew the cells' edges on rippled water at 300 %). Each case is a loop of its own: a
 /// branch per sample would keep the compiler from vectorising them.
-fn scaled_row(pattern: &[f32], flat: &[f32], scale: f32, ceiling: Option<f32>, out: &mut [f32]) {
+pub(super) fn scaled_row(
+    pattern: &[f32],
+    flat: &[f32],
+    scale: f32,
+    ceiling: Option<f32>,
+    out: &mut [f32],
+) {
     let pairs = pattern.iter().zip(flat).zip(out.iter_mut());
     match (scale <= 1.0, ceiling) {
         (true, _) => pairs.for_each(|((&p, _), o)| *o = scale * p),

@@ -12,6 +12,7 @@ use super::histogram::{self, embed::GroupState};
 use super::image::{Image, decode, decode_luma, encode, encode_keeping_fastest};
 use super::pattern::content;
 use super::pattern::tile::Pattern;
+use super::replace;
 use super::signal::Plane;
 use super::signal::ssim::mean_ssim_rows;
 use super::{
@@ -36,7 +37,12 @@ pub fn mark<R: Read, W: Write>(
 ) -> Result<(MarkReport, W)> {
     codec::begin_file(options.strict);
     let gain = options.pattern.max_texture_gain;
-    let result = mark_file(input, key, payload, options, !options.force, gain);
+    let earlier = if options.force {
+        EarlierMark::Replace
+    } else {
+        EarlierMark::Refuse
+    };
+    let result = mark_file(input, key, payload, options, earlier, gain);
     let warnings = codec::take_warnings();
     let (mut report, bytes) = result?;
     output.write_all(&bytes)?;
@@ -44,15 +50,26 @@ pub fn mark<R: Read, W: Write>(
     Ok((report, output))
 }
 
-/// [`mark`] without the per-file warning bookkeeping, with the re-marking check where
-/// `check_remark`, the pattern's texture part raised by at most `max_gain`: the file's report
+/// What `mark` does about a mark of its key already in the input.
+#[derive(Clone, Copy)]
+enum EarlierMark {
+    /// Refuses the input where it finds one ([`Error::AlreadyMarked`]).
+    Refuse,
+    /// Takes it out where its payload reads back (`--force`: [`replace`]).
+    Replace,
+    /// Nothing: a first pass over the same input found none.
+    Checked,
+}
+
+/// [`mark`] without the per-file warning bookkeeping, doing `earlier` about a mark of the key
+/// already there, the pattern's texture part raised by at most `max_gain`: the file's report
 /// and bytes.
 fn mark_file<R: Read>(
     input: R,
     key: &Key,
     payload: &Payload,
     options: &MarkOptions,
-    check_remark: bool,
+    earlier: EarlierMark,
     max_gain: f64,
 ) -> Result<(MarkReport, Vec<u8>)> {
     // The bytes libjpeg reads are kept (the compressed file, a small fraction of the decoded
@@ -81,17 +98,22 @@ fn mark_file<R: Read>(
     let input_tables = reencode::InputTables::of(&source.header);
     let mut steps = Steps::new(&options.progress, options.embed.max_passes);
     let mut image = decode(source, &options.limits)?;
-    let luma = image.luma()?;
+    let mut luma = image.luma()?;
     // Small enough, the samples stay for the write-back; larger, they are let go here and
     // decoded again from the recorded bytes after the embedding.
     let samples = std::mem::take(&mut image.samples);
     let kept = (samples.len() <= KEEP_SAMPLES_BYTES).then_some(samples);
     steps.advance(Steps::DECODE);
-    if check_remark {
-        refuse_if_marked(&luma, key)?;
-        // The extraction's planes, freed, would otherwise stay resident through the embedding.
-        super::trim::release_freed_memory();
-    }
+    let removal = match earlier {
+        EarlierMark::Refuse => {
+            refuse_if_marked(&luma, key)?;
+            None
+        }
+        EarlierMark::Replace => replace::take_out(&mut luma, key, &options.pattern),
+        EarlierMark::Checked => None,
+    };
+    // The extraction's planes, freed, would otherwise stay resident through the embedding.
+    super::trim::release_freed_memory();
     steps.advance(Steps::REMARK_CHECK);
     let pattern = pattern::pattern(&luma, key, payload, &options.pattern, content::SHARE);
     steps.advance(Steps::PATTERN);
@@ -120,8 +142,16 @@ fn mark_file<R: Read>(
     };
     // Kept while a gain may have to be undone.
     let recorded = (may_raise && change.pattern_scale > 1.0).then_some(recorded);
-    image.add_to_luma(&change.delta);
-    drop(change.delta);
+    let mut delta = change.delta;
+    let replaced = removal.map(|removal| {
+        delta
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, d)| *d += removal.at(i));
+        removal.earlier
+    });
+    image.add_to_luma(&delta);
+    drop(delta);
     // The baseline file the output is transcoded from is kept for the self-check: the same
     // samples, decoded several times faster than the progressive output.
     let (encoded, fastest) = encode_keeping_fastest(
@@ -221,7 +251,12 @@ fn mark_file<R: Read>(
     {
         drop(encoded);
         let warnings = codec::take_warnings();
-        let again = mark_file(&recorded[..], key, payload, options, false, 1.0);
+        // Its earlier mark, if any, is taken out again: this pass starts from the input.
+        let earlier = match earlier {
+            EarlierMark::Replace => EarlierMark::Replace,
+            EarlierMark::Refuse | EarlierMark::Checked => EarlierMark::Checked,
+        };
+        let again = mark_file(&recorded[..], key, payload, options, earlier, 1.0);
         codec::take_warnings();
         codec::restore_warnings(warnings);
         return again;
@@ -243,6 +278,7 @@ fn mark_file<R: Read>(
             extraction,
             groups,
             passes: change.passes,
+            replaced,
             warnings: Warnings::default(),
         },
         encoded,

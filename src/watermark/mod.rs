@@ -18,6 +18,7 @@ mod key;
 mod mark;
 pub mod pattern;
 mod progress;
+mod replace;
 pub(crate) mod signal;
 mod trim;
 mod verify;
@@ -93,7 +94,9 @@ pub struct MarkOptions {
     pub pattern: PatternSettings,
     /// Mark even an image that already carries a mark under this key (by default refused with
     /// [`Error::AlreadyMarked`](crate::Error::AlreadyMarked): two payloads under one key never
-    /// both read back blind). Default: false.
+    /// both read back blind). Where the earlier mark's payload reads back, its pattern is taken
+    /// out first, so that the output carries the new payload alone
+    /// ([`MarkReport::replaced`]). Default: false.
     pub force: bool,
     /// Where to report how far the file has got. Default: nowhere.
     pub progress: Progress,
@@ -129,6 +132,10 @@ pub struct MarkReport {
     pub groups: GroupCounts,
     /// Closed-loop passes layer 1's embedding took.
     pub passes: usize,
+    /// With [`MarkOptions::force`]: the payload of this key's earlier mark, read back in the
+    /// input and taken out of it before the new mark was made. [`MarkReport::psnr`] and
+    /// [`MarkReport::ssim`] then compare the output with the input so cleaned.
+    pub replaced: Option<Payload>,
     /// libjpeg's warnings on the input (corrupt or truncated data).
     pub warnings: Warnings,
 }
