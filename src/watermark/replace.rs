@@ -16,9 +16,9 @@
 //!    nearer the cover's (the mark's own cell edges are texture too);
 //! 2. that model's amplitude is then fitted around each cell ([`LOCAL_CELLS`]), and taken out.
 //!
-//! The result is kept only when the refusal's blind extraction no longer reads the payload:
-//! an image scaled or shifted since it was marked keeps its pattern, and its output carries both
-//! payloads, as before this step existed. `docs/watermark.md`, "Marking again replaces the
+//! The result is kept only when the payload no longer reads blind: an image scaled or shifted
+//! since it was marked, or one where the fit leaves too much, keeps its pattern, and its output
+//! carries both payloads, as before this step existed. `docs/watermark.md`, "Marking again replaces the
 //! mark", has the figures.
 
 use super::fit::scaled_row;
@@ -56,8 +56,8 @@ impl Removal {
 const CHANGE_UNITS: f32 = 64.0;
 
 /// Where `luma` carries a mark under `key` whose payload reads back blind, takes that mark's
-/// pattern out of it and returns what it changed, once the refusal's blind extraction no
-/// longer reads a payload there; a `luma` of whole grey levels is then rounded to whole grey
+/// pattern out of it and returns what it changed, once that payload no longer reads there
+/// blind; a `luma` of whole grey levels is then rounded to whole grey
 /// levels again (the written samples take the change to the fraction). `None`, and `luma` as it was, where no payload
 /// reads (no mark, a damaged one, or several) or the payload still reads once taken out.
 pub(super) fn take_out(luma: &mut Plane, key: &Key, settings: &PatternSettings) -> Option<Removal> {
@@ -110,8 +110,9 @@ pub(super) fn take_out(luma: &mut Plane, key: &Key, settings: &PatternSettings) 
         }
     }
     drop(model);
-    // Kept only if the payload no longer reads: a fit that left the pattern (an image scaled or
-    // shifted since it was marked) is undone.
+    // Kept only if the earlier payload no longer reads blind: a fit that left the pattern (an
+    // image scaled or shifted since it was marked) is undone. (Asking that its claim fail too
+    // would cost a search of every level, as much again as the rest on a 12 MP photo.)
     let after = pattern::extract_for_refusal(luma, key);
     let removal = Removal { earlier, change };
     if after.payload.is_some() || after.several_payloads {
