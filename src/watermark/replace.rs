@@ -51,8 +51,7 @@ impl Removal {
 /// [`Removal::change`]'s units per grey level: 1/64 of a level is far under what a written
 /// sample's rounding loses, and 16 bits hold more than the largest change a mark makes. (An
 /// eighth of a level in a byte, tried for the 24 MB it spares at 24 MP, changed the pattern
-/// made again from the first fit's cleaned image enough that 3 of 19 marks were no longer
-/// taken out.)
+/// made again from the first fit's cleaned image enough that one of 19 marks still read.)
 const CHANGE_UNITS: f32 = 64.0;
 
 /// Where `luma` carries a mark under `key` whose payload reads back blind, takes that mark's
