@@ -351,3 +351,89 @@ fn high_passed(mut plane: Plane, sigma: f32) -> Plane {
         .for_each(|(v, l)| *v -= l);
     plane
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hash-like value in -1..1 per (x, y, seed): test noise without a generator's state.
+    fn noise(x: usize, y: usize, seed: u64) -> f32 {
+        let mut v = (x as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            ^ (y as u64).wrapping_mul(0xc2b2_ae3d_27d4_eb4f)
+            ^ seed.wrapping_mul(0x1656_67b1_9e37_79f9);
+        v ^= v >> 31;
+        v = v.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        v ^= v >> 29;
+        (v >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+
+    #[test]
+    fn the_banded_high_pass_is_the_whole_planes() {
+        // More rows than a band, so that bands meet inside the plane.
+        let (w, h) = (61, 2 * BAND_ROWS + 37);
+        let a = Plane::from_fn(w, h, |x, y| 100.0 + 50.0 * noise(x, y, 1) + y as f32 * 0.1);
+        let b = Plane::from_fn(w, h, |x, y| noise(x, y, 2));
+        let sigma = 4.0;
+        let (whole_a, whole_b) = (high_passed(a.clone(), sigma), high_passed(b.clone(), sigma));
+        let mut rows = 0;
+        for_each_high_passed_rows(&a, &b, sigma, |y, ra, rb| {
+            assert_eq!(y, rows);
+            rows += 1;
+            for (x, (&va, &vb)) in ra.iter().zip(rb).enumerate() {
+                assert!(
+                    (va - whole_a.data[y * w + x]).abs() < 1e-3,
+                    "a at ({x}, {y})"
+                );
+                assert!(
+                    (vb - whole_b.data[y * w + x]).abs() < 1e-4,
+                    "b at ({x}, {y})"
+                );
+            }
+        });
+        assert_eq!(rows, h);
+    }
+
+    #[test]
+    fn the_local_amplitude_follows_what_the_image_carries() {
+        // A cover of fine noise (one grey level) on a slope, plus a pattern of one sign per
+        // cell at 0.7 of the model on the left half and 0.2 on the right (where a re-encode
+        // would have taken most of it).
+        let (w, h) = (512, 384);
+        let cell = tile::cell_side(w, h);
+        let model = Plane::from_fn(w, h, |x, y| {
+            if noise(x / cell, y / cell, 3) > 0.0 {
+                1.5
+            } else {
+                -1.5
+            }
+        });
+        let luma = Plane::from_fn(w, h, |x, y| {
+            let carried = if x < w / 2 { 0.7 } else { 0.2 };
+            120.0 + 0.2 * y as f32 + noise(x, y, 4) + carried * model.data[y * w + x]
+        });
+        let amplitude = local_amplitude(&luma, &model, (cell as f32).min(4.0));
+        let cols = w.div_ceil(cell);
+        let at = |x: usize, y: usize| amplitude[y / cell * cols + x / cell];
+        for y in (h / 4..3 * h / 4).step_by(cell) {
+            let (left, right) = (at(w / 8, y), at(7 * w / 8, y));
+            assert!((left - 0.7).abs() < 0.1, "left {left} at row {y}");
+            assert!((right - 0.2).abs() < 0.1, "right {right} at row {y}");
+        }
+    }
+
+    #[test]
+    fn a_change_taken_out_and_put_back_leaves_whole_samples_as_they_were() {
+        let mut luma = Plane::from_fn(40, 30, |x, y| ((x * 7 + y * 13) % 256) as f32);
+        let before = luma.clone();
+        let change = quantised(&Plane::from_fn(40, 30, |x, y| 3.0 * noise(x, y, 5)));
+        apply(&mut luma, &change, -1.0);
+        assert!(luma.data != before.data);
+        apply(&mut luma, &change, 1.0);
+        assert!(
+            luma.data
+                .iter()
+                .zip(&before.data)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+    }
+}
