@@ -144,10 +144,7 @@ fn mark_file<R: Read>(
     let recorded = (may_raise && change.pattern_scale > 1.0).then_some(recorded);
     let mut delta = change.delta;
     let replaced = removal.map(|removal| {
-        delta
-            .iter_mut()
-            .enumerate()
-            .for_each(|(i, d)| *d += removal.at(i));
+        removal.add_to(&mut delta);
         removal.earlier
     });
     image.add_to_luma(&delta);

@@ -38,13 +38,15 @@ pub(super) struct Removal {
     pub(super) earlier: Payload,
     /// What was added to each luma sample, in [`CHANGE_UNITS`] of a grey level: the written
     /// samples take it. The luma given to [`take_out`] was changed by it and rounded.
-    pub(super) change: Vec<i16>,
+    change: Vec<i16>,
 }
 
 impl Removal {
-    /// What was added to sample `i`, grey levels.
-    pub(super) fn at(&self, i: usize) -> f32 {
-        f32::from(self.change[i]) / CHANGE_UNITS
+    /// Adds the change to `delta`, grey levels per luma sample (the change `mark` writes).
+    pub(super) fn add_to(&self, delta: &mut [f32]) {
+        for (d, &c) in delta.iter_mut().zip(&self.change) {
+            *d += f32::from(c) / CHANGE_UNITS;
+        }
     }
 }
 
