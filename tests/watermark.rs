@@ -193,6 +193,21 @@ fn mark_bytes(input: &[u8], key: &Key, payload: &Payload) -> jpgtool::Result<Vec
     Ok(out)
 }
 
+/// `jpgtool verify --key KEY --json [--payload P] PATH`: its exit code and JSON line.
+fn verify_json(
+    key: &str,
+    path: &Path,
+    claimed: Option<&Payload>,
+) -> (Option<i32>, serde_json::Value) {
+    let mut cmd = jpgtool();
+    cmd.args(["verify", "--key", key, "--json"]);
+    if let Some(p) = claimed {
+        cmd.arg("--payload").arg(p.to_hex());
+    }
+    let o = cmd.arg(path).output().unwrap();
+    (o.status.code(), serde_json::from_slice(&o.stdout).unwrap())
+}
+
 /// Attacks after which layer 2 must give every camera photo's payload back.
 const BLIND_EVERY_TIME: &[&str] = &[
     "none",
@@ -632,16 +647,11 @@ fn several_payloads_under_one_key_are_never_read_as_one() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("averaged.jpg");
     std::fs::write(&path, &averaged).unwrap();
-    let o = jpgtool()
-        .args(["verify", "--key", "collusion test key", "--json"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let (code, v) = verify_json("collusion test key", &path, None);
     assert_eq!(v["verdict"], "several_payloads", "{v}");
     assert_eq!(v["found"], false, "{v}");
     assert_eq!(v["payload"], serde_json::Value::Null, "{v}");
-    assert_eq!(o.status.code(), Some(3), "{v}");
+    assert_eq!(code, Some(3), "{v}");
     for claimed in [a, b] {
         let o = jpgtool()
             .args(["verify", "--key", "collusion test key", "--payload"])
@@ -688,16 +698,7 @@ fn marking_again_with_force_replaces_the_earlier_mark() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("remarked.jpg");
     std::fs::write(&path, &remarked).unwrap();
-    let verify = |claimed: Option<&Payload>| {
-        let mut cmd = jpgtool();
-        cmd.args(["verify", "--key", "collusion test key", "--json"]);
-        if let Some(p) = claimed {
-            cmd.arg("--payload").arg(p.to_hex());
-        }
-        let o = cmd.arg(&path).output().unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        (o.status.code(), v)
-    };
+    let verify = |claimed: Option<&Payload>| verify_json("collusion test key", &path, claimed);
     let (code, v) = verify(None);
     assert_eq!(
         (code, &v["verdict"]),
@@ -829,12 +830,7 @@ fn a_transplanted_mark_is_unbound_and_the_genuine_one_reads() {
                 assert_eq!(claimed.verdict(Some(&payload)), watermark::Verdict::Unbound);
                 let path = dir.path().join("forged.jpg");
                 std::fs::write(&path, &jpeg).unwrap();
-                let o = jpgtool()
-                    .args(["verify", "--key", "copy attack test key", "--json"])
-                    .arg(&path)
-                    .output()
-                    .unwrap();
-                let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+                let (code, v) = verify_json("copy attack test key", &path, None);
                 assert_eq!(
                     (&v["verdict"], &v["found"], &v["payload"]),
                     (
@@ -844,7 +840,7 @@ fn a_transplanted_mark_is_unbound_and_the_genuine_one_reads() {
                     ),
                     "{v}"
                 );
-                assert_eq!(o.status.code(), Some(4), "{v}");
+                assert_eq!(code, Some(4), "{v}");
             }
         }
     }

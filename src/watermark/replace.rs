@@ -24,7 +24,7 @@
 use super::fit::scaled_row;
 use super::pattern::{self, PatternSettings, content, tile};
 use super::signal::Plane;
-use super::signal::lowpass::gaussian_blur;
+use super::signal::lowpass::{gaussian_blur, gaussian_kernel};
 use super::{Key, Payload};
 
 /// The global fit is made on at most this many pixels, a band of whole rows across the middle
@@ -58,9 +58,10 @@ const CHANGE_UNITS: f32 = 64.0;
 
 /// Where `luma` carries a mark under `key` whose payload reads back blind, takes that mark's
 /// pattern out of it and returns what it changed, once that payload no longer reads there
-/// blind; a `luma` of whole grey levels is then rounded to whole grey
-/// levels again (the written samples take the change to the fraction). `None`, and `luma` as it was, where no payload
-/// reads (no mark, a damaged one, or several) or the payload still reads once taken out.
+/// blind; a `luma` of whole grey levels is then rounded to whole grey levels again (the
+/// written samples take the change to the fraction). `None`, and `luma` as it was, where no
+/// payload reads (no mark, a damaged one, or several) or the payload still reads once taken
+/// out.
 pub(super) fn take_out(luma: &mut Plane, key: &Key, settings: &PatternSettings) -> Option<Removal> {
     let earlier = pattern::extract_for_refusal(luma, key).payload?;
     let (w, h) = (luma.width, luma.height);
@@ -91,8 +92,8 @@ pub(super) fn take_out(luma: &mut Plane, key: &Key, settings: &PatternSettings) 
     let fit = fitted(&marked, &made, &band, most);
     drop(marked);
     let model = model_of(made, &fit, w);
-    let amplitude = local_amplitude(luma, &model, band.sigma);
-    let cell = tile::cell_side(w, h);
+    let amplitude = local_amplitude(luma, &model, band.cell, band.sigma);
+    let cell = band.cell;
     let cols = w.div_ceil(cell);
     let mut change = vec![0i16; w * h];
     for (y, ((out, values), m)) in change
@@ -132,13 +133,13 @@ pub(super) fn take_out(luma: &mut Plane, key: &Key, settings: &PatternSettings) 
 /// sigma, in cells).
 const LOCAL_CELLS: f32 = 2.0;
 
-/// The amplitude of `model` in `luma` around each cell (row by row of cells, `mark`'s grid): the
+/// The amplitude of `model` in `luma` around each cell of `cell` pixels (row by row of cells,
+/// `mark`'s grid): the
 /// high-passed luma's correlation with the high-passed model over the model's energy, both
 /// summed per cell and averaged over [`LOCAL_CELLS`]. Where the re-encode rounded the pattern
 /// away (smooth areas) or layer 1's remap scaled it, this follows what the image carries.
-fn local_amplitude(luma: &Plane, model: &Plane, sigma: f32) -> Vec<f32> {
+fn local_amplitude(luma: &Plane, model: &Plane, cell: usize, sigma: f32) -> Vec<f32> {
     let (w, h) = (luma.width, luma.height);
-    let cell = tile::cell_side(w, h);
     let (cols, rows) = (w.div_ceil(cell), h.div_ceil(cell));
     let mut cross = Plane::new(cols, rows);
     let mut energy = Plane::new(cols, rows);
@@ -169,6 +170,8 @@ fn local_amplitude(luma: &Plane, model: &Plane, sigma: f32) -> Vec<f32> {
 struct Band {
     first: usize,
     rows: usize,
+    /// `mark`'s cell side for the image.
+    cell: usize,
     /// The high-pass's Gaussian, pixels: a cell's width, at most 4 (the cover's detail
     /// finer than that stays, as noise the fit averages out; a wider blur costs more).
     sigma: f32,
@@ -177,10 +180,12 @@ struct Band {
 impl Band {
     fn of(w: usize, h: usize) -> Band {
         let rows = (FIT_PIXELS / w).clamp(1, h);
+        let cell = tile::cell_side(w, h);
         Band {
             first: (h - rows) / 2,
             rows,
-            sigma: (tile::cell_side(w, h) as f32).min(4.0),
+            cell,
+            sigma: (cell as f32).min(4.0),
         }
     }
 
@@ -279,8 +284,8 @@ fn for_each_high_passed_rows(
     mut each: impl FnMut(usize, &[f32], &[f32]),
 ) {
     let (w, h) = (a.width, a.height);
-    // Past this many rows the Gaussian's weight is under 1e-9 of its peak.
-    let halo = (6.5 * sigma).ceil() as usize;
+    // The rows the blur reaches: with them, a band's own rows are blurred as in the whole plane.
+    let halo = gaussian_kernel(sigma).len() / 2;
     let mut y0 = 0;
     while y0 < h {
         let y1 = (y0 + BAND_ROWS).min(h);
@@ -413,7 +418,7 @@ mod tests {
             let carried = if x < w / 2 { 0.7 } else { 0.2 };
             120.0 + 0.2 * y as f32 + noise(x, y, 4) + carried * model.data[y * w + x]
         });
-        let amplitude = local_amplitude(&luma, &model, (cell as f32).min(4.0));
+        let amplitude = local_amplitude(&luma, &model, cell, (cell as f32).min(4.0));
         let cols = w.div_ceil(cell);
         let at = |x: usize, y: usize| amplitude[y / cell * cols + x / cell];
         for y in (h / 4..3 * h / 4).step_by(cell) {
