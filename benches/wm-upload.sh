@@ -31,11 +31,13 @@
 # q75), hflip (q90). All ImageMagick, 4:2:0.
 #
 # The key is a fixed 32-byte file (KEY_FILE, default: written once into OUT_DIR from a fixed
-# string) and each cover gets its own payload: the SHA-256 of its file name.
+# string) and each cover gets its own payload: the SHA-256 of its file name (with
+# SHORT_PAYLOAD=1, its first 16 bytes followed by 16 zero bytes: a short payload, which the
+# mark sends in fewer message bits).
 #
 # Env: JPGTOOL (default: target/release/jpgtool, built first with cargo build --release),
 #      KEY_FILE, NICE (default 10), KEEP_ATTACKED (1: keep the attacked files, so that another
-#      build's `verify` can be run on the very same files later).
+#      build's `verify` can be run on the very same files later), SHORT_PAYLOAD.
 set -euo pipefail
 
 usage() {
@@ -191,6 +193,9 @@ one_cover() {
     mkdir -p "$dir"
     local payload
     payload=$(printf '%s' "$name" | sha256sum | cut -c1-64)
+    if [[ ${SHORT_PAYLOAD:-0} == 1 ]]; then
+        payload=${payload:0:32}00000000000000000000000000000000
+    fi
     local marked=$dir/marked.jpg
     local size_in size_out mp rc=0
     size_in=$(stat -L -c %s "$cover")

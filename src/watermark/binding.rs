@@ -171,6 +171,7 @@ mod tests {
                 content_coverage: None,
                 one_payload_z: None,
                 several_payloads: false,
+                code: None,
             }),
             warnings: Warnings::default(),
         }

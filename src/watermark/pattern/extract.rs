@@ -8,8 +8,8 @@ use super::fold::{fold, fold_each};
 use super::phase::{PilotPhase, block_sum, symmetry};
 use super::sync::{self, Lattice, Notch};
 use super::tile::{
-    CELL, CODED_BITS, Layout, MESSAGE_BITS, MIN_TILES, SMALLEST_UPLOAD, TAG_BYTES, TILE,
-    TILE_CELLS, bytes_of, cell_side, detail_rms_rows, power_of_two_cell_side, tag,
+    CELL, CODED_BITS, Code, Layout, MIN_TILES, SHORT_TAG_BYTES, SMALLEST_UPLOAD, TAG_BYTES, TILE,
+    TILE_CELLS, bytes_of, cell_side, detail_rms_rows, message_as, power_of_two_cell_side, tag,
     whole_cell_sides,
 };
 use super::{content, ecc};
@@ -24,17 +24,19 @@ pub(crate) const MAX_CANDIDATES: usize = FIRST_DECODES + REFINED;
 /// ([`FALSE_POSITIVE_BOUND`]). 11 keeps the bound under 1e-12 with four pyramid levels (a
 /// list of 8 read back every one of 96 attacked lab images, plain Viterbi 95).
 pub(crate) const LIST: usize = 11;
-/// Tag checks per image at most: `MAX_CANDIDATES` x `LIST` per pyramid level, every level
-/// searched (6 x 11 x 4 = 264).
+/// Tag checks per image and per message ([`Code`]) at most: `MAX_CANDIDATES` x `LIST` per
+/// pyramid level, every level searched (6 x 11 x 4 = 264).
 pub(crate) const MAX_TAG_CHECKS: usize = MAX_CANDIDATES * LIST * LEVELS.len();
-/// Chance that an image without this key's mark yields a payload whose tag verifies: each of
-/// the at most `MAX_TAG_CHECKS` messages checked has a 48-bit tag that matches a wrong
-/// message with probability 2^-48 (264 checks: 9.4e-13, 2^-39.96, per image).
-pub const FALSE_POSITIVE_BOUND: f64 = MAX_TAG_CHECKS as f64 / (1u64 << (8 * TAG_BYTES)) as f64;
+/// Chance that an image without this key's mark yields a payload whose tag verifies: each
+/// candidate is decoded as a whole payload and as a short one, and each of the at most
+/// `MAX_TAG_CHECKS` messages of each has a tag that matches a wrong message with probability
+/// 2^-48 (whole) or 2^-56 (short): 264 x (2^-48 + 2^-56) = 9.4e-13 (2^-39.95) per image.
+pub const FALSE_POSITIVE_BOUND: f64 = MAX_TAG_CHECKS as f64
+    * (1.0 / (1u64 << (8 * TAG_BYTES)) as f64 + 1.0 / (1u64 << (8 * SHORT_TAG_BYTES)) as f64);
 /// Chance that an image without this key's mark of a claimed payload confirms it on layer 2
 /// (`extract_claimed`): the blind tag checks, one of which could read the claimed payload,
-/// and as many checks of the claimed payload's tag with its payload bits given (2 x 264 checks
-/// of a 48-bit tag: 1.9e-12 per image). `verify` also needs layer 1's binding before it says
+/// and as many checks of the claimed payload's tag with its payload bits given (a short
+/// claim checked as both messages: 2 x 9.4e-13 = 1.9e-12 per image). `verify` also needs layer 1's binding before it says
 /// `match`.
 pub const CLAIMED_FALSE_POSITIVE_BOUND: f64 = 2.0 * FALSE_POSITIVE_BOUND;
 /// Lattices taken from each autocorrelation besides the unchanged one. Every one is folded and
@@ -222,6 +224,8 @@ pub struct Extraction {
     /// Copies marked with different payloads and averaged, or an image marked twice, carry
     /// both codewords on the same pilots. Neither payload is presented: `payload` is `None`.
     pub several_payloads: bool,
+    /// The message the payload was read as (whole or short).
+    pub(crate) code: Option<Code>,
 }
 
 impl Extraction {
@@ -480,9 +484,8 @@ impl Pilots {
     }
 
     /// The pattern's sign per tile cell for `payload`: pilots and coded bits.
-    fn cells_of(&self, key: &Key, payload: &Payload) -> Vec<f32> {
-        self.layout
-            .cells(&ecc::encode(&super::tile::message(key, payload)))
+    fn cells_of(&self, key: &Key, payload: &Payload, code: Code) -> Vec<f32> {
+        self.layout.cells(&ecc::encode(&message_as(key, payload, code)))
     }
 
     /// Nudges each coordinate of the lattice's basis while the pilots' sharpness
@@ -563,47 +566,52 @@ impl Pilots {
         best.0
     }
 
-    /// Whether `candidate` carries `claimed`: the list decoder is given the claimed payload's
-    /// 256 bits as known (frozen to their values), so that it has only the 48 tag bits to
-    /// find, and one of the [`LIST`] tags it finds must be the claimed payload's keyed tag.
-    /// Where the blind decoder needs 304 bits through the code, this needs 48: it reads marks
-    /// too damaged to decode blind. The tags found are functions of the image, and the claimed
-    /// payload's tag is a keyed hash the image cannot depend on unless it was marked with that
-    /// payload: each check passes with probability 2^-48 otherwise, as a blind tag check does.
-    fn confirms(&self, key: &Key, sums: &[f32], claimed: &Payload) -> bool {
+    /// The message `candidate` carries `claimed` as, if any: the list decoder is given the
+    /// claimed payload's bits as known (frozen to their values), so that it has only the tag
+    /// bits to find (48, or 56 for a short payload), and one of the [`LIST`] tags it finds
+    /// must be the claimed payload's keyed tag. Where the blind decoder needs 304 bits (184)
+    /// through the code, this needs the tag's: it reads marks too damaged to decode blind. The
+    /// tags found are functions of the image, and the claimed payload's tag is a keyed hash
+    /// the image cannot depend on unless it was marked with that payload: each check passes
+    /// with probability 2^-48 (2^-56) otherwise, as a blind tag check does. A short payload
+    /// is also tried whole, as marks made before short payloads sent it.
+    fn confirms(&self, key: &Key, sums: &[f32], claimed: &Payload) -> Option<Code> {
         let soft = soft_bits(&self.layout, sums);
-        let message = super::tile::message(key, claimed);
-        let known = &message[..8 * claimed.0.len()];
-        let tag = tag(key, claimed);
-        ecc::decode_list(&soft, MESSAGE_BITS, LIST, known).is_some_and(|messages| {
-            messages
-                .iter()
-                .any(|bits| bytes_of(bits) == [&claimed.0[..], &tag[..]].concat())
+        Code::claimed(claimed).iter().copied().find(|&code| {
+            let message = message_as(key, claimed, code);
+            let known = &message[..8 * code.payload_bytes()];
+            ecc::decode_list(&soft, code.message_bits(), LIST, known)
+                .is_some_and(|messages| messages.contains(&message))
         })
     }
 
-    /// The payload, if a candidate's cell sums decode to one whose tag verifies.
-    fn decode(&self, key: &Key, sums: &[f32]) -> Option<Payload> {
+    /// The payload and the message it was sent as, if a candidate's cell sums decode to one
+    /// whose tag verifies.
+    fn decode(&self, key: &Key, sums: &[f32]) -> Option<(Payload, Code)> {
         self.decode_other_than(key, sums, None)
     }
 
     /// [`Pilots::decode`], the first message of the list whose tag verifies and that is not
-    /// `other`.
+    /// `other`, decoded as a whole payload, then as a short one ([`Code::ALL`]).
     fn decode_other_than(
         &self,
         key: &Key,
         sums: &[f32],
         other: Option<&Payload>,
-    ) -> Option<Payload> {
+    ) -> Option<(Payload, Code)> {
         let soft = soft_bits(&self.layout, sums);
-        ecc::decode_list(&soft, MESSAGE_BITS, LIST, &[])?
-            .iter()
-            .find_map(|bits| {
-                let bytes = bytes_of(bits);
-                let mut payload = Payload([0; 32]);
-                payload.0.copy_from_slice(&bytes[..32]);
-                (bytes[32..] == tag(key, &payload) && Some(&payload) != other).then_some(payload)
-            })
+        Code::ALL.into_iter().find_map(|code| {
+            let sent = code.payload_bytes();
+            ecc::decode_list(&soft, code.message_bits(), LIST, &[])?
+                .iter()
+                .find_map(|bits| {
+                    let bytes = bytes_of(bits);
+                    let mut payload = Payload([0; 32]);
+                    payload.0[..sent].copy_from_slice(&bytes[..sent]);
+                    (bytes[sent..] == tag(key, &payload, code) && Some(&payload) != other)
+                        .then_some((payload, code))
+                })
+        })
     }
 
     /// Whether `sums` carry another codeword of this key beside `first`'s (whose cell signs are
@@ -680,6 +688,7 @@ impl Pilots {
         luma: &Plane,
         lattice: Lattice,
         payload: &Payload,
+        code: Code,
     ) -> (f32, ContentTerm, Lattice) {
         let residual = whitened_residual(luma);
         let start = self
@@ -693,7 +702,7 @@ impl Pilots {
         } else {
             start
         };
-        let term = self.content_term(luma, &residual, &best, &self.cells_of(key, payload), None);
+        let term = self.content_term(luma, &residual, &best, &self.cells_of(key, payload, code), None);
         (best.score, term, best.lattice)
     }
 }
@@ -929,7 +938,7 @@ fn search_levels(
         if found.several_payloads {
             return found;
         }
-        if let (Some(read), Some(lattice)) = (found.payload, found.lattice) {
+        if let (Some(read), Some(code), Some(lattice)) = (found.payload, found.code, found.lattice) {
             // A read on a coarse level whose content term falls short of binding is scored
             // again on the next finer level, with the lattice it was read on: twice the
             // samples per cell, where the pilots may place it better.
@@ -939,7 +948,7 @@ fn search_levels(
                 // Levels are powers of two: the scalings are exact.
                 let f = *finer as f32;
                 let (pilot_score, term, placed) =
-                    pilots.placed_content_term(key, plane, lattice.scaled(1.0 / f), &read);
+                    pilots.placed_content_term(key, plane, lattice.scaled(1.0 / f), &read, code);
                 if pilot_score > found.pilot_score {
                     found.pilot_score = pilot_score;
                     found.content_score = Some(term.score);
@@ -985,6 +994,7 @@ fn search_levels(
         content_coverage: None,
         one_payload_z: None,
         several_payloads: false,
+        code: None,
     });
     best.candidates = candidates;
     best.claimed_confirmed = confirmed;
@@ -1061,6 +1071,7 @@ fn extract_level(
         content_coverage: None,
         one_payload_z: None,
         several_payloads: false,
+        code: None,
     };
     // Two payloads read on `candidate`: neither is kept, the candidate's placement is.
     let several_on = |candidate: &Candidate, extraction: &mut Extraction| {
@@ -1085,8 +1096,8 @@ fn extract_level(
             None => plain.clone(),
         };
         let payload = pilots.decode(key, &sums);
-        if let Some(read) = &payload {
-            let cells = pilots.cells_of(key, read);
+        if let Some((read, code)) = &payload {
+            let cells = pilots.cells_of(key, read, *code);
             let share = DataShare::of(&sums, &cells, &pilots.layout.pilot);
             if pilots.several_codewords(key, &sums, &cells, read, &share) {
                 several_on(candidate, extraction);
@@ -1112,7 +1123,8 @@ fn extract_level(
             extraction.content_share = Some(term.share);
             extraction.content_coverage = Some(term.coverage);
             extraction.one_payload_z = Some(one_payload_z);
-            extraction.payload = payload;
+            extraction.payload = Some(*read);
+            extraction.code = Some(*code);
             extraction.lattice = Some(placed.0);
             extraction.pilot_score = placed.1;
         } else if let Some(claimed) = claimed
@@ -1124,10 +1136,11 @@ fn extract_level(
                 Some(_) => sums,
                 None => matched(&pilots.content_sums(luma, &residual, candidate)),
             };
-            extraction.claimed_confirmed = pilots.confirms(key, &sums, claimed);
+            let confirmed_as = pilots.confirms(key, &sums, claimed);
+            extraction.claimed_confirmed = confirmed_as.is_some();
             // A claimed payload confirmed beside another: several payloads, as blind.
-            if extraction.claimed_confirmed {
-                let cells = pilots.cells_of(key, claimed);
+            if let Some(code) = confirmed_as {
+                let cells = pilots.cells_of(key, claimed, code);
                 let share = DataShare::of(&sums, &cells, &pilots.layout.pilot);
                 if pilots.several_codewords(key, &sums, &cells, claimed, &share) {
                     several_on(candidate, extraction);
@@ -1251,6 +1264,66 @@ mod tests {
         assert!(!unmarked.mark_present(), "{unmarked:?}");
     }
 
+    /// A payload whose last 16 bytes are zero is sent short ([`Code::Short`]): through noise
+    /// that leaves a whole payload's mark unread on the same plane, it reads back blind, as
+    /// itself. Sent whole, as marks made before short payloads were, it still reads, blind
+    /// and claimed.
+    #[test]
+    fn short_payloads_read_through_more_noise() {
+        let key = Key::from_secret(b"secret").unwrap();
+        let whole = Payload(std::array::from_fn(|i| i as u8 * 7 + 1));
+        let short = Payload::from_text("IMG_0042 2026").unwrap();
+        let luma = textured_plane(3, (41.0, 29.0));
+        let settings = PatternSettings::default();
+        let made = |payload: &Payload| pattern(&luma, &key, payload, &settings, content::SHARE);
+        let (whole_delta, short_delta) = (made(&whole).change, made(&short).change);
+        let noisy = |delta: &[f32], noise: f32| {
+            let mut state = 9u32;
+            Plane::from_fn(600, 500, |x, y| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let i = y * 600 + x;
+                luma.data[i] + delta[i] + noise * ((state >> 8) as f32 / 16_777_216.0 - 0.5)
+            })
+        };
+        let mut tried = Vec::new();
+        let mut only_short = None;
+        for step in 0..40 {
+            let noise = 40.0 * 1.05f32.powi(step);
+            let read_whole = extract(&noisy(&whole_delta, noise), &key);
+            let read_short = extract(&noisy(&short_delta, noise), &key);
+            tried.push((noise, read_whole.pilot_score, read_short.pilot_score));
+            assert!(read_whole.payload.is_none_or(|p| p == whole));
+            if read_short.payload.is_none() {
+                // Where the short payload no longer reads blind, its claim (56 tag bits to
+                // find) still confirms.
+                let claimed = extract_claimed(&noisy(&short_delta, noise), &key, Some(&short));
+                assert!(claimed.claimed_confirmed, "{noise}: {claimed:?}");
+                break;
+            }
+            assert_eq!(read_short.payload, Some(short));
+            assert_eq!(read_short.code, Some(Code::Short));
+            if read_whole.payload.is_none() {
+                only_short = Some(noise);
+            }
+        }
+        assert!(only_short.is_some(), "no noise level where only the short payload reads: {tried:?}");
+
+        let old = crate::watermark::pattern::tile::pattern_sent_as(
+            &luma,
+            &key,
+            &short,
+            Code::Full,
+            &settings,
+            content::SHARE,
+        )
+        .change;
+        let marked = Plane::from_fn(600, 500, |x, y| luma.data[y * 600 + x] + old[y * 600 + x]);
+        let found = extract(&marked, &key);
+        assert_eq!((found.payload, found.code), (Some(short), Some(Code::Full)));
+        // Claimed: the blind read is the claim's.
+        assert_eq!(extract_claimed(&marked, &key, Some(&short)).payload, Some(short));
+    }
+
     /// Two payloads under one key in one plane, their patterns averaged (copies averaged) or
     /// added (marked twice): blind and with either payload claimed, the extraction reads
     /// several payloads and presents neither; each pattern alone reads its own payload.
@@ -1287,8 +1360,8 @@ mod tests {
     fn two_codewords_halve_the_data_cells_share() {
         let key = Key::from_secret(b"secret").unwrap();
         let pilots = Pilots::new(&key);
-        let a = pilots.cells_of(&key, &Payload([1; 32]));
-        let b = pilots.cells_of(&key, &Payload([2; 32]));
+        let a = pilots.cells_of(&key, &Payload([1; 32]), Code::Full);
+        let b = pilots.cells_of(&key, &Payload([2; 32]), Code::Full);
         let mut state = 3u32;
         let mut noise = || {
             // Sums of 12 uniforms: close to a unit Gaussian.
