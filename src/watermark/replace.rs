@@ -63,7 +63,10 @@ const CHANGE_UNITS: f32 = 64.0;
 /// payload reads (no mark, a damaged one, or several) or the payload still reads once taken
 /// out.
 pub(super) fn take_out(luma: &mut Plane, key: &Key, settings: &PatternSettings) -> Option<Removal> {
-    let earlier = pattern::extract_for_refusal(luma, key).payload?;
+    let read = pattern::extract_for_refusal(luma, key);
+    // The message it was read as: a payload of zero second half was sent whole before short
+    // payloads were.
+    let (earlier, code) = (read.payload?, read.code?);
     let (w, h) = (luma.width, luma.height);
     if w == 0 || h == 0 {
         return None;
@@ -82,11 +85,11 @@ pub(super) fn take_out(luma: &mut Plane, key: &Key, settings: &PatternSettings) 
     // A first fit on the pattern made from the marked image, whose texture holds the mark's own
     // cell edges (on a smooth cover most of the texture it shows); then the pattern made again
     // from the image that fit cleaned, nearer the cover's texture, and fitted again.
-    let made = pattern::pattern(luma, key, &earlier, settings, content::SHARE);
+    let made = pattern::pattern_sent_as(luma, key, &earlier, code, settings, content::SHARE);
     let first = fitted(&marked, &made, &band, most);
     let first_change = quantised(&model_of(made, &first, w));
     apply(luma, &first_change, -1.0);
-    let made = pattern::pattern(luma, key, &earlier, settings, content::SHARE);
+    let made = pattern::pattern_sent_as(luma, key, &earlier, code, settings, content::SHARE);
     apply(luma, &first_change, 1.0);
     drop(first_change);
     let fit = fitted(&marked, &made, &band, most);

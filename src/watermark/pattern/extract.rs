@@ -18,7 +18,7 @@ use crate::watermark::signal::Plane;
 
 /// (Lattice, symmetry, phase) candidates decoded at most.
 pub(crate) const MAX_CANDIDATES: usize = FIRST_DECODES + REFINED;
-/// Messages the list Viterbi decoder gives per candidate, each checked against its tag. Near
+/// Messages the list decoder gives per candidate and [`Code`], each checked against its tag. Near
 /// the code's limit (raw bit error rates of 15 % and more, as after a rescale by 0.5) the
 /// right message is often in the list but not first; each message checked costs tag bits
 /// ([`FALSE_POSITIVE_BOUND`]). 11 keeps the bound under 1e-12 with four pyramid levels (a
@@ -485,7 +485,8 @@ impl Pilots {
 
     /// The pattern's sign per tile cell for `payload`: pilots and coded bits.
     fn cells_of(&self, key: &Key, payload: &Payload, code: Code) -> Vec<f32> {
-        self.layout.cells(&ecc::encode(&message_as(key, payload, code)))
+        self.layout
+            .cells(&ecc::encode(&message_as(key, payload, code)))
     }
 
     /// Nudges each coordinate of the lattice's basis while the pilots' sharpness
@@ -702,7 +703,13 @@ impl Pilots {
         } else {
             start
         };
-        let term = self.content_term(luma, &residual, &best, &self.cells_of(key, payload, code), None);
+        let term = self.content_term(
+            luma,
+            &residual,
+            &best,
+            &self.cells_of(key, payload, code),
+            None,
+        );
         (best.score, term, best.lattice)
     }
 }
@@ -938,7 +945,8 @@ fn search_levels(
         if found.several_payloads {
             return found;
         }
-        if let (Some(read), Some(code), Some(lattice)) = (found.payload, found.code, found.lattice) {
+        if let (Some(read), Some(code), Some(lattice)) = (found.payload, found.code, found.lattice)
+        {
             // A read on a coarse level whose content term falls short of binding is scored
             // again on the next finer level, with the lattice it was read on: twice the
             // samples per cell, where the pilots may place it better.
@@ -1306,9 +1314,12 @@ mod tests {
                 only_short = Some(noise);
             }
         }
-        assert!(only_short.is_some(), "no noise level where only the short payload reads: {tried:?}");
+        assert!(
+            only_short.is_some(),
+            "no noise level where only the short payload reads: {tried:?}"
+        );
 
-        let old = crate::watermark::pattern::tile::pattern_sent_as(
+        let old = crate::watermark::pattern::pattern_sent_as(
             &luma,
             &key,
             &short,
@@ -1321,7 +1332,10 @@ mod tests {
         let found = extract(&marked, &key);
         assert_eq!((found.payload, found.code), (Some(short), Some(Code::Full)));
         // Claimed: the blind read is the claim's.
-        assert_eq!(extract_claimed(&marked, &key, Some(&short)).payload, Some(short));
+        assert_eq!(
+            extract_claimed(&marked, &key, Some(&short)).payload,
+            Some(short)
+        );
     }
 
     /// Two payloads under one key in one plane, their patterns averaged (copies averaged) or

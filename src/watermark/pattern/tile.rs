@@ -217,6 +217,7 @@ pub(crate) fn tag(key: &Key, payload: &Payload, code: Code) -> Vec<u8> {
 }
 
 /// The message `mark` sends for `payload` ([`Code::of`]).
+#[cfg(test)]
 pub(crate) fn message(key: &Key, payload: &Payload) -> Vec<bool> {
     message_as(key, payload, Code::of(payload))
 }
@@ -377,12 +378,19 @@ pub(crate) fn pattern(
     content_share: f32,
 ) -> Pattern {
     let cell = cell_side(luma.width, luma.height);
-    pattern_with_cell(luma, key, payload, Code::of(payload), s, content_share, cell)
+    pattern_with_cell(
+        luma,
+        key,
+        payload,
+        Code::of(payload),
+        s,
+        content_share,
+        cell,
+    )
 }
 
-/// [`pattern`] with `payload` sent as `code`, as marks made before short payloads sent every
+/// [`pattern`] with `payload` sent as `code`: a mark made before short payloads sent every
 /// payload whole.
-#[cfg(test)]
 pub(crate) fn pattern_sent_as(
     luma: &Plane,
     key: &Key,
@@ -557,7 +565,8 @@ mod tests {
             let side = cell * TILE_CELLS;
             for share in [0.0f32, 0.6] {
                 let norm = (1.0 + share * share).sqrt();
-                let made = pattern_with_cell(&luma, &key, &payload, Code::Full, &settings, share, cell);
+                let made =
+                    pattern_with_cell(&luma, &key, &payload, Code::Full, &settings, share, cell);
                 assert_eq!(made.change.len(), w * h);
                 let mut flat_row = vec![0f32; w];
                 for (i, &m) in made.change.iter().enumerate() {
