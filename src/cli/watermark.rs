@@ -104,11 +104,14 @@ fn read_key_file(path: &Path) -> anyhow::Result<Vec<u8>> {
 
 #[derive(clap::Args)]
 pub struct PayloadArgs {
-    /// The 32-byte payload as 64 hexadecimal digits.
+    /// The 32-byte payload as 64 hexadecimal digits. One whose last 16 bytes are zero (32
+    /// digits of an ID, then 32 zeros) is written in fewer bits and reads after harder
+    /// downscales.
     #[arg(long, value_name = "HEX64", conflicts_with = "text")]
     payload: Option<String>,
 
-    /// The payload as text of at most 32 bytes (UTF-8, padded with zero bytes).
+    /// The payload as text of at most 32 bytes (UTF-8, padded with zero bytes); text of at
+    /// most 16 bytes is written in fewer bits and reads after harder downscales.
     #[arg(long, value_name = "S")]
     text: Option<String>,
 }

@@ -18,11 +18,12 @@ use crate::watermark::signal::Plane;
 
 /// (Lattice, symmetry, phase) candidates decoded at most.
 pub(crate) const MAX_CANDIDATES: usize = FIRST_DECODES + REFINED;
-/// Messages the list decoder gives per candidate and [`Code`], each checked against its tag. Near
-/// the code's limit (raw bit error rates of 15 % and more, as after a rescale by 0.5) the
+/// Messages the list decoder gives per candidate and [`Code`], each checked against its tag.
+/// Near the code's limit (raw bit error rates of 15 % and more, as after a rescale by 0.5) the
 /// right message is often in the list but not first; each message checked costs tag bits
-/// ([`FALSE_POSITIVE_BOUND`]). 11 keeps the bound under 1e-12 with four pyramid levels (a
-/// list of 8 read back every one of 96 attacked lab images, plain Viterbi 95).
+/// ([`FALSE_POSITIVE_BOUND`]). 11 keeps the bound under 1e-12 with four pyramid levels (with
+/// the convolutional code of the first detectors, a list of 8 read back every one of 96
+/// attacked lab images, plain Viterbi 95).
 pub(crate) const LIST: usize = 11;
 /// Tag checks per image and per message ([`Code`]) at most: `MAX_CANDIDATES` x `LIST` per
 /// pyramid level, every level searched (6 x 11 x 4 = 264).
@@ -35,9 +36,9 @@ pub const FALSE_POSITIVE_BOUND: f64 = MAX_TAG_CHECKS as f64
     * (1.0 / (1u64 << (8 * TAG_BYTES)) as f64 + 1.0 / (1u64 << (8 * SHORT_TAG_BYTES)) as f64);
 /// Chance that an image without this key's mark of a claimed payload confirms it on layer 2
 /// (`extract_claimed`): the blind tag checks, one of which could read the claimed payload,
-/// and as many checks of the claimed payload's tag with its payload bits given (a short
-/// claim checked as both messages: 2 x 9.4e-13 = 1.9e-12 per image). `verify` also needs layer 1's binding before it says
-/// `match`.
+/// and as many checks of the claimed payload's tag with its payload bits given, a short claim
+/// as both messages (2 x 9.4e-13 = 1.9e-12 per image). `verify` also needs layer 1's binding
+/// before it says `match`.
 pub const CLAIMED_FALSE_POSITIVE_BOUND: f64 = 2.0 * FALSE_POSITIVE_BOUND;
 /// Lattices taken from each autocorrelation besides the unchanged one. Every one is folded and
 /// scored against the pilots (which costs no tag bits: only decoded candidates do).
