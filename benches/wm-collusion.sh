@@ -14,7 +14,8 @@
 # for B) and prints a count of verdicts per column. Covers of at least 1080 pixels on the long
 # side make every attack a downscale.
 # Env: JPGTOOL (default target/release/jpgtool, built first), CONVERT (default convert),
-#      PYTHON (a python3 with numpy and Pillow, for the average).
+#      PYTHON (a python3 with numpy and Pillow, for the average), SHORT_PAYLOAD (1: A and B
+#      are short payloads, 16 bytes and 16 zero bytes).
 set -uo pipefail
 covers=${1:?covers folder}
 out=${2:?output folder}
@@ -29,6 +30,11 @@ rm -rf "$out" && mkdir -p "$out/work" || exit 2
 head -c 32 /dev/urandom > "$out/key"
 a=$(printf 'a5%.0s' {1..32})
 b=$(printf '3c%.0s' {1..32})
+if [[ ${SHORT_PAYLOAD:-0} == 1 ]]; then
+    # Short payloads: 16 bytes, then 16 zero bytes.
+    a=${a:0:32}$(printf '0%.0s' {1..32})
+    b=${b:0:32}$(printf '0%.0s' {1..32})
+fi
 attacks=(
     "none:"
     "q50:-quality 50"

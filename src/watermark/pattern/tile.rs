@@ -377,16 +377,7 @@ pub(crate) fn pattern(
     s: &PatternSettings,
     content_share: f32,
 ) -> Pattern {
-    let cell = cell_side(luma.width, luma.height);
-    pattern_with_cell(
-        luma,
-        key,
-        payload,
-        Code::of(payload),
-        s,
-        content_share,
-        cell,
-    )
+    pattern_sent_as(luma, key, payload, Code::of(payload), s, content_share)
 }
 
 /// [`pattern`] with `payload` sent as `code`: a mark made before short payloads sent every
